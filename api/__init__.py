@@ -1,0 +1,1 @@
+"""The REST API: views, serializers, authentication, errors and the OpenAPI schema."""

@@ -1,0 +1,1 @@
+"""Review boards, approval requests, decisions and the promotion gate."""

@@ -1,0 +1,178 @@
+"""The one settings module: everything comes from the environment through config.env."""
+
+from __future__ import annotations
+
+import dj_database_url
+
+from config import env
+
+BASE_DIR = env.BASE_DIR
+LEDGER_ENV = env.environment()
+PRODUCTION = env.is_production()
+
+# Development-only values: public on purpose, refused when LEDGER_ENV=production.
+_DEV_SECRET_KEY = "development-only-secret-key-not-for-production"  # noqa: S105
+_DEV_SIGNING_SEED = "dKD52xD/AKOCUWT9gIEcxDbm0e0mVaiGQfeRT9A2qM8="
+_DEV_PSEUDONYM_KEY = "development-only-pseudonym-key"
+
+SECRET_KEY = env.text("DJANGO_SECRET_KEY", _DEV_SECRET_KEY, required_in_production=True)
+DEBUG = env.flag("DJANGO_DEBUG", default=LEDGER_ENV == "development")
+ALLOWED_HOSTS = env.csv("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env.csv("DJANGO_CSRF_TRUSTED_ORIGINS", "http://localhost,http://127.0.0.1")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "guardian",
+    "django_celery_beat",
+    "core",
+    "eventstore",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_database = dj_database_url.parse(
+    env.text(
+        "DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/model_ledger",
+        required_in_production=True,
+    ),
+    conn_max_age=env.integer("DATABASE_CONN_MAX_AGE", 60),
+    conn_health_checks=True,
+)
+_database.setdefault("OPTIONS", {})
+# Server-side binding lets PostgreSQL prepare the hot statements (append, projections) once.
+_database["OPTIONS"].setdefault("server_side_binding", True)
+_database["OPTIONS"].setdefault("prepare_threshold", 1)
+_database["TEST"] = {"NAME": env.text("DATABASE_TEST_NAME", "test_model_ledger")}
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+
+# Security headers; the strict ones only where TLS terminates in front of us.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_SSL_REDIRECT = env.flag("DJANGO_SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = 31_536_000 if PRODUCTION else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+SECURE_HSTS_PRELOAD = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# Event store: who signs checkpoints, and the key that turns personal data into references.
+LEDGER_ORIGIN = env.text("LEDGER_ORIGIN", "model-ledger.local/dev")
+LEDGER_SIGNING_KEY = env.text("LEDGER_SIGNING_KEY", _DEV_SIGNING_SEED, required_in_production=True)
+LEDGER_TRUSTED_KEYS = env.csv("LEDGER_TRUSTED_KEYS", "")
+LEDGER_PSEUDONYM_KEY = env.text(
+    "LEDGER_PSEUDONYM_KEY", _DEV_PSEUDONYM_KEY, required_in_production=True
+)
+LEDGER_CHECKPOINT_SECONDS = env.integer("LEDGER_CHECKPOINT_SECONDS", 300)
+
+# Celery: a broker that needs no service of its own unless one is configured.
+_broker_dir = env.STATE_DIR / "broker"
+CELERY_BROKER_URL = env.text("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for _sub in ("queue", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_RESULT_BACKEND = env.optional("CELERY_RESULT_BACKEND")
+CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing from a request or the outbox relay must fail fast; the outbox retries later.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+LEDGER_OUTBOX_POLL_SECONDS = env.integer("LEDGER_OUTBOX_POLL_SECONDS", 2)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.text("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

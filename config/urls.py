@@ -1,0 +1,16 @@
+"""URL map: admin, health probes; the REST API mounts under /api/v1/."""
+
+from django.contrib import admin
+from django.urls import path
+
+from core.health import healthz, readyz
+
+admin.site.site_header = "Model Ledger"
+admin.site.site_title = "Model Ledger"
+admin.site.index_title = "Registry, governance and audit"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+]

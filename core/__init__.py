@@ -1,0 +1,1 @@
+"""The small shared kernel: domain errors, actors and the clock."""

@@ -1,0 +1,1 @@
+"""The append-only, hash-chained event log: append, read, verify, replay, outbox."""

@@ -1,0 +1,89 @@
+"""Read-only admin for the log: events, stream summaries, checkpoints and the outbox."""
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from eventstore.models import Checkpoint, Event, OutboxMessage, StreamSummary
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Nothing here is written through the admin: the log only grows through commands."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _pretty(value) -> str:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True))
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ("position", "type", "stream_type", "stream_id", "version", "recorded_at")
+    list_filter = ("stream_type", "type")
+    search_fields = ("=stream_id", "type")
+    date_hierarchy = "recorded_at"
+    show_full_result_count = False
+    fields = (
+        "position",
+        "stream_id",
+        "stream_type",
+        "version",
+        "type",
+        "schema_version",
+        "data_pretty",
+        "metadata_pretty",
+        "occurred_at",
+        "recorded_at",
+        "prev_hash_hex",
+        "hash_hex",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="data")
+    def data_pretty(self, obj):
+        return _pretty(obj.data)
+
+    @admin.display(description="metadata")
+    def metadata_pretty(self, obj):
+        return _pretty(obj.metadata)
+
+    @admin.display(description="previous hash")
+    def prev_hash_hex(self, obj):
+        return bytes(obj.prev_hash).hex()
+
+    @admin.display(description="hash")
+    def hash_hex(self, obj):
+        return bytes(obj.hash).hex()
+
+
+@admin.register(StreamSummary)
+class StreamSummaryAdmin(ReadOnlyAdmin):
+    list_display = ("stream_id", "stream_type", "version", "last_event_type", "updated_at")
+    list_filter = ("stream_type",)
+    search_fields = ("=stream_id",)
+
+
+@admin.register(Checkpoint)
+class CheckpointAdmin(ReadOnlyAdmin):
+    list_display = ("id", "tree_size", "root_hex", "key_id", "created_at")
+    fields = ("id", "tree_size", "root_hex", "origin", "key_id", "note", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description="root")
+    def root_hex(self, obj):
+        return bytes(obj.root_hash).hex()
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    list_display = ("id", "task", "created_at", "attempts", "dispatched_at", "last_error")
+    list_filter = ("task",)

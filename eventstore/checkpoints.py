@@ -1,0 +1,236 @@
+"""Signed checkpoints of the log (RFC 6962 Merkle tree) and the proofs auditors check.
+
+Leaf order comes from one sequencer: under an advisory lock it takes the events whose writing
+transaction is older than every running one (xid < pg_snapshot_xmin), ordered by (xid,
+position), and numbers them after the last leaf. Positions come from a sequence and commit out
+of order, so a bare `position > last` cursor could skip an event for ever.
+
+A checkpoint signs the text note (C2SP tlog-checkpoint form)
+    <origin>\\n<tree size>\\n<base64 root>\\n
+with the Ed25519 key of LEDGER_SIGNING_KEY (base64 of the 32-byte seed). The leaf input of
+an event is its 32-byte chain hash."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from django.conf import settings
+from django.db import connection, transaction
+
+from core import clock
+from eventstore import merkle
+from eventstore.canonical import canonical_json
+from eventstore.models import Checkpoint
+
+SEQUENCER_LOCK = 0x6C6564676572  # pg_advisory_xact_lock key shared by sequencer runs
+
+
+class SigningKeyError(RuntimeError):
+    pass
+
+
+@cache
+def _private_key(seed_b64: str) -> Ed25519PrivateKey:
+    try:
+        seed = base64.b64decode(seed_b64, validate=True)
+    except binascii.Error as exc:
+        raise SigningKeyError("LEDGER_SIGNING_KEY is not base64") from exc
+    if len(seed) != 32:
+        raise SigningKeyError("LEDGER_SIGNING_KEY must be the base64 of a 32-byte Ed25519 seed")
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def signing_key() -> Ed25519PrivateKey:
+    return _private_key(settings.LEDGER_SIGNING_KEY)
+
+
+def public_key_bytes(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def key_id(public: bytes) -> str:
+    return hashlib.sha256(public).hexdigest()[:16]
+
+
+def trusted_keys() -> dict[str, Ed25519PublicKey]:
+    """Keys whose checkpoints verify: the current signing key and any retired ones."""
+    keys = {}
+    current = signing_key().public_key()
+    keys[key_id(public_key_bytes(current))] = current
+    for encoded in settings.LEDGER_TRUSTED_KEYS:
+        raw = base64.b64decode(encoded)
+        keys[key_id(raw)] = Ed25519PublicKey.from_public_bytes(raw)
+    return keys
+
+
+def note_text(origin: str, tree_size: int, root: bytes) -> str:
+    return f"{origin}\n{tree_size}\n{base64.b64encode(root).decode()}\n"
+
+
+def signature_valid(checkpoint: Checkpoint) -> bool:
+    key = trusted_keys().get(checkpoint.key_id)
+    if key is None:
+        return False
+    expected = note_text(checkpoint.origin, checkpoint.tree_size, bytes(checkpoint.root_hash))
+    if checkpoint.note != expected:
+        return False
+    try:
+        key.verify(bytes(checkpoint.signature), expected.encode())
+    except InvalidSignature:
+        return False
+    return True
+
+
+def sequence() -> int:
+    """Give leaf numbers to every event below the transaction horizon; return the tree size."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (SEQUENCER_LOCK,))
+        # Taken before this transaction writes, so our own xid cannot hold the horizon back.
+        cursor.execute(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text, horizon::text,"
+            " (SELECT coalesce(max(leaf_index) + 1, 0) FROM eventstore_leaf)"
+            " FROM eventstore_sequencer WHERE id = 1"
+        )
+        horizon, previous, size = cursor.fetchone()
+        if int(horizon) <= int(previous):
+            return size
+        cursor.execute(
+            "INSERT INTO eventstore_leaf (leaf_index, position, stream_id, version, leaf_hash)"
+            " SELECT %s + row_number() OVER (ORDER BY xid, position) - 1,"
+            "        position, stream_id, version,"
+            "        sha256('\\x00'::bytea || hash)"
+            " FROM eventstore_event WHERE xid >= %s::xid8 AND xid < %s::xid8",
+            (size, previous, horizon),
+        )
+        added = cursor.rowcount
+        cursor.execute(
+            "UPDATE eventstore_sequencer SET horizon = %s::xid8 WHERE id = 1", (horizon,)
+        )
+        return size + added
+
+
+def leaf_hashes(start: int = 0, stop: int | None = None) -> list[bytes]:
+    """Stored leaf hashes in tree order, [start, stop)."""
+    with connection.cursor() as cursor:
+        if stop is None:
+            cursor.execute(
+                "SELECT leaf_hash FROM eventstore_leaf WHERE leaf_index >= %s ORDER BY leaf_index",
+                (start,),
+            )
+        else:
+            cursor.execute(
+                "SELECT leaf_hash FROM eventstore_leaf WHERE leaf_index >= %s AND leaf_index < %s"
+                " ORDER BY leaf_index",
+                (start, stop),
+            )
+        return [bytes(row[0]) for row in cursor.fetchall()]
+
+
+def latest() -> Checkpoint | None:
+    return Checkpoint.objects.order_by("-tree_size").first()
+
+
+def write_checkpoint() -> Checkpoint:
+    """Sequence new events and sign the tree; returns the newest checkpoint (an unchanged
+    tree is not signed again)."""
+    size = sequence()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (SEQUENCER_LOCK,))
+        last = latest()
+        if last is not None and last.tree_size >= size:
+            return last
+        compact = (
+            merkle.CompactRange(last.tree_size, [bytes.fromhex(h) for h in last.frontier])
+            if last is not None
+            else merkle.CompactRange()
+        )
+        for leaf in leaf_hashes(compact.size, size):
+            compact.append(leaf)
+        root = compact.root()
+        key = signing_key()
+        note = note_text(settings.LEDGER_ORIGIN, size, root)
+        checkpoint = Checkpoint(
+            tree_size=size,
+            root_hash=root,
+            frontier=[h.hex() for h in compact.frontier],
+            origin=settings.LEDGER_ORIGIN,
+            key_id=key_id(public_key_bytes(key.public_key())),
+            signature=key.sign(note.encode()),
+            note=note,
+            created_at=clock.now(),
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO eventstore_checkpoint (tree_size, root_hash, frontier, origin, key_id,"
+                " signature, note, created_at) VALUES (%s, %s, %s::jsonb, %s, %s, %s, %s, %s)"
+                " RETURNING id",
+                (
+                    checkpoint.tree_size,
+                    root,
+                    canonical_json(checkpoint.frontier).decode(),
+                    checkpoint.origin,
+                    checkpoint.key_id,
+                    checkpoint.signature,
+                    note,
+                    checkpoint.created_at,
+                ),
+            )
+            checkpoint.id = cursor.fetchone()[0]
+    return checkpoint
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    position: int
+    leaf_index: int
+    tree_size: int
+    leaf_hash: bytes
+    path: tuple[bytes, ...]
+
+    def verify(self, root: bytes) -> bool:
+        return merkle.verify_inclusion(
+            self.leaf_hash, self.leaf_index, self.tree_size, self.path, root
+        )
+
+
+class ProofUnavailable(LookupError):
+    pass
+
+
+def inclusion_proof(position: int, tree_size: int) -> InclusionProof:
+    """Proof that the event at `position` is leaf i of the tree of `tree_size` leaves."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT leaf_index, leaf_hash FROM eventstore_leaf WHERE position = %s", (position,)
+        )
+        row = cursor.fetchone()
+    if row is None or row[0] >= tree_size:
+        raise ProofUnavailable(f"event {position} is not in the tree of size {tree_size}")
+    leaves = leaf_hashes(0, tree_size)
+    if len(leaves) != tree_size:
+        raise ProofUnavailable(f"the log has {len(leaves)} leaves, not {tree_size}")
+    path = merkle.inclusion_proof(leaves, row[0], tree_size)
+    return InclusionProof(position, row[0], tree_size, bytes(row[1]), tuple(path))
+
+
+def consistency_proof(old_size: int, new_size: int) -> list[bytes]:
+    """Proof that the tree of `new_size` leaves extends the tree of `old_size` leaves."""
+    leaves = leaf_hashes(0, new_size)
+    if len(leaves) != new_size:
+        raise ProofUnavailable(f"the log has {len(leaves)} leaves, not {new_size}")
+    return merkle.consistency_proof(leaves, old_size, new_size)
+
+
+def verify_consistency(old: Checkpoint, new: Checkpoint, proof: Sequence[bytes]) -> bool:
+    return merkle.verify_consistency(
+        old.tree_size, new.tree_size, bytes(old.root_hash), bytes(new.root_hash), proof
+    )

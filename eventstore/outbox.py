@@ -1,0 +1,132 @@
+"""The transactional outbox: side effects are rows written with the events that cause them,
+sent to the broker after commit, and retried with backoff until the broker takes them.
+
+Delivery is at least once: a crash between publishing and marking a row sent publishes it
+again, with the same task id (the outbox row id), so tasks treat a repeated id as done."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db import connection, transaction
+
+from core import clock
+from eventstore.canonical import canonical_json
+
+if TYPE_CHECKING:
+    from eventstore.projection import ProjectionWriter
+    from eventstore.types import SideEffect
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+def record(
+    writer: ProjectionWriter, effects: Sequence[SideEffect], *, position: int, now: datetime
+) -> list[uuid.UUID]:
+    """Queue outbox rows on the append's writer and dispatch them once the commit happened."""
+    ids = []
+    for effect in effects:
+        message_id = uuid.uuid4()
+        ids.append(message_id)
+        writer.execute(
+            "INSERT INTO eventstore_outbox (id, position, task, kwargs, created_at,"
+            " next_attempt_at) VALUES (%s, %s, %s, %s::jsonb, %s, %s)",
+            (message_id, position, effect.task, canonical_json(effect.kwargs).decode(), now, now),
+        )
+    if ids:
+        transaction.on_commit(lambda: _dispatch_quietly(ids), robust=True)
+    return ids
+
+
+def _dispatch_quietly(ids: list[uuid.UUID]) -> None:
+    try:
+        dispatch(ids=ids)
+    except Exception:  # the relay will pick these rows up; a request must not fail for it
+        log.exception("outbox dispatch after commit failed; the relay will retry")
+
+
+@dataclass(frozen=True)
+class DispatchReport:
+    sent: int
+    failed: int
+
+
+def _publish(task: str, kwargs: dict[str, Any], message_id: str) -> None:
+    from config.celery import app
+
+    app.send_task(task, kwargs=kwargs, task_id=message_id)
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=2**attempts), MAX_BACKOFF)
+
+
+def dispatch(*, ids: Sequence[uuid.UUID] | None = None, limit: int = 100) -> DispatchReport:
+    """Publish due outbox rows (or just `ids`), each row locked so relays never double-send."""
+    sent = failed = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        now = clock.now()
+        if ids is not None:
+            cursor.execute(
+                "SELECT id, task, kwargs, attempts FROM eventstore_outbox"
+                " WHERE id = ANY(%s) AND dispatched_at IS NULL FOR UPDATE SKIP LOCKED",
+                (list(ids),),
+            )
+        else:
+            cursor.execute(
+                "SELECT id, task, kwargs, attempts FROM eventstore_outbox"
+                " WHERE dispatched_at IS NULL AND next_attempt_at <= %s"
+                " ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED",
+                (now, limit),
+            )
+        rows = cursor.fetchall()
+        for message_id, task, kwargs, attempts in rows:
+            try:
+                _publish(task, kwargs, str(message_id))
+            except Exception as exc:  # any broker failure: keep the row, try again later
+                failed += 1
+                cursor.execute(
+                    "UPDATE eventstore_outbox SET attempts = attempts + 1,"
+                    " next_attempt_at = %s, last_error = %s WHERE id = %s",
+                    (
+                        now + backoff(attempts + 1),
+                        f"{type(exc).__name__}: {exc}"[:2000],
+                        message_id,
+                    ),
+                )
+            else:
+                sent += 1
+                cursor.execute(
+                    "UPDATE eventstore_outbox SET attempts = attempts + 1, dispatched_at = %s,"
+                    " last_error = '' WHERE id = %s",
+                    (now, message_id),
+                )
+    return DispatchReport(sent, failed)
+
+
+def pending_count() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM eventstore_outbox WHERE dispatched_at IS NULL")
+        return cursor.fetchone()[0]
+
+
+def relay(*, poll_seconds: float, stop_after: float | None = None) -> None:
+    """Dispatch due rows until stopped; independent of the broker, so it survives outages."""
+    deadline = time.monotonic() + stop_after if stop_after is not None else None
+    while deadline is None or time.monotonic() < deadline:
+        try:
+            report = dispatch()
+        except Exception:
+            log.exception("outbox relay pass failed")
+            connection.close()
+            report = DispatchReport(0, 0)
+        if report.sent == 0:
+            time.sleep(poll_seconds)

@@ -1,0 +1,101 @@
+"""Value types of the event store: what goes in, what comes out, and what can go wrong."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from core.errors import Conflict, DomainError, InvalidInput
+
+NO_STREAM = 0
+"""expected_version for a stream that must not exist yet."""
+
+ANY_VERSION = None
+"""expected_version that appends whatever the stream's current version is."""
+
+
+@dataclass(frozen=True)
+class StreamRef:
+    """Which stream: its id and the aggregate type it belongs to."""
+
+    id: uuid.UUID
+    type: str
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event about to be appended."""
+
+    type: str
+    data: dict[str, Any]
+    schema_version: int = 1
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An event as stored in the log."""
+
+    position: int
+    stream_id: uuid.UUID
+    stream_type: str
+    version: int
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    occurred_at: datetime
+    recorded_at: datetime
+    prev_hash: bytes
+    hash: bytes
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What an append produced; `replayed` when an idempotency key matched an earlier append."""
+
+    stream_id: uuid.UUID
+    first_version: int
+    last_version: int
+    positions: tuple[int, ...]
+    replayed: bool = False
+
+    @property
+    def version(self) -> int:
+        return self.last_version
+
+
+@dataclass(frozen=True)
+class SideEffect:
+    """A Celery task to run once the events are committed (recorded in the outbox)."""
+
+    task: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+class ConcurrencyConflict(Conflict):
+    code = "concurrency_conflict"
+    title = "The object was changed by someone else"
+
+    def __init__(self, stream_id: uuid.UUID, expected: int | None, actual: int | None) -> None:
+        super().__init__(
+            f"stream {stream_id} is at version {actual}, not {expected}",
+            expected_version=expected,
+            current_version=actual,
+        )
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    status = 422
+    title = "The Idempotency-Key was already used for a different request"
+
+
+class InvalidEvent(InvalidInput):
+    code = "invalid_event"
+    title = "The event cannot be recorded"

@@ -1,0 +1,195 @@
+"""Verification of the whole ledger: every stream's hash chain, every stream head, the Merkle
+leaves and every signed checkpoint. The first problem (lowest position or leaf) is named."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+
+from eventstore import checkpoints, merkle
+from eventstore.hashing import GENESIS, recorded_hash
+from eventstore.models import Checkpoint
+from eventstore.projection import EVENT_COLUMNS, row_to_event
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    order: tuple[int, int]
+    message: str = field(compare=False)
+
+
+@dataclass
+class Report:
+    events: int = 0
+    streams: int = 0
+    leaves: int = 0
+    checkpoints: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first_problem(self) -> str | None:
+        return min(self.problems).message if self.problems else None
+
+    def add(self, message: str, *, position: int | None = None, stage: int = 0) -> None:
+        self.problems.append(Problem((stage, position if position is not None else -1), message))
+
+
+def verify(*, batch_size: int = 5000, progress: Callable[[int], None] | None = None) -> Report:
+    """Check everything, in one repeatable-read snapshot so concurrent appends do not race it."""
+    report = Report()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        _verify_chains(report, batch_size, progress)
+        _verify_heads(report)
+        _verify_tree(report, batch_size)
+    return report
+
+
+def _verify_chains(report: Report, batch_size: int, progress: Callable[[int], None] | None) -> None:
+    raw = connection.connection
+    current = None
+    expected_version = 1
+    prev = GENESIS
+    with raw.cursor(name="eventstore_verify") as cursor:
+        cursor.execute(f"SELECT {EVENT_COLUMNS} FROM eventstore_event ORDER BY stream_id, version")
+        while rows := cursor.fetchmany(batch_size):
+            for row in rows:
+                event = row_to_event(row)
+                if event.stream_id != current:
+                    current, expected_version, prev = event.stream_id, 1, GENESIS
+                    report.streams += 1
+                where = (
+                    f"event #{event.position} (stream {event.stream_id} version {event.version})"
+                )
+                if event.version != expected_version:
+                    report.add(
+                        f"stream {event.stream_id}: version {expected_version} is missing"
+                        f" before {where}",
+                        position=event.position,
+                    )
+                if event.prev_hash != prev:
+                    report.add(
+                        f"{where}: prev_hash does not link to the previous event",
+                        position=event.position,
+                    )
+                if recorded_hash(event) != event.hash:
+                    report.add(
+                        f"{where}: content does not match its hash (changed after it was written)",
+                        position=event.position,
+                    )
+                expected_version = event.version + 1
+                prev = event.hash
+                report.events += 1
+            if progress:
+                progress(report.events)
+
+
+def _verify_heads(report: Report) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.stream_id, s.version, s.head_hash, e.version, e.hash, e.position"
+            " FROM eventstore_stream s LEFT JOIN LATERAL ("
+            "   SELECT version, hash, position FROM eventstore_event"
+            "   WHERE stream_id = s.stream_id ORDER BY version DESC LIMIT 1) e ON true"
+            " WHERE e.version IS DISTINCT FROM s.version OR e.hash IS DISTINCT FROM s.head_hash"
+        )
+        for stream_id, version, _head, last_version, _last_hash, position in cursor.fetchall():
+            if last_version is None or last_version < version:
+                report.add(
+                    f"stream {stream_id}: head version {version} is missing from the log"
+                    f" (the log ends at version {last_version or 0})",
+                    position=position,
+                    stage=1,
+                )
+            else:
+                report.add(
+                    f"stream {stream_id}: head (version {version}) does not match the log's"
+                    f" last event (version {last_version})",
+                    position=position,
+                    stage=1,
+                )
+        cursor.execute(
+            "SELECT e.stream_id, min(e.position) FROM eventstore_event e"
+            " WHERE NOT EXISTS (SELECT 1 FROM eventstore_stream s WHERE s.stream_id = e.stream_id)"
+            " GROUP BY e.stream_id"
+        )
+        for stream_id, position in cursor.fetchall():
+            report.add(f"stream {stream_id} has events but no head", position=position, stage=1)
+
+
+def _verify_tree(report: Report, batch_size: int) -> None:
+    saved = list(Checkpoint.objects.order_by("tree_size"))
+    report.checkpoints = len(saved)
+    for checkpoint in saved:
+        if not checkpoints.signature_valid(checkpoint):
+            report.add(
+                f"checkpoint {checkpoint.id} (tree size {checkpoint.tree_size}) has no valid"
+                " signature from a trusted key",
+                stage=2,
+            )
+    pending = iter(saved)
+    next_checkpoint = next(pending, None)
+    compact = merkle.CompactRange()
+    raw = connection.connection
+
+    def check_due() -> None:
+        nonlocal next_checkpoint
+        while next_checkpoint is not None and next_checkpoint.tree_size == compact.size:
+            if compact.root() != bytes(next_checkpoint.root_hash):
+                report.add(
+                    f"checkpoint {next_checkpoint.id} (tree size {next_checkpoint.tree_size})"
+                    " does not match the log: history before it was rewritten",
+                    position=next_checkpoint.tree_size,
+                    stage=3,
+                )
+            next_checkpoint = next(pending, None)
+
+    check_due()
+    with raw.cursor(name="eventstore_verify_leaves") as cursor:
+        cursor.execute(
+            "SELECT l.leaf_index, l.position, l.stream_id, l.version, l.leaf_hash, e.hash"
+            " FROM eventstore_leaf l LEFT JOIN eventstore_event e ON e.position = l.position"
+            " ORDER BY l.leaf_index"
+        )
+        while rows := cursor.fetchmany(batch_size):
+            for leaf_index, position, stream_id, version, stored_leaf, event_hash in rows:
+                if leaf_index != compact.size:
+                    report.add(
+                        f"leaf {compact.size} is missing from the tree",
+                        position=compact.size,
+                        stage=3,
+                    )
+                    return
+                where = (
+                    f"leaf {leaf_index} (event #{position}, stream {stream_id} version {version})"
+                )
+                if event_hash is None:
+                    report.add(
+                        f"{where}: the event is missing from the log", position=position, stage=3
+                    )
+                    leaf = bytes(stored_leaf)
+                else:
+                    leaf = merkle.leaf_hash(bytes(event_hash))
+                    if leaf != bytes(stored_leaf):
+                        report.add(
+                            f"{where}: the event's hash changed after it was sequenced",
+                            position=position,
+                            stage=3,
+                        )
+                compact.append(leaf)
+                report.leaves += 1
+                check_due()
+    if next_checkpoint is not None:
+        report.add(
+            f"checkpoint {next_checkpoint.id} signed {next_checkpoint.tree_size} leaves but the log"
+            f" has only {compact.size}: events after leaf {compact.size - 1} were removed",
+            position=compact.size,
+            stage=3,
+        )

@@ -1,0 +1,1 @@
+"""Risk-tier policies, intake, evidence, bias audits, review cadences and findings."""

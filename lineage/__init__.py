@@ -1,0 +1,1 @@
+"""Lineage edges between datasets, model versions and runs; traversal and exports."""

@@ -1,0 +1,1 @@
+"""Registered models, model versions, aliases, datasets and artifacts (event-sourced)."""
