@@ -95,6 +95,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+if LEDGER_ENV == "test":
+    # Tests create many users; the production hashers are slow on purpose.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -136,7 +140,7 @@ LEDGER_PSEUDONYM_KEY = env.text(
 LEDGER_CHECKPOINT_SECONDS = env.integer("LEDGER_CHECKPOINT_SECONDS", 300)
 
 # Celery: a broker that needs no service of its own unless one is configured.
-_broker_dir = env.STATE_DIR / "broker"
+_broker_dir = env.STATE_DIR / ("test-broker" if LEDGER_ENV == "test" else "broker")
 CELERY_BROKER_URL = env.text("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for _sub in ("queue", "processed"):

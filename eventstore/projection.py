@@ -8,6 +8,7 @@ lets a rebuild replay tens of thousands of events per second."""
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -219,6 +220,11 @@ EVENT_COLUMNS = (
 )
 
 
+def json_value(value: Any) -> Any:
+    # Django registers a text loader for jsonb (JSONField decodes for itself).
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def row_to_event(row: Sequence[Any]) -> RecordedEvent:
     return RecordedEvent(
         position=row[0],
@@ -227,8 +233,8 @@ def row_to_event(row: Sequence[Any]) -> RecordedEvent:
         version=row[3],
         type=row[4],
         schema_version=row[5],
-        data=row[6],
-        metadata=row[7],
+        data=json_value(row[6]),
+        metadata=json_value(row[7]),
         occurred_at=row[8],
         recorded_at=row[9],
         prev_hash=bytes(row[10]),

@@ -18,9 +18,15 @@ from django.db import connection, transaction
 
 from core import clock
 from eventstore import catalog, outbox
-from eventstore.canonical import CanonicalizationError, canonical_json
+from eventstore.canonical import CanonicalizationError, canonical_json, check_json_value
 from eventstore.hashing import GENESIS, chain_hash, event_content
-from eventstore.projection import EVENT_COLUMNS, ProjectionWriter, project, row_to_event
+from eventstore.projection import (
+    EVENT_COLUMNS,
+    ProjectionWriter,
+    json_value,
+    project,
+    row_to_event,
+)
 from eventstore.types import (
     NO_STREAM,
     AppendResult,
@@ -115,6 +121,13 @@ def _check_arguments(
     for event in events:
         if not event.type or event.schema_version < 1 or not isinstance(event.data, dict):
             raise InvalidEvent(f"event {event.type!r} needs a type, a schema version and data")
+    # Checked before the transaction starts, so refusing bad data never poisons the caller's.
+    try:
+        for event in events:
+            check_json_value(event.data)
+        check_json_value(dict(metadata))
+    except CanonicalizationError as exc:
+        raise InvalidEvent(str(exc)) from exc
 
 
 def _fingerprint(stream: StreamRef, events: Sequence[NewEvent]) -> bytes:
@@ -152,7 +165,7 @@ def _claim_idempotency_key(
         raise IdempotencyKeyReused(
             f"Idempotency-Key {key!r} was used before for a different request"
         )
-    return AppendResult(stream_id, first, last, tuple(positions or ()), replayed=True)
+    return AppendResult(stream_id, first, last, tuple(json_value(positions) or ()), replayed=True)
 
 
 def _lock_stream(

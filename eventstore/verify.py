@@ -43,9 +43,11 @@ class Report:
 def verify(*, batch_size: int = 5000, progress: Callable[[int], None] | None = None) -> Report:
     """Check everything, in one repeatable-read snapshot so concurrent appends do not race it."""
     report = Report()
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        if outermost:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         _verify_chains(report, batch_size, progress)
         _verify_heads(report)
         _verify_tree(report, batch_size)
@@ -172,7 +174,7 @@ def _verify_tree(report: Report, batch_size: int) -> None:
                 )
                 if event_hash is None:
                     report.add(
-                        f"{where}: the event is missing from the log", position=position, stage=3
+                        f"{where}: the event is missing from the log", position=leaf_index, stage=3
                     )
                     leaf = bytes(stored_leaf)
                 else:
@@ -180,7 +182,7 @@ def _verify_tree(report: Report, batch_size: int) -> None:
                     if leaf != bytes(stored_leaf):
                         report.add(
                             f"{where}: the event's hash changed after it was sequenced",
-                            position=position,
+                            position=leaf_index,
                             stage=3,
                         )
                 compact.append(leaf)

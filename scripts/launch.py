@@ -52,7 +52,7 @@ def prepare_environment(default_env: str) -> dict[str, str]:
     else:
         log("using DATABASE_URL from the environment")
     if not env.get("CELERY_BROKER_URL"):
-        log("using the filesystem broker under .ledger/broker (CELERY_BROKER_URL not set)")
+        log("using the filesystem broker under .ledger/ (CELERY_BROKER_URL not set)")
     return env
 
 

@@ -1,0 +1,72 @@
+"""Shared fixtures: actors, stream helpers and a clean ledger for tests that commit."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import connection
+
+from core.actors import Actor
+from eventstore.projection import registered_tables
+from eventstore.types import NewEvent, StreamRef
+
+LEDGER_TABLES = (
+    "eventstore_event",
+    "eventstore_leaf",
+    "eventstore_checkpoint",
+)
+PLAIN_TABLES = ("eventstore_idempotency", "eventstore_outbox", "eventstore_stream")
+
+
+def superuser_sql(sql: str, params: tuple = ()) -> None:
+    """Run SQL as what the tests connect as: a PostgreSQL superuser (embedded or local)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def without_append_only(sql: str, params: tuple = ()) -> None:
+    """What a superuser can always do: switch the triggers off, change history, switch back.
+    Tamper tests use this to prove the hashes catch it."""
+    with connection.cursor() as cursor:
+        for table in LEDGER_TABLES:
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+        try:
+            cursor.execute(sql, params)
+        finally:
+            for table in LEDGER_TABLES:
+                cursor.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_no_change")
+                cursor.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_no_truncate")
+
+
+def wipe_ledger() -> None:
+    projections = [m._meta.db_table for m in registered_tables()]
+    tables = ", ".join([*LEDGER_TABLES, *PLAIN_TABLES, *projections])
+    without_append_only(f"TRUNCATE {tables}")
+    superuser_sql("UPDATE eventstore_sequencer SET horizon = '0'::xid8")
+
+
+@pytest.fixture
+def pristine_ledger(transactional_db):
+    """An empty log for tests that commit (the log tables are not flushed between tests)."""
+    wipe_ledger()
+    yield
+    wipe_ledger()
+
+
+@pytest.fixture
+def actor() -> Actor:
+    return Actor.system("tests", request_id="req-1")
+
+
+@pytest.fixture
+def meta(actor, settings) -> dict:
+    return actor.metadata(pseudonym_key=settings.LEDGER_PSEUDONYM_KEY)
+
+
+def new_stream(kind: str = "test.Thing") -> StreamRef:
+    return StreamRef(uuid.uuid4(), kind)
+
+
+def events(*names: str, **data) -> list[NewEvent]:
+    return [NewEvent(type=f"test.{name}", data={"n": i, **data}) for i, name in enumerate(names)]

@@ -1,0 +1,133 @@
+"""Racing writers on one stream: gapless unique versions, conflicts for losers, nothing lost."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection, transaction
+
+from eventstore import store
+from eventstore.hashing import recorded_hash
+from eventstore.types import NO_STREAM, ConcurrencyConflict, NewEvent
+from tests.conftest import new_stream
+
+WRITERS = 16
+EVENTS_PER_WRITER = 5
+
+
+def test_versions_stay_gapless_and_unique_when_16_writers_race_on_one_stream(pristine_ledger, meta):
+    stream = new_stream()
+    store.append(stream, NO_STREAM, [NewEvent("test.Opened", {})], meta)
+    barrier = threading.Barrier(WRITERS)
+    conflicts: Counter[int] = Counter()
+    wins: Counter[int] = Counter()
+    errors: list[BaseException] = []
+
+    def writer(number: int) -> None:
+        try:
+            barrier.wait()
+            for sequence in range(EVENTS_PER_WRITER):
+                while True:
+                    version = store.stream_version(stream.id)
+                    try:
+                        with transaction.atomic():
+                            store.append(
+                                stream,
+                                version,
+                                [NewEvent("test.Wrote", {"writer": number, "seq": sequence})],
+                                meta,
+                            )
+                    except ConcurrencyConflict as conflict:
+                        assert conflict.actual is None or conflict.actual > version
+                        conflicts[number] += 1
+                        continue
+                    wins[number] += 1
+                    break
+        except BaseException as exc:  # surfaced in the main thread below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    recorded = store.read_stream(stream.id)
+    total = 1 + WRITERS * EVENTS_PER_WRITER
+    assert [e.version for e in recorded] == list(range(1, total + 1))
+    written = Counter(e.data["writer"] for e in recorded[1:])
+    assert written == Counter(dict.fromkeys(range(WRITERS), EVENTS_PER_WRITER))
+    assert sum(wins.values()) == WRITERS * EVENTS_PER_WRITER
+    assert sum(conflicts.values()) > 0, "the writers did not actually race"
+    for before, after in itertools.pairwise(recorded):
+        assert after.prev_hash == before.hash
+    assert all(recorded_hash(e) == e.hash for e in recorded)
+
+
+def test_same_idempotency_key_appends_once_when_sent_concurrently(pristine_ledger, meta):
+    stream = new_stream()
+    keyed = {**meta, "idempotency_key": "racing-key"}
+    barrier = threading.Barrier(8)
+    results = []
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            barrier.wait()
+            with transaction.atomic():
+                results.append(store.append(stream, None, [NewEvent("test.Once", {})], keyed))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert len(store.read_stream(stream.id)) == 1
+    assert len({r.positions for r in results}) == 1
+    assert sum(not r.replayed for r in results) == 1
+
+
+@pytest.mark.parametrize("size", [1, 3])
+def test_multi_event_append_is_atomic_when_racing_writers_interleave(pristine_ledger, meta, size):
+    stream = new_stream()
+    store.append(stream, NO_STREAM, [NewEvent("test.Opened", {})], meta)
+    errors: list[BaseException] = []
+
+    def writer(number: int) -> None:
+        try:
+            for _ in range(4):
+                with transaction.atomic():
+                    store.append(
+                        stream,
+                        None,
+                        [NewEvent("test.Batch", {"writer": number, "i": i}) for i in range(size)],
+                        meta,
+                    )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    recorded = store.read_stream(stream.id)[1:]
+    assert len(recorded) == 6 * 4 * size
+    # Each batch's events are contiguous versions: no writer's batch is split by another's.
+    for start in range(0, len(recorded), size):
+        batch = recorded[start : start + size]
+        assert len({e.data["writer"] for e in batch}) == 1
+        assert [e.data["i"] for e in batch] == list(range(size))

@@ -1,0 +1,246 @@
+"""Contract tests of append and read: versions, hash chain, conflicts, idempotency, time travel."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core import clock
+from eventstore import store
+from eventstore.hashing import GENESIS, recorded_hash
+from eventstore.models import Event, StreamSummary
+from eventstore.types import (
+    NO_STREAM,
+    ConcurrencyConflict,
+    IdempotencyKeyReused,
+    InvalidEvent,
+    NewEvent,
+)
+from tests.conftest import events, new_stream
+
+pytestmark = pytest.mark.django_db
+
+
+def test_versions_start_at_one_and_chain_hashes_when_appending_in_batches(meta):
+    stream = new_stream()
+    first = store.append(stream, NO_STREAM, events("A", "B"), meta)
+    second = store.append(stream, 2, events("C"), meta)
+    assert (first.first_version, first.last_version) == (1, 2)
+    assert (second.first_version, second.last_version) == (3, 3)
+    recorded = store.read_stream(stream.id)
+    assert [e.version for e in recorded] == [1, 2, 3]
+    assert recorded[0].prev_hash == GENESIS
+    for before, after in itertools.pairwise(recorded):
+        assert after.prev_hash == before.hash
+    assert all(recorded_hash(e) == e.hash for e in recorded)
+    assert [e.position for e in recorded] == sorted(first.positions + second.positions)
+
+
+def test_append_conflicts_with_current_version_when_stream_moved_on(meta):
+    stream = new_stream()
+    store.append(stream, NO_STREAM, events("A", "B"), meta)
+    with pytest.raises(ConcurrencyConflict) as caught:
+        store.append(stream, 1, events("C"), meta)
+    assert caught.value.actual == 2
+    assert caught.value.expected == 1
+    assert caught.value.status == 409
+
+
+def test_append_conflicts_when_creating_a_stream_that_exists(meta):
+    stream = new_stream()
+    store.append(stream, NO_STREAM, events("A"), meta)
+    with pytest.raises(ConcurrencyConflict) as caught, transaction.atomic():
+        store.append(stream, NO_STREAM, events("B"), meta)
+    assert caught.value.actual == 1
+    assert store.stream_version(stream.id) == 1
+
+
+def test_append_conflicts_when_expecting_a_version_of_a_missing_stream(meta):
+    with pytest.raises(ConcurrencyConflict) as caught:
+        store.append(new_stream(), 3, events("A"), meta)
+    assert caught.value.actual == 0
+
+
+def test_any_version_appends_to_new_and_existing_streams(meta):
+    stream = new_stream()
+    assert store.append(stream, None, events("A"), meta).last_version == 1
+    assert store.append(stream, None, events("B", "C"), meta).last_version == 3
+
+
+def test_nothing_is_appended_when_one_event_of_a_batch_is_invalid(meta):
+    stream = new_stream()
+    store.append(stream, NO_STREAM, events("A"), meta)
+    bad = [NewEvent("test.B", {"ok": 1}), NewEvent("test.C", {"bad": "nul\x00byte"})]
+    with pytest.raises(InvalidEvent, match=r"U\+0000"), transaction.atomic():
+        store.append(stream, 1, bad, meta)
+    assert store.stream_version(stream.id) == 1
+    assert Event.objects.filter(stream_id=stream.id).count() == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"x": float("nan")}, {"x": 2**60}, {"x": {1, 2}}, {"x": "\ud800"}, {1: "non-str key"}],
+)
+def test_bad_data_is_refused_before_anything_is_written_when_not_json_exact(meta, data):
+    stream = new_stream()
+    with pytest.raises(InvalidEvent):
+        store.append(stream, NO_STREAM, [NewEvent("test.A", data)], meta)
+    assert store.stream_version(stream.id) == 0
+
+
+def test_stream_type_cannot_change_when_appending_to_an_existing_stream(meta):
+    stream = new_stream("test.Thing")
+    store.append(stream, NO_STREAM, events("A"), meta)
+    with pytest.raises(InvalidEvent, match=r"is a test\.Thing"), transaction.atomic():
+        store.append(type(stream)(stream.id, "test.Other"), 1, events("B"), meta)
+
+
+def test_same_idempotency_key_appends_once_when_repeated(meta):
+    stream = new_stream()
+    keyed = {**meta, "idempotency_key": "create-1"}
+    first = store.append(stream, NO_STREAM, events("A", "B"), keyed)
+    again = store.append(stream, NO_STREAM, events("A", "B"), keyed)
+    assert again.replayed and not first.replayed
+    assert (again.first_version, again.last_version, again.positions) == (
+        first.first_version,
+        first.last_version,
+        first.positions,
+    )
+    assert Event.objects.filter(stream_id=stream.id).count() == 2
+
+
+def test_idempotency_key_is_refused_when_reused_for_a_different_request(meta):
+    stream = new_stream()
+    keyed = {**meta, "idempotency_key": "k"}
+    store.append(stream, NO_STREAM, events("A"), keyed)
+    with pytest.raises(IdempotencyKeyReused), transaction.atomic():
+        store.append(stream, 1, events("B"), keyed)
+    assert store.stream_version(stream.id) == 1
+
+
+def test_idempotency_key_is_per_actor_when_two_actors_use_the_same_key(meta):
+    stream = new_stream()
+    store.append(stream, None, events("A"), {**meta, "idempotency_key": "k"})
+    other = {**meta, "actor": "user:2", "idempotency_key": "k"}
+    result = store.append(stream, None, events("A"), other)
+    assert not result.replayed
+    assert store.stream_version(stream.id) == 2
+
+
+def test_stream_reads_earlier_state_when_read_as_of_a_position_or_time(meta):
+    stream = new_stream()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    with clock.frozen(start) as frozen:
+        first = store.append(stream, NO_STREAM, [NewEvent("test.Set", {"value": 1})], meta)
+        frozen.advance(timedelta(hours=1))
+        store.append(stream, 1, [NewEvent("test.Set", {"value": 2})], meta)
+
+    def evolve(state, event):
+        return event.data["value"]
+
+    assert store.load(stream.id, evolve, None) == (2, 2)
+    assert store.load(stream.id, evolve, None, up_to_position=first.positions[-1]) == (1, 1)
+    assert store.load(stream.id, evolve, None, as_of=start + timedelta(minutes=30)) == (1, 1)
+    assert store.load(stream.id, evolve, None, as_of=start - timedelta(seconds=1)) == (None, 0)
+
+
+def test_projection_row_follows_the_stream_when_events_are_appended(meta):
+    stream = new_stream()
+    first = store.append(stream, NO_STREAM, events("A", "B"), meta)
+    store.append(stream, 2, events("C"), meta)
+    summary = StreamSummary.objects.get(stream_id=stream.id)
+    assert summary.version == 3
+    assert summary.event_count == 3
+    assert summary.first_position == first.positions[0]
+    assert summary.last_event_type == "test.C"
+    assert summary.last_actor == meta["actor"]
+
+
+def test_metadata_keeps_personal_data_out_when_actor_has_an_ip_address(settings):
+    from core.actors import Actor
+
+    actor = Actor.system("t", client_ip="203.0.113.7")
+    meta = actor.metadata(pseudonym_key=settings.LEDGER_PSEUDONYM_KEY)
+    assert "203.0.113.7" not in str(meta)
+    assert meta["client_ip"].startswith("hmac-sha256:")
+    assert (
+        meta["client_ip"]
+        == actor.metadata(pseudonym_key=settings.LEDGER_PSEUDONYM_KEY)["client_ip"]
+    )
+
+
+json_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | json_text,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(json_text, children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.dictionaries(json_text, json_values, max_size=5))
+def test_hash_still_verifies_when_any_json_data_round_trips_through_jsonb(meta, data):
+    stream = new_stream()
+    store.append(stream, NO_STREAM, [NewEvent("test.Any", data)], meta)
+    (recorded,) = store.read_stream(stream.id)
+    assert recorded_hash(recorded) == recorded.hash
+
+
+def test_update_delete_and_truncate_are_rejected_when_the_application_role_tries(meta):
+    stream = new_stream()
+    store.append(stream, NO_STREAM, events("A"), meta)
+    for statement in (
+        "UPDATE eventstore_event SET data = '{}' WHERE stream_id = %s",
+        "DELETE FROM eventstore_event WHERE stream_id = %s",
+        "TRUNCATE eventstore_event CASCADE",
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(statement, (stream.id,) if "%s" in statement else ())
+    assert Event.objects.filter(stream_id=stream.id).count() == 1
+
+
+def test_triggers_still_fire_when_replication_role_is_replica(meta):
+    stream = new_stream()
+    store.append(stream, NO_STREAM, events("A"), meta)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            cursor.execute("DELETE FROM eventstore_event WHERE stream_id = %s", (stream.id,))
+
+
+def test_restricted_role_can_append_but_not_change_or_unprotect_the_log(meta):
+    """A deployment's application role: INSERT and SELECT, not the owner of the tables."""
+    stream = new_stream()
+    store.append(stream, NO_STREAM, events("A"), meta)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ledger_app_test')"
+            " THEN CREATE ROLE ledger_app_test NOLOGIN; END IF; END $$"
+        )
+        cursor.execute("GRANT SELECT, INSERT ON eventstore_event TO ledger_app_test")
+        cursor.execute("SET LOCAL ROLE ledger_app_test")
+        cursor.execute("SELECT count(*) FROM eventstore_event WHERE stream_id = %s", (stream.id,))
+        assert cursor.fetchone()[0] == 1
+    for statement in (
+        "UPDATE eventstore_event SET data = '{}'",
+        "DELETE FROM eventstore_event",
+        "TRUNCATE eventstore_event",
+        "ALTER TABLE eventstore_event DISABLE TRIGGER USER",
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(statement)
