@@ -18,6 +18,7 @@ from django.db import connection, transaction
 
 from core import clock
 from eventstore.canonical import canonical_json
+from eventstore.projection import json_value
 
 if TYPE_CHECKING:
     from eventstore.projection import ProjectionWriter
@@ -59,14 +60,18 @@ class DispatchReport:
     failed: int
 
 
-def _publish(task: str, kwargs: dict[str, Any], message_id: str) -> None:
+def celery_app() -> Any:
     from config.celery import app
 
-    app.send_task(task, kwargs=kwargs, task_id=message_id)
+    return app
+
+
+def _publish(task: str, kwargs: dict[str, Any], message_id: str) -> None:
+    celery_app().send_task(task, kwargs=kwargs, task_id=message_id)
 
 
 def backoff(attempts: int) -> timedelta:
-    return min(timedelta(seconds=2**attempts), MAX_BACKOFF)
+    return min(timedelta(seconds=2 ** min(attempts, 20)), MAX_BACKOFF)
 
 
 def dispatch(*, ids: Sequence[uuid.UUID] | None = None, limit: int = 100) -> DispatchReport:
@@ -90,7 +95,7 @@ def dispatch(*, ids: Sequence[uuid.UUID] | None = None, limit: int = 100) -> Dis
         rows = cursor.fetchall()
         for message_id, task, kwargs, attempts in rows:
             try:
-                _publish(task, kwargs, str(message_id))
+                _publish(task, json_value(kwargs), str(message_id))
             except Exception as exc:  # any broker failure: keep the row, try again later
                 failed += 1
                 cursor.execute(

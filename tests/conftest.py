@@ -46,6 +46,16 @@ def wipe_ledger() -> None:
     superuser_sql("UPDATE eventstore_sequencer SET horizon = '0'::xid8")
 
 
+@pytest.fixture(autouse=True)
+def _ledger_left_clean(request, django_db_blocker):
+    """Tests that commit leave no events behind: the log tables are not flushed by Django,
+    and projections of leftover events would be."""
+    yield
+    if {"transactional_db", "live_server"} & set(request.fixturenames):
+        with django_db_blocker.unblock():
+            wipe_ledger()
+
+
 @pytest.fixture
 def pristine_ledger(transactional_db):
     """An empty log for tests that commit (the log tables are not flushed between tests)."""
