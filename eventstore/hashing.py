@@ -52,6 +52,45 @@ def event_content(
     }
 
 
+def content_bytes(
+    *,
+    stream_id: uuid.UUID,
+    stream_type: str,
+    version: int,
+    type: str,
+    schema_version: int,
+    data_json: bytes,
+    metadata_json: bytes,
+    occurred_at: datetime,
+    recorded_at: datetime,
+) -> bytes:
+    """JCS(content) assembled from already canonical data and metadata: the members of
+    content in RFC 8785 key order. Equal to canonical_json(event_content(...)) (tested)."""
+    return b"".join(
+        (
+            b'{"data":',
+            data_json,
+            b',"metadata":',
+            metadata_json,
+            b',"occurred_at":',
+            canonical_json(timestamp_text(occurred_at)),
+            b',"recorded_at":',
+            canonical_json(timestamp_text(recorded_at)),
+            b',"schema_version":',
+            canonical_json(schema_version),
+            b',"stream_id":',
+            canonical_json(str(stream_id)),
+            b',"stream_type":',
+            canonical_json(stream_type),
+            b',"type":',
+            canonical_json(type),
+            b',"version":',
+            canonical_json(version),
+            b"}",
+        )
+    )
+
+
 def chain_hash(prev_hash: bytes, content: dict[str, Any], *, strict: bool = True) -> bytes:
     """The event hash. strict=False when re-hashing stored events (see canonical_json)."""
     return hashlib.sha256(prev_hash + canonical_json(content, strict=strict)).digest()

@@ -141,7 +141,7 @@ class StreamSummary(models.Model):
     last_position = models.BigIntegerField()
     last_event_type = models.CharField(max_length=200)
     created_at = models.DateTimeField()
-    updated_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField()
     last_actor = models.CharField(max_length=200)
 
     class Meta:

@@ -73,7 +73,6 @@ class ProjectionWriter:
 
     def __init__(self) -> None:
         self._statements: list[tuple[str, tuple[Any, ...]]] = []
-        self._sql_cache: dict[tuple[Any, ...], str] = {}
 
     def __len__(self) -> int:
         return len(self._statements)
@@ -117,12 +116,15 @@ class ProjectionWriter:
         sql = self._cached(("delete", model, wheres), lambda: _delete_sql(model, wheres))
         self.execute(sql, _prepare(model, where))
 
-    def flush(self) -> None:
-        """Send every queued statement, in order, in one round trip."""
-        if not self._statements:
-            return
+    def flush(self, *, commit: bool = False) -> None:
+        """Send every queued statement, in order, in one round trip; with commit=True the
+        COMMIT travels in the same round trip (for a caller that owns the transaction)."""
         statements, self._statements = self._statements, []
         raw = connection.connection
+        if not statements:
+            if commit:
+                raw.commit()
+            return
         with raw.pipeline(), raw.cursor() as cursor:
             start = 0
             while start < len(statements):
@@ -135,12 +137,20 @@ class ProjectionWriter:
                 else:
                     cursor.executemany(sql, [params for _, params in statements[start:end]])
                 start = end
+            if commit:
+                # Queued, not raw.commit(): that would sync the pipeline a second time.
+                cursor.execute("COMMIT")
 
-    def _cached(self, key: tuple[Any, ...], build: Callable[[], str]) -> str:
-        sql = self._sql_cache.get(key)
+    @staticmethod
+    def _cached(key: tuple[Any, ...], build: Callable[[], str]) -> str:
+        sql = _sql_cache.get(key)
         if sql is None:
-            sql = self._sql_cache[key] = build()
+            sql = _sql_cache[key] = build()
         return sql
+
+
+_sql_cache: dict[tuple[Any, ...], str] = {}
+_prep_cache: dict[tuple[type[models.Model], tuple[str, ...]], tuple[Any, ...]] = {}
 
 
 def _column(model: type[models.Model], name: str) -> str:
@@ -148,11 +158,19 @@ def _column(model: type[models.Model], name: str) -> str:
 
 
 def _prepare(model: type[models.Model], values: dict[str, Any]) -> tuple[Any, ...]:
-    prepared = []
-    for name, value in values.items():
-        field = model._meta.get_field(name)
-        prepared.append(field.get_db_prep_save(value, connection) if value is not None else None)
-    return tuple(prepared)
+    """Adapt values the way the ORM would; only fields that change a value pay for it."""
+    names = tuple(values)
+    fields = _prep_cache.get((model, names))
+    if fields is None:
+        fields = tuple(
+            field if isinstance(field, models.JSONField | models.BinaryField) else None
+            for field in (model._meta.get_field(name) for name in names)
+        )
+        _prep_cache[(model, names)] = fields
+    return tuple(
+        value if field is None or value is None else field.get_db_prep_save(value, connection)
+        for field, value in zip(fields, values.values(), strict=True)
+    )
 
 
 def _table(model: type[models.Model]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -18,8 +19,8 @@ from django.db import connection, transaction
 
 from core import clock
 from eventstore import catalog, outbox
-from eventstore.canonical import CanonicalizationError, canonical_json, check_json_value
-from eventstore.hashing import GENESIS, chain_hash, event_content
+from eventstore.canonical import CanonicalizationError, canonical_json
+from eventstore.hashing import GENESIS, content_bytes
 from eventstore.projection import (
     EVENT_COLUMNS,
     ProjectionWriter,
@@ -58,26 +59,58 @@ def append(
     _check_arguments(stream, expected_version, new_events, metadata)
     meta = dict(metadata)
     key = meta.get("idempotency_key")
+    # Encoded (and so validated) before the transaction starts: refusing bad data never
+    # poisons the caller's transaction.
+    encoded = _encode(new_events, meta)
+    owns_transaction = not connection.in_atomic_block
 
     with transaction.atomic(savepoint=False):
         connection.ensure_connection()
         raw = connection.connection
+        recorded_at = clock.now()
+        fingerprint = _fingerprint(stream, new_events) if key is not None else b""
+        claimed = False
+        positions: list[int] = []
         with raw.cursor() as cursor:
-            fingerprint = b""
-            if key is not None:
-                fingerprint = _fingerprint(stream, new_events)
-                earlier = _claim_idempotency_key(cursor, meta["actor"], key, fingerprint, stream)
-                if earlier is not None:
-                    return earlier
-            prev_version, head = _lock_stream(cursor, stream, expected_version, len(new_events))
-            recorded_at = clock.now()
-            rows, recorded = _chain(stream, prev_version, head, new_events, meta, recorded_at)
-            positions = _insert(cursor, stream, rows, recorded[-1].hash, recorded_at)
+            cached = _heads.get(stream.id)
+            if expected_version and cached is not None and cached[0] == expected_version:
+                # One round trip: claim the key, move the head and insert, guarded by the
+                # cached head; a stale cache or a lost race inserts nothing and falls through.
+                rows, recorded = _chain(
+                    stream, expected_version, cached[1], new_events, encoded, meta, recorded_at
+                )
+                claimed, positions = _fast_append(
+                    raw,
+                    cursor,
+                    stream,
+                    cached,
+                    rows,
+                    recorded[-1].hash,
+                    recorded_at,
+                    meta,
+                    key,
+                    fingerprint,
+                )
+                if key is not None and not claimed:
+                    return _replay(cursor, meta["actor"], key, fingerprint)
+            if not positions:
+                if key is not None and not claimed:
+                    earlier = _claim_idempotency_key(
+                        cursor, meta["actor"], key, fingerprint, stream
+                    )
+                    if earlier is not None:
+                        return earlier
+                prev_version, head = _lock_stream(cursor, stream, expected_version, len(new_events))
+                rows, recorded = _chain(
+                    stream, prev_version, head, new_events, encoded, meta, recorded_at
+                )
+                positions = _insert(cursor, stream, rows, recorded[-1].hash)
+        first_version = recorded[0].version
         recorded = [_with_position(r, p) for r, p in zip(recorded, positions, strict=True)]
         result = AppendResult(
             stream_id=stream.id,
-            first_version=prev_version + 1,
-            last_version=prev_version + len(new_events),
+            first_version=first_version,
+            last_version=recorded[-1].version,
             positions=tuple(positions),
         )
         writer = ProjectionWriter()
@@ -95,7 +128,8 @@ def append(
                 ),
             )
         outbox.record(writer, side_effects, position=positions[-1], now=recorded_at)
-        writer.flush()
+        writer.flush(commit=owns_transaction)
+        _remember_head(stream.id, result.last_version, recorded[-1].hash)
     return result
 
 
@@ -121,13 +155,6 @@ def _check_arguments(
     for event in events:
         if not event.type or event.schema_version < 1 or not isinstance(event.data, dict):
             raise InvalidEvent(f"event {event.type!r} needs a type, a schema version and data")
-    # Checked before the transaction starts, so refusing bad data never poisons the caller's.
-    try:
-        for event in events:
-            check_json_value(event.data)
-        check_json_value(dict(metadata))
-    except CanonicalizationError as exc:
-        raise InvalidEvent(str(exc)) from exc
 
 
 def _fingerprint(stream: StreamRef, events: Sequence[NewEvent]) -> bytes:
@@ -155,6 +182,11 @@ def _claim_idempotency_key(
     )
     if cursor.fetchone() is not None:
         return None
+    return _replay(cursor, actor, key, fingerprint)
+
+
+def _replay(cursor: psycopg.Cursor[Any], actor: str, key: str, fingerprint: bytes) -> AppendResult:
+    """The result of the earlier append made with this key (the same request repeated)."""
     cursor.execute(
         "SELECT fingerprint, stream_id, first_version, last_version, positions"
         " FROM eventstore_idempotency WHERE actor = %s AND key = %s",
@@ -213,36 +245,39 @@ def _current_version(cursor: psycopg.Cursor[Any], stream: StreamRef) -> int:
     return row[0] if row else 0
 
 
+def _encode(events: Sequence[NewEvent], metadata: dict[str, Any]) -> tuple[list[bytes], bytes]:
+    """RFC 8785 bytes of every event's data and of the metadata; InvalidEvent if not JSON-exact."""
+    return [_json(e.data, f"{e.type} data") for e in events], _json(metadata, "metadata")
+
+
 def _chain(
     stream: StreamRef,
     prev_version: int,
     head: bytes,
     events: Sequence[NewEvent],
+    encoded: tuple[list[bytes], bytes],
     metadata: dict[str, Any],
     recorded_at: datetime,
 ) -> tuple[list[tuple[Any, ...]], list[RecordedEvent]]:
     rows: list[tuple[Any, ...]] = []
     recorded: list[RecordedEvent] = []
     prev = head
-    meta_json = _json(metadata, "metadata")
-    for offset, event in enumerate(events, start=1):
+    datas, meta_json = encoded
+    for offset, (event, data_json) in enumerate(zip(events, datas, strict=True), start=1):
         version = prev_version + offset
         occurred_at = event.occurred_at or recorded_at
-        content = event_content(
+        content = content_bytes(
             stream_id=stream.id,
             stream_type=stream.type,
             version=version,
             type=event.type,
             schema_version=event.schema_version,
-            data=event.data,
-            metadata=metadata,
+            data_json=data_json,
+            metadata_json=meta_json,
             occurred_at=occurred_at,
             recorded_at=recorded_at,
         )
-        try:
-            digest = chain_hash(prev, content)
-        except CanonicalizationError as exc:
-            raise InvalidEvent(f"{event.type}: {exc}") from exc
+        digest = hashlib.sha256(prev + content).digest()
         rows.append(
             (
                 stream.id,
@@ -250,8 +285,8 @@ def _chain(
                 version,
                 event.type,
                 event.schema_version,
-                _json(event.data, "data"),
-                meta_json,
+                data_json.decode(),
+                meta_json.decode(),
                 occurred_at,
                 recorded_at,
                 prev,
@@ -278,22 +313,79 @@ def _chain(
     return rows, recorded
 
 
-def _json(value: Any, what: str) -> str:
+def _json(value: Any, what: str) -> bytes:
     try:
-        return canonical_json(value).decode()
+        return canonical_json(value)
     except CanonicalizationError as exc:
         raise InvalidEvent(f"{what}: {exc}") from exc
 
 
 _ROW = "(%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s)"
+_TYPED_ROW = (
+    "(%s::uuid, %s::text, %s::bigint, %s::text, %s::integer, %s::jsonb, %s::jsonb,"
+    " %s::timestamptz, %s::timestamptz, %s::bytea, %s::bytea)"
+)
+_EVENT_COLUMNS = (
+    "stream_id, stream_type, version, type, schema_version, data, metadata, occurred_at,"
+    " recorded_at, prev_hash, hash"
+)
+
+# Last known (version, head hash) per stream, from this process's own appends and reads.
+_heads: OrderedDict[uuid.UUID, tuple[int, bytes]] = OrderedDict()
+_HEADS_KEPT = 10_000
+
+
+def _remember_head(stream_id: uuid.UUID, version: int, head: bytes) -> None:
+    _heads[stream_id] = (version, head)
+    _heads.move_to_end(stream_id)
+    while len(_heads) > _HEADS_KEPT:
+        _heads.popitem(last=False)
+
+
+def _fast_append(
+    raw: psycopg.Connection[Any],
+    cursor: psycopg.Cursor[Any],
+    stream: StreamRef,
+    cached: tuple[int, bytes],
+    rows: list[tuple[Any, ...]],
+    new_head: bytes,
+    now: datetime,
+    meta: dict[str, Any],
+    key: str | None,
+    fingerprint: bytes,
+) -> tuple[bool, list[int]]:
+    """Claim, guard and insert in one statement (and, in a pipeline, with BEGIN)."""
+    version, head = cached
+    values = ", ".join([_TYPED_ROW] * len(rows))
+    guard = [version + len(rows), new_head, now, stream.id, version, head, stream.type]
+    events = [value for row in rows for value in row]
+    if key is None:
+        claim, params = "SELECT 1", [*guard, *events]
+    else:
+        claim = (
+            "INSERT INTO eventstore_idempotency (actor, key, fingerprint, stream_id, created_at)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (actor, key) DO NOTHING RETURNING id"
+        )
+        params = [meta["actor"], key, fingerprint, stream.id, now, *guard, *events]
+    with raw.pipeline():  # BEGIN and the statement travel together; exit syncs once
+        cursor.execute(
+            f"WITH claim AS ({claim}),"
+            " head AS ("
+            "  UPDATE eventstore_stream SET version = %s, head_hash = %s, updated_at = %s"
+            "  WHERE stream_id = %s AND version = %s AND head_hash = %s AND stream_type = %s"
+            "  AND EXISTS (SELECT 1 FROM claim) RETURNING 1),"
+            f" ins AS (INSERT INTO eventstore_event ({_EVENT_COLUMNS})"
+            f"  SELECT * FROM (VALUES {values}) AS v WHERE EXISTS (SELECT 1 FROM head)"
+            "  RETURNING position)"
+            " SELECT EXISTS (SELECT 1 FROM claim), ARRAY(SELECT position FROM ins ORDER BY 1)",
+            params,
+        )
+    claimed, positions = cursor.fetchone()
+    return bool(claimed), list(positions)
 
 
 def _insert(
-    cursor: psycopg.Cursor[Any],
-    stream: StreamRef,
-    rows: list[tuple[Any, ...]],
-    head: bytes,
-    now: datetime,
+    cursor: psycopg.Cursor[Any], stream: StreamRef, rows: list[tuple[Any, ...]], head: bytes
 ) -> list[int]:
     values = ", ".join([_ROW] * len(rows))
     params: list[Any] = [value for row in rows for value in row]
@@ -335,6 +427,8 @@ def read_stream(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         events = [row_to_event(row) for row in cursor.fetchall()]
+    if events and up_to_position is None and as_of is None:
+        _remember_head(stream_id, events[-1].version, events[-1].hash)
     return [catalog.upcast(e) for e in events] if upcast else events
 
 

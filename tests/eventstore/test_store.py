@@ -244,3 +244,35 @@ def test_restricted_role_can_append_but_not_change_or_unprotect_the_log(meta):
         with pytest.raises(DatabaseError), transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(statement)
+
+
+def test_append_falls_back_to_locking_when_the_cached_head_is_stale(meta):
+    stream = new_stream()
+    store.append(stream, NO_STREAM, events("A"), meta)
+    store._heads[stream.id] = (1, b"\x01" * 32)  # another process appended meanwhile
+    result = store.append(stream, 1, events("B"), meta)
+    assert result.last_version == 2
+    recorded = store.read_stream(stream.id)
+    assert recorded[1].prev_hash == recorded[0].hash
+
+
+def test_fast_path_conflicts_when_another_writer_moved_the_stream(meta):
+    stream = new_stream()
+    store.append(stream, NO_STREAM, events("A"), meta)
+    cached = store._heads[stream.id]
+    store.append(stream, 1, events("B"), meta)
+    store._heads[stream.id] = cached  # this process still believes version 1
+    with pytest.raises(ConcurrencyConflict) as caught, transaction.atomic():
+        store.append(stream, 1, events("C"), meta)
+    assert caught.value.actual == 2
+
+
+def test_fast_path_replays_an_idempotent_request_when_repeated(meta):
+    stream = new_stream()
+    store.append(stream, NO_STREAM, events("A"), meta)
+    keyed = {**meta, "idempotency_key": "fast"}
+    first = store.append(stream, 1, events("B"), keyed)
+    again = store.append(stream, 1, events("B"), keyed)
+    assert again.replayed
+    assert again.positions == first.positions
+    assert store.stream_version(stream.id) == 2
