@@ -88,18 +88,33 @@ class SingleAppender:
         return count / (time.perf_counter() - started)
 
 
-def interleaved(conninfo: str, count: int, rounds: int) -> tuple[float, float]:
-    """Median rates of raw inserts and appends, measured in alternating rounds so that
-    background noise hits both alike."""
-    raw, ours = RawInserter(conninfo), SingleAppender()
-    raw.run(200)
-    ours.run(200)
-    raw_rates, our_rates = [], []
+class NewStreamAppender:
+    """Each append starts a stream: the stream index projection writes a row every time."""
+
+    def run(self, count: int) -> float:
+        from eventstore import store
+        from eventstore.types import NO_STREAM, NewEvent, StreamRef
+
+        started = time.perf_counter()
+        for _ in range(count):
+            stream = StreamRef(uuid.uuid4(), "bench.Thing")
+            store.append(stream, NO_STREAM, [NewEvent("bench.Happened", DATA)], META)
+        return count / (time.perf_counter() - started)
+
+
+def interleaved(conninfo: str, count: int, rounds: int) -> tuple[float, float, float]:
+    """Median rates of raw inserts and of appends, measured in alternating rounds so that
+    background noise hits all of them alike."""
+    raw, ours, fresh = RawInserter(conninfo), SingleAppender(), NewStreamAppender()
+    for runner in (raw, ours, fresh):
+        runner.run(200)
+    rates: tuple[list[float], list[float], list[float]] = ([], [], [])
     for _ in range(rounds):
-        raw_rates.append(raw.run(count // rounds))
-        our_rates.append(ours.run(count // rounds))
+        for runner, seen in zip((raw, ours, fresh), rates, strict=True):
+            seen.append(runner.run(count // rounds))
     raw.conn.close()
-    return statistics.median(raw_rates), statistics.median(our_rates)
+    raw_rate, our_rate, fresh_rate = (statistics.median(seen) for seen in rates)
+    return raw_rate, our_rate, fresh_rate
 
 
 def batch_appends(batches: int, size: int = 100) -> float:
@@ -141,14 +156,15 @@ def main() -> None:
     args = parser.parse_args()
 
     with bench_database() as conninfo:
-        raw, single = interleaved(conninfo, args.events, args.rounds)
+        raw, single, fresh = interleaved(conninfo, args.events, args.rounds)
         batch = batch_appends(args.batches)
-        fill_many_streams(max(0, args.rebuild_events - args.events - args.batches * 100))
+        fill_many_streams(max(0, args.rebuild_events - 2 * args.events - args.batches * 100))
         rebuilt, replayed = rebuild_rate()
 
     rows = [
         ("raw psycopg INSERT, 1 per transaction (baseline)", raw, raw, "events/s", None),
         ("append, 1 event per transaction", single, single, "events/s", 0.5),
+        ("append, 1 event starting a new stream (+ index row)", fresh, fresh, "events/s", None),
         ("append, 100-event batch per transaction", batch, batch * 100, "batches/s", None),
         (f"rebuild_projections ({replayed:,} events)", rebuilt, rebuilt, "events/s", None),
     ]

@@ -5,7 +5,7 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from eventstore.models import Checkpoint, Event, OutboxMessage, StreamSummary
+from eventstore.models import Checkpoint, Event, OutboxMessage, StreamIndex
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -65,9 +65,9 @@ class EventAdmin(ReadOnlyAdmin):
         return bytes(obj.hash).hex()
 
 
-@admin.register(StreamSummary)
-class StreamSummaryAdmin(ReadOnlyAdmin):
-    list_display = ("stream_id", "stream_type", "version", "last_event_type", "updated_at")
+@admin.register(StreamIndex)
+class StreamIndexAdmin(ReadOnlyAdmin):
+    list_display = ("stream_id", "stream_type", "first_event_type", "created_at", "created_by")
     list_filter = ("stream_type",)
     search_fields = ("=stream_id",)
 

@@ -1,25 +1,7 @@
 """Tables of the event store. The log tables are created by hand-written SQL in migrations
-(identity, xid8, append-only triggers) and are unmanaged here; StreamSummary is a projection."""
+(identity, xid8, append-only triggers) and are unmanaged here; StreamIndex is a projection."""
 
 from django.db import models
-
-
-class Stream(models.Model):
-    """Write-side head of each stream: the row appends lock to number versions."""
-
-    stream_id = models.UUIDField(primary_key=True)
-    stream_type = models.CharField(max_length=100)
-    version = models.BigIntegerField()
-    head_hash = models.BinaryField()
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
-
-    class Meta:
-        managed = False
-        db_table = "eventstore_stream"
-
-    def __str__(self) -> str:
-        return f"{self.stream_type}/{self.stream_id} v{self.version}"
 
 
 class Event(models.Model):
@@ -130,23 +112,19 @@ class Checkpoint(models.Model):
         return f"checkpoint {self.tree_size} {bytes(self.root_hash).hex()[:16]}"
 
 
-class StreamSummary(models.Model):
-    """Projection: one row per stream for browsing the log (rebuilt from events)."""
+class StreamIndex(models.Model):
+    """Projection: the catalogue of streams, one row written when a stream starts."""
 
     stream_id = models.UUIDField(primary_key=True)
     stream_type = models.CharField(max_length=100, db_index=True)
-    version = models.BigIntegerField()
-    event_count = models.BigIntegerField()
+    first_event_type = models.CharField(max_length=200)
     first_position = models.BigIntegerField()
-    last_position = models.BigIntegerField()
-    last_event_type = models.CharField(max_length=200)
     created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
-    last_actor = models.CharField(max_length=200)
+    created_by = models.CharField(max_length=200)
 
     class Meta:
-        verbose_name_plural = "stream summaries"
-        ordering = ["-updated_at"]
+        verbose_name_plural = "stream index"
+        ordering = ["-first_position"]
 
     def __str__(self) -> str:
         return f"{self.stream_type}/{self.stream_id}"

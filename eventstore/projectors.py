@@ -1,26 +1,23 @@
-"""Projectors of the event store's own read table: one StreamSummary row per stream."""
+"""Projectors of the event store's own read table: the index of streams."""
 
-from eventstore.models import StreamSummary
-from eventstore.projection import ALL_EVENTS, Add, KeepExisting, ProjectionWriter, projector
-from eventstore.projection import projection_tables as _tables
+from eventstore.models import StreamIndex
+from eventstore.projection import ALL_EVENTS, ProjectionWriter, projection_tables, projector
 from eventstore.types import RecordedEvent
 
-_tables(StreamSummary)
+projection_tables(StreamIndex)
 
 
 @projector(ALL_EVENTS)
-def project_stream_summary(event: RecordedEvent, out: ProjectionWriter) -> None:
-    out.upsert(
-        StreamSummary,
-        ("stream_id",),
+def project_stream_started(event: RecordedEvent, out: ProjectionWriter) -> None:
+    # Only a stream's first event writes: later appends cost the index nothing.
+    if event.version != 1:
+        return
+    out.insert(
+        StreamIndex,
         stream_id=event.stream_id,
         stream_type=event.stream_type,
-        version=event.version,
-        event_count=Add(1),
-        first_position=KeepExisting(event.position),
-        last_position=event.position,
-        last_event_type=event.type,
-        created_at=KeepExisting(event.recorded_at),
-        updated_at=event.recorded_at,
-        last_actor=event.metadata.get("actor", ""),
+        first_event_type=event.type,
+        first_position=event.position,
+        created_at=event.recorded_at,
+        created_by=event.metadata.get("actor", ""),
     )

@@ -54,7 +54,10 @@ def append(
 ) -> AppendResult:
     """Append events to a stream at `expected_version` (NO_STREAM for a new stream, None for
     any). Raises ConcurrencyConflict when the stream has moved on. With an idempotency_key in
-    the metadata, a repeat by the same actor returns the first result and appends nothing."""
+    the metadata, a repeat by the same actor returns the first result and appends nothing.
+
+    A conflict raised inside a caller's transaction leaves that transaction to be rolled back
+    (no savepoint is spent on the common path)."""
     new_events = [e.to_new() if isinstance(e, catalog.DomainEvent) else e for e in events]
     _check_arguments(stream, expected_version, new_events, metadata)
     meta = dict(metadata)
@@ -62,54 +65,37 @@ def append(
     # Encoded (and so validated) before the transaction starts: refusing bad data never
     # poisons the caller's transaction.
     encoded = _encode(new_events, meta)
+    fingerprint = _fingerprint(stream, new_events) if key is not None else b""
     owns_transaction = not connection.in_atomic_block
 
     with transaction.atomic(savepoint=False):
-        connection.ensure_connection()
         raw = connection.connection
         recorded_at = clock.now()
-        fingerprint = _fingerprint(stream, new_events) if key is not None else b""
-        claimed = False
-        positions: list[int] = []
         with raw.cursor() as cursor:
-            cached = _heads.get(stream.id)
-            if expected_version and cached is not None and cached[0] == expected_version:
-                # One round trip: claim the key, move the head and insert, guarded by the
-                # cached head; a stale cache or a lost race inserts nothing and falls through.
-                rows, recorded = _chain(
-                    stream, expected_version, cached[1], new_events, encoded, meta, recorded_at
-                )
-                claimed, positions = _fast_append(
-                    raw,
-                    cursor,
-                    stream,
-                    cached,
-                    rows,
-                    recorded[-1].hash,
-                    recorded_at,
-                    meta,
-                    key,
-                    fingerprint,
+            for _attempt in range(10 if expected_version is None else 1):
+                head = _cached_head(stream, expected_version)
+                if head is None:
+                    if key is not None and _key_used(cursor, meta["actor"], key):
+                        return _replay(cursor, meta["actor"], key, fingerprint)
+                    head = _read_head(cursor, stream, expected_version)
+                rows = _chain(stream, head[0], head[1], new_events, encoded, recorded_at)
+                claimed, positions = _insert(
+                    cursor, stream, rows, meta, key, fingerprint, recorded_at
                 )
                 if key is not None and not claimed:
                     return _replay(cursor, meta["actor"], key, fingerprint)
-            if not positions:
-                if key is not None and not claimed:
-                    earlier = _claim_idempotency_key(
-                        cursor, meta["actor"], key, fingerprint, stream
+                if len(positions) == len(rows):
+                    break
+                if positions or expected_version is not None:
+                    raise ConcurrencyConflict(
+                        stream.id, expected_version, _current_version(cursor, stream)
                     )
-                    if earlier is not None:
-                        return earlier
-                prev_version, head = _lock_stream(cursor, stream, expected_version, len(new_events))
-                rows, recorded = _chain(
-                    stream, prev_version, head, new_events, encoded, meta, recorded_at
-                )
-                positions = _insert(cursor, stream, rows, recorded[-1].hash)
-        first_version = recorded[0].version
-        recorded = [_with_position(r, p) for r, p in zip(recorded, positions, strict=True)]
+            else:
+                raise ConcurrencyConflict(stream.id, None, _current_version(cursor, stream))
+        recorded = _recorded(rows, positions, new_events, meta)
         result = AppendResult(
             stream_id=stream.id,
-            first_version=first_version,
+            first_version=recorded[0].version,
             last_version=recorded[-1].version,
             positions=tuple(positions),
         )
@@ -128,8 +114,9 @@ def append(
                 ),
             )
         outbox.record(writer, side_effects, position=positions[-1], now=recorded_at)
+        head_after = (result.last_version, recorded[-1].hash, stream.type)
+        transaction.on_commit(lambda: _remember_head(stream.id, *head_after))
         writer.flush(commit=owns_transaction)
-        _remember_head(stream.id, result.last_version, recorded[-1].hash)
     return result
 
 
@@ -168,23 +155,6 @@ def _fingerprint(stream: StreamRef, events: Sequence[NewEvent]) -> bytes:
         raise InvalidEvent(str(exc)) from exc
 
 
-def _claim_idempotency_key(
-    cursor: psycopg.Cursor[Any], actor: str, key: str, fingerprint: bytes, stream: StreamRef
-) -> AppendResult | None:
-    """Claim the key, or return the result of the append that claimed it first.
-
-    A concurrent request with the same key waits on the unique index until the first one
-    commits, then sees its result; if the first one rolled back, this one proceeds."""
-    cursor.execute(
-        "INSERT INTO eventstore_idempotency (actor, key, fingerprint, stream_id, created_at)"
-        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (actor, key) DO NOTHING RETURNING id",
-        (actor, key, fingerprint, stream.id, clock.now()),
-    )
-    if cursor.fetchone() is not None:
-        return None
-    return _replay(cursor, actor, key, fingerprint)
-
-
 def _replay(cursor: psycopg.Cursor[Any], actor: str, key: str, fingerprint: bytes) -> AppendResult:
     """The result of the earlier append made with this key (the same request repeated)."""
     cursor.execute(
@@ -200,49 +170,70 @@ def _replay(cursor: psycopg.Cursor[Any], actor: str, key: str, fingerprint: byte
     return AppendResult(stream_id, first, last, tuple(json_value(positions) or ()), replayed=True)
 
 
-def _lock_stream(
-    cursor: psycopg.Cursor[Any], stream: StreamRef, expected: int | None, count: int
+# The (version, hash, stream type) of committed events this process wrote or read. A committed
+# event never changes, so a cached head is always true of its version; if the stream has moved
+# past it, the insert of the next version conflicts, exactly as an expected_version should.
+_heads: OrderedDict[uuid.UUID, tuple[int, bytes, str]] = OrderedDict()
+_HEADS_KEPT = 10_000
+
+
+def _remember_head(stream_id: uuid.UUID, version: int, head: bytes, stream_type: str) -> None:
+    _heads[stream_id] = (version, head, stream_type)
+    _heads.move_to_end(stream_id)
+    while len(_heads) > _HEADS_KEPT:
+        _heads.popitem(last=False)
+
+
+def _cached_head(stream: StreamRef, expected: int | None) -> tuple[int, bytes] | None:
+    if expected is None:
+        return None
+    if expected == NO_STREAM:
+        return 0, GENESIS
+    cached = _heads.get(stream.id)
+    if cached is None or cached[0] != expected or cached[2] != stream.type:
+        return None
+    return cached[0], cached[1]
+
+
+def _key_used(cursor: psycopg.Cursor[Any], actor: str, key: str) -> bool:
+    """Whether a committed append already used this key: a repeat is answered before any
+    version check, since the stream may have moved on since the first request."""
+    cursor.execute(
+        "SELECT EXISTS (SELECT 1 FROM eventstore_idempotency WHERE actor = %s AND key = %s)",
+        (actor, key),
+    )
+    return cursor.fetchone()[0]
+
+
+def _read_head(
+    cursor: psycopg.Cursor[Any], stream: StreamRef, expected: int | None
 ) -> tuple[int, bytes]:
-    """Move the stream's version on by `count`, holding its row lock; return the old version
-    and head hash. The head hash is read from the locked row, never in the same statement as
-    another row's lock, so racing appends cannot chain onto a stale head."""
-    now = clock.now()
-    if expected == NO_STREAM or expected is None:
+    """The stream's newest committed event (or GENESIS); a conflict if it is not `expected`."""
+    if expected is None:
+        # Appends at any version queue on the stream instead of starving each other.
         cursor.execute(
-            "INSERT INTO eventstore_stream"
-            " (stream_id, stream_type, version, head_hash, created_at, updated_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (stream_id) DO NOTHING"
-            " RETURNING stream_type",
-            (stream.id, stream.type, count, GENESIS, now, now),
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s::text, 0))", (str(stream.id),)
         )
-        if cursor.fetchone() is not None:
-            return 0, GENESIS
-        if expected == NO_STREAM:
-            raise ConcurrencyConflict(stream.id, expected, _current_version(cursor, stream))
-        cursor.execute(
-            "UPDATE eventstore_stream SET version = version + %s, updated_at = %s"
-            " WHERE stream_id = %s RETURNING version - %s, head_hash, stream_type",
-            (count, now, stream.id, count),
-        )
-    else:
-        cursor.execute(
-            "UPDATE eventstore_stream SET version = version + %s, updated_at = %s"
-            " WHERE stream_id = %s AND version = %s RETURNING version - %s, head_hash, stream_type",
-            (count, now, stream.id, expected, count),
-        )
+    cursor.execute(
+        "SELECT version, hash, stream_type FROM eventstore_event WHERE stream_id = %s"
+        " ORDER BY version DESC LIMIT 1",
+        (stream.id,),
+    )
     row = cursor.fetchone()
-    if row is None:
-        raise ConcurrencyConflict(stream.id, expected, _current_version(cursor, stream))
-    version, head, stream_type = row
-    if stream_type != stream.type:
-        raise InvalidEvent(f"stream {stream.id} is a {stream_type}, not a {stream.type}")
-    return version, bytes(head)
+    version, head = (row[0], bytes(row[1])) if row else (0, GENESIS)
+    if row is not None and row[2] != stream.type:
+        raise InvalidEvent(f"stream {stream.id} is a {row[2]}, not a {stream.type}")
+    if expected is not None and version != expected:
+        raise ConcurrencyConflict(stream.id, expected, version)
+    return version, head
 
 
 def _current_version(cursor: psycopg.Cursor[Any], stream: StreamRef) -> int:
-    cursor.execute("SELECT version FROM eventstore_stream WHERE stream_id = %s", (stream.id,))
-    row = cursor.fetchone()
-    return row[0] if row else 0
+    cursor.execute(
+        "SELECT coalesce(max(version), 0) FROM eventstore_event WHERE stream_id = %s",
+        (stream.id,),
+    )
+    return cursor.fetchone()[0]
 
 
 def _encode(events: Sequence[NewEvent], metadata: dict[str, Any]) -> tuple[list[bytes], bytes]:
@@ -256,13 +247,13 @@ def _chain(
     head: bytes,
     events: Sequence[NewEvent],
     encoded: tuple[list[bytes], bytes],
-    metadata: dict[str, Any],
     recorded_at: datetime,
-) -> tuple[list[tuple[Any, ...]], list[RecordedEvent]]:
+) -> list[tuple[Any, ...]]:
+    """The rows to insert: each event's content hashed onto the previous event's hash."""
     rows: list[tuple[Any, ...]] = []
-    recorded: list[RecordedEvent] = []
     prev = head
     datas, meta_json = encoded
+    meta_text = meta_json.decode()
     for offset, (event, data_json) in enumerate(zip(events, datas, strict=True), start=1):
         version = prev_version + offset
         occurred_at = event.occurred_at or recorded_at
@@ -286,31 +277,40 @@ def _chain(
                 event.type,
                 event.schema_version,
                 data_json.decode(),
-                meta_json.decode(),
+                meta_text,
                 occurred_at,
                 recorded_at,
                 prev,
                 digest,
             )
         )
-        recorded.append(
-            RecordedEvent(
-                position=0,
-                stream_id=stream.id,
-                stream_type=stream.type,
-                version=version,
-                type=event.type,
-                schema_version=event.schema_version,
-                data=event.data,
-                metadata=metadata,
-                occurred_at=occurred_at,
-                recorded_at=recorded_at,
-                prev_hash=prev,
-                hash=digest,
-            )
-        )
         prev = digest
-    return rows, recorded
+    return rows
+
+
+def _recorded(
+    rows: Sequence[tuple[Any, ...]],
+    positions: Sequence[int],
+    events: Sequence[NewEvent],
+    metadata: dict[str, Any],
+) -> list[RecordedEvent]:
+    return [
+        RecordedEvent(
+            position=position,
+            stream_id=row[0],
+            stream_type=row[1],
+            version=row[2],
+            type=row[3],
+            schema_version=row[4],
+            data=event.data,
+            metadata=metadata,
+            occurred_at=row[7],
+            recorded_at=row[8],
+            prev_hash=row[9],
+            hash=row[10],
+        )
+        for row, position, event in zip(rows, positions, events, strict=True)
+    ]
 
 
 def _json(value: Any, what: str) -> bytes:
@@ -320,7 +320,6 @@ def _json(value: Any, what: str) -> bytes:
         raise InvalidEvent(f"{what}: {exc}") from exc
 
 
-_ROW = "(%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s)"
 _TYPED_ROW = (
     "(%s::uuid, %s::text, %s::bigint, %s::text, %s::integer, %s::jsonb, %s::jsonb,"
     " %s::timestamptz, %s::timestamptz, %s::bytea, %s::bytea)"
@@ -330,81 +329,45 @@ _EVENT_COLUMNS = (
     " recorded_at, prev_hash, hash"
 )
 
-# Last known (version, head hash) per stream, from this process's own appends and reads.
-_heads: OrderedDict[uuid.UUID, tuple[int, bytes]] = OrderedDict()
-_HEADS_KEPT = 10_000
 
-
-def _remember_head(stream_id: uuid.UUID, version: int, head: bytes) -> None:
-    _heads[stream_id] = (version, head)
-    _heads.move_to_end(stream_id)
-    while len(_heads) > _HEADS_KEPT:
-        _heads.popitem(last=False)
-
-
-def _fast_append(
-    raw: psycopg.Connection[Any],
+def _insert(
     cursor: psycopg.Cursor[Any],
     stream: StreamRef,
-    cached: tuple[int, bytes],
     rows: list[tuple[Any, ...]],
-    new_head: bytes,
-    now: datetime,
     meta: dict[str, Any],
     key: str | None,
     fingerprint: bytes,
+    now: datetime,
 ) -> tuple[bool, list[int]]:
-    """Claim, guard and insert in one statement (and, in a pipeline, with BEGIN)."""
-    version, head = cached
+    """Claim the idempotency key and insert the events in one statement.
+
+    UNIQUE (stream_id, version) is the concurrency guard: ON CONFLICT DO NOTHING waits for a
+    racing writer of the same version and inserts nothing if it committed. NOT EXISTS keeps a
+    batch all-or-nothing against writers that already committed. Returns (claimed, positions);
+    fewer positions than rows means the stream moved on."""
     values = ", ".join([_TYPED_ROW] * len(rows))
-    guard = [version + len(rows), new_head, now, stream.id, version, head, stream.type]
     events = [value for row in rows for value in row]
+    next_version = rows[0][2]
     if key is None:
-        claim, params = "SELECT 1", [*guard, *events]
+        claim, params = "SELECT 1", [*events, stream.id, next_version]
     else:
         claim = (
             "INSERT INTO eventstore_idempotency (actor, key, fingerprint, stream_id, created_at)"
             " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (actor, key) DO NOTHING RETURNING id"
         )
-        params = [meta["actor"], key, fingerprint, stream.id, now, *guard, *events]
-    with raw.pipeline():  # BEGIN and the statement travel together; exit syncs once
-        cursor.execute(
-            f"WITH claim AS ({claim}),"
-            " head AS ("
-            "  UPDATE eventstore_stream SET version = %s, head_hash = %s, updated_at = %s"
-            "  WHERE stream_id = %s AND version = %s AND head_hash = %s AND stream_type = %s"
-            "  AND EXISTS (SELECT 1 FROM claim) RETURNING 1),"
-            f" ins AS (INSERT INTO eventstore_event ({_EVENT_COLUMNS})"
-            f"  SELECT * FROM (VALUES {values}) AS v WHERE EXISTS (SELECT 1 FROM head)"
-            "  RETURNING position)"
-            " SELECT EXISTS (SELECT 1 FROM claim), ARRAY(SELECT position FROM ins ORDER BY 1)",
-            params,
-        )
+        params = [meta["actor"], key, fingerprint, stream.id, now, *events, stream.id, next_version]
+    cursor.execute(
+        f"WITH claim AS ({claim}),"
+        f" ins AS (INSERT INTO eventstore_event ({_EVENT_COLUMNS})"
+        f"  SELECT * FROM (VALUES {values}) AS v"
+        "  WHERE EXISTS (SELECT 1 FROM claim) AND NOT EXISTS ("
+        "    SELECT 1 FROM eventstore_event WHERE stream_id = %s AND version = %s)"
+        "  ON CONFLICT (stream_id, version) DO NOTHING RETURNING position)"
+        " SELECT EXISTS (SELECT 1 FROM claim), ARRAY(SELECT position FROM ins ORDER BY 1)",
+        params,
+    )
     claimed, positions = cursor.fetchone()
     return bool(claimed), list(positions)
-
-
-def _insert(
-    cursor: psycopg.Cursor[Any], stream: StreamRef, rows: list[tuple[Any, ...]], head: bytes
-) -> list[int]:
-    values = ", ".join([_ROW] * len(rows))
-    params: list[Any] = [value for row in rows for value in row]
-    try:
-        cursor.execute(
-            "WITH head AS (UPDATE eventstore_stream SET head_hash = %s WHERE stream_id = %s)"
-            " INSERT INTO eventstore_event (stream_id, stream_type, version, type,"
-            " schema_version, data, metadata, occurred_at, recorded_at, prev_hash, hash)"
-            f" VALUES {values} RETURNING position",
-            [head, stream.id, *params],
-        )
-    except psycopg.errors.UniqueViolation as exc:
-        # Only reachable if the stream row and the log disagree; never chain a duplicate.
-        raise ConcurrencyConflict(stream.id, rows[0][2] - 1, None) from exc
-    return sorted(row[0] for row in cursor.fetchall())
-
-
-def _with_position(event: RecordedEvent, position: int) -> RecordedEvent:
-    return RecordedEvent(**{**event.__dict__, "position": position})
 
 
 def read_stream(
@@ -427,8 +390,9 @@ def read_stream(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         events = [row_to_event(row) for row in cursor.fetchall()]
-    if events and up_to_position is None and as_of is None:
-        _remember_head(stream_id, events[-1].version, events[-1].hash)
+    if events and up_to_position is None and as_of is None and not connection.in_atomic_block:
+        # Only committed reads: a head seen inside a transaction might still roll back.
+        _remember_head(stream_id, events[-1].version, events[-1].hash, events[-1].stream_type)
     return [catalog.upcast(e) for e in events] if upcast else events
 
 
@@ -469,6 +433,8 @@ def load(
 
 def stream_version(stream_id: uuid.UUID) -> int:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT version FROM eventstore_stream WHERE stream_id = %s", (stream_id,))
-        row = cursor.fetchone()
-    return row[0] if row else 0
+        cursor.execute(
+            "SELECT coalesce(max(version), 0) FROM eventstore_event WHERE stream_id = %s",
+            (stream_id,),
+        )
+        return cursor.fetchone()[0]

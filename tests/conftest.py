@@ -16,7 +16,7 @@ LEDGER_TABLES = (
     "eventstore_leaf",
     "eventstore_checkpoint",
 )
-PLAIN_TABLES = ("eventstore_idempotency", "eventstore_outbox", "eventstore_stream")
+PLAIN_TABLES = ("eventstore_idempotency", "eventstore_outbox")
 
 
 def superuser_sql(sql: str, params: tuple = ()) -> None:

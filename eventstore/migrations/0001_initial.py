@@ -113,37 +113,18 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.CreateModel(
-            name='Stream',
-            fields=[
-                ('stream_id', models.UUIDField(primary_key=True, serialize=False)),
-                ('stream_type', models.CharField(max_length=100)),
-                ('version', models.BigIntegerField()),
-                ('head_hash', models.BinaryField()),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-            ],
-            options={
-                'db_table': 'eventstore_stream',
-                'managed': False,
-            },
-        ),
-        migrations.CreateModel(
-            name='StreamSummary',
+            name='StreamIndex',
             fields=[
                 ('stream_id', models.UUIDField(primary_key=True, serialize=False)),
                 ('stream_type', models.CharField(db_index=True, max_length=100)),
-                ('version', models.BigIntegerField()),
-                ('event_count', models.BigIntegerField()),
+                ('first_event_type', models.CharField(max_length=200)),
                 ('first_position', models.BigIntegerField()),
-                ('last_position', models.BigIntegerField()),
-                ('last_event_type', models.CharField(max_length=200)),
                 ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('last_actor', models.CharField(max_length=200)),
+                ('created_by', models.CharField(max_length=200)),
             ],
             options={
-                'verbose_name_plural': 'stream summaries',
-                'ordering': ['-updated_at'],
+                'verbose_name_plural': 'stream index',
+                'ordering': ['-first_position'],
             },
         ),
     ]

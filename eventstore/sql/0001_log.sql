@@ -1,19 +1,8 @@
 -- The event log and its companions. Hand-written because Django cannot express identity
 -- columns, xid8 defaults or the append-only triggers.
 
-CREATE TABLE eventstore_stream (
-    stream_id   uuid PRIMARY KEY,
-    stream_type text NOT NULL,
-    version     bigint NOT NULL CHECK (version >= 0),
-    head_hash   bytea NOT NULL CHECK (length(head_hash) = 32),
-    created_at  timestamptz NOT NULL,
-    updated_at  timestamptz NOT NULL
-);
-
 CREATE TABLE eventstore_event (
     position       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    -- No foreign key to eventstore_stream: an append writes both in one statement, and
-    -- verify_ledger reports events without a head; the per-row check costs every append.
     stream_id      uuid NOT NULL,
     stream_type    text NOT NULL,
     version        bigint NOT NULL CHECK (version >= 1),
@@ -27,6 +16,7 @@ CREATE TABLE eventstore_event (
     hash           bytea NOT NULL CHECK (length(hash) = 32),
     -- The writing transaction: catch-up readers only read below the oldest running one.
     xid            xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    -- The optimistic concurrency guard: two writers of the same version cannot both commit.
     CONSTRAINT eventstore_event_stream_version UNIQUE (stream_id, version)
 );
 -- Few indexes on purpose: each one is paid by every append. recorded_at grows with position,

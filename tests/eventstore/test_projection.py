@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from eventstore import store
-from eventstore.models import StreamSummary
+from eventstore.models import StreamIndex
 from eventstore.projection import (
     Add,
     KeepExisting,
@@ -33,8 +33,8 @@ def _fill(meta, streams: int = 20):
 def test_rebuild_leaves_every_projection_table_with_the_same_checksum(meta):
     _fill(meta)
     before = {m: checksum(m) for m in registered_tables()}
-    assert StreamSummary in before
-    assert StreamSummary.objects.filter(stream_type="test.Rebuilt").count() == 20
+    assert StreamIndex in before
+    assert StreamIndex.objects.filter(stream_type="test.Rebuilt").count() == 20
     out = io.StringIO()
     call_command("rebuild_projections", "--no-progress", stdout=out)
     after = {m: checksum(m) for m in registered_tables()}
@@ -44,12 +44,12 @@ def test_rebuild_leaves_every_projection_table_with_the_same_checksum(meta):
 
 def test_rebuild_restores_rows_when_a_projection_table_was_damaged(meta):
     _fill(meta, streams=5)
-    before = checksum(StreamSummary)
-    StreamSummary.objects.filter(stream_type="test.Rebuilt").update(event_count=0)
-    StreamSummary.objects.filter(stream_type="test.Rebuilt").first().delete()
-    assert checksum(StreamSummary) != before
+    before = checksum(StreamIndex)
+    StreamIndex.objects.filter(stream_type="test.Rebuilt").update(created_by="someone else")
+    StreamIndex.objects.filter(stream_type="test.Rebuilt").first().delete()
+    assert checksum(StreamIndex) != before
     report = rebuild(batch_size=7)
-    assert checksum(StreamSummary) == before
+    assert checksum(StreamIndex) == before
     assert report.events >= 5 * 2
 
 
@@ -65,27 +65,33 @@ def test_progress_is_reported_in_batches_when_rebuilding(meta):
 def test_upsert_adds_and_keeps_values_when_a_row_already_exists(meta):
     stream = new_stream()
     store.append(stream, NO_STREAM, events("A"), meta)
+    row = StreamIndex.objects.get(stream_id=stream.id)
     writer = ProjectionWriter()
-    summary = StreamSummary.objects.get(stream_id=stream.id)
-    writer.upsert(
-        StreamSummary,
-        ("stream_id",),
-        stream_id=stream.id,
-        stream_type=stream.type,
-        version=9,
-        event_count=Add(5),
-        first_position=KeepExisting(-1),
-        last_position=summary.last_position,
-        last_event_type="test.Z",
-        created_at=KeepExisting(summary.created_at),
-        updated_at=summary.updated_at,
-        last_actor="x",
-    )
+    for _ in range(2):
+        writer.upsert(
+            StreamIndex,
+            ("stream_id",),
+            stream_id=stream.id,
+            stream_type=stream.type,
+            first_event_type="test.Z",
+            first_position=Add(5),
+            created_at=KeepExisting(row.created_at.replace(year=2000)),
+            created_by="x",
+        )
     writer.flush()
-    summary.refresh_from_db()
-    assert (summary.version, summary.event_count, summary.first_position) == (
-        9,
-        6,
-        summary.first_position,
-    )
-    assert summary.first_position != -1
+    updated = StreamIndex.objects.get(stream_id=stream.id)
+    assert updated.first_position == row.first_position + 10
+    assert updated.created_at == row.created_at
+    assert (updated.first_event_type, updated.created_by) == ("test.Z", "x")
+
+
+def test_update_and_delete_change_only_matching_rows_when_flushed(meta):
+    one, two = new_stream(), new_stream()
+    for stream in (one, two):
+        store.append(stream, NO_STREAM, events("A"), meta)
+    writer = ProjectionWriter()
+    writer.update(StreamIndex, {"stream_id": one.id}, created_by="updated")
+    writer.delete(StreamIndex, stream_id=two.id)
+    writer.flush()
+    assert StreamIndex.objects.get(stream_id=one.id).created_by == "updated"
+    assert not StreamIndex.objects.filter(stream_id=two.id).exists()

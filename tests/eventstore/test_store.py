@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from core import clock
 from eventstore import store
 from eventstore.hashing import GENESIS, recorded_hash
-from eventstore.models import Event, StreamSummary
+from eventstore.models import Event, StreamIndex
 from eventstore.types import (
     NO_STREAM,
     ConcurrencyConflict,
@@ -149,16 +149,15 @@ def test_stream_reads_earlier_state_when_read_as_of_a_position_or_time(meta):
     assert store.load(stream.id, evolve, None, as_of=start - timedelta(seconds=1)) == (None, 0)
 
 
-def test_projection_row_follows_the_stream_when_events_are_appended(meta):
+def test_stream_index_row_is_written_when_a_stream_starts(meta):
     stream = new_stream()
     first = store.append(stream, NO_STREAM, events("A", "B"), meta)
     store.append(stream, 2, events("C"), meta)
-    summary = StreamSummary.objects.get(stream_id=stream.id)
-    assert summary.version == 3
-    assert summary.event_count == 3
-    assert summary.first_position == first.positions[0]
-    assert summary.last_event_type == "test.C"
-    assert summary.last_actor == meta["actor"]
+    row = StreamIndex.objects.get(stream_id=stream.id)
+    assert row.stream_type == stream.type
+    assert row.first_position == first.positions[0]
+    assert row.first_event_type == "test.A"
+    assert row.created_by == meta["actor"]
 
 
 def test_metadata_keeps_personal_data_out_when_actor_has_an_ip_address(settings):
@@ -246,28 +245,32 @@ def test_restricted_role_can_append_but_not_change_or_unprotect_the_log(meta):
                 cursor.execute(statement)
 
 
-def test_append_falls_back_to_locking_when_the_cached_head_is_stale(meta):
+def test_append_reads_the_head_when_this_process_has_not_seen_the_stream(meta):
     stream = new_stream()
     store.append(stream, NO_STREAM, events("A"), meta)
-    store._heads[stream.id] = (1, b"\x01" * 32)  # another process appended meanwhile
+    store._heads.pop(stream.id, None)
     result = store.append(stream, 1, events("B"), meta)
     assert result.last_version == 2
     recorded = store.read_stream(stream.id)
     assert recorded[1].prev_hash == recorded[0].hash
 
 
-def test_fast_path_conflicts_when_another_writer_moved_the_stream(meta):
+@pytest.mark.django_db(transaction=True)
+def test_cached_head_conflicts_when_another_process_moved_the_stream(meta):
     stream = new_stream()
     store.append(stream, NO_STREAM, events("A"), meta)
+    assert store._heads[stream.id][0] == 1  # learnt on commit
     cached = store._heads[stream.id]
     store.append(stream, 1, events("B"), meta)
-    store._heads[stream.id] = cached  # this process still believes version 1
-    with pytest.raises(ConcurrencyConflict) as caught, transaction.atomic():
+    store._heads[stream.id] = cached  # as if another process had appended version 2
+    with pytest.raises(ConcurrencyConflict) as caught:
         store.append(stream, 1, events("C"), meta)
     assert caught.value.actual == 2
+    assert store.stream_version(stream.id) == 2
 
 
-def test_fast_path_replays_an_idempotent_request_when_repeated(meta):
+@pytest.mark.django_db(transaction=True)
+def test_cached_head_replays_an_idempotent_request_when_repeated(meta):
     stream = new_stream()
     store.append(stream, NO_STREAM, events("A"), meta)
     keyed = {**meta, "idempotency_key": "fast"}
@@ -276,3 +279,13 @@ def test_fast_path_replays_an_idempotent_request_when_repeated(meta):
     assert again.replayed
     assert again.positions == first.positions
     assert store.stream_version(stream.id) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_appending_without_projectors_still_commits(meta, monkeypatch):
+    from eventstore import projection
+
+    monkeypatch.setattr(projection, "_projectors", {})
+    stream = new_stream()
+    store.append(stream, NO_STREAM, events("A"), meta)
+    assert store.stream_version(stream.id) == 1
