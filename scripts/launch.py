@@ -127,7 +127,8 @@ def serve() -> int:
     finally:
         for child in children.values():
             if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
+                # The leader only: gunicorn and celery stop their own workers gracefully.
+                child.terminate()
         deadline = time.monotonic() + 15
         for child in children.values():
             try:

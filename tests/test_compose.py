@@ -35,13 +35,6 @@ PINNED_TAG = re.compile(
 )
 
 
-@pytest.fixture(autouse=True)
-def _ledger_left_clean():
-    """Overrides conftest's database clean-up: these tests never touch a database, and they
-    must also run without pytest-django (-p no:django)."""
-    return
-
-
 @cache
 def compose() -> dict:
     return yaml.safe_load(COMPOSE_FILE.read_text())
