@@ -117,6 +117,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    # Development serves from the finders; the folder only has to exist for whitenoise.
+    STATIC_ROOT.mkdir(exist_ok=True)
 
 # Security headers; the strict ones only where TLS terminates in front of us.
 SESSION_COOKIE_HTTPONLY = True

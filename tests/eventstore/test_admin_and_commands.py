@@ -62,3 +62,30 @@ def test_relay_once_reports_sent_messages_when_rows_are_due(pristine_ledger, met
     call_command("relay_outbox", "--once", stdout=out)
     assert "sent 1, failed 0" in out.getvalue()
     assert published == ["tests.anything"]
+
+
+def test_ledger_proof_prints_proofs_that_verify_when_checkpoints_exist(pristine_ledger, meta):
+    import json
+
+    first = store.append(new_stream(), NO_STREAM, events("A", "B", "C"), meta)
+    call_command("write_checkpoint", stdout=io.StringIO())
+    store.append(new_stream(), NO_STREAM, events("D", "E"), meta)
+    call_command("write_checkpoint", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("ledger_proof", "--position", str(first.positions[1]), stdout=out)
+    inclusion = json.loads(out.getvalue())
+    assert inclusion["verifies"] is True
+    assert inclusion["tree_size"] == 5
+    out = io.StringIO()
+    call_command("ledger_proof", "--consistency", "3", "5", stdout=out)
+    assert json.loads(out.getvalue())["verifies"] is True
+
+
+def test_ledger_proof_fails_clearly_when_the_event_is_not_yet_in_a_checkpoint(
+    pristine_ledger, meta
+):
+    from django.core.management import CommandError
+
+    result = store.append(new_stream(), NO_STREAM, events("A"), meta)
+    with pytest.raises(CommandError, match="no checkpoint"):
+        call_command("ledger_proof", "--position", str(result.positions[0]))

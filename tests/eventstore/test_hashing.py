@@ -25,7 +25,9 @@ moments = st.datetimes(
     type_=names,
     version=st.integers(1, 2**53 - 1),
     schema_version=st.integers(1, 1000),
-    data=st.dictionaries(names, st.integers(-5, 5) | names | st.floats(allow_nan=False, allow_infinity=False)),
+    data=st.dictionaries(
+        names, st.integers(-5, 5) | names | st.floats(allow_nan=False, allow_infinity=False)
+    ),
     occurred=moments,
     recorded=moments,
 )
