@@ -38,6 +38,17 @@ def wait_for(token: str, timeout: float = 20) -> list[str]:
     return delivered.get(token, [])
 
 
+def append_with_delivery(meta: dict, token: str) -> None:
+    """Append one event whose side effect records `token` when a worker runs it."""
+    store.append(
+        new_stream(),
+        NO_STREAM,
+        [NewEvent("test.Happened", {})],
+        meta,
+        side_effects=[SideEffect("tests.record_delivery", {"token": token})],
+    )
+
+
 @pytest.fixture
 def worker(pristine_ledger):
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
@@ -45,15 +56,8 @@ def worker(pristine_ledger):
 
 
 def test_side_effect_is_delivered_after_commit_when_broker_and_worker_run(worker, meta):
-    stream = new_stream()
     with transaction.atomic():
-        store.append(
-            stream,
-            NO_STREAM,
-            [NewEvent("test.Happened", {})],
-            meta,
-            side_effects=[SideEffect("tests.record_delivery", {"token": "after-commit"})],
-        )
+        append_with_delivery(meta, "after-commit")
         assert OutboxMessage.objects.get().dispatched_at is None
     task_ids = wait_for("after-commit")
     message = OutboxMessage.objects.get()
@@ -67,13 +71,7 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(worker, meta):
         pass
 
     with pytest.raises(Abort), transaction.atomic():
-        store.append(
-            new_stream(),
-            NO_STREAM,
-            [NewEvent("test.Happened", {})],
-            meta,
-            side_effects=[SideEffect("tests.record_delivery", {"token": "rolled-back"})],
-        )
+        append_with_delivery(meta, "rolled-back")
         raise Abort
     assert wait_for("rolled-back", timeout=2) == []
     assert not OutboxMessage.objects.exists()
@@ -85,13 +83,7 @@ def test_message_waits_and_is_retried_when_the_broker_is_down(worker, meta, monk
     unreachable.conf.task_publish_retry_policy = {"max_retries": 0}
     monkeypatch.setattr(outbox, "celery_app", lambda: unreachable)
     with transaction.atomic():
-        store.append(
-            new_stream(),
-            NO_STREAM,
-            [NewEvent("test.Happened", {})],
-            meta,
-            side_effects=[SideEffect("tests.record_delivery", {"token": "outage"})],
-        )
+        append_with_delivery(meta, "outage")
     message = OutboxMessage.objects.get()
     assert message.dispatched_at is None
     assert message.attempts == 1

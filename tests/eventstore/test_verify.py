@@ -4,13 +4,14 @@ consistency proofs fail after history is rewritten."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from eventstore import checkpoints, merkle, store
 from eventstore.canonical import canonical_json
-from eventstore.hashing import chain_hash, event_content
+from eventstore.hashing import GENESIS, recorded_hash
 from eventstore.models import Checkpoint, Event
 from eventstore.types import NO_STREAM, NewEvent
 from eventstore.verify import verify
@@ -28,27 +29,16 @@ def _fill(meta, streams: int = 3, per_stream: int = 4):
 
 def _rewrite_carefully(stream_id, version: int, new_data: dict) -> None:
     """An attacker with superuser rights: change an event's data and recompute its hash and
-    every later hash in the stream, and the stream head, so the chain alone still holds."""
-    rows = list(Event.objects.filter(stream_id=stream_id).order_by("version"))
-    prev = bytes(rows[0].prev_hash)
-    for row in rows:
-        data = new_data if row.version == version else row.data
-        content = event_content(
-            stream_id=row.stream_id,
-            stream_type=row.stream_type,
-            version=row.version,
-            type=row.type,
-            schema_version=row.schema_version,
-            data=data,
-            metadata=row.metadata,
-            occurred_at=row.occurred_at,
-            recorded_at=row.recorded_at,
-        )
-        digest = chain_hash(prev, content)
+    every later hash in the stream, so the chain alone still holds."""
+    prev = GENESIS
+    for event in store.read_stream(stream_id, upcast=False):
+        if event.version == version:
+            event = replace(event, data=new_data)
+        digest = recorded_hash(replace(event, prev_hash=prev))
         without_append_only(
             "UPDATE eventstore_event SET data = %s::jsonb, prev_hash = %s, hash = %s"
             " WHERE position = %s",
-            (canonical_json(data).decode(), prev, digest, row.position),
+            (canonical_json(event.data).decode(), prev, digest, event.position),
         )
         prev = digest
 
