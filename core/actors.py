@@ -30,6 +30,8 @@ class Actor:
     client_ip: str | None = None
     correlation_id: str | None = None
     causation_id: str | None = None
+    # The Django user, for permission checks; never part of event metadata.
+    account: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
     def user(cls, user: Any, *, auth_method: str, **context: Any) -> Actor:
@@ -38,6 +40,7 @@ class Actor:
             auth_method=auth_method,
             user_id=user.pk,
             display_name=user.get_username(),
+            account=user,
             **context,
         )
 

@@ -51,10 +51,13 @@ def append(
     metadata: Mapping[str, Any],
     *,
     side_effects: Sequence[SideEffect] = (),
+    request_fingerprint: bytes | None = None,
 ) -> AppendResult:
     """Append events to a stream at `expected_version` (NO_STREAM for a new stream, None for
     any). Raises ConcurrencyConflict when the stream has moved on. With an idempotency_key in
-    the metadata, a repeat by the same actor returns the first result and appends nothing.
+    the metadata, a repeat by the same actor returns the first result and appends nothing; the
+    repeat must be the same request: the same events, or the same `request_fingerprint` where
+    the events hold values the server assigns (such as a version number).
 
     A conflict raised inside a caller's transaction leaves that transaction to be rolled back
     (no savepoint is spent on the common path)."""
@@ -65,7 +68,9 @@ def append(
     # Encoded (and so validated) before the transaction starts: refusing bad data never
     # poisons the caller's transaction.
     encoded = _encode(new_events, meta)
-    fingerprint = _fingerprint(stream, new_events) if key is not None else b""
+    fingerprint = b""
+    if key is not None:
+        fingerprint = request_fingerprint or _fingerprint(stream, new_events)
     owns_transaction = not connection.in_atomic_block
 
     with transaction.atomic(savepoint=False):
@@ -375,11 +380,15 @@ def read_stream(
     *,
     up_to_position: int | None = None,
     as_of: datetime | None = None,
+    after_version: int = 0,
     upcast: bool = True,
 ) -> list[RecordedEvent]:
     """The stream's events, oldest first, as the log held them at a position or a time."""
     sql = f"SELECT {EVENT_COLUMNS} FROM eventstore_event WHERE stream_id = %s"
     params: list[Any] = [stream_id]
+    if after_version:
+        sql += " AND version > %s"
+        params.append(after_version)
     if up_to_position is not None:
         sql += " AND position <= %s"
         params.append(up_to_position)
@@ -414,6 +423,11 @@ def read_all(*, after_position: int = 0, batch_size: int = 1000) -> Iterator[Rec
         last = rows[-1][0]
 
 
+# Folded state per (stream, evolve) as of a committed version: a load only reads what came after.
+_states: OrderedDict[tuple[uuid.UUID, Callable[..., Any]], tuple[int, Any]] = OrderedDict()
+_STATES_KEPT = 5_000
+
+
 def load(
     stream_id: uuid.UUID,
     evolve: Callable[[S, RecordedEvent], S],
@@ -423,11 +437,22 @@ def load(
     as_of: datetime | None = None,
 ) -> tuple[S, int]:
     """Fold a stream into state with `evolve`; returns (state, version). Time travel with
-    up_to_position or as_of."""
+    up_to_position or as_of. States must be immutable: the latest committed one is reused."""
+    travelling = up_to_position is not None or as_of is not None
     state, version = initial, 0
-    for recorded in read_stream(stream_id, up_to_position=up_to_position, as_of=as_of):
+    if not travelling:
+        version, state = _states.get((stream_id, evolve), (0, initial))
+    events = read_stream(
+        stream_id, up_to_position=up_to_position, as_of=as_of, after_version=version
+    )
+    for recorded in events:
         state = evolve(state, recorded)
         version = recorded.version
+    if not travelling and events and not connection.in_atomic_block:
+        _states[(stream_id, evolve)] = (version, state)
+        _states.move_to_end((stream_id, evolve))
+        while len(_states) > _STATES_KEPT:
+            _states.popitem(last=False)
     return state, version
 
 

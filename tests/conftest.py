@@ -80,3 +80,50 @@ def new_stream(kind: str = "test.Thing") -> StreamRef:
 
 def events(*names: str, **data) -> list[NewEvent]:
     return [NewEvent(type=f"test.{name}", data={"n": i, **data}) for i, name in enumerate(names)]
+
+
+# -- personas ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def team(db):
+    from django.contrib.auth.models import Group
+
+    return Group.objects.create(name="fraud-ml")
+
+
+def make_user(username: str, *groups, perms: tuple[str, ...] = (), superuser: bool = False):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user(
+        username=username, password=f"{username}-password-1", is_superuser=superuser
+    )
+    for group in groups:
+        user.groups.add(group)
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return get_user_model().objects.get(pk=user.pk)  # fresh, without permission caches
+
+
+@pytest.fixture
+def owner(team):
+    return make_user("olivia-owner", team)
+
+
+@pytest.fixture
+def owner_actor(owner):
+    return Actor.user(owner, auth_method="token")
+
+
+@pytest.fixture
+def outsider(db):
+    return make_user("oscar-outsider")
+
+
+@pytest.fixture
+def reviewer(db):
+    return make_user("rita-risk", perms=("registry.review_modelversion",))

@@ -1,0 +1,597 @@
+"""Registry commands: load -> decide -> append. The only writers of registry state.
+
+Each command takes the actor first and keyword arguments only, checks input and permissions,
+folds the aggregate from its events, and appends with the version it read, so a concurrent
+change surfaces as ConcurrencyConflict (409) rather than a lost update."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from django.db import IntegrityError, transaction
+
+from core.actors import Actor
+from core.errors import InvalidInput
+from eventstore import store
+from eventstore.canonical import canonical_json
+from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
+from registry import events as ev
+from registry import permissions, rules
+from registry.errors import (
+    AliasNotFound,
+    AliasReserved,
+    DatasetNotFound,
+    InvalidTransition,
+    ModelIsArchived,
+    ModelNotFound,
+    ModelVersionNotFound,
+    NameTaken,
+    SeparationOfDutiesViolation,
+    UnknownDatasetVersion,
+)
+from registry.models import Dataset, DatasetVersion, RegisteredModel
+from registry.state import (
+    RESERVED_ALIASES,
+    REVIEW_OUTCOMES,
+    STATUSES,
+    DatasetState,
+    DatasetVersionState,
+    ModelState,
+    VersionState,
+    evolve_dataset,
+    evolve_dataset_version,
+    evolve_model,
+    evolve_version,
+    transition_allowed,
+)
+
+NUMBERING_ATTEMPTS = 50
+VERSION_NAMESPACE = uuid.UUID("6f1c3a52-0d4b-4f0e-9a57-3d2b8c1e7a10")
+
+
+def _meta(actor: Actor, idempotency_key: str | None = None) -> dict[str, Any]:
+    from django.conf import settings
+
+    meta = actor.metadata(pseudonym_key=settings.LEDGER_PSEUDONYM_KEY)
+    if idempotency_key is not None:
+        meta["idempotency_key"] = idempotency_key
+    return meta
+
+
+def version_stream_id(model_id: str | uuid.UUID, number: int) -> uuid.UUID:
+    """Deterministic: the same model and number always name the same version stream."""
+    return uuid.uuid5(VERSION_NAMESPACE, f"model:{model_id}:{number}")
+
+
+def dataset_version_stream_id(dataset_id: str | uuid.UUID, number: int) -> uuid.UUID:
+    return uuid.uuid5(VERSION_NAMESPACE, f"dataset:{dataset_id}:{number}")
+
+
+@contextmanager
+def _unique_name_guard(constraint: str, name: str) -> Iterator[None]:
+    """Turn the projection's unique-name violation (a race the pre-check lost) into NameTaken."""
+    try:
+        yield
+    except (IntegrityError, psycopg.errors.UniqueViolation) as exc:
+        if constraint in str(exc):
+            raise NameTaken(f"the name {name!r} is already in use") from exc
+        raise
+
+
+# -- models ------------------------------------------------------------------------------
+
+
+def load_model(model_id: str | uuid.UUID) -> ModelState:
+    state, _ = store.load(uuid.UUID(str(model_id)), evolve_model, ModelState())
+    if not state.exists:
+        raise ModelNotFound(f"no model with id {model_id}")
+    return state
+
+
+def model_id_for(name: str) -> uuid.UUID:
+    row = RegisteredModel.objects.filter(name__iexact=name).values_list("id", flat=True).first()
+    if row is None:
+        raise ModelNotFound(f"no model named {name!r}")
+    return row
+
+
+def _require_expected(state_version: int, expected: int | None, stream_id: Any) -> int:
+    if expected is not None and expected != state_version:
+        raise ConcurrencyConflict(uuid.UUID(str(stream_id)), expected, state_version)
+    return state_version
+
+
+def register_model(
+    *,
+    actor: Actor,
+    name: str,
+    team: str,
+    description: str = "",
+    intended_use: str = "",
+    limitations: str = "",
+    tags: dict[str, str] | None = None,
+    idempotency_key: str | None = None,
+) -> ModelState:
+    rules.check_name(name)
+    event = ev.ModelRegistered(
+        name=name,
+        team=team,
+        description=rules.check_text(description, "description"),
+        intended_use=rules.check_text(intended_use, "intended_use"),
+        limitations=rules.check_text(limitations, "limitations"),
+        tags=rules.check_tags(tags),
+    )
+    group = permissions.require_member(actor.account, team)
+    if idempotency_key is None and RegisteredModel.objects.filter(name__iexact=name).exists():
+        raise NameTaken(f"the name {name!r} is already in use")
+    model_id = uuid.uuid4()
+    with transaction.atomic(), _unique_name_guard("registry_model_name_ci", name):
+        result = store.append(
+            StreamRef(model_id, ev.MODEL), NO_STREAM, [event], _meta(actor, idempotency_key)
+        )
+        if result.replayed:
+            return load_model(result.stream_id)
+        permissions.grant_team(group, RegisteredModel(id=model_id), permissions.MODEL_PERMS)
+    return load_model(model_id)
+
+
+def update_model(
+    *, actor: Actor, model_id: str, expected_version: int | None, changes: dict[str, Any]
+) -> ModelState:
+    state = load_model(model_id)
+    permissions.require_change_model(actor.account, state.id)
+    version = _require_expected(state.stream_version, expected_version, state.id)
+    checked: dict[str, Any] = {}
+    for field in ("description", "intended_use", "limitations"):
+        if field in changes:
+            checked[field] = rules.check_text(changes[field], field)
+    if "tags" in changes:
+        checked["tags"] = rules.check_tags(changes["tags"])
+    new_team = changes.get("team")
+    if new_team is not None and new_team != state.team:
+        permissions.require_member(actor.account, new_team)
+        checked["team"] = new_team
+    unknown = set(changes) - {"description", "intended_use", "limitations", "tags", "team"}
+    if unknown:
+        raise InvalidInput(f"these fields cannot be changed here: {', '.join(sorted(unknown))}")
+    events: list[Any] = []
+    if checked:
+        events.append(ev.ModelUpdated(changes=checked))
+    if "name" in changes:
+        raise InvalidInput("rename a model with rename_model")
+    if not events:
+        return state
+    with transaction.atomic():
+        store.append(StreamRef(uuid.UUID(state.id), ev.MODEL), version, events, _meta(actor))
+        if "team" in checked:
+            obj = RegisteredModel(id=state.id)
+            permissions.revoke_team(
+                permissions.team_group(state.team), obj, permissions.MODEL_PERMS
+            )
+            permissions.grant_team(permissions.team_group(new_team), obj, permissions.MODEL_PERMS)
+    return load_model(state.id)
+
+
+def rename_model(
+    *, actor: Actor, model_id: str, expected_version: int | None, new_name: str
+) -> ModelState:
+    state = load_model(model_id)
+    permissions.require_change_model(actor.account, state.id)
+    version = _require_expected(state.stream_version, expected_version, state.id)
+    rules.check_name(new_name)
+    if new_name == state.name:
+        return state
+    taken = RegisteredModel.objects.filter(name__iexact=new_name).exclude(id=state.id).exists()
+    if taken:
+        raise NameTaken(f"the name {new_name!r} is already in use")
+    with transaction.atomic(), _unique_name_guard("registry_model_name_ci", new_name):
+        store.append(
+            StreamRef(uuid.UUID(state.id), ev.MODEL),
+            version,
+            [ev.ModelRenamed(old_name=state.name, new_name=new_name)],
+            _meta(actor),
+        )
+    return load_model(state.id)
+
+
+def archive_model(
+    *, actor: Actor, model_id: str, expected_version: int | None, reason: str
+) -> ModelState:
+    state = load_model(model_id)
+    permissions.require_change_model(actor.account, state.id)
+    version = _require_expected(state.stream_version, expected_version, state.id)
+    if state.archived:
+        return state
+    store.append(
+        StreamRef(uuid.UUID(state.id), ev.MODEL),
+        version,
+        [ev.ModelArchived(reason=rules.check_text(reason, "reason", 2000))],
+        _meta(actor),
+    )
+    return load_model(state.id)
+
+
+# -- model versions ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VersionInput:
+    description: str = ""
+    artifact_uri: str = ""
+    artifact_sha256: str = ""
+    artifact_size: int | None = None
+    framework: str = ""
+    parameters: dict[str, Any] | None = None
+    metrics: dict[str, Any] | None = None
+    signature: dict[str, Any] | None = None
+    code_repo: str = ""
+    code_commit: str = ""
+    run_id: str = ""
+    training_datasets: tuple[str, ...] = ()
+    evaluation_datasets: tuple[str, ...] = ()
+    tags: dict[str, str] | None = None
+
+
+def _dataset_refs(refs: tuple[str, ...], what: str) -> list[str]:
+    canonical = []
+    for ref in refs:
+        name, number = rules.parse_dataset_ref(ref)
+        found = DatasetVersion.objects.filter(
+            dataset_id__in=Dataset.objects.filter(name__iexact=name).values("id"), number=number
+        ).exists()
+        if not found:
+            raise UnknownDatasetVersion(f"{what}: no dataset version {name}@{number}")
+        canonical.append(f"dataset:{name}@{number}")
+    return canonical
+
+
+def _version_event(model_id: str, number: int, data: VersionInput) -> ev.ModelVersionCreated:
+    if data.artifact_size is not None and (
+        not isinstance(data.artifact_size, int) or data.artifact_size < 0
+    ):
+        raise InvalidInput("artifact_size is a non-negative integer")
+    return ev.ModelVersionCreated(
+        model_id=model_id,
+        number=number,
+        description=rules.check_text(data.description, "description"),
+        artifact_uri=rules.check_text(data.artifact_uri, "artifact_uri", 2000),
+        artifact_sha256=rules.check_sha256(data.artifact_sha256, "artifact_sha256"),
+        artifact_size=data.artifact_size,
+        framework=rules.check_text(data.framework, "framework", 100),
+        parameters=dict(data.parameters or {}),
+        metrics=dict(data.metrics or {}),
+        signature=dict(data.signature or {}),
+        code_repo=rules.check_text(data.code_repo, "code_repo", 500),
+        code_commit=rules.check_commit(data.code_commit),
+        run_id=rules.check_text(data.run_id, "run_id", 200),
+        training_datasets=_dataset_refs(data.training_datasets, "training_datasets"),
+        evaluation_datasets=_dataset_refs(data.evaluation_datasets, "evaluation_datasets"),
+        tags=rules.check_tags(data.tags),
+    )
+
+
+def create_model_version(
+    *,
+    actor: Actor,
+    model_id: str,
+    data: VersionInput,
+    idempotency_key: str | None = None,
+) -> VersionState:
+    """Number a new version (gapless per model, retried under contention) and record it."""
+    state = load_model(model_id)
+    permissions.require_change_model(actor.account, state.id)
+    template = _version_event(state.id, 0, data)  # validate once, before any retry
+    model_stream = StreamRef(uuid.UUID(state.id), ev.MODEL)
+    for _attempt in range(NUMBERING_ATTEMPTS):
+        if state.archived:
+            raise ModelIsArchived(f"model {state.name!r} is archived")
+        number = state.latest_version + 1
+        version_id = version_stream_id(state.id, number)
+        created = ev.ModelVersionCreated(**{**template.to_data(), "number": number})
+        try:
+            with transaction.atomic():
+                numbered = store.append(
+                    model_stream,
+                    state.stream_version,
+                    [ev.ModelVersionNumbered(number=number, version_id=str(version_id))],
+                    _meta(actor, idempotency_key),
+                    request_fingerprint=_request_fingerprint(state.id, template),
+                )
+                if numbered.replayed:
+                    return load_version_by_number(state.id, _numbered_at(numbered))
+                store.append(
+                    StreamRef(version_id, ev.MODEL_VERSION), NO_STREAM, [created], _meta(actor)
+                )
+        except ConcurrencyConflict:
+            state = load_model(state.id)
+            continue
+        return load_version(version_id)
+    raise ConcurrencyConflict(uuid.UUID(state.id), state.stream_version, None)
+
+
+def _request_fingerprint(owner_id: str, event: Any, **overrides: Any) -> bytes:
+    """What a repeated create request must match: its content, without the assigned number."""
+    body = {**event.to_data(), **overrides, "owner": owner_id, "type": event.event_type}
+    return hashlib.sha256(canonical_json(body)).digest()
+
+
+def _numbered_at(result: Any) -> int:
+    (event,) = [
+        e
+        for e in store.read_stream(result.stream_id, after_version=result.first_version - 1)
+        if e.version == result.first_version
+    ]
+    return event.data["number"]
+
+
+def load_version(version_id: str | uuid.UUID) -> VersionState:
+    state, _ = store.load(uuid.UUID(str(version_id)), evolve_version, VersionState())
+    if not state.exists:
+        raise ModelVersionNotFound(f"no model version {version_id}")
+    return state
+
+
+def load_version_by_number(model_id: str, number: int) -> VersionState:
+    return load_version(version_stream_id(model_id, number))
+
+
+def update_model_version(
+    *, actor: Actor, version_id: str, expected_version: int | None, changes: dict[str, Any]
+) -> VersionState:
+    """Change a version's description and tags, and/or move its status (with a reason)."""
+    state = load_version(version_id)
+    target = changes.get("status", state.status)
+    if (
+        target in REVIEW_OUTCOMES
+        and target != state.status
+        and set(changes) <= {"status", "reason"}
+    ):
+        pass  # reviewers, who are not owners, decide reviews (checked in _status_change)
+    else:
+        permissions.require_change_model(actor.account, state.model_id)
+    version = _require_expected(state.stream_version, expected_version, state.id)
+    checked: dict[str, Any] = {}
+    if "description" in changes:
+        checked["description"] = rules.check_text(changes["description"], "description")
+    if "tags" in changes:
+        checked["tags"] = rules.check_tags(changes["tags"])
+    unknown = set(changes) - {"description", "tags", "status", "reason"}
+    if unknown:
+        raise InvalidInput(f"these fields cannot be changed: {', '.join(sorted(unknown))}")
+    events: list[Any] = []
+    if checked:
+        events.append(ev.ModelVersionUpdated(changes=checked))
+    if target != state.status:
+        events.append(_status_change(actor, state, target, changes.get("reason", "")))
+    if not events:
+        return state
+    store.append(StreamRef(uuid.UUID(state.id), ev.MODEL_VERSION), version, events, _meta(actor))
+    return load_version(state.id)
+
+
+def _status_change(
+    actor: Actor, state: VersionState, target: str, reason: str
+) -> ev.ModelVersionStatusChanged:
+    if target not in STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
+    if not transition_allowed(state.status, target):
+        raise InvalidTransition(f"a {state.status} version cannot become {target}")
+    if target == "deployed":
+        raise InvalidTransition("deployment goes through the promotion gate")
+    if target in REVIEW_OUTCOMES:
+        user = actor.account
+        model = load_model(state.model_id)
+        if user is None or not user.has_perm("registry.review_modelversion"):
+            raise SeparationOfDutiesViolation("only reviewers can accept or reject a version")
+        if permissions.is_member(user, model.team) or state.created_by == actor.ref:
+            raise SeparationOfDutiesViolation(
+                "the model's owners and the version's author cannot review it"
+            )
+    return ev.ModelVersionStatusChanged(
+        from_status=state.status, to_status=target, reason=rules.check_text(reason, "reason", 2000)
+    )
+
+
+def transition_model_version(
+    *, actor: Actor, version_id: str, expected_version: int | None, to_status: str, reason: str = ""
+) -> VersionState:
+    return update_model_version(
+        actor=actor,
+        version_id=version_id,
+        expected_version=expected_version,
+        changes={"status": to_status, "reason": reason},
+    )
+
+
+def record_artifact_verified(
+    *, actor: Actor, version_id: str, uri: str, sha256: str, size: int
+) -> VersionState:
+    state = load_version(version_id)
+    permissions.require_change_model(actor.account, state.model_id)
+    if state.artifact_verified and state.artifact_sha256 == sha256 and state.artifact_uri == uri:
+        return state
+    store.append(
+        StreamRef(uuid.UUID(state.id), ev.MODEL_VERSION),
+        state.stream_version,
+        [ev.ArtifactVerified(uri=uri, sha256=sha256, size=size)],
+        _meta(actor),
+    )
+    return load_version(state.id)
+
+
+# -- aliases -----------------------------------------------------------------------------
+
+
+def assign_alias(
+    *, actor: Actor, model_id: str, alias: str, version: int, expected_version: int | None = None
+) -> ModelState:
+    rules.check_alias(alias)
+    if alias in RESERVED_ALIASES:
+        raise AliasReserved(f"the {alias!r} alias moves only through the promotion gate")
+    state = load_model(model_id)
+    permissions.require_change_model(actor.account, state.id)
+    stream_version = _require_expected(state.stream_version, expected_version, state.id)
+    if state.archived:
+        raise ModelIsArchived(f"model {state.name!r} is archived")
+    if not isinstance(version, int) or version not in state.versions:
+        raise ModelVersionNotFound(f"model {state.name!r} has no version {version}")
+    if load_version_by_number(state.id, version).status == "retired":
+        raise InvalidTransition(f"version {version} is retired")
+    if state.aliases.get(alias) == version:
+        return state
+    store.append(
+        StreamRef(uuid.UUID(state.id), ev.MODEL),
+        stream_version,
+        [ev.AliasAssigned(alias=alias, version=version, previous_version=state.aliases.get(alias))],
+        _meta(actor),
+    )
+    return load_model(state.id)
+
+
+def remove_alias(
+    *, actor: Actor, model_id: str, alias: str, expected_version: int | None = None
+) -> ModelState:
+    if alias in RESERVED_ALIASES:
+        raise AliasReserved(f"the {alias!r} alias moves only through the promotion gate")
+    state = load_model(model_id)
+    permissions.require_change_model(actor.account, state.id)
+    stream_version = _require_expected(state.stream_version, expected_version, state.id)
+    if alias not in state.aliases:
+        raise AliasNotFound(f"model {state.name!r} has no alias {alias!r}")
+    store.append(
+        StreamRef(uuid.UUID(state.id), ev.MODEL),
+        stream_version,
+        [ev.AliasRemoved(alias=alias, version=state.aliases[alias])],
+        _meta(actor),
+    )
+    return load_model(state.id)
+
+
+# -- datasets ----------------------------------------------------------------------------
+
+
+def load_dataset(dataset_id: str | uuid.UUID) -> DatasetState:
+    state, _ = store.load(uuid.UUID(str(dataset_id)), evolve_dataset, DatasetState())
+    if not state.exists:
+        raise DatasetNotFound(f"no dataset with id {dataset_id}")
+    return state
+
+
+def dataset_id_for(name: str) -> uuid.UUID:
+    row = Dataset.objects.filter(name__iexact=name).values_list("id", flat=True).first()
+    if row is None:
+        raise DatasetNotFound(f"no dataset named {name!r}")
+    return row
+
+
+def register_dataset(
+    *,
+    actor: Actor,
+    name: str,
+    team: str,
+    description: str = "",
+    tags: dict[str, str] | None = None,
+    idempotency_key: str | None = None,
+) -> DatasetState:
+    rules.check_dataset_name(name)
+    event = ev.DatasetRegistered(
+        name=name,
+        team=team,
+        description=rules.check_text(description, "description"),
+        tags=rules.check_tags(tags),
+    )
+    group = permissions.require_member(actor.account, team)
+    if idempotency_key is None and Dataset.objects.filter(name__iexact=name).exists():
+        raise NameTaken(f"the dataset name {name!r} is already in use")
+    dataset_id = uuid.uuid4()
+    with transaction.atomic(), _unique_name_guard("registry_dataset_name_ci", name):
+        result = store.append(
+            StreamRef(dataset_id, ev.DATASET), NO_STREAM, [event], _meta(actor, idempotency_key)
+        )
+        if result.replayed:
+            return load_dataset(result.stream_id)
+        permissions.grant_team(group, Dataset(id=dataset_id), permissions.DATASET_PERMS)
+    return load_dataset(dataset_id)
+
+
+@dataclass(frozen=True)
+class DatasetVersionInput:
+    uri: str
+    checksum: str = ""
+    schema: dict[str, Any] | None = None
+    row_count: int | None = None
+    pii_categories: tuple[str, ...] = ()
+    legal_basis: str = ""
+    owner: str = ""
+    retention_days: int | None = None
+    description: str = ""
+    tags: dict[str, str] | None = None
+
+
+def create_dataset_version(
+    *,
+    actor: Actor,
+    dataset_id: str,
+    data: DatasetVersionInput,
+    idempotency_key: str | None = None,
+) -> DatasetVersionState:
+    state = load_dataset(dataset_id)
+    permissions.require_change_dataset(actor.account, state.id)
+    if not data.uri:
+        raise InvalidInput("a dataset version needs a uri")
+    for value, what in ((data.row_count, "row_count"), (data.retention_days, "retention_days")):
+        if value is not None and (not isinstance(value, int) or value < 0):
+            raise InvalidInput(f"{what} is a non-negative integer")
+    pii = [rules.check_text(p, "pii category", 100) for p in data.pii_categories]
+    dataset_stream = StreamRef(uuid.UUID(state.id), ev.DATASET)
+    for _attempt in range(NUMBERING_ATTEMPTS):
+        number = state.latest_version + 1
+        version_id = dataset_version_stream_id(state.id, number)
+        created = ev.DatasetVersionCreated(
+            dataset_id=state.id,
+            number=number,
+            uri=rules.check_text(data.uri, "uri", 2000),
+            checksum=rules.check_text(data.checksum, "checksum", 200),
+            schema=dict(data.schema or {}),
+            row_count=data.row_count,
+            pii_categories=pii,
+            legal_basis=rules.check_text(data.legal_basis, "legal_basis", 100),
+            owner=rules.check_text(data.owner, "owner", 150),
+            retention_days=data.retention_days,
+            description=rules.check_text(data.description, "description"),
+            tags=rules.check_tags(data.tags),
+        )
+        try:
+            with transaction.atomic():
+                numbered = store.append(
+                    dataset_stream,
+                    state.stream_version,
+                    [ev.DatasetVersionNumbered(number=number, version_id=str(version_id))],
+                    _meta(actor, idempotency_key),
+                    request_fingerprint=_request_fingerprint(state.id, created, number=0),
+                )
+                if numbered.replayed:
+                    return load_dataset_version(
+                        dataset_version_stream_id(state.id, _numbered_at(numbered))
+                    )
+                store.append(
+                    StreamRef(version_id, ev.DATASET_VERSION), NO_STREAM, [created], _meta(actor)
+                )
+        except ConcurrencyConflict:
+            state = load_dataset(state.id)
+            continue
+        return load_dataset_version(version_id)
+    raise ConcurrencyConflict(uuid.UUID(state.id), state.stream_version, None)
+
+
+def load_dataset_version(version_id: str | uuid.UUID) -> DatasetVersionState:
+    state, _ = store.load(uuid.UUID(str(version_id)), evolve_dataset_version, DatasetVersionState())
+    if not state.exists:
+        raise InvalidInput(f"no dataset version {version_id}")
+    return state

@@ -1,0 +1,85 @@
+"""Pure checks of registry input that every entry point shares (API, admin, tasks)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from core.errors import InvalidInput
+from registry.errors import InvalidName
+from registry.state import ALIAS_PATTERN, NAME_PATTERN
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+COMMIT = re.compile(r"^[0-9a-f]{7,64}$")
+DATASET_REF = re.compile(r"^(?:dataset:)?(?P<name>[^@\s]{1,500})@(?P<version>[1-9][0-9]{0,9})$")
+MAX_TAGS = 50
+
+
+def check_name(name: str, what: str = "name") -> str:
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise InvalidName(
+            f"{what} must be 1-200 characters of letters, digits, '.', '_' or '-',"
+            " starting with a letter or digit"
+        )
+    return name
+
+
+def check_dataset_name(name: str) -> str:
+    # Dataset names may be URIs (OpenLineage namespace/name), so they allow more characters.
+    if not isinstance(name, str) or not 1 <= len(name) <= 500 or not name.isprintable():
+        raise InvalidName("a dataset name is 1-500 printable characters")
+    if "@" in name or any(c.isspace() for c in name):
+        raise InvalidName("a dataset name cannot contain '@' or whitespace")
+    return name
+
+
+def check_alias(alias: str) -> str:
+    if not isinstance(alias, str) or not ALIAS_PATTERN.match(alias):
+        raise InvalidInput(
+            "an alias is 1-63 lowercase letters, digits, '_' or '-', starting with a letter"
+        )
+    return alias
+
+
+def check_tags(tags: Any) -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict) or len(tags) > MAX_TAGS:
+        raise InvalidInput(f"tags are an object of at most {MAX_TAGS} string values")
+    for key, value in tags.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= 100:
+            raise InvalidInput("a tag key is 1-100 characters")
+        if not isinstance(value, str) or len(value) > 500:
+            raise InvalidInput(f"tag {key!r} must be a string of at most 500 characters")
+    return dict(tags)
+
+
+def check_text(value: Any, what: str, limit: int = 10_000) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > limit:
+        raise InvalidInput(f"{what} must be text of at most {limit} characters")
+    return value
+
+
+def check_sha256(value: Any, what: str = "sha256") -> str:
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or not SHA256.match(value):
+        raise InvalidInput(f"{what} must be 64 lowercase hexadecimal characters")
+    return value
+
+
+def check_commit(value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or not COMMIT.match(value):
+        raise InvalidInput("a code commit is 7-64 lowercase hexadecimal characters")
+    return value
+
+
+def parse_dataset_ref(ref: Any) -> tuple[str, int]:
+    match = DATASET_REF.match(ref) if isinstance(ref, str) else None
+    if not match:
+        raise InvalidInput(f"dataset references look like 'name@version', not {ref!r}")
+    return match["name"], int(match["version"])
