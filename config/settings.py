@@ -177,6 +177,49 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 LEDGER_OUTBOX_POLL_SECONDS = env.integer("LEDGER_OUTBOX_POLL_SECONDS", 2)
 
+# REST API: authenticated everywhere, problem+json errors, cursor pages, throttled.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.LedgerCursorPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.text("API_THROTTLE_ANON", "60/minute"),
+        "user": env.text("API_THROTTLE_USER", "100000/hour"),
+    },
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "STRICT_JSON": True,
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Model Ledger API",
+    "DESCRIPTION": (
+        "Event-sourced ML model registry and governance. Every change is a hash-chained event; "
+        "errors are RFC 9457 problem+json with a stable `code`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
+# Request bodies beyond this are refused with 413 before any parsing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("API_MAX_BODY_BYTES", 1_048_576)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -185,3 +228,17 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.text("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Artifacts: an S3 bucket (AWS, MinIO or any S3-compatible store) when S3_BUCKET is set, else
+# files under ARTIFACT_ROOT uploaded through this service's own signed URLs. Without keys here,
+# boto3's own chain (instance role, ~/.aws) supplies credentials.
+S3_ENDPOINT_URL = env.optional("S3_ENDPOINT_URL")
+S3_BUCKET = env.optional("S3_BUCKET")
+S3_REGION = env.text("S3_REGION", env.text("AWS_DEFAULT_REGION", "us-east-1"))
+S3_ADDRESSING_STYLE = env.text("S3_ADDRESSING_STYLE", "path")
+AWS_ACCESS_KEY_ID = env.optional("AWS_ACCESS_KEY_ID")
+AWS_SECRET_ACCESS_KEY = env.optional("AWS_SECRET_ACCESS_KEY")
+# A relative ARTIFACT_ROOT is taken from the project folder; an absolute one replaces it.
+ARTIFACT_ROOT = env.BASE_DIR / env.text("ARTIFACT_ROOT", str(env.STATE_DIR / "artifacts"))
+ARTIFACT_MAX_DIRECT_UPLOAD = env.integer("ARTIFACT_MAX_DIRECT_UPLOAD", 16 * 1024 * 1024)
+ARTIFACT_UPLOAD_URL_SECONDS = env.integer("ARTIFACT_UPLOAD_URL_SECONDS", 3600)

@@ -1,7 +1,7 @@
 """URL map: admin, health probes; the REST API mounts under /api/v1/."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from core.health import healthz, readyz
 
@@ -13,4 +13,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
 ]
+
+handler404 = "api.errors.api_not_found"
+handler500 = "api.errors.api_server_error"

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from core.errors import InvalidInput
+from eventstore.canonical import CanonicalizationError, check_json_value
 from registry.errors import InvalidName
 from registry.state import ALIAS_PATTERN, NAME_PATTERN
 
@@ -76,6 +77,19 @@ def check_commit(value: Any) -> str:
     if not isinstance(value, str) or not COMMIT.match(value):
         raise InvalidInput("a code commit is 7-64 lowercase hexadecimal characters")
     return value
+
+
+def check_json(value: Any, what: str) -> dict[str, Any]:
+    """A JSON object that the ledger can hash exactly (no NaN, no huge integers, no NUL)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{what} must be a JSON object")
+    try:
+        check_json_value(value)
+    except CanonicalizationError as exc:
+        raise InvalidInput(f"{what}: {exc}") from exc
+    return dict(value)
 
 
 def parse_dataset_ref(ref: Any) -> tuple[str, int]:

@@ -73,7 +73,9 @@ def test_versions_are_numbered_and_projected_when_created(owner_actor):
         model_id=model.id,
         data=VersionInput(framework="sklearn", metrics={"auc": 0.91}, code_commit="abc1234"),
     )
-    second = commands.create_model_version(actor=owner_actor, model_id=model.id, data=VersionInput())
+    second = commands.create_model_version(
+        actor=owner_actor, model_id=model.id, data=VersionInput()
+    )
     assert (first.number, second.number) == (1, 2)
     assert first.status == "draft"
     rows = ModelVersion.objects.filter(model_id=model.id).order_by("number")
@@ -122,7 +124,9 @@ def test_reviewer_cannot_review_when_also_in_the_owning_team(owner_actor, team):
 
     insider = make_user("ivan-insider", team, perms=("registry.review_modelversion",))
     model = _model(owner_actor)
-    version = commands.create_model_version(actor=owner_actor, model_id=model.id, data=VersionInput())
+    version = commands.create_model_version(
+        actor=owner_actor, model_id=model.id, data=VersionInput()
+    )
     commands.transition_model_version(
         actor=owner_actor, version_id=version.id, expected_version=None, to_status="in_review"
     )

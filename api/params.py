@@ -1,0 +1,84 @@
+"""Query parameters shared by the API: `as_of` (time travel) and history paging."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+
+from api.serializers import Problem
+
+
+@dataclass(frozen=True)
+class AsOf:
+    position: int | None = None
+    moment: datetime | None = None
+
+    @property
+    def query(self) -> dict[str, object]:
+        """Keyword arguments for the registry's *_as_of queries."""
+        return {"up_to_position": self.position, "as_of": self.moment}
+
+
+def as_of(request: Request) -> AsOf:
+    raw = request.query_params.get("as_of")
+    if raw is None or raw == "":
+        return AsOf()
+    if raw.isdigit() and len(raw) <= 18:
+        return AsOf(position=int(raw))
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError(
+            {"as_of": "an ISO 8601 timestamp or a global position (a whole number)"}
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return AsOf(moment=moment)
+
+
+AS_OF = OpenApiParameter(
+    "as_of",
+    OpenApiTypes.STR,
+    description="Read the object as it was at an ISO 8601 timestamp or a global log position.",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    description='The ETag (stream version, e.g. "3") the change expects; 412 if stale.',
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    description=(
+        "Repeat a request safely: the same key from the same caller returns the first result."
+    ),
+)
+
+
+def problems(*statuses: int) -> dict[int, OpenApiResponse]:
+    """Error responses for the schema: every listed status answers problem+json."""
+    described = {
+        400: "Invalid input",
+        401: "Not authenticated",
+        403: "Not allowed",
+        404: "Not found",
+        405: "Method not allowed",
+        406: "Not acceptable",
+        409: "Conflict with the current state",
+        412: "If-Match does not match the current version",
+        413: "Request body too large",
+        415: "Unsupported media type",
+        422: "Idempotency key reused for a different request",
+        429: "Throttled",
+    }
+    return {
+        status: OpenApiResponse(Problem, description=described.get(status, "Error"))
+        for status in sorted({401, 403, 405, 406, 415, 429, *statuses})
+    }

@@ -1,0 +1,31 @@
+"""ETag = the stream version of the object; If-Match names the version a change expects."""
+
+from __future__ import annotations
+
+import re
+
+from rest_framework.request import Request
+
+from api.errors import PreconditionFailed
+
+_TAG = re.compile(r'^\s*(?:W/)?"(\d{1,18})"\s*$')
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def expected_version(request: Request, current: int) -> int | None:
+    """The version from If-Match (None without it); 412 when it is stale or malformed."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    if header.strip() == "*":
+        return current
+    match = _TAG.match(header)
+    if match is None:
+        raise PreconditionFailed('If-Match must be an ETag such as "3" (or *).')
+    version = int(match.group(1))
+    if version != current:
+        raise PreconditionFailed(f"the object is at version {current}, not {version}")
+    return version

@@ -1,0 +1,1 @@
+"""REST resources of the registry: models, versions, aliases, datasets and their history."""

@@ -1,0 +1,173 @@
+"""Serializers of the registry API: strict inputs, outputs shared by rows and folded state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from api.serializers import StrictInput, Tags, Text
+from registry.state import STATUSES
+
+TEXT = 10_000
+
+
+class ModelCreateInput(StrictInput):
+    name = Text(max_length=200)
+    team = Text(max_length=150)
+    description = Text(max_length=TEXT, allow_blank=True, required=False)
+    intended_use = Text(max_length=TEXT, allow_blank=True, required=False)
+    limitations = Text(max_length=TEXT, allow_blank=True, required=False)
+    tags = Tags(required=False)
+
+
+class ModelUpdateInput(StrictInput):
+    name = Text(max_length=200, required=False)
+    team = Text(max_length=150, required=False)
+    description = Text(max_length=TEXT, allow_blank=True, required=False)
+    intended_use = Text(max_length=TEXT, allow_blank=True, required=False)
+    limitations = Text(max_length=TEXT, allow_blank=True, required=False)
+    tags = Tags(required=False)
+    archived = serializers.BooleanField(required=False)
+    reason = Text(max_length=2000, allow_blank=True, required=False)
+
+    def validate_archived(self, value: bool) -> bool:
+        if value is False:
+            raise serializers.ValidationError("an archived model cannot be restored")
+        return value
+
+
+class ModelOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    team = serializers.CharField()
+    description = serializers.CharField()
+    intended_use = serializers.CharField()
+    limitations = serializers.CharField()
+    tags = serializers.DictField(child=serializers.CharField())
+    archived = serializers.BooleanField()
+    latest_version = serializers.IntegerField()
+    aliases = serializers.SerializerMethodField()
+    version = serializers.IntegerField(source="stream_version", help_text="ETag of this object")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_aliases(self, obj: Any) -> dict[str, int]:
+        return dict(
+            getattr(obj, "aliases", None) or self.context.get("aliases", {}).get(obj.id, {})
+        )
+
+
+class VersionCreateInput(StrictInput):
+    description = Text(max_length=TEXT, allow_blank=True, required=False)
+    artifact_uri = Text(max_length=2000, allow_blank=True, required=False)
+    artifact_sha256 = serializers.RegexField(r"^[0-9a-f]{64}$", required=False, allow_blank=True)
+    artifact_size = serializers.IntegerField(min_value=0, max_value=2**53, required=False)
+    framework = Text(max_length=100, allow_blank=True, required=False)
+    parameters = serializers.DictField(required=False)
+    metrics = serializers.DictField(required=False)
+    signature = serializers.DictField(required=False)
+    code_repo = Text(max_length=500, allow_blank=True, required=False)
+    code_commit = serializers.RegexField(r"^[0-9a-f]{7,64}$", required=False, allow_blank=True)
+    run_id = Text(max_length=200, allow_blank=True, required=False)
+    training_datasets = serializers.ListField(
+        child=Text(max_length=520), max_length=100, required=False
+    )
+    evaluation_datasets = serializers.ListField(
+        child=Text(max_length=520), max_length=100, required=False
+    )
+    tags = Tags(required=False)
+
+
+class VersionUpdateInput(StrictInput):
+    description = Text(max_length=TEXT, allow_blank=True, required=False)
+    tags = Tags(required=False)
+    status = serializers.ChoiceField(choices=STATUSES, required=False)
+    reason = Text(max_length=2000, allow_blank=True, required=False)
+
+
+class VersionOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    model_id = serializers.UUIDField()
+    number = serializers.IntegerField()
+    status = serializers.CharField()
+    description = serializers.CharField()
+    artifact_uri = serializers.CharField()
+    artifact_sha256 = serializers.CharField()
+    artifact_size = serializers.IntegerField(allow_null=True)
+    artifact_verified = serializers.BooleanField()
+    framework = serializers.CharField()
+    parameters = serializers.DictField()
+    metrics = serializers.DictField()
+    signature = serializers.DictField()
+    code_repo = serializers.CharField()
+    code_commit = serializers.CharField()
+    run_id = serializers.CharField()
+    training_datasets = serializers.ListField(child=serializers.CharField())
+    evaluation_datasets = serializers.ListField(child=serializers.CharField())
+    tags = serializers.DictField(child=serializers.CharField())
+    created_by = serializers.CharField()
+    version = serializers.IntegerField(source="stream_version", help_text="ETag of this object")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class AliasInput(StrictInput):
+    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+class AliasOutput(serializers.Serializer):
+    alias = serializers.CharField()
+    version = serializers.IntegerField()
+
+
+class DatasetCreateInput(StrictInput):
+    name = Text(max_length=500)
+    team = Text(max_length=150)
+    description = Text(max_length=TEXT, allow_blank=True, required=False)
+    tags = Tags(required=False)
+
+
+class DatasetOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    team = serializers.CharField()
+    description = serializers.CharField()
+    tags = serializers.DictField(child=serializers.CharField())
+    latest_version = serializers.IntegerField()
+    version = serializers.IntegerField(source="stream_version", help_text="ETag of this object")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class DatasetVersionCreateInput(StrictInput):
+    uri = Text(max_length=2000)
+    checksum = Text(max_length=200, allow_blank=True, required=False)
+    schema = serializers.DictField(required=False)
+    row_count = serializers.IntegerField(min_value=0, max_value=2**53, required=False)
+    pii_categories = serializers.ListField(
+        child=Text(max_length=100), max_length=50, required=False
+    )
+    legal_basis = Text(max_length=100, allow_blank=True, required=False)
+    owner = Text(max_length=150, allow_blank=True, required=False)
+    retention_days = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
+    description = Text(max_length=TEXT, allow_blank=True, required=False)
+    tags = Tags(required=False)
+
+
+class DatasetVersionOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    dataset_id = serializers.UUIDField()
+    number = serializers.IntegerField()
+    uri = serializers.CharField()
+    checksum = serializers.CharField()
+    schema = serializers.DictField()
+    row_count = serializers.IntegerField(allow_null=True)
+    pii_categories = serializers.ListField(child=serializers.CharField())
+    legal_basis = serializers.CharField()
+    owner = serializers.CharField()
+    retention_days = serializers.IntegerField(allow_null=True)
+    description = serializers.CharField()
+    tags = serializers.DictField(child=serializers.CharField())
+    version = serializers.IntegerField(source="stream_version", help_text="ETag of this object")
+    created_at = serializers.DateTimeField()

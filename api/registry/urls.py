@@ -1,0 +1,39 @@
+"""Registry routes (DESIGN.md section 5). Dataset names may contain '/', hence <path:name>."""
+
+from django.urls import path
+
+from api.registry import views
+
+urlpatterns = [
+    path("models/", views.ModelCollectionApi.as_view(), name="models"),
+    path("models/<str:name>/", views.ModelApi.as_view(), name="model"),
+    path("models/<str:name>/history/", views.ModelHistoryApi.as_view(), name="model-history"),
+    path(
+        "models/<str:name>/versions/",
+        views.ModelVersionCollectionApi.as_view(),
+        name="model-versions",
+    ),
+    path(
+        "models/<str:name>/versions/<int:number>/",
+        views.ModelVersionApi.as_view(),
+        name="model-version",
+    ),
+    path(
+        "models/<str:name>/versions/<int:number>/history/",
+        views.ModelVersionHistoryApi.as_view(),
+        name="model-version-history",
+    ),
+    path("models/<str:name>/aliases/<str:alias>/", views.AliasApi.as_view(), name="model-alias"),
+    path("datasets/", views.DatasetCollectionApi.as_view(), name="datasets"),
+    path(
+        "datasets/<path:name>/versions/<int:number>/",
+        views.DatasetVersionApi.as_view(),
+        name="dataset-version",
+    ),
+    path(
+        "datasets/<path:name>/versions/",
+        views.DatasetVersionCollectionApi.as_view(),
+        name="dataset-versions",
+    ),
+    path("datasets/<path:name>/", views.DatasetApi.as_view(), name="dataset"),
+]

@@ -1,0 +1,369 @@
+"""Registry API views: thin adapters. Each method parses input, calls one command or query,
+and renders; rules and permissions live in registry.commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import filters, status
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.idempotency import idempotency_key
+from api.params import AS_OF, IDEMPOTENCY_KEY, IF_MATCH, as_of, problems
+from api.preconditions import etag, expected_version
+from api.registry import serializers as s
+from api.serializers import EventOutput
+from core.actors import Actor
+from eventstore import store
+from registry import commands, queries
+from registry.commands import DatasetVersionInput, VersionInput
+from registry.models import Dataset, DatasetVersion, ModelVersion, RegisteredModel
+
+
+def _with_etag(response: Response, version: int) -> Response:
+    response["ETag"] = etag(version)
+    return response
+
+
+def _actor(request: Request) -> Actor:
+    return Actor.from_request(request)
+
+
+class ModelFilter(django_filters.FilterSet):
+    team = django_filters.CharFilter()
+    archived = django_filters.BooleanFilter()
+    tag = django_filters.CharFilter(method="filter_tag", help_text="key or key=value")
+
+    class Meta:
+        model = RegisteredModel
+        fields = ["team", "archived"]
+
+    def filter_tag(self, queryset, name, value):
+        key, _, wanted = value.partition("=")
+        if not wanted:
+            return queryset.filter(tags__has_key=key)
+        return (
+            queryset.filter(**{f"tags__{key}": wanted}) if key.isidentifier() else queryset.none()
+        )
+
+
+class ModelCollectionApi(ListAPIView):
+    """List and register models."""
+
+    serializer_class = s.ModelOutput
+    filterset_class = ModelFilter
+    filter_backends = [
+        django_filters.rest_framework.DjangoFilterBackend,
+        filters.SearchFilter,
+        filters.OrderingFilter,
+    ]
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "created_at", "updated_at"]
+    ordering = "-created_at"
+
+    def get_queryset(self):
+        return RegisteredModel.objects.all()
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "aliases": {}}
+
+    @extend_schema(
+        request=s.ModelCreateInput,
+        responses={201: s.ModelOutput, **problems(400, 409, 413, 422)},
+        parameters=[IDEMPOTENCY_KEY],
+        summary="Register a model",
+    )
+    def post(self, request: Request) -> Response:
+        body = s.ModelCreateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        state = commands.register_model(
+            actor=_actor(request), idempotency_key=idempotency_key(request), **body.validated_data
+        )
+        return _with_etag(
+            Response(s.ModelOutput(state).data, status=status.HTTP_201_CREATED),
+            state.stream_version,
+        )
+
+
+class ModelApi(APIView):
+    """One model: read (also as of a time or position) and change."""
+
+    @extend_schema(
+        responses={200: s.ModelOutput, **problems(400, 404)},
+        parameters=[AS_OF],
+        summary="Read a model",
+    )
+    def get(self, request: Request, name: str) -> Response:
+        state = queries.get_model(name, **as_of(request).query)
+        return _with_etag(Response(s.ModelOutput(state).data), state.stream_version)
+
+    @extend_schema(
+        request=s.ModelUpdateInput,
+        responses={200: s.ModelOutput, **problems(400, 404, 409, 412, 413)},
+        parameters=[IF_MATCH],
+        summary="Change, rename or archive a model",
+    )
+    def patch(self, request: Request, name: str) -> Response:
+        body = s.ModelUpdateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        changes = dict(body.validated_data)
+        state = queries.get_model(name)
+        expected = expected_version(request, state.stream_version)
+        actor = _actor(request)
+        new_name = changes.pop("name", None)
+        archive = changes.pop("archived", False)
+        reason = changes.pop("reason", "")
+        if changes:
+            state = commands.update_model(
+                actor=actor, model_id=state.id, expected_version=expected, changes=changes
+            )
+            expected = None if expected is None else state.stream_version
+        if new_name is not None:
+            state = commands.rename_model(
+                actor=actor, model_id=state.id, expected_version=expected, new_name=new_name
+            )
+            expected = None if expected is None else state.stream_version
+        if archive:
+            state = commands.archive_model(
+                actor=actor, model_id=state.id, expected_version=expected, reason=reason
+            )
+        return _with_etag(Response(s.ModelOutput(state).data), state.stream_version)
+
+
+class VersionFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=[(x, x) for x in s.STATUSES])
+    framework = django_filters.CharFilter()
+
+    class Meta:
+        model = ModelVersion
+        fields = ["status", "framework"]
+
+
+class ModelVersionCollectionApi(ListAPIView):
+    """List and create versions of a model."""
+
+    serializer_class = s.VersionOutput
+    filterset_class = VersionFilter
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, filters.OrderingFilter]
+    ordering_fields = ["number", "created_at"]
+    ordering = "-number"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ModelVersion.objects.none()
+        model_id = commands.model_id_for(self.kwargs["name"])
+        return ModelVersion.objects.filter(model_id=model_id)
+
+    @extend_schema(
+        request=s.VersionCreateInput,
+        responses={201: s.VersionOutput, **problems(400, 404, 409, 413, 422)},
+        parameters=[IDEMPOTENCY_KEY],
+        summary="Create a model version (numbered by the server, gapless)",
+    )
+    def post(self, request: Request, name: str) -> Response:
+        body = s.VersionCreateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        for key in ("training_datasets", "evaluation_datasets"):
+            data[key] = tuple(data.get(key, ()))
+        version = commands.create_model_version(
+            actor=_actor(request),
+            model_id=str(commands.model_id_for(name)),
+            data=VersionInput(**data),
+            idempotency_key=idempotency_key(request),
+        )
+        response = Response(s.VersionOutput(version).data, status=status.HTTP_201_CREATED)
+        response["Location"] = f"/api/v1/models/{name}/versions/{version.number}/"
+        return _with_etag(response, version.stream_version)
+
+
+class ModelVersionApi(APIView):
+    """One model version: read (also as of) and change description, tags or status."""
+
+    @extend_schema(
+        responses={200: s.VersionOutput, **problems(400, 404)},
+        parameters=[AS_OF],
+        summary="Read a model version",
+    )
+    def get(self, request: Request, name: str, number: int) -> Response:
+        version = queries.get_version(name, number, **as_of(request).query)
+        return _with_etag(Response(s.VersionOutput(version).data), version.stream_version)
+
+    @extend_schema(
+        request=s.VersionUpdateInput,
+        responses={200: s.VersionOutput, **problems(400, 404, 409, 412, 413)},
+        parameters=[IF_MATCH],
+        summary="Change a model version or move its lifecycle status",
+    )
+    def patch(self, request: Request, name: str, number: int) -> Response:
+        body = s.VersionUpdateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        current = queries.get_version(name, number)
+        version = commands.update_model_version(
+            actor=_actor(request),
+            version_id=current.id,
+            expected_version=expected_version(request, current.stream_version),
+            changes=dict(body.validated_data),
+        )
+        return _with_etag(Response(s.VersionOutput(version).data), version.stream_version)
+
+
+class AliasApi(APIView):
+    """Point an alias at a version, or remove it. `production` is reserved."""
+
+    @extend_schema(
+        request=s.AliasInput,
+        responses={200: s.AliasOutput, **problems(400, 404, 409, 412, 413)},
+        parameters=[IF_MATCH],
+        summary="Assign an alias",
+    )
+    def put(self, request: Request, name: str, alias: str) -> Response:
+        body = s.AliasInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        model = queries.get_model(name)
+        state = commands.assign_alias(
+            actor=_actor(request),
+            model_id=model.id,
+            alias=alias,
+            version=body.validated_data["version"],
+            expected_version=expected_version(request, model.stream_version),
+        )
+        response = Response({"alias": alias, "version": state.aliases[alias]})
+        return _with_etag(response, state.stream_version)
+
+    @extend_schema(
+        request=None,
+        responses={204: OpenApiResponse(description="Removed"), **problems(404, 409, 412)},
+        parameters=[IF_MATCH],
+        summary="Remove an alias",
+    )
+    def delete(self, request: Request, name: str, alias: str) -> Response:
+        model = queries.get_model(name)
+        state = commands.remove_alias(
+            actor=_actor(request),
+            model_id=model.id,
+            alias=alias,
+            expected_version=expected_version(request, model.stream_version),
+        )
+        return _with_etag(Response(status=status.HTTP_204_NO_CONTENT), state.stream_version)
+
+
+class ModelHistoryApi(APIView):
+    """The model's events, oldest first."""
+
+    @extend_schema(
+        responses={200: EventOutput(many=True), **problems(404)}, summary="Model history"
+    )
+    def get(self, request: Request, name: str) -> Response:
+        events = store.read_stream(commands.model_id_for(name), upcast=False)
+        return Response(EventOutput(events, many=True).data)
+
+
+class ModelVersionHistoryApi(APIView):
+    """The version's events, oldest first."""
+
+    @extend_schema(
+        responses={200: EventOutput(many=True), **problems(404)}, summary="Model version history"
+    )
+    def get(self, request: Request, name: str, number: int) -> Response:
+        version = queries.get_version(name, number)
+        events = store.read_stream(
+            commands.version_stream_id(version.model_id, number), upcast=False
+        )
+        return Response(EventOutput(events, many=True).data)
+
+
+class DatasetCollectionApi(ListAPIView):
+    """List and register datasets."""
+
+    serializer_class = s.DatasetOutput
+    filter_backends = [
+        django_filters.rest_framework.DjangoFilterBackend,
+        filters.SearchFilter,
+        filters.OrderingFilter,
+    ]
+    filterset_fields = ["team"]
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "created_at"]
+    ordering = "-created_at"
+
+    def get_queryset(self):
+        return Dataset.objects.all()
+
+    @extend_schema(
+        request=s.DatasetCreateInput,
+        responses={201: s.DatasetOutput, **problems(400, 409, 413, 422)},
+        parameters=[IDEMPOTENCY_KEY],
+        summary="Register a dataset",
+    )
+    def post(self, request: Request) -> Response:
+        body = s.DatasetCreateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        state = commands.register_dataset(
+            actor=_actor(request), idempotency_key=idempotency_key(request), **body.validated_data
+        )
+        return _with_etag(
+            Response(s.DatasetOutput(state).data, status=status.HTTP_201_CREATED),
+            state.stream_version,
+        )
+
+
+class DatasetApi(APIView):
+    @extend_schema(
+        responses={200: s.DatasetOutput, **problems(400, 404)},
+        parameters=[AS_OF],
+        summary="Read a dataset",
+    )
+    def get(self, request: Request, name: str) -> Response:
+        state = queries.get_dataset(name, **as_of(request).query)
+        return _with_etag(Response(s.DatasetOutput(state).data), state.stream_version)
+
+
+class DatasetVersionCollectionApi(ListAPIView):
+    serializer_class = s.DatasetVersionOutput
+    filter_backends = [filters.OrderingFilter]
+    ordering_fields = ["number", "created_at"]
+    ordering = "-number"
+
+    def get_queryset(self):
+        return DatasetVersion.objects.filter(
+            dataset_id=commands.dataset_id_for(self.kwargs["name"])
+        )
+
+    @extend_schema(
+        request=s.DatasetVersionCreateInput,
+        responses={201: s.DatasetVersionOutput, **problems(400, 404, 409, 413, 422)},
+        parameters=[IDEMPOTENCY_KEY],
+        summary="Create a dataset version",
+    )
+    def post(self, request: Request, name: str) -> Response:
+        body = s.DatasetVersionCreateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        data["pii_categories"] = tuple(data.get("pii_categories", ()))
+        version = commands.create_dataset_version(
+            actor=_actor(request),
+            dataset_id=str(commands.dataset_id_for(name)),
+            data=DatasetVersionInput(**data),
+            idempotency_key=idempotency_key(request),
+        )
+        return _with_etag(
+            Response(s.DatasetVersionOutput(version).data, status=status.HTTP_201_CREATED),
+            version.stream_version,
+        )
+
+
+class DatasetVersionApi(APIView):
+    @extend_schema(
+        responses={200: s.DatasetVersionOutput, **problems(400, 404)},
+        parameters=[AS_OF],
+        summary="Read a dataset version",
+    )
+    def get(self, request: Request, name: str, number: int) -> Response:
+        version = queries.get_dataset_version(name, number, **as_of(request).query)
+        return _with_etag(Response(s.DatasetVersionOutput(version).data), version.stream_version)

@@ -1,0 +1,83 @@
+"""Shared serializer pieces: strict input (unknown fields are errors) and the problem body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+
+class StrictInput(serializers.Serializer):
+    """Input serializers refuse fields they do not know instead of silently dropping them."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["This field is not accepted here."] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class ProblemFieldError(serializers.Serializer):
+    field = serializers.CharField()
+    message = serializers.CharField()
+    code = serializers.CharField()
+
+
+class Problem(serializers.Serializer):
+    """RFC 9457 problem details, with a stable machine-readable `code`."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    instance = serializers.CharField(required=False)
+    errors = ProblemFieldError(many=True, required=False)
+    expected_version = serializers.IntegerField(required=False, allow_null=True)
+    current_version = serializers.IntegerField(required=False, allow_null=True)
+
+
+class Text(serializers.CharField):
+    """A string and only a string: numbers and booleans are not quietly turned into text."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class Tags(serializers.DictField):
+    child = Text(max_length=500, allow_blank=True)
+
+    def to_internal_value(self, data: Any) -> Any:
+        value = super().to_internal_value(data)
+        if len(value) > 50:
+            raise serializers.ValidationError("at most 50 tags")
+        for key in value:
+            if not 1 <= len(key) <= 100:
+                raise serializers.ValidationError("tag keys are 1-100 characters")
+        return value
+
+
+class EventOutput(serializers.Serializer):
+    """One event of an object's history."""
+
+    position = serializers.IntegerField()
+    version = serializers.IntegerField()
+    type = serializers.CharField()
+    schema_version = serializers.IntegerField()
+    data = serializers.JSONField()
+    metadata = serializers.JSONField()
+    occurred_at = serializers.DateTimeField()
+    recorded_at = serializers.DateTimeField()
+    hash = serializers.SerializerMethodField()
+    prev_hash = serializers.SerializerMethodField()
+
+    def get_hash(self, event: Any) -> str:
+        return bytes(event.hash).hex()
+
+    def get_prev_hash(self, event: Any) -> str:
+        return bytes(event.prev_hash).hex()

@@ -1,0 +1,452 @@
+"""The registry over HTTP: every endpoint, ETags and If-Match, idempotency, pagination,
+time travel and problem+json errors."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from eventstore.models import Event
+from tests.api.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["title"]
+    assert body["type"] == f"/problems/{code}"
+    return body
+
+
+def test_every_endpoint_needs_authentication_when_called_anonymously(model):
+    anonymous = APIClient()
+    for path in (
+        "/api/v1/models/",
+        "/api/v1/models/fraud-detector/",
+        "/api/v1/models/fraud-detector/versions/",
+        "/api/v1/models/fraud-detector/history/",
+        "/api/v1/datasets/",
+        "/api/schema/",
+    ):
+        response = anonymous.get(path)
+        assert_problem(response, 401, "not_authenticated")
+        assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_model_is_created_and_read_back_with_an_etag_when_registered(owner_api, model):
+    assert model["name"] == "fraud-detector"
+    assert model["version"] == 1
+    response = owner_api.get("/api/v1/models/fraud-detector/")
+    assert response.status_code == 200
+    assert response["ETag"] == '"1"'
+    assert response.json()["description"] == "Scores transactions"
+
+
+def test_token_scheme_works_as_well_as_bearer_when_reading(outsider_api, model):
+    response = outsider_api.get("/api/v1/models/fraud-detector/")
+    assert response.status_code == 200
+
+
+def test_stale_if_match_gets_412_and_changes_nothing(owner_api, model):
+    ok = owner_api.patch(
+        "/api/v1/models/fraud-detector/", {"description": "v2"}, format="json", HTTP_IF_MATCH='"1"'
+    )
+    assert ok.status_code == 200
+    assert ok["ETag"] == '"2"'
+    stale = owner_api.patch(
+        "/api/v1/models/fraud-detector/", {"description": "v3"}, format="json", HTTP_IF_MATCH='"1"'
+    )
+    assert_problem(stale, 412, "precondition_failed")
+    assert owner_api.get("/api/v1/models/fraud-detector/").json()["description"] == "v2"
+
+
+def test_model_can_be_renamed_and_archived_when_patched(owner_api, model):
+    response = owner_api.patch(
+        "/api/v1/models/fraud-detector/",
+        {"name": "fraud-v2", "archived": True, "reason": "replaced"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert (response.json()["name"], response.json()["archived"]) == ("fraud-v2", True)
+    assert owner_api.get("/api/v1/models/fraud-detector/").status_code == 404
+    refused = owner_api.post("/api/v1/models/fraud-v2/versions/", {}, format="json")
+    assert_problem(refused, 409, "model_archived")
+
+
+def test_versions_are_created_listed_filtered_and_paginated(owner_api, model):
+    for framework in ("sklearn", "xgboost", "sklearn"):
+        response = owner_api.post(
+            "/api/v1/models/fraud-detector/versions/", {"framework": framework}, format="json"
+        )
+        assert response.status_code == 201
+    assert response["Location"] == "/api/v1/models/fraud-detector/versions/3/"
+    page = owner_api.get("/api/v1/models/fraud-detector/versions/?page_size=2").json()
+    assert [v["number"] for v in page["results"]] == [3, 2]
+    rest = owner_api.get(page["next"]).json()
+    assert [v["number"] for v in rest["results"]] == [1]
+    filtered = owner_api.get("/api/v1/models/fraud-detector/versions/?framework=sklearn").json()
+    assert sorted(v["number"] for v in filtered["results"]) == [1, 3]
+    assert owner_api.get("/api/v1/models/fraud-detector/versions/?page_size=abc").status_code == 200
+
+
+def test_model_list_searches_filters_and_orders(owner_api, model):
+    owner_api.post("/api/v1/models/", {"name": "churn", "team": "fraud-ml"}, format="json")
+    names = [m["name"] for m in owner_api.get("/api/v1/models/?ordering=name").json()["results"]]
+    assert names == ["churn", "fraud-detector"]
+    found = owner_api.get("/api/v1/models/?search=transactions").json()["results"]
+    assert [m["name"] for m in found] == ["fraud-detector"]
+    assert owner_api.get("/api/v1/models/?team=nobody").json()["results"] == []
+
+
+def test_version_lifecycle_moves_only_along_legal_transitions(owner_api, model):
+    owner_api.post("/api/v1/models/fraud-detector/versions/", {}, format="json")
+    path = "/api/v1/models/fraud-detector/versions/1/"
+    assert_problem(
+        owner_api.patch(path, {"status": "deployed"}, format="json"), 409, "invalid_transition"
+    )
+    moved = owner_api.patch(path, {"status": "in_review"}, format="json", HTTP_IF_MATCH='"1"')
+    assert moved.status_code == 200
+    assert moved.json()["status"] == "in_review"
+    assert_problem(
+        owner_api.patch(path, {"status": "approved"}, format="json"), 403, "sod_violation"
+    )
+
+
+def test_time_travel_returns_the_earlier_state_when_as_of_is_given(owner_api, model):
+    first = Event.objects.filter(type="registry.ModelRegistered").latest("position").position
+    owner_api.patch("/api/v1/models/fraud-detector/", {"description": "later"}, format="json")
+    earlier = owner_api.get(f"/api/v1/models/fraud-detector/?as_of={first}").json()
+    assert earlier["description"] == "Scores transactions"
+    assert earlier["version"] == 1
+    long_ago = owner_api.get("/api/v1/models/fraud-detector/?as_of=2001-01-01T00:00:00Z")
+    assert_problem(long_ago, 404, "model_not_found")
+    assert_problem(
+        owner_api.get("/api/v1/models/fraud-detector/?as_of=yesterday"), 400, "validation_error"
+    )
+
+
+def test_aliases_are_assigned_moved_and_removed_and_production_is_reserved(owner_api, model):
+    for _ in range(2):
+        owner_api.post("/api/v1/models/fraud-detector/versions/", {}, format="json")
+    path = "/api/v1/models/fraud-detector/aliases/champion/"
+    assert owner_api.put(path, {"version": 1}, format="json").json() == {
+        "alias": "champion",
+        "version": 1,
+    }
+    assert owner_api.put(path, {"version": 2}, format="json").status_code == 200
+    assert owner_api.get("/api/v1/models/fraud-detector/").json()["aliases"] == {"champion": 2}
+    reserved = owner_api.put(
+        "/api/v1/models/fraud-detector/aliases/production/", {"version": 2}, format="json"
+    )
+    assert_problem(reserved, 403, "alias_reserved")
+    assert owner_api.delete(path).status_code == 204
+    assert_problem(owner_api.delete(path), 404, "alias_not_found")
+    assert_problem(
+        owner_api.put(path, {"version": 9}, format="json"), 404, "model_version_not_found"
+    )
+
+
+def test_history_lists_events_oldest_first_with_hashes(owner_api, model):
+    owner_api.patch("/api/v1/models/fraud-detector/", {"description": "x"}, format="json")
+    history = owner_api.get("/api/v1/models/fraud-detector/history/").json()
+    assert [e["type"] for e in history] == ["registry.ModelRegistered", "registry.ModelUpdated"]
+    assert history[1]["prev_hash"] == history[0]["hash"]
+    assert history[0]["metadata"]["actor"].startswith("user:")
+    owner_api.post("/api/v1/models/fraud-detector/versions/", {}, format="json")
+    version_history = owner_api.get("/api/v1/models/fraud-detector/versions/1/history/").json()
+    assert [e["type"] for e in version_history] == ["registry.ModelVersionCreated"]
+
+
+def test_repeated_post_with_the_same_idempotency_key_creates_once(owner_api, model):
+    path = "/api/v1/models/fraud-detector/versions/"
+    first = owner_api.post(path, {"framework": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    again = owner_api.post(path, {"framework": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.json() == again.json()
+    assert owner_api.get(path).json()["results"][0]["number"] == 1
+    different = owner_api.post(path, {"framework": "y"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert_problem(different, 422, "idempotency_key_reused")
+
+
+def test_outsiders_read_but_cannot_change_when_not_in_the_team(outsider_api, model):
+    assert outsider_api.get("/api/v1/models/fraud-detector/versions/").status_code == 200
+    denied = outsider_api.post("/api/v1/models/fraud-detector/versions/", {}, format="json")
+    assert_problem(denied, 403, "not_owner")
+    assert_problem(
+        outsider_api.patch("/api/v1/models/fraud-detector/", {"description": "x"}, format="json"),
+        403,
+        "not_owner",
+    )
+
+
+def test_datasets_with_slashes_in_their_names_are_registered_and_versioned(owner_api):
+    created = owner_api.post(
+        "/api/v1/datasets/", {"name": "s3://lake/customers", "team": "fraud-ml"}, format="json"
+    )
+    assert created.status_code == 201, created.content
+    version = owner_api.post(
+        "/api/v1/datasets/s3://lake/customers/versions/",
+        {"uri": "s3://lake/customers/2026-11", "row_count": 10, "pii_categories": ["email"]},
+        format="json",
+    )
+    assert version.status_code == 201, version.content
+    assert (
+        owner_api.get("/api/v1/datasets/s3://lake/customers/versions/1/").json()["row_count"] == 10
+    )
+    assert owner_api.get("/api/v1/datasets/s3://lake/customers/").json()["latest_version"] == 1
+    listed = owner_api.get("/api/v1/datasets/s3://lake/customers/versions/").json()["results"]
+    assert [v["number"] for v in listed] == [1]
+
+
+BAD_MODEL_BODIES = [
+    ({"team": "fraud-ml"}, "validation_error"),
+    ({"name": "x", "team": "fraud-ml", "colour": "red"}, "validation_error"),
+    ({"name": 5, "team": "fraud-ml"}, "validation_error"),
+    ({"name": True, "team": "fraud-ml"}, "validation_error"),
+    ({"name": ["x"], "team": "fraud-ml"}, "validation_error"),
+    ({"name": "../../etc/passwd", "team": "fraud-ml"}, "invalid_name"),
+    ({"name": "a\u202eb", "team": "fraud-ml"}, "invalid_name"),
+    ({"name": "x", "team": "fraud-ml", "tags": {"k": 1}}, "validation_error"),
+    ({"name": "x", "team": "fraud-ml", "tags": "nope"}, "validation_error"),
+    ({"name": "x", "team": "fraud-ml", "description": "nul\x00byte"}, "validation_error"),
+]
+
+
+@pytest.mark.parametrize(("body", "code"), BAD_MODEL_BODIES)
+def test_bad_model_bodies_get_400_problem_and_append_nothing(owner_api, team, body, code):
+    before = Event.objects.count()
+    response = owner_api.post("/api/v1/models/", body, format="json")
+    assert_problem(response, 400, code)
+    assert Event.objects.count() == before
+
+
+BAD_VERSION_BODIES = [
+    {"artifact_sha256": "xyz"},
+    {"artifact_sha256": "A" * 64},
+    {"artifact_size": -1},
+    {"artifact_size": "big"},
+    {"code_commit": "not-a-sha"},
+    {"metrics": {"auc": 2**60}},
+    {"metrics": []},
+    {"training_datasets": ["nope"]},
+    {"training_datasets": ["missing@1"]},
+    {
+        "parameters": {
+            "deep": [
+                [
+                    [
+                        [
+                            [
+                                [
+                                    [
+                                        [
+                                            [
+                                                [
+                                                    [
+                                                        [
+                                                            [
+                                                                [
+                                                                    [
+                                                                        [
+                                                                            [
+                                                                                [
+                                                                                    [
+                                                                                        [
+                                                                                            [
+                                                                                                [
+                                                                                                    [
+                                                                                                        [
+                                                                                                            [
+                                                                                                                [
+                                                                                                                    [
+                                                                                                                        [
+                                                                                                                            [
+                                                                                                                                [
+                                                                                                                                    [
+                                                                                                                                        [
+                                                                                                                                            [
+                                                                                                                                                [
+                                                                                                                                                    [
+                                                                                                                                                        [
+                                                                                                                                                            [
+                                                                                                                                                                [
+                                                                                                                                                                    [
+                                                                                                                                                                        [
+                                                                                                                                                                            [
+                                                                                                                                                                                [
+                                                                                                                                                                                    [
+                                                                                                                                                                                        [
+                                                                                                                                                                                            [
+                                                                                                                                                                                                [
+                                                                                                                                                                                                    [
+                                                                                                                                                                                                        [
+                                                                                                                                                                                                            [
+                                                                                                                                                                                                                [
+                                                                                                                                                                                                                    [
+                                                                                                                                                                                                                        [
+                                                                                                                                                                                                                            [
+                                                                                                                                                                                                                                [
+                                                                                                                                                                                                                                    [
+                                                                                                                                                                                                                                        [
+                                                                                                                                                                                                                                            [
+                                                                                                                                                                                                                                                [
+                                                                                                                                                                                                                                                    [
+                                                                                                                                                                                                                                                        [
+                                                                                                                                                                                                                                                            [
+                                                                                                                                                                                                                                                                [
+                                                                                                                                                                                                                                                                    [
+                                                                                                                                                                                                                                                                        [
+                                                                                                                                                                                                                                                                            [
+                                                                                                                                                                                                                                                                                [
+                                                                                                                                                                                                                                                                                    1
+                                                                                                                                                                                                                                                                                ]
+                                                                                                                                                                                                                                                                            ]
+                                                                                                                                                                                                                                                                        ]
+                                                                                                                                                                                                                                                                    ]
+                                                                                                                                                                                                                                                                ]
+                                                                                                                                                                                                                                                            ]
+                                                                                                                                                                                                                                                        ]
+                                                                                                                                                                                                                                                    ]
+                                                                                                                                                                                                                                                ]
+                                                                                                                                                                                                                                            ]
+                                                                                                                                                                                                                                        ]
+                                                                                                                                                                                                                                    ]
+                                                                                                                                                                                                                                ]
+                                                                                                                                                                                                                            ]
+                                                                                                                                                                                                                        ]
+                                                                                                                                                                                                                    ]
+                                                                                                                                                                                                                ]
+                                                                                                                                                                                                            ]
+                                                                                                                                                                                                        ]
+                                                                                                                                                                                                    ]
+                                                                                                                                                                                                ]
+                                                                                                                                                                                            ]
+                                                                                                                                                                                        ]
+                                                                                                                                                                                    ]
+                                                                                                                                                                                ]
+                                                                                                                                                                            ]
+                                                                                                                                                                        ]
+                                                                                                                                                                    ]
+                                                                                                                                                                ]
+                                                                                                                                                            ]
+                                                                                                                                                        ]
+                                                                                                                                                    ]
+                                                                                                                                                ]
+                                                                                                                                            ]
+                                                                                                                                        ]
+                                                                                                                                    ]
+                                                                                                                                ]
+                                                                                                                            ]
+                                                                                                                        ]
+                                                                                                                    ]
+                                                                                                                ]
+                                                                                                            ]
+                                                                                                        ]
+                                                                                                    ]
+                                                                                                ]
+                                                                                            ]
+                                                                                        ]
+                                                                                    ]
+                                                                                ]
+                                                                            ]
+                                                                        ]
+                                                                    ]
+                                                                ]
+                                                            ]
+                                                        ]
+                                                    ]
+                                                ]
+                                            ]
+                                        ]
+                                    ]
+                                ]
+                            ]
+                        ]
+                    ]
+                ]
+            ]
+        }
+    },
+    {"status": "approved"},
+]
+
+
+@pytest.mark.parametrize("body", BAD_VERSION_BODIES)
+def test_bad_version_bodies_get_4xx_problem_and_append_nothing(owner_api, model, body):
+    before = Event.objects.count()
+    response = owner_api.post("/api/v1/models/fraud-detector/versions/", body, format="json")
+    assert 400 <= response.status_code < 500, response.content
+    assert response["Content-Type"].startswith(PROBLEM)
+    assert Event.objects.count() == before
+
+
+def test_malformed_json_wrong_media_type_and_big_bodies_get_problems(owner_api, model, settings):
+    path = "/api/v1/models/fraud-detector/versions/"
+    assert_problem(
+        owner_api.post(path, "{not json", content_type="application/json"), 400, "malformed_request"
+    )
+    assert_problem(
+        owner_api.post(path, "a=b", content_type="application/x-www-form-urlencoded"),
+        415,
+        "unsupported_media_type",
+    )
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    big = owner_api.post(path, {"description": "x" * 5000}, format="json")
+    assert_problem(big, 413, "payload_too_large")
+
+
+def test_unknown_paths_and_methods_get_problems(owner_api, model):
+    assert_problem(owner_api.get("/api/v1/nothing-here/"), 404, "not_found")
+    assert_problem(owner_api.get("/api/v1/models/no-such-model/"), 404, "model_not_found")
+    assert_problem(owner_api.delete("/api/v1/models/fraud-detector/"), 405, "method_not_allowed")
+    assert_problem(
+        owner_api.get("/api/v1/models/fraud-detector/versions/99/"), 404, "model_version_not_found"
+    )
+
+
+def test_schema_and_docs_are_served_when_authenticated(owner_api):
+    schema = owner_api.get("/api/schema/?format=json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert "/api/v1/models/{name}/versions/{number}/" in paths
+    assert "bearerAuth" in schema.json()["components"]["securitySchemes"]
+    assert owner_api.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_16_concurrent_api_clients_get_gapless_version_numbers(team, owner):
+    client_for(owner).post("/api/v1/models/", {"name": "hot", "team": "fraud-ml"}, format="json")
+    numbers: list[int] = []
+    errors: list[object] = []
+    barrier = threading.Barrier(16)
+
+    def worker() -> None:
+        try:
+            api = client_for(owner)
+            barrier.wait()
+            for _ in range(3):
+                response = api.post("/api/v1/models/hot/versions/", {}, format="json")
+                if response.status_code != 201:
+                    errors.append(response.content)
+                else:
+                    numbers.append(response.json()["number"])
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert sorted(numbers) == list(range(1, 49))
