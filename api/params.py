@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from drf_spectacular.types import OpenApiTypes
+from dateutil.parser import isoparse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
+from api.errors import PROBLEM_CONTENT_TYPE as PROBLEM
 from api.serializers import Problem
 
 
@@ -26,16 +27,19 @@ class AsOf:
 
 def as_of(request: Request) -> AsOf:
     raw = request.query_params.get("as_of")
-    if raw is None or raw == "":
+    if raw is None:
         return AsOf()
     if raw.isdigit() and len(raw) <= 18:
         return AsOf(position=int(raw))
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
-        raise ValidationError(
-            {"as_of": "an ISO 8601 timestamp or a global position (a whole number)"}
-        ) from None
+        try:
+            moment = isoparse(raw)  # RFC 3339 forms fromisoformat refuses (long fractions)
+        except (ValueError, OverflowError):
+            raise ValidationError(
+                {"as_of": "an ISO 8601 timestamp or a global position (a whole number)"}
+            ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return AsOf(moment=moment)
@@ -43,18 +47,23 @@ def as_of(request: Request) -> AsOf:
 
 AS_OF = OpenApiParameter(
     "as_of",
-    OpenApiTypes.STR,
-    description="Read the object as it was at an ISO 8601 timestamp or a global log position.",
+    {
+        "oneOf": [
+            {"type": "string", "format": "date-time"},
+            {"type": "string", "pattern": "^[0-9]{1,18}$"},
+        ]
+    },
+    description="Read the object as it was at an RFC 3339 timestamp or a global log position.",
 )
 IF_MATCH = OpenApiParameter(
     "If-Match",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": '^(\\*|(W/)?"[0-9]{1,18}")$', "examples": ['"1"', "*"]},
     location=OpenApiParameter.HEADER,
     description='The ETag (stream version, e.g. "3") the change expects; 412 if stale.',
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": "^[!-~]([ -~]{0,198}[!-~])?$"},
     location=OpenApiParameter.HEADER,
     description=(
         "Repeat a request safely: the same key from the same caller returns the first result."
@@ -79,6 +88,24 @@ def problems(*statuses: int) -> dict[int, OpenApiResponse]:
         429: "Throttled",
     }
     return {
-        status: OpenApiResponse(Problem, description=described.get(status, "Error"))
-        for status in sorted({401, 403, 405, 406, 415, 429, *statuses})
+        (status, PROBLEM): OpenApiResponse(Problem, description=described.get(status, "Error"))
+        for status in sorted({400, 401, 403, 405, 406, 415, 429, *statuses})
     }
+
+
+MODEL_NAME = OpenApiParameter(
+    "name",
+    {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"},
+    location=OpenApiParameter.PATH,
+    description="The model's name.",
+)
+ALIAS = OpenApiParameter(
+    "alias",
+    {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,62}$"},
+    location=OpenApiParameter.PATH,
+)
+NUMBER = OpenApiParameter(
+    "number",
+    {"type": "integer", "minimum": 1, "maximum": 2147483647},
+    location=OpenApiParameter.PATH,
+)

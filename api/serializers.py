@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -41,7 +42,12 @@ class Problem(serializers.Serializer):
 
 
 class Text(serializers.CharField):
-    """A string and only a string: numbers and booleans are not quietly turned into text."""
+    """A string and only a string: numbers and booleans are not quietly turned into text, and
+    the text is kept as sent (no silent trimming that the schema could not describe)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -49,6 +55,23 @@ class Text(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class Pattern(serializers.RegexField):
+    """A string matching a pattern; like Text, never a number or boolean turned into text."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "maxProperties": 50,
+        "propertyNames": {"minLength": 1, "maxLength": 100},
+        "additionalProperties": {"type": "string", "maxLength": 500},
+    }
+)
 class Tags(serializers.DictField):
     child = Text(max_length=500, allow_blank=True)
 
@@ -60,6 +83,11 @@ class Tags(serializers.DictField):
             if not 1 <= len(key) <= 100:
                 raise serializers.ValidationError("tag keys are 1-100 characters")
         return value
+
+
+@extend_schema_field({"$ref": "#/components/schemas/JsonObject"})
+class JsonObject(serializers.DictField):
+    """A JSON object the ledger can hash exactly: numbers within +-(2**53 - 1), no NaN."""
 
 
 class EventOutput(serializers.Serializer):

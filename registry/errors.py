@@ -60,6 +60,7 @@ class SeparationOfDutiesViolation(PermissionDenied):
 
 class UnknownTeam(InvalidInput):
     code = "unknown_team"
+    status = 422
     title = "No such team"
 
 
@@ -70,6 +71,7 @@ class InvalidName(InvalidInput):
 
 class UnknownDatasetVersion(InvalidInput):
     code = "unknown_dataset_version"
+    status = 422
     title = "A referenced dataset version does not exist"
 
 

@@ -12,7 +12,17 @@ from registry.state import ALIAS_PATTERN, NAME_PATTERN
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 COMMIT = re.compile(r"^[0-9a-f]{7,64}$")
-DATASET_REF = re.compile(r"^(?:dataset:)?(?P<name>[^@\s]{1,500})@(?P<version>[1-9][0-9]{0,9})$")
+# Characters a dataset name cannot hold: '@' (it separates the version), whitespace and controls.
+_NAME_CHAR = (
+    "[^@ \\t\\n\\r\\f\\v\\u0000-\\u001f\\u007f-\\u009f\\u00a0\\u1680\\u2000-\\u200a"
+    "\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]"
+)
+DATASET_NAME = re.compile(f"^{_NAME_CHAR}{{1,500}}$")
+DATASET_REF = re.compile(
+    f"^(?:dataset:)?(?P<name>{_NAME_CHAR}{{1,500}})@(?P<version>[1-9][0-9]{{0,9}})$"
+)
+# The same rule without named groups, which ECMA-262 (OpenAPI's regex dialect) spells differently.
+DATASET_REF_PATTERN = f"^(?:dataset:)?{_NAME_CHAR}{{1,500}}@[1-9][0-9]{{0,9}}$"
 MAX_TAGS = 50
 
 
@@ -27,10 +37,8 @@ def check_name(name: str, what: str = "name") -> str:
 
 def check_dataset_name(name: str) -> str:
     # Dataset names may be URIs (OpenLineage namespace/name), so they allow more characters.
-    if not isinstance(name, str) or not 1 <= len(name) <= 500 or not name.isprintable():
-        raise InvalidName("a dataset name is 1-500 printable characters")
-    if "@" in name or any(c.isspace() for c in name):
-        raise InvalidName("a dataset name cannot contain '@' or whitespace")
+    if not isinstance(name, str) or not DATASET_NAME.match(name):
+        raise InvalidName("a dataset name is 1-500 characters without '@', whitespace or controls")
     return name
 
 

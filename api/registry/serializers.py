@@ -6,14 +6,20 @@ from typing import Any
 
 from rest_framework import serializers
 
-from api.serializers import StrictInput, Tags, Text
+from api.serializers import JsonObject, Pattern, StrictInput, Tags, Text
+from registry import rules
 from registry.state import STATUSES
 
 TEXT = 10_000
+DATASET_NAME = rules.DATASET_NAME.pattern
+DATASET_REF = rules.DATASET_REF_PATTERN
+
+
+MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
 
 
 class ModelCreateInput(StrictInput):
-    name = Text(max_length=200)
+    name = Pattern(MODEL_NAME, max_length=200)
     team = Text(max_length=150)
     description = Text(max_length=TEXT, allow_blank=True, required=False)
     intended_use = Text(max_length=TEXT, allow_blank=True, required=False)
@@ -22,19 +28,16 @@ class ModelCreateInput(StrictInput):
 
 
 class ModelUpdateInput(StrictInput):
-    name = Text(max_length=200, required=False)
+    name = Pattern(MODEL_NAME, max_length=200, required=False)
     team = Text(max_length=150, required=False)
     description = Text(max_length=TEXT, allow_blank=True, required=False)
     intended_use = Text(max_length=TEXT, allow_blank=True, required=False)
     limitations = Text(max_length=TEXT, allow_blank=True, required=False)
     tags = Tags(required=False)
-    archived = serializers.BooleanField(required=False)
+    archived = serializers.BooleanField(
+        required=False, help_text="true archives the model; an archived model stays archived"
+    )
     reason = Text(max_length=2000, allow_blank=True, required=False)
-
-    def validate_archived(self, value: bool) -> bool:
-        if value is False:
-            raise serializers.ValidationError("an archived model cannot be restored")
-        return value
 
 
 class ModelOutput(serializers.Serializer):
@@ -61,20 +64,20 @@ class ModelOutput(serializers.Serializer):
 class VersionCreateInput(StrictInput):
     description = Text(max_length=TEXT, allow_blank=True, required=False)
     artifact_uri = Text(max_length=2000, allow_blank=True, required=False)
-    artifact_sha256 = serializers.RegexField(r"^[0-9a-f]{64}$", required=False, allow_blank=True)
-    artifact_size = serializers.IntegerField(min_value=0, max_value=2**53, required=False)
+    artifact_sha256 = Pattern(r"^[0-9a-f]{64}$", required=False, allow_blank=True)
+    artifact_size = serializers.IntegerField(min_value=0, max_value=2**53 - 1, required=False)
     framework = Text(max_length=100, allow_blank=True, required=False)
-    parameters = serializers.DictField(required=False)
-    metrics = serializers.DictField(required=False)
-    signature = serializers.DictField(required=False)
+    parameters = JsonObject(required=False)
+    metrics = JsonObject(required=False)
+    signature = JsonObject(required=False)
     code_repo = Text(max_length=500, allow_blank=True, required=False)
-    code_commit = serializers.RegexField(r"^[0-9a-f]{7,64}$", required=False, allow_blank=True)
+    code_commit = Pattern(r"^[0-9a-f]{7,64}$", required=False, allow_blank=True)
     run_id = Text(max_length=200, allow_blank=True, required=False)
     training_datasets = serializers.ListField(
-        child=Text(max_length=520), max_length=100, required=False
+        child=Pattern(DATASET_REF, max_length=520), max_length=100, required=False
     )
     evaluation_datasets = serializers.ListField(
-        child=Text(max_length=520), max_length=100, required=False
+        child=Pattern(DATASET_REF, max_length=520), max_length=100, required=False
     )
     tags = Tags(required=False)
 
@@ -122,7 +125,7 @@ class AliasOutput(serializers.Serializer):
 
 
 class DatasetCreateInput(StrictInput):
-    name = Text(max_length=500)
+    name = Pattern(DATASET_NAME, max_length=500)
     team = Text(max_length=150)
     description = Text(max_length=TEXT, allow_blank=True, required=False)
     tags = Tags(required=False)
@@ -143,8 +146,8 @@ class DatasetOutput(serializers.Serializer):
 class DatasetVersionCreateInput(StrictInput):
     uri = Text(max_length=2000)
     checksum = Text(max_length=200, allow_blank=True, required=False)
-    schema = serializers.DictField(required=False)
-    row_count = serializers.IntegerField(min_value=0, max_value=2**53, required=False)
+    schema = JsonObject(required=False)
+    row_count = serializers.IntegerField(min_value=0, max_value=2**53 - 1, required=False)
     pii_categories = serializers.ListField(
         child=Text(max_length=100), max_length=50, required=False
     )

@@ -6,15 +6,30 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import filters, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.filters import StrictFilterSet, StrictOrderingFilter
 from api.idempotency import idempotency_key
-from api.params import AS_OF, IDEMPOTENCY_KEY, IF_MATCH, as_of, problems
+from api.params import (
+    ALIAS,
+    AS_OF,
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    MODEL_NAME,
+    NUMBER,
+    as_of,
+    problems,
+)
 from api.preconditions import etag, expected_version
 from api.registry import serializers as s
 from api.serializers import EventOutput
@@ -22,6 +37,7 @@ from core.actors import Actor
 from eventstore import store
 from registry import commands, queries
 from registry.commands import DatasetVersionInput, VersionInput
+from registry.errors import ModelIsArchived
 from registry.models import Dataset, DatasetVersion, ModelVersion, RegisteredModel
 
 
@@ -34,9 +50,16 @@ def _actor(request: Request) -> Actor:
     return Actor.from_request(request)
 
 
-class ModelFilter(django_filters.FilterSet):
+@extend_schema_field({"type": "string", "enum": ["true", "false"]})
+class _BooleanChoiceFilter(django_filters.TypedChoiceFilter):
+    """`true` or `false` exactly; anything else is a 400, not a silently ignored filter."""
+
+
+class ModelFilter(StrictFilterSet):
     team = django_filters.CharFilter()
-    archived = django_filters.BooleanFilter()
+    archived = _BooleanChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true"
+    )
     tag = django_filters.CharFilter(method="filter_tag", help_text="key or key=value")
 
     class Meta:
@@ -52,6 +75,11 @@ class ModelFilter(django_filters.FilterSet):
         )
 
 
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: s.ModelOutput(many=True), **problems(400)}, summary="List models"
+    )
+)
 class ModelCollectionApi(ListAPIView):
     """List and register models."""
 
@@ -60,7 +88,7 @@ class ModelCollectionApi(ListAPIView):
     filter_backends = [
         django_filters.rest_framework.DjangoFilterBackend,
         filters.SearchFilter,
-        filters.OrderingFilter,
+        StrictOrderingFilter,
     ]
     search_fields = ["name", "description"]
     ordering_fields = ["name", "created_at", "updated_at"]
@@ -95,7 +123,7 @@ class ModelApi(APIView):
 
     @extend_schema(
         responses={200: s.ModelOutput, **problems(400, 404)},
-        parameters=[AS_OF],
+        parameters=[AS_OF, MODEL_NAME],
         summary="Read a model",
     )
     def get(self, request: Request, name: str) -> Response:
@@ -104,8 +132,8 @@ class ModelApi(APIView):
 
     @extend_schema(
         request=s.ModelUpdateInput,
-        responses={200: s.ModelOutput, **problems(400, 404, 409, 412, 413)},
-        parameters=[IF_MATCH],
+        responses={200: s.ModelOutput, **problems(400, 404, 409, 412, 413, 422)},
+        parameters=[IF_MATCH, MODEL_NAME],
         summary="Change, rename or archive a model",
     )
     def patch(self, request: Request, name: str) -> Response:
@@ -116,7 +144,9 @@ class ModelApi(APIView):
         expected = expected_version(request, state.stream_version)
         actor = _actor(request)
         new_name = changes.pop("name", None)
-        archive = changes.pop("archived", False)
+        archive = changes.pop("archived", None)
+        if archive is False and state.archived:
+            raise ModelIsArchived(f"model {state.name!r} is archived and cannot be restored")
         reason = changes.pop("reason", "")
         if changes:
             state = commands.update_model(
@@ -135,7 +165,7 @@ class ModelApi(APIView):
         return _with_etag(Response(s.ModelOutput(state).data), state.stream_version)
 
 
-class VersionFilter(django_filters.FilterSet):
+class VersionFilter(StrictFilterSet):
     status = django_filters.ChoiceFilter(choices=[(x, x) for x in s.STATUSES])
     framework = django_filters.CharFilter()
 
@@ -144,12 +174,19 @@ class VersionFilter(django_filters.FilterSet):
         fields = ["status", "framework"]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: s.VersionOutput(many=True), **problems(400, 404)},
+        parameters=[MODEL_NAME],
+        summary="List a model's versions",
+    )
+)
 class ModelVersionCollectionApi(ListAPIView):
     """List and create versions of a model."""
 
     serializer_class = s.VersionOutput
     filterset_class = VersionFilter
-    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, filters.OrderingFilter]
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, StrictOrderingFilter]
     ordering_fields = ["number", "created_at"]
     ordering = "-number"
 
@@ -162,7 +199,7 @@ class ModelVersionCollectionApi(ListAPIView):
     @extend_schema(
         request=s.VersionCreateInput,
         responses={201: s.VersionOutput, **problems(400, 404, 409, 413, 422)},
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, MODEL_NAME],
         summary="Create a model version (numbered by the server, gapless)",
     )
     def post(self, request: Request, name: str) -> Response:
@@ -187,7 +224,7 @@ class ModelVersionApi(APIView):
 
     @extend_schema(
         responses={200: s.VersionOutput, **problems(400, 404)},
-        parameters=[AS_OF],
+        parameters=[AS_OF, MODEL_NAME, NUMBER],
         summary="Read a model version",
     )
     def get(self, request: Request, name: str, number: int) -> Response:
@@ -196,8 +233,8 @@ class ModelVersionApi(APIView):
 
     @extend_schema(
         request=s.VersionUpdateInput,
-        responses={200: s.VersionOutput, **problems(400, 404, 409, 412, 413)},
-        parameters=[IF_MATCH],
+        responses={200: s.VersionOutput, **problems(400, 404, 409, 412, 413, 422)},
+        parameters=[IF_MATCH, MODEL_NAME, NUMBER],
         summary="Change a model version or move its lifecycle status",
     )
     def patch(self, request: Request, name: str, number: int) -> Response:
@@ -218,8 +255,8 @@ class AliasApi(APIView):
 
     @extend_schema(
         request=s.AliasInput,
-        responses={200: s.AliasOutput, **problems(400, 404, 409, 412, 413)},
-        parameters=[IF_MATCH],
+        responses={200: s.AliasOutput, **problems(400, 404, 409, 412, 413, 422)},
+        parameters=[IF_MATCH, MODEL_NAME, ALIAS],
         summary="Assign an alias",
     )
     def put(self, request: Request, name: str, alias: str) -> Response:
@@ -239,7 +276,7 @@ class AliasApi(APIView):
     @extend_schema(
         request=None,
         responses={204: OpenApiResponse(description="Removed"), **problems(404, 409, 412)},
-        parameters=[IF_MATCH],
+        parameters=[IF_MATCH, MODEL_NAME, ALIAS],
         summary="Remove an alias",
     )
     def delete(self, request: Request, name: str, alias: str) -> Response:
@@ -268,7 +305,9 @@ class ModelVersionHistoryApi(APIView):
     """The version's events, oldest first."""
 
     @extend_schema(
-        responses={200: EventOutput(many=True), **problems(404)}, summary="Model version history"
+        responses={200: EventOutput(many=True), **problems(404)},
+        parameters=[MODEL_NAME, NUMBER],
+        summary="Model version history",
     )
     def get(self, request: Request, name: str, number: int) -> Response:
         version = queries.get_version(name, number)
@@ -278,6 +317,11 @@ class ModelVersionHistoryApi(APIView):
         return Response(EventOutput(events, many=True).data)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: s.DatasetOutput(many=True), **problems(400)}, summary="List datasets"
+    )
+)
 class DatasetCollectionApi(ListAPIView):
     """List and register datasets."""
 
@@ -285,7 +329,7 @@ class DatasetCollectionApi(ListAPIView):
     filter_backends = [
         django_filters.rest_framework.DjangoFilterBackend,
         filters.SearchFilter,
-        filters.OrderingFilter,
+        StrictOrderingFilter,
     ]
     filterset_fields = ["team"]
     search_fields = ["name", "description"]
@@ -324,9 +368,15 @@ class DatasetApi(APIView):
         return _with_etag(Response(s.DatasetOutput(state).data), state.stream_version)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: s.DatasetVersionOutput(many=True), **problems(400, 404)},
+        summary="List a dataset's versions",
+    )
+)
 class DatasetVersionCollectionApi(ListAPIView):
     serializer_class = s.DatasetVersionOutput
-    filter_backends = [filters.OrderingFilter]
+    filter_backends = [StrictOrderingFilter]
     ordering_fields = ["number", "created_at"]
     ordering = "-number"
 

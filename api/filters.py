@@ -1,0 +1,45 @@
+"""Filter backends that refuse what they do not understand instead of ignoring it."""
+
+import django_filters
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter
+
+
+class StrictOrderingFilter(OrderingFilter):
+    """One ordering field (optionally '-' for descending); anything else is a 400."""
+
+    def _choices(self, view, request=None, queryset=None):
+        fields = [name for name, _ in self.get_valid_fields(queryset, view, {"request": request})]
+        return sorted(fields) + sorted(f"-{name}" for name in fields)
+
+    def get_ordering(self, request, queryset, view):
+        raw = request.query_params.get(self.ordering_param)
+        if raw is not None:
+            choices = self._choices(view, request, queryset)
+            if raw not in choices:
+                raise ValidationError({self.ordering_param: f"one of {', '.join(choices)}"})
+            return [raw]
+        return self.get_default_ordering(view)
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.ordering_param,
+                "required": False,
+                "in": "query",
+                "description": "Sort by this field ('-' for descending).",
+                "schema": {"type": "string", "enum": self._choices(view)},
+            }
+        ]
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """A choice filter sent with an empty value is an error, not a silently skipped filter."""
+
+    def is_valid(self) -> bool:
+        if not super().is_valid():
+            return False
+        for name, declared in self.filters.items():
+            if isinstance(declared, django_filters.ChoiceFilter) and self.data.get(name) == "":
+                self.form.add_error(name, "an empty value is not one of the choices")
+        return not self.form.errors
