@@ -43,7 +43,14 @@ class PreconditionRequired(exceptions.APIException):
     default_code = "precondition_required"
 
 
+class LengthRequired(exceptions.APIException):
+    status_code = 411
+    default_detail = "This request needs a Content-Length header."
+    default_code = "length_required"
+
+
 _DRF_CODES[PreconditionFailed] = ("precondition_failed", "Precondition failed")
+_DRF_CODES[LengthRequired] = ("length_required", "Length required")
 _DRF_CODES[PreconditionRequired] = ("precondition_required", "Precondition required")
 
 

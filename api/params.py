@@ -81,6 +81,7 @@ def problems(*statuses: int) -> dict[int, OpenApiResponse]:
         405: "Method not allowed",
         406: "Not acceptable",
         409: "Conflict with the current state",
+        411: "Content-Length is required",
         412: "If-Match does not match the current version",
         413: "Request body too large",
         415: "Unsupported media type",

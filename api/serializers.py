@@ -55,8 +55,25 @@ class Text(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class Integer(serializers.IntegerField):
+    """A JSON integer and only that: "12", 12.5 and true are not quietly taken as numbers."""
+
+    def to_internal_value(self, data: Any) -> int:
+        # JSON (and JSON Schema) has one number type: 58.0 is the integer 58, 58.5 is not.
+        if isinstance(data, float) and data.is_integer():
+            data = int(data)
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class Pattern(serializers.RegexField):
-    """A string matching a pattern; like Text, never a number or boolean turned into text."""
+    """A string matching a pattern; like Text, never a number or boolean turned into text and
+    never trimmed: the pattern judges exactly what was sent."""
+
+    def __init__(self, regex: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(regex, **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):

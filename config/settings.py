@@ -247,3 +247,5 @@ AWS_SECRET_ACCESS_KEY = env.optional("AWS_SECRET_ACCESS_KEY")
 ARTIFACT_ROOT = env.BASE_DIR / env.text("ARTIFACT_ROOT", str(env.STATE_DIR / "artifacts"))
 ARTIFACT_MAX_DIRECT_UPLOAD = env.integer("ARTIFACT_MAX_DIRECT_UPLOAD", 16 * 1024 * 1024)
 ARTIFACT_UPLOAD_URL_SECONDS = env.integer("ARTIFACT_UPLOAD_URL_SECONDS", 3600)
+# One presigned PUT carries at most 5 GiB on S3; larger artifacts belong in a dataset URI.
+ARTIFACT_MAX_UPLOAD = env.integer("ARTIFACT_MAX_UPLOAD", 5 * 1024**3)

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from core.health import healthz, readyz
+from registry.upload import urlpatterns as artifact_upload_urlpatterns
 
 admin.site.site_header = "Model Ledger"
 admin.site.site_title = "Model Ledger"
@@ -13,6 +14,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    # The local artifact store's signed upload URLs (S3 takes the bytes itself when configured).
+    *artifact_upload_urlpatterns,
     path("api/", include("api.urls")),
 ]
 

@@ -38,6 +38,11 @@ class InvalidTransition(Conflict):
     title = "That lifecycle transition is not allowed"
 
 
+class ArtifactAlreadyStored(Conflict):
+    code = "artifact_already_stored"
+    title = "The version's artifact is already stored"
+
+
 class AliasReserved(PermissionDenied):
     code = "alias_reserved"
     title = "The alias is reserved for the promotion gate"

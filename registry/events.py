@@ -80,6 +80,17 @@ class ModelVersionStatusChanged(DomainEvent):
     reason: str
 
 
+@event("registry.ArtifactUploadAuthorized")
+class ArtifactUploadAuthorized(DomainEvent):
+    """The owner may now put these bytes at this key; verification compares against them."""
+
+    key: str
+    uri: str
+    size: int
+    sha256: str
+    method: str
+
+
 @event("registry.ArtifactVerified")
 class ArtifactVerified(DomainEvent):
     uri: str

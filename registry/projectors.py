@@ -120,6 +120,11 @@ def project_model_version_status_changed(event: RecordedEvent, out: ProjectionWr
     _touch(out, ModelVersion, event, status=event.data["to_status"])
 
 
+@projector("registry.ArtifactUploadAuthorized")
+def project_artifact_upload_authorized(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _touch(out, ModelVersion, event)
+
+
 @projector("registry.ArtifactVerified")
 def project_artifact_verified(event: RecordedEvent, out: ProjectionWriter) -> None:
     data = event.data

@@ -99,6 +99,7 @@ class VersionState:
     artifact_sha256: str = ""
     artifact_size: int | None = None
     artifact_verified: bool = False
+    pending_artifact: dict[str, Any] | None = None
     framework: str = ""
     parameters: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -151,6 +152,8 @@ def evolve_version(state: VersionState, event: RecordedEvent) -> VersionState:
             return replace(state, **data["changes"], **stamp)
         case "registry.ModelVersionStatusChanged":
             return replace(state, status=data["to_status"], **stamp)
+        case "registry.ArtifactUploadAuthorized":
+            return replace(state, pending_artifact=dict(data), **stamp)
         case "registry.ArtifactVerified":
             return replace(
                 state,
@@ -158,6 +161,7 @@ def evolve_version(state: VersionState, event: RecordedEvent) -> VersionState:
                 artifact_sha256=data["sha256"],
                 artifact_size=data["size"],
                 artifact_verified=True,
+                pending_artifact=None,
                 **stamp,
             )
     return replace(state, **stamp)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from rest_framework import serializers
 
-from api.serializers import JsonObject, Pattern, StrictInput, Tags, Text
+from api.serializers import Integer, JsonObject, Pattern, StrictInput, Tags, Text
 from registry import rules
 from registry.state import STATUSES
 
@@ -65,7 +66,7 @@ class VersionCreateInput(StrictInput):
     description = Text(max_length=TEXT, allow_blank=True, required=False)
     artifact_uri = Text(max_length=2000, allow_blank=True, required=False)
     artifact_sha256 = Pattern(r"^[0-9a-f]{64}$", required=False, allow_blank=True)
-    artifact_size = serializers.IntegerField(min_value=0, max_value=2**53 - 1, required=False)
+    artifact_size = Integer(min_value=0, max_value=2**53 - 1, required=False)
     framework = Text(max_length=100, allow_blank=True, required=False)
     parameters = JsonObject(required=False)
     metrics = JsonObject(required=False)
@@ -116,7 +117,7 @@ class VersionOutput(serializers.Serializer):
 
 
 class AliasInput(StrictInput):
-    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    version = Integer(min_value=1, max_value=2**31 - 1)
 
 
 class AliasOutput(serializers.Serializer):
@@ -147,13 +148,13 @@ class DatasetVersionCreateInput(StrictInput):
     uri = Text(max_length=2000)
     checksum = Text(max_length=200, allow_blank=True, required=False)
     schema = JsonObject(required=False)
-    row_count = serializers.IntegerField(min_value=0, max_value=2**53 - 1, required=False)
+    row_count = Integer(min_value=0, max_value=2**53 - 1, required=False)
     pii_categories = serializers.ListField(
         child=Text(max_length=100), max_length=50, required=False
     )
     legal_basis = Text(max_length=100, allow_blank=True, required=False)
     owner = Text(max_length=150, allow_blank=True, required=False)
-    retention_days = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
+    retention_days = Integer(min_value=0, max_value=100_000, required=False)
     description = Text(max_length=TEXT, allow_blank=True, required=False)
     tags = Tags(required=False)
 
@@ -174,3 +175,52 @@ class DatasetVersionOutput(serializers.Serializer):
     tags = serializers.DictField(child=serializers.CharField())
     version = serializers.IntegerField(source="stream_version", help_text="ETag of this object")
     created_at = serializers.DateTimeField()
+
+
+SHA256_HEX = r"^[0-9a-fA-F]{64}$"
+# Plain names only (model.pkl, weights-v2.safetensors): no path, no leading dot or dash.
+ARTIFACT_FILENAME = r"^[A-Za-z0-9_][A-Za-z0-9._+=@,-]{0,199}$"
+
+
+class ArtifactUploadInput(StrictInput):
+    filename = Pattern(
+        ARTIFACT_FILENAME,
+        max_length=200,
+        help_text="The file's name inside the version's artifact folder.",
+    )
+    size = Integer(
+        min_value=0,
+        max_value=settings.ARTIFACT_MAX_UPLOAD,
+        help_text="Bytes (at most ARTIFACT_MAX_UPLOAD, 5 GiB by default)",
+    )
+    sha256 = Pattern(SHA256_HEX, help_text="SHA-256 of the bytes, hexadecimal")
+    expires_in = Integer(
+        min_value=1, max_value=7 * 24 * 3600, required=False, help_text="URL lifetime, seconds"
+    )
+
+
+class PendingArtifactOutput(serializers.Serializer):
+    key = serializers.CharField()
+    uri = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    method = serializers.ChoiceField(choices=["presigned", "direct"])
+
+
+class ArtifactOutput(serializers.Serializer):
+    uri = serializers.CharField(source="artifact_uri")
+    sha256 = serializers.CharField(source="artifact_sha256")
+    size = serializers.IntegerField(source="artifact_size", allow_null=True)
+    verified = serializers.BooleanField(
+        source="artifact_verified", help_text="true once the server checked size and sha256"
+    )
+    pending = PendingArtifactOutput(source="pending_artifact", allow_null=True)
+    version = serializers.IntegerField(source="stream_version", help_text="ETag of the version")
+
+
+class ArtifactUploadOutput(serializers.Serializer):
+    url = serializers.URLField(help_text="Send the bytes here, with the method and headers given")
+    method = serializers.CharField()
+    headers = serializers.DictField(child=serializers.CharField())
+    expires_at = serializers.DateTimeField()
+    artifact = ArtifactOutput()

@@ -23,6 +23,26 @@ urlpatterns = [
         views.ModelVersionHistoryApi.as_view(),
         name="model-version-history",
     ),
+    path(
+        "models/<str:name>/versions/<int:number>/artifact/",
+        views.ArtifactApi.as_view(),
+        name="model-version-artifact",
+    ),
+    path(
+        "models/<str:name>/versions/<int:number>/artifact/upload-url/",
+        views.ArtifactUploadUrlApi.as_view(),
+        name="model-version-artifact-upload-url",
+    ),
+    path(
+        "models/<str:name>/versions/<int:number>/artifact/verify/",
+        views.ArtifactVerifyApi.as_view(),
+        name="model-version-artifact-verify",
+    ),
+    path(
+        "models/<str:name>/versions/<int:number>/artifact/content/<str:filename>",
+        views.ArtifactContentApi.as_view(),
+        name="model-version-artifact-content",
+    ),
     path("models/<str:name>/aliases/<str:alias>/", views.AliasApi.as_view(), name="model-alias"),
     path("datasets/", views.DatasetCollectionApi.as_view(), name="datasets"),
     path(

@@ -17,8 +17,6 @@ from django.core.wsgi import get_wsgi_application
 from registry import artifacts
 from tests import s3server
 
-UPLOAD_URLCONF = "tests.registry.upload_urls"
-
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[s3server.S3Endpoint]:
@@ -86,14 +84,13 @@ def upload_server() -> Iterator[str]:
 
 
 @pytest.fixture
-def http_put(request, settings) -> Callable[..., tuple[int, bytes]]:
+def http_put(request) -> Callable[..., tuple[int, bytes]]:
     """PUT bytes to a presigned upload over real HTTP; returns (status, body). Relative URLs
     (the local store's) go to this service, served with the upload endpoint mounted."""
 
     def put(upload: artifacts.PresignedUpload, body: bytes) -> tuple[int, bytes]:
         url = upload.url
         if url.startswith("/"):
-            settings.ROOT_URLCONF = UPLOAD_URLCONF
             url = urljoin(request.getfixturevalue("upload_server"), url)
         # Only http(s): the URL is what a store handed out, and file: must never be opened.
         assert url.startswith(("http://", "https://")), url

@@ -372,8 +372,7 @@ def test_get_store_is_the_local_filesystem_when_no_bucket_is_set(local_store, tm
 
 
 @pytest.fixture
-def upload_client(client, local_store, settings):
-    settings.ROOT_URLCONF = "tests.registry.upload_urls"
+def upload_client(client, local_store):
     return client
 
 
@@ -450,8 +449,7 @@ def test_upload_endpoint_refuses_the_method_when_it_is_not_put(upload_client, lo
     assert response["Allow"] == "PUT"
 
 
-def test_upload_endpoint_is_not_found_when_the_service_stores_in_s3(client, s3_store, settings):
-    settings.ROOT_URLCONF = "tests.registry.upload_urls"
+def test_upload_endpoint_is_not_found_when_the_service_stores_in_s3(client, s3_store):
     response = _put(client, artifacts.UPLOAD_PATH + "anything", b"hello")
     _assert_problem(response, 404, "not_found")
 
