@@ -103,6 +103,7 @@ def append(
             first_version=recorded[0].version,
             last_version=recorded[-1].version,
             positions=tuple(positions),
+            events=tuple(recorded),
         )
         writer = ProjectionWriter()
         project(recorded, writer)
@@ -435,13 +436,21 @@ def load(
     *,
     up_to_position: int | None = None,
     as_of: datetime | None = None,
+    cached: bool = False,
 ) -> tuple[S, int]:
     """Fold a stream into state with `evolve`; returns (state, version). Time travel with
-    up_to_position or as_of. States must be immutable: the latest committed one is reused."""
+    up_to_position or as_of. States must be immutable: the latest committed one is reused.
+
+    `cached=True` returns this process's last known state without asking the database whether
+    the stream moved on. Only for a command that appends to this very stream at the version it
+    read: a stale state then fails that append with ConcurrencyConflict, and the command
+    retries with a fresh load."""
     travelling = up_to_position is not None or as_of is not None
     state, version = initial, 0
     if not travelling:
         version, state = _states.get((stream_id, evolve), (0, initial))
+        if cached and version:
+            return state, version
     events = read_stream(
         stream_id, up_to_position=up_to_position, as_of=as_of, after_version=version
     )
@@ -454,6 +463,23 @@ def load(
         while len(_states) > _STATES_KEPT:
             _states.popitem(last=False)
     return state, version
+
+
+def remember(
+    stream_id: uuid.UUID, evolve: Callable[[S, RecordedEvent], S], version: int, state: S
+) -> None:
+    """Keep a state the caller folded from events it has just appended, once they commit, so
+    the next load starts from it instead of reading them back."""
+
+    def keep() -> None:
+        known = _states.get((stream_id, evolve))
+        if known is None or known[0] < version:
+            _states[(stream_id, evolve)] = (version, state)
+            _states.move_to_end((stream_id, evolve))
+            while len(_states) > _STATES_KEPT:
+                _states.popitem(last=False)
+
+    transaction.on_commit(keep)
 
 
 def stream_version(stream_id: uuid.UUID) -> int:

@@ -61,6 +61,9 @@ class AppendResult:
     last_version: int
     positions: tuple[int, ...]
     replayed: bool = False
+    # The events as recorded (empty for a replay), so a command can fold its new state without
+    # reading back what it has just written.
+    events: tuple[RecordedEvent, ...] = ()
 
     @property
     def version(self) -> int:

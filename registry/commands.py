@@ -89,8 +89,8 @@ def _unique_name_guard(constraint: str, name: str) -> Iterator[None]:
 # -- models ------------------------------------------------------------------------------
 
 
-def load_model(model_id: str | uuid.UUID) -> ModelState:
-    state, _ = store.load(uuid.UUID(str(model_id)), evolve_model, ModelState())
+def load_model(model_id: str | uuid.UUID, *, cached: bool = False) -> ModelState:
+    state, _ = store.load(uuid.UUID(str(model_id)), evolve_model, ModelState(), cached=cached)
     if not state.exists:
         raise ModelNotFound(f"no model with id {model_id}")
     return state
@@ -285,8 +285,11 @@ def create_model_version(
     data: VersionInput,
     idempotency_key: str | None = None,
 ) -> VersionState:
-    """Number a new version (gapless per model, retried under contention) and record it."""
-    state = load_model(model_id)
+    """Number a new version (gapless per model, retried under contention) and record it.
+
+    The model may be this process's cached state: numbering appends to the model's stream at
+    the version read, so a stale state is a conflict and the retry reads afresh."""
+    state = load_model(model_id, cached=True)
     permissions.require_change_model(actor.account, state.id)
     template = _version_event(state.id, 0, data)  # validate once, before any retry
     model_stream = StreamRef(uuid.UUID(state.id), ev.MODEL)
@@ -307,13 +310,17 @@ def create_model_version(
                 )
                 if numbered.replayed:
                     return load_version_by_number(state.id, _numbered_at(numbered))
-                store.append(
+                recorded = store.append(
                     StreamRef(version_id, ev.MODEL_VERSION), NO_STREAM, [created], _meta(actor)
                 )
         except ConcurrencyConflict:
             state = load_model(state.id)
             continue
-        return load_version(version_id)
+        model_after = evolve_model(state, numbered.events[0])
+        store.remember(model_stream.id, evolve_model, numbered.last_version, model_after)
+        version = evolve_version(VersionState(), recorded.events[0])
+        store.remember(version_id, evolve_version, recorded.last_version, version)
+        return version
     raise ConcurrencyConflict(uuid.UUID(state.id), state.stream_version, None)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import Group
+from django.db import connection, models
 from guardian.shortcuts import assign_perm, remove_perm
 
 from registry.errors import NotOwner, UnknownTeam
@@ -41,18 +42,53 @@ def revoke_team(group: Group, obj: Any, perms: tuple[str, ...]) -> None:
 
 
 def require_change_model(user: Any, model_id: str) -> None:
-    if user is None or not (
-        user.is_superuser
-        or user.has_perm("registry.change_registeredmodel", RegisteredModel(id=model_id))
-    ):
+    if not has_object_perm(user, "registry.change_registeredmodel", RegisteredModel, model_id):
         raise NotOwner("only the owning team can change this model")
 
 
 def require_change_dataset(user: Any, dataset_id: str) -> None:
-    if user is None or not (
-        user.is_superuser or user.has_perm("registry.change_dataset", Dataset(id=dataset_id))
-    ):
+    if not has_object_perm(user, "registry.change_dataset", Dataset, dataset_id):
         raise NotOwner("only the owning team can change this dataset")
+
+
+# Whether the user holds a guardian object permission, directly or through a group, in one
+# indexed query. guardian's own checker answers the same question with several ORM queries per
+# call, which on the write path cost more than the append itself.
+_HOLDS_OBJECT_PERM = """
+    SELECT EXISTS (
+        SELECT 1 FROM guardian_groupobjectpermission AS granted
+          JOIN auth_user_groups AS membership ON membership.group_id = granted.group_id
+          JOIN auth_permission AS perm ON perm.id = granted.permission_id
+          JOIN django_content_type AS kind ON kind.id = granted.content_type_id
+         WHERE membership.user_id = %(user)s AND granted.object_pk = %(pk)s
+           AND perm.codename = %(codename)s AND kind.app_label = %(app)s AND kind.model = %(model)s
+        UNION ALL
+        SELECT 1 FROM guardian_userobjectpermission AS granted
+          JOIN auth_permission AS perm ON perm.id = granted.permission_id
+          JOIN django_content_type AS kind ON kind.id = granted.content_type_id
+         WHERE granted.user_id = %(user)s AND granted.object_pk = %(pk)s
+           AND perm.codename = %(codename)s AND kind.app_label = %(app)s AND kind.model = %(model)s
+    )
+"""
+
+
+def has_object_perm(user: Any, perm: str, model: type[models.Model], pk: Any) -> bool:
+    """guardian's answer to user.has_perm(perm, obj) for an active user, superusers included."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    app_label, codename = perm.split(".", 1)
+    params = {
+        "user": user.pk,
+        "pk": str(pk),
+        "codename": codename,
+        "app": app_label,
+        "model": model._meta.model_name,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_HOLDS_OBJECT_PERM, params)
+        return bool(cursor.fetchone()[0])
 
 
 def is_member(user: Any, team: str) -> bool:

@@ -289,3 +289,39 @@ def test_appending_without_projectors_still_commits(meta, monkeypatch):
     stream = new_stream()
     store.append(stream, NO_STREAM, events("A"), meta)
     assert store.stream_version(stream.id) == 1
+
+
+def test_cached_load_trusts_the_process_state_and_a_stale_one_fails_the_append(
+    transactional_db,
+):
+    from eventstore.types import RecordedEvent
+
+    def count(total: int, event: RecordedEvent) -> int:
+        return total + 1
+
+    stream = new_stream()
+    store.append(stream, NO_STREAM, events("Made", "Changed"), {"actor": "tester"})
+    assert store.load(stream.id, count, 0) == (2, 2)  # committed: now cached
+    store.append(stream, 2, events("Changed"), {"actor": "someone-else"})
+    assert store.load(stream.id, count, 0, cached=True) == (2, 2)  # stale, by design
+    with pytest.raises(ConcurrencyConflict):
+        store.append(stream, 2, events("Changed"), {"actor": "tester"})
+    assert store.load(stream.id, count, 0) == (3, 3)  # a plain load catches up
+
+
+def test_remembered_state_is_kept_only_once_its_events_commit(transactional_db):
+    from eventstore.types import RecordedEvent
+
+    def count(total: int, event: RecordedEvent) -> int:
+        return total + 1
+
+    stream = new_stream()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        result = store.append(stream, NO_STREAM, events("Changed"), {"actor": "tester"})
+        assert [e.version for e in result.events] == [1]
+        store.remember(stream.id, count, 1, 99)
+        raise RuntimeError("roll back")
+    assert store.load(stream.id, count, 0, cached=True) == (0, 0)
+    result = store.append(stream, NO_STREAM, events("Changed"), {"actor": "tester"})
+    store.remember(stream.id, count, result.last_version, 1)
+    assert store.load(stream.id, count, 0, cached=True) == (1, 1)
