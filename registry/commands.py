@@ -16,6 +16,8 @@ from typing import Any, BinaryIO
 import psycopg
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Lower
 
 from core.actors import Actor
 from core.errors import InvalidInput
@@ -97,7 +99,13 @@ def load_model(model_id: str | uuid.UUID, *, cached: bool = False) -> ModelState
 
 
 def model_id_for(name: str) -> uuid.UUID:
-    row = RegisteredModel.objects.filter(name__iexact=name).values_list("id", flat=True).first()
+    # lower(name) is what the unique index holds, so this is an index lookup.
+    row = (
+        RegisteredModel.objects.alias(lowered=Lower("name"))
+        .filter(lowered=Lower(Value(name)))
+        .values_list("id", flat=True)
+        .first()
+    )
     if row is None:
         raise ModelNotFound(f"no model named {name!r}")
     return row
@@ -598,7 +606,12 @@ def load_dataset(dataset_id: str | uuid.UUID) -> DatasetState:
 
 
 def dataset_id_for(name: str) -> uuid.UUID:
-    row = Dataset.objects.filter(name__iexact=name).values_list("id", flat=True).first()
+    row = (
+        Dataset.objects.alias(lowered=Lower("name"))
+        .filter(lowered=Lower(Value(name)))
+        .values_list("id", flat=True)
+        .first()
+    )
     if row is None:
         raise DatasetNotFound(f"no dataset named {name!r}")
     return row
