@@ -43,8 +43,18 @@ urlpatterns = [
         views.ArtifactContentApi.as_view(),
         name="model-version-artifact-content",
     ),
+    path("models/<str:name>/aliases/", views.AliasCollectionApi.as_view(), name="model-aliases"),
     path("models/<str:name>/aliases/<str:alias>/", views.AliasApi.as_view(), name="model-alias"),
     path("datasets/", views.DatasetCollectionApi.as_view(), name="datasets"),
+    # History routes come first, so "<name>/history/" reaches them and not a dataset named so.
+    path(
+        "datasets/<path:name>/versions/<int:number>/history/",
+        views.DatasetVersionHistoryApi.as_view(),
+        name="dataset-version-history",
+    ),
+    path(
+        "datasets/<path:name>/history/", views.DatasetHistoryApi.as_view(), name="dataset-history"
+    ),
     path(
         "datasets/<path:name>/versions/<int:number>/",
         views.DatasetVersionApi.as_view(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 from typing import Any
 
 import django_filters
@@ -43,7 +44,7 @@ from core.actors import Actor
 from eventstore import store
 from registry import commands, queries
 from registry.commands import DatasetVersionInput, VersionInput
-from registry.errors import ModelIsArchived
+from registry.errors import AliasNotFound, ModelIsArchived
 from registry.models import Dataset, DatasetVersion, ModelVersion, RegisteredModel
 
 
@@ -393,8 +394,34 @@ def _body_stream(request: Request, size: int) -> Any:
     return data if hasattr(data, "read") else io.BytesIO(b"")
 
 
+class AliasCollectionApi(APIView):
+    """The model's aliases and the versions they point at."""
+
+    @extend_schema(
+        responses={200: s.AliasOutput(many=True), **problems(404)},
+        parameters=[AS_OF, MODEL_NAME],
+        summary="List a model's aliases",
+    )
+    def get(self, request: Request, name: str) -> Response:
+        state = queries.get_model(name, **as_of(request).query)
+        aliases = [{"alias": a, "version": v} for a, v in sorted(state.aliases.items())]
+        return _with_etag(Response(s.AliasOutput(aliases, many=True).data), state.stream_version)
+
+
 class AliasApi(APIView):
-    """Point an alias at a version, or remove it. `production` is reserved."""
+    """Read, point an alias at a version, or remove it. `production` is reserved."""
+
+    @extend_schema(
+        responses={200: s.AliasOutput, **problems(404)},
+        parameters=[AS_OF, MODEL_NAME, ALIAS],
+        summary="Read an alias",
+    )
+    def get(self, request: Request, name: str, alias: str) -> Response:
+        state = queries.get_model(name, **as_of(request).query)
+        if alias not in state.aliases:
+            raise AliasNotFound(f"model {state.name!r} has no alias {alias!r} at that point")
+        response = Response({"alias": alias, "version": state.aliases[alias]})
+        return _with_etag(response, state.stream_version)
 
     @extend_schema(
         request=s.AliasInput,
@@ -549,6 +576,31 @@ class DatasetVersionCollectionApi(ListAPIView):
             Response(s.DatasetVersionOutput(version).data, status=status.HTTP_201_CREATED),
             version.stream_version,
         )
+
+
+class DatasetHistoryApi(APIView):
+    """The dataset's events, oldest first."""
+
+    @extend_schema(
+        responses={200: EventOutput(many=True), **problems(404)}, summary="Dataset history"
+    )
+    def get(self, request: Request, name: str) -> Response:
+        events = store.read_stream(commands.dataset_id_for(name), upcast=False)
+        return Response(EventOutput(events, many=True).data)
+
+
+class DatasetVersionHistoryApi(APIView):
+    """The dataset version's events, oldest first."""
+
+    @extend_schema(
+        responses={200: EventOutput(many=True), **problems(404)},
+        parameters=[NUMBER],
+        summary="Dataset version history",
+    )
+    def get(self, request: Request, name: str, number: int) -> Response:
+        version = queries.get_dataset_version(name, number)
+        events = store.read_stream(uuid.UUID(version.id), upcast=False)
+        return Response(EventOutput(events, many=True).data)
 
 
 class DatasetVersionApi(APIView):

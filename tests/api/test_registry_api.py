@@ -461,3 +461,41 @@ def test_16_concurrent_api_clients_get_gapless_version_numbers(team, owner):
         thread.join(timeout=120)
     assert not errors, errors
     assert sorted(numbers) == list(range(1, 49))
+
+
+def test_aliases_are_listed_and_read_as_they_were(owner_api, model):
+    for _ in range(2):
+        owner_api.post("/api/v1/models/fraud-detector/versions/", {}, format="json")
+    path = "/api/v1/models/fraud-detector/aliases/"
+    owner_api.put(path + "champion/", {"version": 1}, format="json")
+    then = owner_api.get("/api/v1/models/fraud-detector/history/").json()[-1]["position"]
+    owner_api.put(path + "champion/", {"version": 2}, format="json")
+    owner_api.put(path + "challenger/", {"version": 1}, format="json")
+    assert owner_api.get(path).json() == [
+        {"alias": "challenger", "version": 1},
+        {"alias": "champion", "version": 2},
+    ]
+    current = owner_api.get(path + "champion/")
+    assert (current.json()["version"], current["ETag"]) == (2, '"6"')
+    assert owner_api.get(path + f"champion/?as_of={then}").json()["version"] == 1
+    assert owner_api.get(path + f"?as_of={then}").json() == [{"alias": "champion", "version": 1}]
+    assert_problem(owner_api.get(path + "shadow/"), 404, "alias_not_found")
+    assert_problem(owner_api.get(path + f"challenger/?as_of={then}"), 404, "alias_not_found")
+
+
+def test_dataset_and_dataset_version_histories_are_their_events(owner_api):
+    owner_api.post(
+        "/api/v1/datasets/", {"name": "s3://lake/history", "team": "fraud-ml"}, format="json"
+    )
+    owner_api.post(
+        "/api/v1/datasets/s3://lake/history/versions/", {"uri": "s3://lake/h/1"}, format="json"
+    )
+    history = owner_api.get("/api/v1/datasets/s3://lake/history/history/").json()
+    assert [e["type"] for e in history] == [
+        "registry.DatasetRegistered",
+        "registry.DatasetVersionNumbered",
+    ]
+    assert history[1]["prev_hash"] == history[0]["hash"]
+    versions = owner_api.get("/api/v1/datasets/s3://lake/history/versions/1/history/").json()
+    assert [e["type"] for e in versions] == ["registry.DatasetVersionCreated"]
+    assert_problem(owner_api.get("/api/v1/datasets/nope/history/"), 404, "dataset_not_found")
