@@ -401,6 +401,7 @@ class AliasCollectionApi(APIView):
         responses={200: s.AliasOutput(many=True), **problems(404)},
         parameters=[AS_OF, MODEL_NAME],
         summary="List a model's aliases",
+        operation_id="models_aliases_list",
     )
     def get(self, request: Request, name: str) -> Response:
         state = queries.get_model(name, **as_of(request).query)
@@ -460,31 +461,37 @@ class AliasApi(APIView):
         return _with_etag(Response(status=status.HTTP_204_NO_CONTENT), state.stream_version)
 
 
-class ModelHistoryApi(APIView):
-    """The model's events, oldest first."""
+class _HistoryApi(APIView):
+    """An object's events, oldest first, with their hashes."""
 
-    @extend_schema(
-        responses={200: EventOutput(many=True), **problems(404)}, summary="Model history"
-    )
-    def get(self, request: Request, name: str) -> Response:
-        events = store.read_stream(commands.model_id_for(name), upcast=False)
+    def stream_id(self, **kwargs: Any) -> uuid.UUID:
+        raise NotImplementedError
+
+    def get(self, request: Request, **kwargs: Any) -> Response:
+        events = store.read_stream(self.stream_id(**kwargs), upcast=False)
         return Response(EventOutput(events, many=True).data)
 
 
-class ModelVersionHistoryApi(APIView):
-    """The version's events, oldest first."""
-
-    @extend_schema(
-        responses={200: EventOutput(many=True), **problems(404)},
-        parameters=[MODEL_NAME, NUMBER],
-        summary="Model version history",
-    )
-    def get(self, request: Request, name: str, number: int) -> Response:
-        version = queries.get_version(name, number)
-        events = store.read_stream(
-            commands.version_stream_id(version.model_id, number), upcast=False
+def _history_schema(summary: str, *parameters: OpenApiParameter) -> Any:
+    return extend_schema_view(
+        get=extend_schema(
+            responses={200: EventOutput(many=True), **problems(404)},
+            parameters=list(parameters),
+            summary=summary,
         )
-        return Response(EventOutput(events, many=True).data)
+    )
+
+
+@_history_schema("Model history")
+class ModelHistoryApi(_HistoryApi):
+    def stream_id(self, name: str) -> uuid.UUID:
+        return commands.model_id_for(name)
+
+
+@_history_schema("Model version history", MODEL_NAME, NUMBER)
+class ModelVersionHistoryApi(_HistoryApi):
+    def stream_id(self, name: str, number: int) -> uuid.UUID:
+        return uuid.UUID(queries.get_version(name, number).id)
 
 
 @extend_schema_view(
@@ -578,29 +585,16 @@ class DatasetVersionCollectionApi(ListAPIView):
         )
 
 
-class DatasetHistoryApi(APIView):
-    """The dataset's events, oldest first."""
-
-    @extend_schema(
-        responses={200: EventOutput(many=True), **problems(404)}, summary="Dataset history"
-    )
-    def get(self, request: Request, name: str) -> Response:
-        events = store.read_stream(commands.dataset_id_for(name), upcast=False)
-        return Response(EventOutput(events, many=True).data)
+@_history_schema("Dataset history")
+class DatasetHistoryApi(_HistoryApi):
+    def stream_id(self, name: str) -> uuid.UUID:
+        return commands.dataset_id_for(name)
 
 
-class DatasetVersionHistoryApi(APIView):
-    """The dataset version's events, oldest first."""
-
-    @extend_schema(
-        responses={200: EventOutput(many=True), **problems(404)},
-        parameters=[NUMBER],
-        summary="Dataset version history",
-    )
-    def get(self, request: Request, name: str, number: int) -> Response:
-        version = queries.get_dataset_version(name, number)
-        events = store.read_stream(uuid.UUID(version.id), upcast=False)
-        return Response(EventOutput(events, many=True).data)
+@_history_schema("Dataset version history", NUMBER)
+class DatasetVersionHistoryApi(_HistoryApi):
+    def stream_id(self, name: str, number: int) -> uuid.UUID:
+        return uuid.UUID(queries.get_dataset_version(name, number).id)
 
 
 class DatasetVersionApi(APIView):

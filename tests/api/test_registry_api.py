@@ -499,3 +499,11 @@ def test_dataset_and_dataset_version_histories_are_their_events(owner_api):
     versions = owner_api.get("/api/v1/datasets/s3://lake/history/versions/1/history/").json()
     assert [e["type"] for e in versions] == ["registry.DatasetVersionCreated"]
     assert_problem(owner_api.get("/api/v1/datasets/nope/history/"), 404, "dataset_not_found")
+
+
+def test_openapi_schema_is_valid_and_generates_without_a_warning(tmp_path):
+    from django.core.management import call_command
+
+    target = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    assert target.read_text().startswith("openapi: 3.1.0")
