@@ -20,7 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from core.errors import InvalidInput
-from governance.fairness import AuditResult, AuditSpec, Chunk, EncodedColumn, run_audit
+from governance.fairness import AuditResult, AuditSpec, Chunk, CountAccumulator, EncodedColumn
 
 FORMATS = ("csv", "parquet")
 CHUNK_ROWS = 131_072  # Parquet batch size and JSON chunk size
@@ -84,6 +84,11 @@ class UnknownGroupValues(EvaluationDataError):
     title = "A protected attribute has values the audit does not declare"
 
 
+class NoEvaluationRows(EvaluationDataError):
+    code = "no_evaluation_rows"
+    title = "The evaluation data has no rows"
+
+
 class InvalidEvaluationRows(EvaluationDataError):
     code = "invalid_evaluation_rows"
     status = 400
@@ -124,7 +129,7 @@ def read_chunks(
 def audit_file(
     source: BinaryIO, *, format: str, spec: AuditSpec, chunk_rows: int = CHUNK_ROWS
 ) -> AuditResult:
-    return run_audit(read_chunks(source, format=format, spec=spec, chunk_rows=chunk_rows), spec)
+    return _audit(read_chunks(source, format=format, spec=spec, chunk_rows=chunk_rows), spec)
 
 
 def audit_artifact(key: str, *, spec: AuditSpec, format: str | None = None) -> AuditResult:
@@ -140,7 +145,16 @@ def audit_artifact(key: str, *, spec: AuditSpec, format: str | None = None) -> A
 
 def audit_rows(rows: Any, *, spec: AuditSpec, chunk_rows: int = CHUNK_ROWS) -> AuditResult:
     """Audit rows posted as JSON: a list of objects with the spec's columns."""
-    return run_audit(chunks_from_rows(rows, spec=spec, chunk_rows=chunk_rows), spec)
+    return _audit(chunks_from_rows(rows, spec=spec, chunk_rows=chunk_rows), spec)
+
+
+def _audit(chunks: Iterator[Chunk], spec: AuditSpec) -> AuditResult:
+    accumulator = CountAccumulator(spec)
+    for chunk in chunks:
+        accumulator.add(chunk)
+    if accumulator.rows == 0:
+        raise NoEvaluationRows("the evaluation data has no rows; there is nothing to audit")
+    return accumulator.result()
 
 
 # -- CSV ------------------------------------------------------------------------------------

@@ -206,6 +206,8 @@ class AuditSpec:
             if name not in attributes:
                 raise InvalidAuditSpec(f"groups are declared for {name!r}, not an attribute")
             values = _names(values, f"the groups of {name!r}")
+            if not values:
+                raise InvalidAuditSpec(f"declare at least one group of {name!r}")
             groups[name] = tuple(sorted(values))
         object.__setattr__(self, "groups", groups)
         self._check_privileged()
@@ -358,6 +360,10 @@ class CountAccumulator:
         self.counts: dict[tuple[str, ...], dict[tuple[str, ...], np.ndarray]] = {
             combo: {} for combo in spec.slices
         }
+
+    @property
+    def rows(self) -> int:
+        return int(self.overall.sum())
 
     def add(self, chunk: Chunk) -> None:
         rows = len(chunk)

@@ -39,6 +39,7 @@ from governance.evaluation_data import (
     InvalidScores,
     MissingColumns,
     MissingValues,
+    NoEvaluationRows,
     NonBinaryValues,
     UnknownGroupValues,
     UnreadableEvaluationData,
@@ -488,6 +489,8 @@ def test_result_records_rule_thresholds_and_sign_convention():
             "reference": {"kind": "privileged", "privileged": {"sex": "m"}},
         },
         {"attributes": ["sex"], "groups": {"age": ["x"]}},
+        {"attributes": ["sex"], "groups": {"sex": []}},
+        {"attributes": ["sex"], "groups": ["sex"]},
         {
             "attributes": ["sex", "eth"],
             "intersections": [["sex", "eth"]],
@@ -643,6 +646,7 @@ CSV_HEADER = "label,prediction,sex,ethnicity,age_band\n"
         (CSV_HEADER + ",1,f,a,young\n", MissingValues, "missing_values"),
         (CSV_HEADER + "1,1,f,a\n", UnreadableEvaluationData, "unreadable_evaluation_data"),
         ("", MissingColumns, "missing_columns"),
+        (CSV_HEADER, NoEvaluationRows, "no_evaluation_rows"),
         (b"\xff\xfe" + b"x" * 10, UnreadableEvaluationData, "unreadable_evaluation_data"),
     ],
 )
@@ -700,6 +704,7 @@ ROW = {"label": 1, "prediction": 0, "sex": "f", "ethnicity": "a", "age_band": "y
     ("rows", "error", "row"),
     [
         ({"label": 1}, InvalidEvaluationRows, None),
+        ([], NoEvaluationRows, None),
         ([ROW, "row"], InvalidEvaluationRows, 1),
         ([ROW, {**ROW, "sex": None}], MissingValues, 1),
         ([{k: v for k, v in ROW.items() if k != "sex"}], MissingColumns, 0),
