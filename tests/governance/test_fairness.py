@@ -787,3 +787,75 @@ def test_files_and_rows_agree_on_generated_data(rows, seed):
         audit_file(io.BytesIO(parquet_bytes(table, row_group_size=37)), format="parquet", spec=SPEC)
         == from_rows
     )
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=12,
+)
+names = st.sampled_from(["sex", "ethnicity", "label", ""]) | json_values
+name_lists = st.lists(names, max_size=3) | json_values
+spec_strategy = st.fixed_dictionaries(
+    {
+        "attributes": st.lists(
+            st.sampled_from(["sex", "ethnicity", "age"]), min_size=1, max_size=3, unique=True
+        )
+        | name_lists
+    },
+    optional={
+        "intersections": st.lists(name_lists, max_size=2) | json_values,
+        "prediction": names,
+        "score": names,
+        "score_threshold": json_values,
+        "reference": st.fixed_dictionaries(
+            {},
+            optional={
+                "kind": st.sampled_from(["privileged", "overall", "highest_selection_rate"])
+                | json_values,
+                "privileged": st.dictionaries(names.filter(lambda x: isinstance(x, str)), names)
+                | json_values,
+            },
+        )
+        | json_values,
+        "thresholds": st.dictionaries(
+            st.sampled_from(["min_group_size", "significance_level", "other"]), json_values
+        )
+        | json_values,
+        "groups": st.dictionaries(st.sampled_from(["sex", "age"]), name_lists) | json_values,
+    },
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=spec_strategy)
+def test_any_json_specification_is_accepted_or_refused_cleanly(data):
+    try:
+        spec = AuditSpec.from_dict(data)
+    except InvalidAuditSpec:
+        return
+    assert AuditSpec.from_dict(spec.as_dict()) == spec
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.lists(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                name: st.sampled_from([0, 1, True, "1", "f", "a"]) | json_values
+                for name in ("label", "prediction", *ATTRIBUTES)
+            },
+        )
+        | json_values,
+        max_size=4,
+    )
+    | json_values
+)
+def test_any_posted_rows_are_audited_or_refused_cleanly(rows):
+    try:
+        result = audit_rows(rows, spec=SPEC)
+    except evaluation_data.EvaluationDataError as error:
+        assert 400 <= error.status < 500
+        return
+    json.dumps(result.as_dict(), allow_nan=False)
