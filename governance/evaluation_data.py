@@ -59,6 +59,11 @@ class MissingColumns(EvaluationDataError):
     title = "The evaluation data lacks columns the audit needs"
 
 
+class DuplicateColumns(EvaluationDataError):
+    code = "duplicate_columns"
+    title = "The evaluation data names a column the audit needs more than once"
+
+
 class MissingValues(EvaluationDataError):
     code = "missing_values"
     title = "The evaluation data has empty cells where the audit needs values"
@@ -269,6 +274,12 @@ def _require_columns(names: Sequence[str], spec: AuditSpec) -> None:
         raise MissingColumns(
             f"the evaluation data has no column {', '.join(map(repr, missing))}",
             missing=missing,
+        )
+    repeated = [name for name in spec.columns if list(names).count(name) > 1]
+    if repeated:
+        raise DuplicateColumns(
+            f"the evaluation data has more than one column {', '.join(map(repr, repeated))}",
+            duplicated=repeated,
         )
 
 

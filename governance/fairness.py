@@ -33,6 +33,8 @@ INTERSECTION_SEPARATOR = " & "
 # (Cochran's rule); below it the Fisher exact test is used.
 MIN_EXPECTED_FOR_Z = 5
 MAX_GROUPS_PER_SLICE = 10_000
+# Group codes of an intersection are combined into one int64 per row.
+MAX_COMBINED_CODE = 2**62
 
 ReferenceKind = Literal["highest_selection_rate", "privileged", "overall"]
 Verdict = Literal["pass", "fail", "not_judged"]
@@ -386,7 +388,10 @@ class CountAccumulator:
             raise ValueError("a chunk carries predictions or scores")
         if predicted.shape != labels.shape:
             raise ValueError("labels and decisions differ in length")
-        return labels.astype(np.intp) * 2 + predicted.astype(np.intp)
+        outcome = labels.astype(np.intp) * 2 + predicted.astype(np.intp)
+        if outcome.size and (outcome.min() < 0 or outcome.max() > 3):
+            raise ValueError("labels and predictions must be 0 or 1")
+        return outcome
 
     def _add_slice(
         self,
@@ -404,6 +409,11 @@ class CountAccumulator:
                 raise ValueError("an attribute differs in length from the labels")
             combined = combined * size + column.codes
         space = math.prod(sizes)
+        if max(sizes) > MAX_GROUPS_PER_SLICE or space > MAX_COMBINED_CODE:
+            raise TooManyGroups(
+                f"{slice_name(combo)!r} has more than {MAX_GROUPS_PER_SLICE} groups",
+                slice=slice_name(combo),
+            )
         if space <= 4 * rows + 1024:
             cells = np.bincount(combined * 4 + outcome, minlength=space * 4).reshape(space, 4)
             present = np.flatnonzero(cells.any(axis=1))

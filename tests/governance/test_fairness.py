@@ -34,6 +34,7 @@ from scipy import stats
 from core.errors import InvalidInput
 from governance import evaluation_data
 from governance.evaluation_data import (
+    DuplicateColumns,
     InvalidEvaluationRows,
     InvalidGroupValues,
     InvalidScores,
@@ -56,6 +57,7 @@ from governance.fairness import (
     ReferenceGroupMissing,
     ReferenceRule,
     Thresholds,
+    TooManyGroups,
     encode,
     proportion_test,
     run_audit,
@@ -646,6 +648,7 @@ CSV_HEADER = "label,prediction,sex,ethnicity,age_band\n"
         (CSV_HEADER + ",1,f,a,young\n", MissingValues, "missing_values"),
         (CSV_HEADER + "1,1,f,a\n", UnreadableEvaluationData, "unreadable_evaluation_data"),
         ("", MissingColumns, "missing_columns"),
+        (CSV_HEADER.strip() + ",sex\n1,1,f,a,young,m\n", DuplicateColumns, "duplicate_columns"),
         (CSV_HEADER, NoEvaluationRows, "no_evaluation_rows"),
         (b"\xff\xfe" + b"x" * 10, UnreadableEvaluationData, "unreadable_evaluation_data"),
     ],
@@ -859,3 +862,17 @@ def test_any_posted_rows_are_audited_or_refused_cleanly(rows):
         assert 400 <= error.status < 500
         return
     json.dumps(result.as_dict(), allow_nan=False)
+
+
+def test_an_attribute_with_too_many_values_is_refused():
+    rows = [{**ROW, "sex": f"person-{i}"} for i in range(10_001)]
+    with pytest.raises(TooManyGroups) as caught:
+        audit_rows(rows, spec=SPEC)
+    assert caught.value.code == "too_many_groups"
+    assert caught.value.extra == {"slice": "sex"}
+
+
+def test_chunks_with_values_other_than_zero_and_one_are_a_programming_error():
+    chunk = Chunk(labels=np.array([2]), predictions=np.array([1]), attributes={})
+    with pytest.raises(ValueError, match="0 or 1"):
+        run_audit([chunk], SPEC)
