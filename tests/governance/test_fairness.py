@@ -792,9 +792,13 @@ def test_files_and_rows_agree_on_generated_data(rows, seed):
     )
 
 
+def json_containers(inner):
+    return st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner)
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    json_containers,
     max_leaves=12,
 )
 names = st.sampled_from(["sex", "ethnicity", "label", ""]) | json_values
