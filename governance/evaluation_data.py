@@ -1,6 +1,8 @@
 """Evaluation data for bias audits, read as a stream of validated chunks from CSV or Parquet
-(a file object, e.g. from the artifact store) or from rows posted as JSON. Only one chunk is
-in memory at a time; the audit keeps counts per group, never rows."""
+(a file object, e.g. from the artifact store) or from rows posted as JSON. Files are read a
+chunk at a time (a Parquet batch, a 1 MiB CSV block plus the reader's read-ahead) and the
+audit keeps counts per group, never rows. Parquet keeps its schema at the end of the file, so
+a stream that cannot seek is first copied to a temporary file on disk."""
 
 from __future__ import annotations
 
