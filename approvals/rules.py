@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from approvals.state import Decision, RequestState
+from governance.policy import BOARDS
 
 
 def separation_of_duties(
@@ -49,6 +50,11 @@ def tally(
             counted.add(decision.reviewer_id)
             have[decision.board] += 1
     return have
+
+
+def _board_rank(board: str) -> tuple[int, str]:
+    """Boards in the policy's order (model-risk, legal, ethics, security), then by name."""
+    return (BOARDS.index(board) if board in BOARDS else len(BOARDS), board)
 
 
 def quorum_met(have: dict[str, int], boards: dict[str, int]) -> bool:
@@ -103,7 +109,8 @@ def assess(
         tier = request.tier
     missing = [kind for kind in required_evidence if not evidence_satisfied(kind)]
     have = tally(request.decisions, boards, evidence_version) if request else {}
-    counts = [BoardCount(b, n, min(have.get(b, 0), n)) for b, n in boards.items()]
+    ordered = sorted(boards.items(), key=lambda item: _board_rank(item[0]))
+    counts = [BoardCount(b, n, min(have.get(b, 0), n)) for b, n in ordered]
     reasons: list[str] = []
     status = request.status if request else "none"
     if request is None:

@@ -47,7 +47,7 @@ class Evidence(models.Model):
     version_number = models.IntegerField()
     kind = models.CharField(max_length=40)
     waived = models.BooleanField(default=False)
-    key = models.TextField(blank=True)
+    artifact_key = models.TextField(blank=True)
     uri = models.TextField(blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     size = models.BigIntegerField(null=True)

@@ -51,9 +51,17 @@ class ModelOutput(serializers.Serializer):
     archived = serializers.BooleanField()
     latest_version = serializers.IntegerField()
     aliases = serializers.SerializerMethodField()
+    risk_tier = serializers.SerializerMethodField(
+        help_text="Confirmed risk tier (low, medium, high, critical); empty until confirmed"
+    )
     version = serializers.IntegerField(source="stream_version", help_text="ETag of this object")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    def get_risk_tier(self, obj: Any) -> str:
+        from governance.queries import tier_of
+
+        return tier_of(obj.id)
 
     def get_aliases(self, obj: Any) -> dict[str, int]:
         return dict(

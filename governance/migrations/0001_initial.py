@@ -56,7 +56,7 @@ class Migration(migrations.Migration):
                 ('version_number', models.IntegerField()),
                 ('kind', models.CharField(max_length=40)),
                 ('waived', models.BooleanField(default=False)),
-                ('key', models.TextField(blank=True)),
+                ('artifact_key', models.TextField(blank=True)),
                 ('uri', models.TextField(blank=True)),
                 ('sha256', models.CharField(blank=True, max_length=64)),
                 ('size', models.BigIntegerField(null=True)),

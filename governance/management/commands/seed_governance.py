@@ -13,6 +13,7 @@ class Command(BaseCommand):
 
         current = ensure_default_policy()
         boards = ensure_default_boards()
-        self.stdout.write(
-            f"policy version {current.number} in force; boards: {', '.join(b.name for b in boards)}"
-        )
+        if options["verbosity"] > 0:
+            self.stdout.write(
+                f"policy version {current.number} in force; boards: {', '.join(b.name for b in boards)}"
+            )
