@@ -15,5 +15,6 @@ class Command(BaseCommand):
         boards = ensure_default_boards()
         if options["verbosity"] > 0:
             self.stdout.write(
-                f"policy version {current.number} in force; boards: {', '.join(b.name for b in boards)}"
+                f"policy version {current.number} in force;"
+                f" boards: {', '.join(b.name for b in boards)}"
             )
