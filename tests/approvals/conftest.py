@@ -139,3 +139,42 @@ def unique_name(prefix: str) -> str:
 
 def api(user):
     return client_for(user)
+
+
+def actor_of(user) -> Actor:
+    return Actor.user(user, auth_method="token")
+
+
+def governed_version(cast, store, tier: str, name: str, *, skip: tuple[str, ...] = ()):
+    """Through the commands: a model of `tier` with version 1 and the evidence it needs."""
+    from governance.policy import required_evidence
+
+    owner = actor_of(cast.owner)
+    model, version = registered_version(cast.owner, name)
+    governance.record_intake(actor=owner, model_id=model.id, answers=INTAKE[tier])
+    governance.assign_risk_tier(actor=actor_of(cast.officer), model_id=model.id)
+    spec = governance.current_policy().tiers[tier]
+    for kind in required_evidence(spec, personal_data=INTAKE[tier]["personal_data"]):
+        if kind in skip:
+            continue
+        document = upload(store, version, kind, f"{kind} of {name}".encode())
+        governance.attach_evidence(
+            actor=owner,
+            model_id=model.id,
+            number=1,
+            kind=kind,
+            summary=model_card(name, 1) if kind == "model_card" else {"verdict": "pass"},
+            **document,
+        )
+    return model, version
+
+
+def approve(cast, request_id: str, board: str, index: int = 0, **kwargs):
+    return approvals.record_decision(
+        actor=actor_of(cast.reviewer(board, index)),
+        request_id=request_id,
+        board=board,
+        decision=kwargs.pop("decision", "approve"),
+        rationale=kwargs.pop("rationale", "reviewed the evidence"),
+        **kwargs,
+    )
