@@ -15,10 +15,9 @@ def auditors(apps, schema_editor):
 
     for config in live_apps.get_app_configs():
         create_permissions(config, verbosity=0)
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.get_or_create(name="auditors")
-    group.permissions.add(*Permission.objects.filter(codename__startswith="view_"))
+    from approvals.roles import ensure_auditors_group
+
+    ensure_auditors_group(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
 class Migration(migrations.Migration):

@@ -9,7 +9,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
 
-import approvals.tasks  # noqa: F401  (registers the task with the app before the worker starts)
+import approvals.tasks
 from approvals import commands as approvals
 from config.celery import app
 from eventstore.models import OutboxMessage
