@@ -61,6 +61,7 @@ from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamR
 from governance import commands as governance
 from governance import events as gev
 from governance import policy
+from governance.errors import Unprocessable
 from registry import commands as registry
 from registry import permissions
 from registry.errors import InvalidTransition
@@ -395,12 +396,12 @@ def record_decision(
     rationale = _text(rationale, "rationale", required=True)
     conditions = _check_conditions(conditions)
     if conditions and decision != "approve":
-        raise InvalidInput("only an approval carries conditions")
+        raise Unprocessable("only an approval carries conditions")
     state = load_request(request_id)
     if state.status in CLOSED:
         raise RequestClosed(f"the request is {state.status}")
     if board not in state.boards:
-        raise InvalidInput(
+        raise Unprocessable(
             f"this request needs the boards {', '.join(state.boards)}, not {board!r}"
         )
     user = actor.account

@@ -63,6 +63,8 @@ class ApprovalRequest(models.Model):
 
 
 class ReviewDecision(models.Model):
+    # Derived from (request, seq) by the projector, so a replay rebuilds identical rows.
+    id = models.UUIDField(primary_key=True)
     request_id = models.UUIDField(db_index=True)
     seq = models.BigIntegerField()
     board = models.CharField(max_length=50)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from approvals.models import ApprovalRequest, Board, ReviewDecision
 from eventstore.projection import ProjectionWriter, projection_tables, projector
 from eventstore.types import RecordedEvent
@@ -101,6 +103,7 @@ def project_review_decision_recorded(event: RecordedEvent, out: ProjectionWriter
     _touch(out, ApprovalRequest, event)
     out.insert(
         ReviewDecision,
+        id=uuid.uuid5(event.stream_id, str(event.version)),
         request_id=event.stream_id,
         seq=event.version,
         board=data["board"],

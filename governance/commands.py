@@ -25,12 +25,15 @@ from governance import events as ev
 from governance import policy
 from governance.errors import (
     AlreadySuspended,
+    IncompleteModelCard,
     IntakeMissing,
+    InvalidWaiver,
     NotPolicyAdmin,
     NotRiskOfficer,
     NotSuspended,
     OverrideNeedsReason,
     RiskSeparationOfDuties,
+    Unprocessable,
 )
 from governance.models import PolicyVersion
 from governance.state import (
@@ -68,7 +71,7 @@ def _text(value: Any, what: str, limit: int = 2000, *, required: bool = False) -
     if not isinstance(value, str) or len(value) > limit:
         raise InvalidInput(f"{what} must be text of at most {limit} characters")
     if required and not value.strip():
-        raise InvalidInput(f"{what} is required")
+        raise Unprocessable(f"{what} must not be blank")
     return value
 
 
@@ -287,7 +290,13 @@ def _kind(kind: Any) -> str:
     return kind
 
 
+MAX_FILENAME = 150
+
+
 def evidence_key(version: VersionState, kind: str, filename: str) -> str:
+    """`evidence/<model id>/<number>/<kind>.<filename>`."""
+    if not isinstance(filename, str) or len(filename) > MAX_FILENAME:
+        raise InvalidInput(f"an evidence file name is at most {MAX_FILENAME} characters")
     return artifacts.artifact_key(
         kind="evidence",
         owner_id=uuid.UUID(version.model_id),
@@ -333,8 +342,9 @@ def attach_evidence(
         check_json_value(summary)
     except CanonicalizationError as exc:
         raise InvalidInput(f"summary: {exc}") from exc
-    if kind == "model_card":
-        policy.check_model_card(summary)
+    missing = policy.missing_model_card_fields(summary) if kind == "model_card" else []
+    if missing:
+        raise IncompleteModelCard(f"the model card misses: {', '.join(missing)}")
     stored = artifacts.get_store().verify(key, size=size, sha256=sha256)
     state = load_evidence(version.id)
     existing = state.items.get(kind)
@@ -369,9 +379,9 @@ def waiver_event(
     reason = _text(reason, "reason", required=True)
     now = clock.now()
     if expires_at is None or expires_at <= now:
-        raise InvalidInput("a waiver expires in the future")
+        raise InvalidWaiver("a waiver expires in the future")
     if expires_at > now + timedelta(days=366):
-        raise InvalidInput("a waiver lasts at most a year")
+        raise InvalidWaiver("a waiver lasts at most a year")
     return ev.EvidenceWaived(
         model_id=version.model_id,
         version_id=version.id,

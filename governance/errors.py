@@ -25,6 +25,7 @@ class IntakeMissing(Conflict):
 
 class OverrideNeedsReason(InvalidInput):
     code = "override_reason_required"
+    status = 422
     title = "Overriding the proposed tier needs a reason"
 
 
@@ -41,3 +42,21 @@ class AlreadySuspended(Conflict):
 class NotSuspended(Conflict):
     code = "not_suspended"
     title = "The model is not suspended"
+
+
+class Unprocessable(InvalidInput):
+    """Well-formed input that a rule of the domain refuses (a past expiry, a missing reason)."""
+
+    code = "unprocessable"
+    status = 422
+    title = "The input breaks a rule of the domain"
+
+
+class IncompleteModelCard(Unprocessable):
+    code = "incomplete_model_card"
+    title = "The model card misses required fields"
+
+
+class InvalidWaiver(Unprocessable):
+    code = "invalid_waiver"
+    title = "The waiver is not valid"

@@ -42,6 +42,8 @@ class ModelRisk(models.Model):
 
 
 class Evidence(models.Model):
+    # Derived from (version, kind) by the projector, so a replay rebuilds identical rows.
+    id = models.UUIDField(primary_key=True)
     version_id = models.UUIDField()
     model_id = models.UUIDField(db_index=True)
     version_number = models.IntegerField()

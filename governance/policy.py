@@ -220,7 +220,5 @@ def propose_tier(answers: dict[str, Any]) -> str:
     return "low"
 
 
-def check_model_card(summary: dict[str, Any]) -> None:
-    missing = [f for f in MODEL_CARD_FIELDS if summary.get(f) in (None, "", [], {})]
-    if missing:
-        raise InvalidInput(f"the model card misses: {', '.join(missing)}")
+def missing_model_card_fields(summary: dict[str, Any]) -> list[str]:
+    return [f for f in MODEL_CARD_FIELDS if summary.get(f) in (None, "", [], {})]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from eventstore.projection import KeepExisting, ProjectionWriter, projection_tables, projector
 from eventstore.types import RecordedEvent
 from governance.models import Evidence, ModelRisk, PolicyVersion
@@ -87,6 +89,7 @@ def _evidence(out: ProjectionWriter, event: RecordedEvent, **values) -> None:
     out.upsert(
         Evidence,
         ("version_id", "kind"),
+        id=uuid.uuid5(uuid.UUID(data["version_id"]), data["kind"]),
         version_id=data["version_id"],
         model_id=data["model_id"],
         version_number=data["version_number"],

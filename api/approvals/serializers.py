@@ -54,7 +54,7 @@ class DecisionInput(StrictInput):
     )
 
 
-class ReasonInput(StrictInput):
+class ApprovalReasonInput(StrictInput):
     reason = Text(max_length=5000, min_length=1)
 
 

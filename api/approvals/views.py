@@ -274,13 +274,13 @@ class DecisionCollectionApi(APIView):
 
 class WithdrawApi(APIView):
     @extend_schema(
-        request=s.ReasonInput,
+        request=s.ApprovalReasonInput,
         responses={200: s.ApprovalOutput, **problems(400, 404, 409, 412, 413, 422)},
         parameters=[REQUEST_ID, IF_MATCH, IDEMPOTENCY_KEY],
         summary="Withdraw an approval request",
     )
     def post(self, request: Request, request_id: uuid.UUID) -> Response:
-        body = s.ReasonInput(data=request.data)
+        body = s.ApprovalReasonInput(data=request.data)
         body.is_valid(raise_exception=True)
         current = _visible(request, request_id)
         state = commands.withdraw_request(
@@ -295,13 +295,13 @@ class WithdrawApi(APIView):
 
 class ApprovalSuspensionApi(APIView):
     @extend_schema(
-        request=s.ReasonInput,
+        request=s.ApprovalReasonInput,
         responses={200: s.ApprovalOutput, **problems(400, 404, 409, 413, 422)},
         parameters=[REQUEST_ID, IDEMPOTENCY_KEY],
         summary="Suspend an approval (model-risk board); the gate honours it at once",
     )
     def post(self, request: Request, request_id: uuid.UUID) -> Response:
-        body = s.ReasonInput(data=request.data)
+        body = s.ApprovalReasonInput(data=request.data)
         body.is_valid(raise_exception=True)
         current = _visible(request, request_id)
         state = commands.suspend_approval(
@@ -315,13 +315,13 @@ class ApprovalSuspensionApi(APIView):
 
 class ApprovalReinstatementApi(APIView):
     @extend_schema(
-        request=s.ReasonInput,
+        request=s.ApprovalReasonInput,
         responses={200: s.ApprovalOutput, **problems(400, 404, 409, 413, 422)},
         parameters=[REQUEST_ID, IDEMPOTENCY_KEY],
         summary="Lift an approval's suspension (model-risk board)",
     )
     def post(self, request: Request, request_id: uuid.UUID) -> Response:
-        body = s.ReasonInput(data=request.data)
+        body = s.ApprovalReasonInput(data=request.data)
         body.is_valid(raise_exception=True)
         current = _visible(request, request_id)
         state = commands.reinstate_approval(

@@ -8,7 +8,8 @@ from rest_framework import serializers
 from api.serializers import JsonObject, Pattern, StrictInput, Text
 from governance import policy
 
-FILENAME = r"^[^/\\\x00-\x1f\x7f-]([^/\\\x00-\x1f\x7f]{0,198}[^/\\\x00-\x1f\x7f\s])?$"
+# A plain file name: letters, digits, '.', '_', '-' and inner spaces; no path, no leading '.'.
+FILENAME = r"^[A-Za-z0-9_]([A-Za-z0-9._ -]{0,148}[A-Za-z0-9._-])?$"
 
 _TIER_SPEC = {
     "type": "object",
@@ -115,7 +116,7 @@ class RiskTierInput(StrictInput):
     reason = Text(max_length=2000, allow_blank=True, required=False)
 
 
-class ReasonInput(StrictInput):
+class SuspensionInput(StrictInput):
     reason = Text(max_length=2000, min_length=1)
 
 
@@ -134,7 +135,7 @@ class RiskOutput(serializers.Serializer):
 
 class EvidenceUploadInput(StrictInput):
     kind = serializers.ChoiceField(choices=policy.EVIDENCE_KINDS)
-    filename = Pattern(FILENAME, max_length=200)
+    filename = Pattern(FILENAME, max_length=150)
     size = serializers.IntegerField(min_value=0, max_value=2**53 - 1)
 
 
@@ -148,7 +149,7 @@ class EvidenceUploadOutput(serializers.Serializer):
 
 class EvidenceCreateInput(StrictInput):
     kind = serializers.ChoiceField(choices=policy.EVIDENCE_KINDS)
-    filename = Pattern(FILENAME, max_length=200)
+    filename = Pattern(FILENAME, max_length=150)
     size = serializers.IntegerField(min_value=0, max_value=2**53 - 1)
     sha256 = Pattern(r"^[0-9a-f]{64}$")
     summary = JsonObject(

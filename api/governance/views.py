@@ -140,13 +140,13 @@ class RiskTierDecisionApi(APIView):
 
 class SuspensionApi(APIView):
     @extend_schema(
-        request=s.ReasonInput,
+        request=s.SuspensionInput,
         responses={200: s.RiskOutput, **problems(400, 404, 409, 413, 422)},
         parameters=[MODEL_NAME, IDEMPOTENCY_KEY],
         summary="Suspend a model: the promotion gate refuses it at once",
     )
     def post(self, request: Request, name: str) -> Response:
-        body = s.ReasonInput(data=request.data)
+        body = s.SuspensionInput(data=request.data)
         body.is_valid(raise_exception=True)
         state = commands.suspend_model(
             actor=Actor.from_request(request),
@@ -159,13 +159,13 @@ class SuspensionApi(APIView):
 
 class ReinstatementApi(APIView):
     @extend_schema(
-        request=s.ReasonInput,
+        request=s.SuspensionInput,
         responses={200: s.RiskOutput, **problems(400, 404, 409, 413, 422)},
         parameters=[MODEL_NAME, IDEMPOTENCY_KEY],
         summary="Lift a model's suspension",
     )
     def post(self, request: Request, name: str) -> Response:
-        body = s.ReasonInput(data=request.data)
+        body = s.SuspensionInput(data=request.data)
         body.is_valid(raise_exception=True)
         state = commands.reinstate_model(
             actor=Actor.from_request(request),

@@ -64,7 +64,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='ReviewDecision',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.UUIDField(primary_key=True, serialize=False)),
                 ('request_id', models.UUIDField(db_index=True)),
                 ('seq', models.BigIntegerField()),
                 ('board', models.CharField(max_length=50)),

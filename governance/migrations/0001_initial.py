@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Evidence',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.UUIDField(primary_key=True, serialize=False)),
                 ('version_id', models.UUIDField()),
                 ('model_id', models.UUIDField(db_index=True)),
                 ('version_number', models.IntegerField()),
