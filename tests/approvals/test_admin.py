@@ -135,3 +135,32 @@ def test_board_members_change_through_the_admin_form_as_events(cast, admin_clien
     page = admin_client.get(f"/admin/approvals/board/{board.id}/change/")
     assert b"approvals.BoardMemberAdded" in page.content
     assert b"nina-new" in page.content
+
+
+def test_api_and_admin_append_the_same_event_types_for_a_decision(cast, evidence_store):
+    from tests.api.conftest import client_for
+
+    low, high = two_requests(cast, evidence_store)
+    reviewer = cast.reviewer("model-risk", 1)
+
+    def appended(action) -> list[str]:
+        before = Event.objects.order_by("-position").values_list("position", flat=True).first()
+        action()
+        return list(
+            Event.objects.filter(position__gt=before)
+            .order_by("position")
+            .values_list("type", flat=True)
+        )
+
+    body = {"board": "model-risk", "decision": "request_changes", "rationale": "more data"}
+    by_api = appended(
+        lambda: client_for(reviewer).post(
+            f"/api/v1/approvals/{low.id}/decisions/", body, format="json"
+        )
+    )
+    by_admin = appended(
+        lambda: staff_client(reviewer).post(
+            f"/admin/approvals/approvalrequest/{high.id}/decide/", body
+        )
+    )
+    assert by_api == by_admin == ["approvals.ReviewDecisionRecorded", "approvals.ChangesRequested"]

@@ -223,3 +223,43 @@ def test_gate_lists_exactly_what_is_missing_when_evidence_and_approvals_are_part
     assert body["suspended"] == []
     assert body["request_status"] == "open"
     assert set(body["reasons"]) == {"request_open", "evidence_missing", "quorum_not_met"}
+
+
+def test_approval_request_reads_as_it_was_when_as_of_is_given(cast, evidence_store):
+    owner = prepare(cast, evidence_store, "low", "time-travel")
+    request = owner.post(
+        "/api/v1/approvals/", {"model": "time-travel", "version": 1}, format="json"
+    ).json()
+    requested_at = Event.objects.filter(type="approvals.ApprovalRequested").latest("position")
+    approve_all(cast, request["id"], "low")
+    now = owner.get(f"/api/v1/approvals/{request['id']}/")
+    assert now.json()["status"] == "approved"
+    assert now["ETag"] == '"3"'
+    then = owner.get(f"/api/v1/approvals/{request['id']}/?as_of={requested_at.position}").json()
+    assert then["status"] == "open"
+    assert then["decisions"] == []
+    history = owner.get(f"/api/v1/approvals/{request['id']}/history/").json()
+    assert [e["type"] for e in history] == [
+        "approvals.ApprovalRequested",
+        "approvals.ReviewDecisionRecorded",
+        "approvals.ApprovalGranted",
+    ]
+
+
+def test_outsiders_do_not_see_requests_and_stale_if_match_is_refused(
+    cast, evidence_store, outsider
+):
+    owner = prepare(cast, evidence_store, "low", "private")
+    request = owner.post("/api/v1/approvals/", {"model": "private", "version": 1}, format="json")
+    request_id = request.json()["id"]
+    problem(
+        api(outsider).get(f"/api/v1/approvals/{request_id}/"), 404, "approval_request_not_found"
+    )
+    assert api(outsider).get("/api/v1/approvals/").json()["results"] == []
+    stale = api(cast.reviewer("model-risk", 1)).post(
+        f"/api/v1/approvals/{request_id}/decisions/",
+        {"board": "model-risk", "decision": "approve", "rationale": "ok"},
+        format="json",
+        HTTP_IF_MATCH='"7"',
+    )
+    assert stale.status_code == 412
