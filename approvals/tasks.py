@@ -1,5 +1,6 @@
 """Celery tasks of approvals: e-mail board members about new requests and requesters about
-decisions. Sent from the outbox after commit; a repeated message id sends nothing twice."""
+decisions. Sent from the outbox after commit (at least once); a worker process that sees the
+same message id again skips it, through the configured cache."""
 
 from __future__ import annotations
 

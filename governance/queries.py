@@ -50,3 +50,11 @@ def tier_of(model_id: str) -> str:
     from governance.models import ModelRisk
 
     return ModelRisk.objects.filter(model_id=model_id).values_list("tier", flat=True).first() or ""
+
+
+def tiers_of(model_ids: list) -> dict[str, str]:
+    """Confirmed tiers of many models at once, keyed by the model id as text."""
+    from governance.models import ModelRisk
+
+    rows = ModelRisk.objects.filter(model_id__in=model_ids).values_list("model_id", "tier")
+    return {str(model_id): tier for model_id, tier in rows}

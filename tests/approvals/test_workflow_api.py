@@ -66,6 +66,8 @@ def prepare(cast, store, tier: str, name: str) -> dict:
     )
     assert confirmed.status_code == 200, confirmed.content
     assert owner.get(f"/api/v1/models/{name}/").json()["risk_tier"] == tier
+    listed = owner.get("/api/v1/models/?page_size=200").json()["results"]
+    assert {m["name"]: m["risk_tier"] for m in listed}[name] == tier
     version = registry_queries.get_version(name, 1)
     for kind in REQUIRED[tier]:
         ticket = owner.post(
