@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "core",
     "eventstore",
     "registry",
+    "governance",
+    "approvals",
 ]
 
 MIDDLEWARE = [
@@ -233,6 +235,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.text("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Notifications (approval requests and decisions) go out through the outbox as e-mail.
+EMAIL_BACKEND = env.text("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.text("DEFAULT_FROM_EMAIL", "model-ledger@localhost")
+LEDGER_BASE_URL = env.text("LEDGER_BASE_URL", "http://localhost:8000")
 
 # Artifacts: an S3 bucket (AWS, MinIO or any S3-compatible store) when S3_BUCKET is set, else
 # files under ARTIFACT_ROOT uploaded through this service's own signed URLs. Without keys here,

@@ -30,7 +30,7 @@ CHUNK_SIZE = 1024 * 1024
 MAX_UPLOAD_URL_SECONDS = 7 * 24 * 3600
 UPLOAD_PATH = "/api/v1/artifact-uploads/"
 
-_KIND_PREFIXES = {"model": "models", "dataset": "datasets"}
+_KIND_PREFIXES = {"model": "models", "dataset": "datasets", "evidence": "evidence"}
 _MAX_FILENAME_CHARS = 200
 # Most filesystems cap one path component at 255 bytes; past that the local store would fail.
 _MAX_FILENAME_BYTES = 255

@@ -364,14 +364,7 @@ def update_model_version(
     """Change a version's description and tags, and/or move its status (with a reason)."""
     state = load_version(version_id)
     target = changes.get("status", state.status)
-    if (
-        target in REVIEW_OUTCOMES
-        and target != state.status
-        and set(changes) <= {"status", "reason"}
-    ):
-        pass  # reviewers, who are not owners, decide reviews (checked in _status_change)
-    else:
-        permissions.require_change_model(actor.account, state.model_id)
+    permissions.require_change_model(actor.account, state.model_id)
     version = _require_expected(state.stream_version, expected_version, state.id)
     checked: dict[str, Any] = {}
     if "description" in changes:
@@ -399,20 +392,22 @@ def _status_change(
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
     if not transition_allowed(state.status, target):
         raise InvalidTransition(f"a {state.status} version cannot become {target}")
-    if target == "deployed":
-        raise InvalidTransition("deployment goes through the promotion gate")
     if target in REVIEW_OUTCOMES:
-        user = actor.account
-        model = load_model(state.model_id)
-        if user is None or not user.has_perm("registry.review_modelversion"):
-            raise SeparationOfDutiesViolation("only reviewers can accept or reject a version")
-        if permissions.is_member(user, model.team) or state.created_by == actor.ref:
-            raise SeparationOfDutiesViolation(
-                "the model's owners and the version's author cannot review it"
-            )
+        raise SeparationOfDutiesViolation(
+            "approved and rejected follow the outcome of an approval request"
+        )
+    if target == "deployed":
+        _promotion_gate(state.model_id, state.number)
     return ev.ModelVersionStatusChanged(
         from_status=state.status, to_status=target, reason=rules.check_text(reason, "reason", 2000)
     )
+
+
+def _promotion_gate(model_id: str, number: int) -> None:
+    """Production needs a complete, unexpired, unsuspended approval (approvals.gate)."""
+    from approvals.gate import require_promotion
+
+    require_promotion(model_id=model_id, number=number, target="production")
 
 
 def transition_model_version(
@@ -554,8 +549,6 @@ def assign_alias(
     *, actor: Actor, model_id: str, alias: str, version: int, expected_version: int | None = None
 ) -> ModelState:
     rules.check_alias(alias)
-    if alias in RESERVED_ALIASES:
-        raise AliasReserved(f"the {alias!r} alias moves only through the promotion gate")
     state = load_model(model_id)
     permissions.require_change_model(actor.account, state.id)
     stream_version = _require_expected(state.stream_version, expected_version, state.id)
@@ -567,6 +560,8 @@ def assign_alias(
         raise InvalidTransition(f"version {version} is retired")
     if state.aliases.get(alias) == version:
         return state
+    if alias in RESERVED_ALIASES:
+        _promotion_gate(state.id, version)
     store.append(
         StreamRef(uuid.UUID(state.id), ev.MODEL),
         stream_version,

@@ -41,6 +41,17 @@ class ModelUpdateInput(StrictInput):
     reason = Text(max_length=2000, allow_blank=True, required=False)
 
 
+class _ModelListOutput(serializers.ListSerializer):
+    """Looks up the risk tiers of a whole page at once instead of one query per model."""
+
+    def to_representation(self, data: Any) -> Any:
+        from governance.queries import tiers_of
+
+        items = list(data.all() if hasattr(data, "all") else data)
+        self._context = {**self._context, "risk_tiers": tiers_of([o.id for o in items])}
+        return super().to_representation(items)
+
+
 class ModelOutput(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
@@ -52,9 +63,23 @@ class ModelOutput(serializers.Serializer):
     archived = serializers.BooleanField()
     latest_version = serializers.IntegerField()
     aliases = serializers.SerializerMethodField()
+    risk_tier = serializers.SerializerMethodField(
+        help_text="Confirmed risk tier (low, medium, high, critical); empty until confirmed"
+    )
     version = serializers.IntegerField(source="stream_version", help_text="ETag of this object")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    class Meta:
+        list_serializer_class = _ModelListOutput
+
+    def get_risk_tier(self, obj: Any) -> str:
+        from governance.queries import tier_of
+
+        tiers = self.context.get("risk_tiers")
+        if tiers is not None:
+            return tiers.get(str(obj.id), "")
+        return tier_of(obj.id)
 
     def get_aliases(self, obj: Any) -> dict[str, int]:
         return dict(

@@ -145,7 +145,7 @@ def test_time_travel_returns_the_earlier_state_when_as_of_is_given(owner_api, mo
     )
 
 
-def test_aliases_are_assigned_moved_and_removed_and_production_is_reserved(owner_api, model):
+def test_aliases_are_assigned_moved_and_removed_and_production_needs_the_gate(owner_api, model):
     for _ in range(2):
         owner_api.post("/api/v1/models/fraud-detector/versions/", {}, format="json")
     path = "/api/v1/models/fraud-detector/aliases/champion/"
@@ -158,7 +158,7 @@ def test_aliases_are_assigned_moved_and_removed_and_production_is_reserved(owner
     reserved = owner_api.put(
         "/api/v1/models/fraud-detector/aliases/production/", {"version": 2}, format="json"
     )
-    assert_problem(reserved, 403, "alias_reserved")
+    assert_problem(reserved, 409, "promotion_blocked")
     assert owner_api.delete(path).status_code == 204
     assert_problem(owner_api.delete(path), 404, "alias_not_found")
     assert_problem(

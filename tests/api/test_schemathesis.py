@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 
 from core.actors import Actor
-from registry import commands
+from registry import artifacts, commands
 from registry.commands import DatasetVersionInput, VersionInput
 from tests.api.conftest import client_for
 
@@ -20,7 +20,7 @@ SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
 
 @pytest.fixture
-def seeded(owner):
+def seeded(owner, settings, tmp_path):
     """Objects the generated requests can find, so not every case is a 404."""
     actor = Actor.user(owner, auth_method="token")
     model = commands.register_model(actor=actor, name="fraud-detector", team="fraud-ml")
@@ -30,7 +30,46 @@ def seeded(owner):
     commands.create_dataset_version(
         actor=actor, dataset_id=dataset.id, data=DatasetVersionInput(uri="s3://lake/t/1")
     )
+    _seed_governance(owner, model, settings, tmp_path)
     return client_for(owner).credentials
+
+
+def _seed_governance(owner, model, settings, tmp_path) -> None:
+    """A confirmed tier, evidence, boards with members and an approval request with a
+    decision, so the governance and approval endpoints meet real objects."""
+    from approvals import commands as approvals
+    from governance import commands as governance
+    from tests.approvals.conftest import INTAKE, model_card, upload
+    from tests.conftest import make_user
+
+    settings.S3_BUCKET = None
+    settings.ARTIFACT_ROOT = tmp_path / "artifacts"
+    actor = Actor.user(owner, auth_method="token")
+    admin = Actor.user(make_user("ada-admin", superuser=True), auth_method="session")
+    approvals.ensure_default_boards()
+    officer = make_user("rosa-risk", perms=("governance.assign_risk_tier",))
+    approvals.add_board_member(actor=admin, board="model-risk", user_id=officer.pk)
+    approvals.appoint_chair(actor=admin, board="model-risk", user_id=officer.pk)
+    governance.record_intake(actor=actor, model_id=model.id, answers=INTAKE["low"])
+    governance.assign_risk_tier(actor=Actor.user(officer, auth_method="token"), model_id=model.id)
+    version = commands.load_version_by_number(model.id, 1)
+    document = upload(artifacts.get_store(), version, "model_card", b"model card")
+    governance.attach_evidence(
+        actor=actor,
+        model_id=model.id,
+        number=1,
+        kind="model_card",
+        summary=model_card("fraud-detector", 1),
+        **document,
+    )
+    request = approvals.request_approval(actor=actor, model_id=model.id, number=2)
+    approvals.record_decision(
+        actor=Actor.user(officer, auth_method="token"),
+        request_id=request.id,
+        board="model-risk",
+        decision="request_changes",
+        rationale="the model card of version 2 is missing",
+    )
 
 
 def test_api_has_no_server_errors_and_honours_its_schema_when_fuzzed(

@@ -1,0 +1,1 @@
+"""Approvals API: review boards, approval requests, decisions and the promotion gate."""

@@ -1,0 +1,1 @@
+"""Governance API: policies, risk tiers, evidence, waivers and suspensions."""

@@ -1,0 +1,177 @@
+"""Serializers of the governance API: strict inputs, outputs shared by rows and folded state."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from api.serializers import JsonObject, Pattern, StrictInput, Text
+from governance import policy
+
+# A plain file name: letters, digits, '.', '_', '-' and inner spaces; no path, no leading '.'.
+FILENAME = r"^[A-Za-z0-9_]([A-Za-z0-9._ -]{0,148}[A-Za-z0-9._-])?$"
+
+_TIER_SPEC = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "evidence": {
+            "type": "array",
+            "items": {"type": "string", "enum": list(policy.EVIDENCE_KINDS)},
+            "uniqueItems": True,
+        },
+        "evidence_if_personal_data": {
+            "type": "array",
+            "items": {"type": "string", "enum": list(policy.EVIDENCE_KINDS)},
+            "uniqueItems": True,
+        },
+        "boards": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"enum": list(policy.BOARDS)},
+            "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 20},
+        },
+        "approval_validity_days": {"type": "integer", "minimum": 1, "maximum": 36500},
+        "review_cadence_days": {"type": "integer", "minimum": 1, "maximum": 36500},
+        "bias_audit_cadence_days": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "maximum": 36500,
+        },
+        "retention_years": {"type": "integer", "minimum": 1, "maximum": 36500},
+    },
+}
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "properties": dict.fromkeys(policy.TIERS, _TIER_SPEC),
+    }
+)
+class TierChanges(serializers.DictField):
+    """Per tier, the policy fields to replace; the whole new policy is checked by the command."""
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            tier: {**_TIER_SPEC, "required": list(_TIER_SPEC["properties"])}
+            for tier in policy.TIERS
+        },
+        "required": list(policy.TIERS),
+    }
+)
+class TiersField(serializers.DictField):
+    pass
+
+
+class PolicyCreateInput(StrictInput):
+    changes = TierChanges()
+    reason = Text(max_length=2000, min_length=1)
+
+
+class PolicyOutput(serializers.Serializer):
+    number = serializers.IntegerField(help_text="The policy version; also its ETag")
+    tiers = TiersField()
+    reason = serializers.CharField()
+    recorded_at = serializers.DateTimeField()
+    recorded_by = serializers.CharField()
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(policy.INTAKE_QUESTIONS),
+        "properties": {
+            "use_case": {"type": "string", "minLength": 1, "maxLength": 2000},
+            "affected_people": {"type": "string", "enum": list(policy.AFFECTED)},
+            "automated_decisions": {"type": "boolean"},
+            "significant_effects": {"type": "boolean"},
+            "personal_data": {"type": "boolean"},
+            "special_category_data": {"type": "boolean"},
+            "regulated_domain": {"type": "string", "enum": list(policy.DOMAINS)},
+            "safety_component": {"type": "boolean"},
+        },
+    }
+)
+class IntakeAnswers(serializers.DictField):
+    """The intake questionnaire; the command checks every answer."""
+
+
+class IntakeInput(StrictInput):
+    answers = IntakeAnswers()
+
+
+class RiskTierInput(StrictInput):
+    tier = serializers.ChoiceField(
+        choices=policy.TIERS,
+        required=False,
+        help_text="Omit to confirm the proposed tier; another tier overrides it (reason needed)",
+    )
+    reason = Text(max_length=2000, allow_blank=True, required=False)
+
+
+class SuspensionInput(StrictInput):
+    reason = Text(max_length=2000, min_length=1)
+
+
+class RiskOutput(serializers.Serializer):
+    model_id = serializers.UUIDField()
+    tier = serializers.CharField(help_text="Confirmed tier; empty until a risk officer confirms")
+    proposed_tier = serializers.CharField()
+    answers = serializers.DictField(help_text="The intake answers (empty before the intake)")
+    overridden = serializers.BooleanField()
+    reason = serializers.CharField()
+    policy_version = serializers.IntegerField()
+    suspended = serializers.BooleanField()
+    suspension_reason = serializers.CharField()
+    version = serializers.IntegerField(source="stream_version", help_text="ETag of this record")
+
+
+class EvidenceUploadInput(StrictInput):
+    kind = serializers.ChoiceField(choices=policy.EVIDENCE_KINDS)
+    filename = Pattern(FILENAME, max_length=150)
+    size = serializers.IntegerField(min_value=0, max_value=2**53 - 1)
+
+
+class EvidenceUploadOutput(serializers.Serializer):
+    key = serializers.CharField()
+    url = serializers.CharField()
+    method = serializers.CharField()
+    headers = serializers.DictField(child=serializers.CharField())
+    expires_at = serializers.DateTimeField()
+
+
+class EvidenceCreateInput(StrictInput):
+    kind = serializers.ChoiceField(choices=policy.EVIDENCE_KINDS)
+    filename = Pattern(FILENAME, max_length=150)
+    size = serializers.IntegerField(min_value=0, max_value=2**53 - 1)
+    sha256 = Pattern(r"^[0-9a-f]{64}$")
+    summary = JsonObject(
+        required=False,
+        help_text="Structured summary; a model card needs every field of GOVERNANCE.md",
+    )
+
+
+class EvidenceOutput(serializers.Serializer):
+    kind = serializers.CharField()
+    waived = serializers.BooleanField()
+    uri = serializers.CharField()
+    sha256 = serializers.CharField()
+    size = serializers.IntegerField(allow_null=True)
+    summary = serializers.DictField()
+    reason = serializers.CharField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    recorded_at = serializers.DateTimeField()
+    recorded_by = serializers.CharField()
+
+
+class WaiverInput(StrictInput):
+    kind = serializers.ChoiceField(choices=policy.EVIDENCE_KINDS)
+    reason = Text(max_length=2000, min_length=1)
+    expires_at = serializers.DateTimeField()

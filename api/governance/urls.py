@@ -1,0 +1,30 @@
+"""Governance routes: policies, a model's risk tier and suspension, a version's evidence."""
+
+from django.urls import path
+
+from api.approvals.views import PromotionApi
+from api.governance import views
+
+VERSION = "models/<str:name>/versions/<int:number>/"
+
+urlpatterns = [
+    path("policies/", views.PolicyCollectionApi.as_view(), name="policies"),
+    path("policies/<int:number>/", views.PolicyApi.as_view(), name="policy"),
+    path("models/<str:name>/risk-tier/", views.RiskTierApi.as_view(), name="risk-tier"),
+    path("models/<str:name>/risk-tier/intake/", views.IntakeApi.as_view(), name="risk-intake"),
+    path(
+        "models/<str:name>/risk-tier/decision/",
+        views.RiskTierDecisionApi.as_view(),
+        name="risk-tier-decision",
+    ),
+    path("models/<str:name>/suspension/", views.SuspensionApi.as_view(), name="suspension"),
+    path(
+        "models/<str:name>/reinstatement/",
+        views.ReinstatementApi.as_view(),
+        name="reinstatement",
+    ),
+    path(f"{VERSION}evidence/", views.EvidenceCollectionApi.as_view(), name="evidence"),
+    path(f"{VERSION}evidence/uploads/", views.EvidenceUploadApi.as_view(), name="evidence-upload"),
+    path(f"{VERSION}waivers/", views.WaiverApi.as_view(), name="waivers"),
+    path(f"{VERSION}promotion/", PromotionApi.as_view(), name="promotion"),
+]

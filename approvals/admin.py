@@ -1,0 +1,360 @@
+"""Approvals in the admin: boards (members and chair changed through forms that call the
+commands), approval requests as read-only projections with the model card, evidence, gate and
+event history, and Approve / Reject / Request changes buttons that call record_decision.
+
+Reviewers see only requests of their boards (django-guardian object permissions); superusers
+and the `auditors` group (global view permissions) read everything and change nothing."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from approvals import commands, gate, queries
+from approvals.models import ApprovalRequest, Board, ReviewDecision
+from approvals.state import DECISIONS
+from core.actors import Actor
+from core.errors import DomainError
+from eventstore.admin import ReadOnlyAdmin
+from governance.admin import pretty
+from governance.models import Evidence
+from registry.admin import _history
+from registry.models import RegisteredModel
+
+DECISION_LABELS = {
+    "approve": "Approve",
+    "reject": "Reject",
+    "request_changes": "Request changes",
+}
+
+
+def _username(user_id) -> str:
+    if user_id is None:
+        return "-"
+    user = get_user_model().objects.filter(pk=user_id).first()
+    return user.get_username() if user else f"user {user_id}"
+
+
+class BoardMemberForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[("add", "Add member"), ("remove", "Remove member"), ("chair", "Appoint chair")]
+    )
+    user = forms.ModelChoiceField(queryset=get_user_model().objects.filter(is_active=True))
+
+
+@admin.register(Board)
+class BoardAdmin(ReadOnlyAdmin):
+    list_display = ("name", "title", "member_names", "chair_name", "updated_at")
+    fields = ("name", "title", "member_names", "chair_name", "history")
+    readonly_fields = fields
+    change_form_template = "admin/approvals/board/change_form.html"
+
+    @admin.display(description="members")
+    def member_names(self, obj):
+        return ", ".join(_username(pk) for pk in obj.members) or "-"
+
+    @admin.display(description="chair")
+    def chair_name(self, obj):
+        return _username(obj.chair_id)
+
+    @admin.display(description="event history")
+    def history(self, obj):
+        return _history(obj.id)
+
+    def get_urls(self):
+        return [
+            path(
+                "<uuid:board_id>/members/",
+                self.admin_site.admin_view(self.members_view),
+                name="approvals_board_members",
+            ),
+            *super().get_urls(),
+        ]
+
+    def members_view(self, request, board_id):
+        """GET: a small form; POST: add, remove or appoint through the board commands."""
+        board = get_object_or_404(Board, id=board_id)
+        user = request.user
+        if not (user.is_superuser or user.has_perm("approvals.manage_board")):
+            raise PermissionDenied
+        form = BoardMemberForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            command = {
+                "add": commands.add_board_member,
+                "remove": commands.remove_board_member,
+                "chair": commands.appoint_chair,
+            }[form.cleaned_data["action"]]
+            try:
+                command(
+                    actor=Actor.from_request(request),
+                    board=board.name,
+                    user_id=form.cleaned_data["user"].pk,
+                    expected_version=board.stream_version,
+                )
+            except DomainError as error:
+                form.add_error(None, error.detail)
+            else:
+                messages.success(request, f"Board {board.name} updated.")
+                return HttpResponseRedirect(
+                    reverse("admin:approvals_board_change", args=[board.id])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Members of {board.name}",
+            "board": board,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/approvals/board_members.html", context)
+
+
+class PendingForMe(admin.SimpleListFilter):
+    """The review queue: requests of my boards that wait for my decision."""
+
+    title = "my reviews"
+    parameter_name = "mine"
+
+    def lookups(self, request, model_admin):
+        return [("pending", "Waiting for me")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "pending":
+            return queryset.filter(id__in=queries.pending_for(request.user).values("id"))
+        return queryset
+
+
+class DecisionForm(forms.Form):
+    board = forms.ChoiceField()
+    decision = forms.ChoiceField(choices=[(d, DECISION_LABELS[d]) for d in DECISIONS])
+    rationale = forms.CharField(widget=forms.Textarea, max_length=5000)
+    conditions = forms.CharField(
+        widget=forms.Textarea,
+        required=False,
+        help_text="One condition per line (approvals only).",
+    )
+
+    def __init__(self, *args, boards, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["board"].choices = [(b, b) for b in boards]
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "model_name",
+        "version_number",
+        "tier",
+        "status",
+        "suspended",
+        "expires_at",
+        "created_at",
+    )
+    list_filter = (PendingForMe, "status", "tier", "suspended")
+    search_fields = ("=id", "=model_id")
+    change_form_template = "admin/approvals/approvalrequest/change_form.html"
+    fields = (
+        "model_name",
+        "version_number",
+        "target",
+        "tier",
+        "policy_version",
+        "status",
+        "requester",
+        "boards",
+        "required_evidence",
+        "expires_at",
+        "conditions",
+        "suspended",
+        "suspension_reason",
+        "promotion",
+        "model_card",
+        "evidence",
+        "decisions",
+        "history",
+    )
+    readonly_fields = fields
+
+    # -- who sees what -------------------------------------------------------------------
+
+    def get_queryset(self, request):
+        return queries.visible_requests(request.user)
+
+    def _is_reviewer(self, user) -> bool:
+        return Board.objects.filter(members__contains=[user.pk]).exists()
+
+    def has_module_permission(self, request):
+        return queries.sees_everything(request.user) or self._is_reviewer(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        user = request.user
+        if queries.sees_everything(user):
+            return True
+        if obj is None:
+            return self._is_reviewer(user)
+        return queries.visible_requests(user).filter(id=obj.id).exists()
+
+    # -- what the page shows -------------------------------------------------------------
+
+    @admin.display(description="model")
+    def model_name(self, obj):
+        return (
+            RegisteredModel.objects.filter(id=obj.model_id).values_list("name", flat=True).first()
+        )
+
+    @admin.display(description="requested by")
+    def requester(self, obj):
+        return _username(obj.requester_id)
+
+    @admin.display(description="promotion gate")
+    def promotion(self, obj):
+        return pretty(
+            gate.describe(
+                gate.assess_promotion(model_id=str(obj.model_id), number=obj.version_number)
+            )
+        )
+
+    @admin.display(description="model card")
+    def model_card(self, obj):
+        card = Evidence.objects.filter(version_id=obj.version_id, kind="model_card").first()
+        return pretty(card.summary) if card else "no model card attached"
+
+    @admin.display(description="evidence")
+    def evidence(self, obj):
+        rows = Evidence.objects.filter(version_id=obj.version_id).order_by("kind")
+        return format_html(
+            "<table><thead><tr><th>kind</th><th>sha256 / waiver</th><th>recorded</th>"
+            "</tr></thead><tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                (
+                    (
+                        e.kind,
+                        f"waived until {e.expires_at}: {e.reason}" if e.waived else e.sha256,
+                        e.recorded_at,
+                    )
+                    for e in rows
+                ),
+            ),
+        )
+
+    @admin.display(description="decisions")
+    def decisions(self, obj):
+        rows = ReviewDecision.objects.filter(request_id=obj.id).order_by("seq")
+        return format_html(
+            "<table><thead><tr><th>board</th><th>reviewer</th><th>decision</th>"
+            "<th>rationale</th><th>conditions</th><th>recorded</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        d.board,
+                        _username(d.reviewer_id),
+                        d.decision,
+                        d.rationale,
+                        "; ".join(d.conditions),
+                        d.recorded_at,
+                    )
+                    for d in rows
+                ),
+            ),
+        )
+
+    @admin.display(description="event history")
+    def history(self, obj):
+        return _history(obj.id)
+
+    # -- decisions -----------------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "<uuid:request_id>/decide/",
+                self.admin_site.admin_view(self.decide_view),
+                name="approvals_approvalrequest_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            boards = self._my_boards(request.user, obj)
+            decide = reverse("admin:approvals_approvalrequest_decide", args=[obj.id])
+            context["decision_buttons"] = (
+                [
+                    (
+                        label,
+                        f"{decide}?decision={d}",
+                    )
+                    for d, label in DECISION_LABELS.items()
+                ]
+                if boards and obj.status not in ("rejected", "withdrawn")
+                else []
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _my_boards(self, user, obj) -> list[str]:
+        return [
+            name
+            for name in Board.objects.filter(members__contains=[user.pk]).values_list(
+                "name", flat=True
+            )
+            if name in obj.boards
+        ]
+
+    def decide_view(self, request, request_id):
+        """GET: the decision form; POST: record_decision, the same command as the API."""
+        obj = get_object_or_404(self.get_queryset(request), id=request_id)
+        boards = self._my_boards(request.user, obj)
+        if not boards:
+            raise PermissionDenied
+        initial = {"decision": request.GET.get("decision", "approve"), "board": boards[0]}
+        form = DecisionForm(request.POST or None, boards=boards, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            conditions = [c.strip() for c in data["conditions"].splitlines() if c.strip()]
+            try:
+                commands.record_decision(
+                    actor=Actor.from_request(request),
+                    request_id=str(obj.id),
+                    board=data["board"],
+                    decision=data["decision"],
+                    rationale=data["rationale"],
+                    conditions=conditions,
+                    expected_version=obj.stream_version,
+                )
+            except DomainError as error:
+                form.add_error(None, f"{error.detail} ({error.code})")
+            else:
+                messages.success(request, f"Decision recorded: {data['decision']}.")
+                return HttpResponseRedirect(
+                    reverse("admin:approvals_approvalrequest_change", args=[obj.id])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Decide on approval request {obj.id}",
+            "request_obj": obj,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/approvals/decide.html", context)
+
+
+@admin.register(ReviewDecision)
+class ReviewDecisionAdmin(ReadOnlyAdmin):
+    list_display = ("request_id", "board", "reviewer_id", "decision", "recorded_at")
+    list_filter = ("board", "decision")
+
+    def get_queryset(self, request):
+        visible = queries.visible_requests(request.user).values("id")
+        return super().get_queryset(request).filter(request_id__in=visible)

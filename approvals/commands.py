@@ -1,0 +1,627 @@
+"""Approval commands: load -> decide -> append. The only writers of boards and requests.
+
+A request stores the policy version in force when it was made (tier, required evidence,
+boards and quorums, validity), so later policy changes never move an open request. Every
+decision is checked against separation of duties; the decision that completes the quorum on
+complete evidence grants the approval in the same append, and the model version's status
+follows (in_review, approved, rejected) in the same transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import IntegrityError, transaction
+from guardian.shortcuts import assign_perm
+
+from approvals import events as ev
+from approvals import rules
+from approvals.errors import (
+    AlreadyDecided,
+    AlreadySuspended,
+    BoardExists,
+    BoardNotFound,
+    NotBoardAdmin,
+    NotBoardChair,
+    NotBoardMember,
+    NotRequester,
+    NotSuspended,
+    RequestAlreadyOpen,
+    RequestClosed,
+    RequestNotFound,
+    RiskTierMissing,
+    SeparationOfDuties,
+    UserNotFound,
+)
+from approvals.models import ApprovalRequest, Board
+from approvals.state import (
+    ACTIVE,
+    CLOSED,
+    DECISIONS,
+    TARGETS,
+    BoardState,
+    Decision,
+    RequestState,
+    evolve_board,
+    evolve_request,
+)
+from core import clock
+from core.actors import Actor
+from core.errors import InvalidInput
+from eventstore import store
+from eventstore.canonical import canonical_json
+from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
+from governance import commands as governance
+from governance import events as gev
+from governance import policy
+from governance.errors import Unprocessable
+from registry import commands as registry
+from registry import permissions
+from registry.errors import InvalidTransition
+
+BOARD_NAME = re.compile(r"^[a-z][a-z0-9-]{1,49}$")
+REVIEW_BOARD = "model-risk"
+NOTIFY_TASK = "approvals.notify"
+REQUEST_VIEW_PERM = "approvals.view_approvalrequest"
+MAX_CONDITIONS = 20
+
+
+def group_name(board: str) -> str:
+    """The Django group holding a board's members (object permissions go to it)."""
+    return f"board:{board}"
+
+
+def _text(value: Any, what: str, limit: int = 5000, *, required: bool = False) -> str:
+    return governance._text(value, what, limit, required=required)
+
+
+def _expected(state_version: int, expected: int | None, stream_id: Any) -> int:
+    if expected is not None and expected != state_version:
+        raise ConcurrencyConflict(uuid.UUID(str(stream_id)), expected, state_version)
+    return state_version
+
+
+# -- boards ------------------------------------------------------------------------------
+
+
+def load_board(board_id: str | uuid.UUID) -> BoardState:
+    state, _ = store.load(uuid.UUID(str(board_id)), evolve_board, BoardState())
+    if not state.exists:
+        raise BoardNotFound(f"no board with id {board_id}")
+    return state
+
+
+def board_by_name(name: str) -> BoardState:
+    row = Board.objects.filter(name__iexact=name).values_list("id", flat=True).first()
+    if row is None:
+        raise BoardNotFound(f"no board named {name!r}")
+    return load_board(row)
+
+
+def _require_board_admin(actor: Actor) -> None:
+    user = actor.account
+    if user is None or not (user.is_superuser or user.has_perm("approvals.manage_board")):
+        raise NotBoardAdmin("changing boards needs approvals.manage_board")
+
+
+def _user(user_id: Any) -> Any:
+    if isinstance(user_id, bool) or not isinstance(user_id, int) or not 1 <= user_id < 2**31:
+        raise UserNotFound("a user is named by its numeric id")
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        raise UserNotFound(f"no active user with id {user_id}")
+    return user
+
+
+def _append_board(actor: Actor, state: BoardState, expected: int | None, events: list) -> None:
+    version = _expected(state.stream_version, expected, state.id)
+    store.append(StreamRef(uuid.UUID(state.id), ev.BOARD), version, events, governance.meta(actor))
+
+
+def create_board(
+    *, actor: Actor | None, name: str, title: str = "", idempotency_key: str | None = None
+) -> BoardState:
+    """A review board and the Django group its members join. A None actor is the system
+    seeding the default boards."""
+    if actor is not None:
+        _require_board_admin(actor)
+    if not isinstance(name, str) or not BOARD_NAME.match(name):
+        raise InvalidInput("a board name is 2-50 lowercase letters, digits or '-'")
+    title = _text(title, "title", 200)
+    if idempotency_key is None and Board.objects.filter(name__iexact=name).exists():
+        raise BoardExists(f"a board named {name!r} exists")
+    board_id = uuid.uuid4()
+    who = actor or Actor.system("approvals.seed")
+    try:
+        with transaction.atomic():
+            result = store.append(
+                StreamRef(board_id, ev.BOARD),
+                NO_STREAM,
+                [ev.BoardCreated(name=name, title=title)],
+                governance.meta(who, idempotency_key),
+                request_fingerprint=hashlib.sha256(
+                    canonical_json({"board": name, "title": title})
+                ).digest(),
+            )
+            Group.objects.get_or_create(name=group_name(name))
+    except (IntegrityError, psycopg.errors.UniqueViolation):
+        raise BoardExists(f"a board named {name!r} exists") from None
+    return load_board(result.stream_id)
+
+
+def ensure_default_boards() -> list[BoardState]:
+    """The boards the default policy names, created (without members) where missing."""
+    boards = []
+    for name in policy.BOARDS:
+        try:
+            boards.append(board_by_name(name))
+        except BoardNotFound:
+            try:
+                boards.append(create_board(actor=None, name=name, title=f"{name} board"))
+            except BoardExists:
+                boards.append(board_by_name(name))
+    return boards
+
+
+def add_board_member(
+    *, actor: Actor, board: str, user_id: int, expected_version: int | None = None
+) -> BoardState:
+    _require_board_admin(actor)
+    state = board_by_name(board)
+    user = _user(user_id)
+    if user.pk in state.members:
+        return state
+    with transaction.atomic():
+        _append_board(actor, state, expected_version, [ev.BoardMemberAdded(user_id=user.pk)])
+        group, _ = Group.objects.get_or_create(name=group_name(state.name))
+        user.groups.add(group)
+    return load_board(state.id)
+
+
+def remove_board_member(
+    *, actor: Actor, board: str, user_id: int, expected_version: int | None = None
+) -> BoardState:
+    _require_board_admin(actor)
+    state = board_by_name(board)
+    if user_id not in state.members:
+        raise NotBoardMember(f"user {user_id} is not a member of {state.name}")
+    with transaction.atomic():
+        _append_board(actor, state, expected_version, [ev.BoardMemberRemoved(user_id=user_id)])
+        group = Group.objects.filter(name=group_name(state.name)).first()
+        if group is not None:
+            group.user_set.remove(user_id)
+    return load_board(state.id)
+
+
+def appoint_chair(
+    *, actor: Actor, board: str, user_id: int, expected_version: int | None = None
+) -> BoardState:
+    _require_board_admin(actor)
+    state = board_by_name(board)
+    user = _user(user_id)
+    if user.pk not in state.members:
+        raise NotBoardMember("the chair must be a member of the board")
+    if state.chair_id == user.pk:
+        return state
+    _append_board(
+        actor,
+        state,
+        expected_version,
+        [ev.BoardChairAppointed(user_id=user.pk, previous_user_id=state.chair_id)],
+    )
+    return load_board(state.id)
+
+
+# -- requests ----------------------------------------------------------------------------
+
+
+def load_request(request_id: str | uuid.UUID) -> RequestState:
+    try:
+        stream_id = uuid.UUID(str(request_id))
+    except ValueError:
+        raise RequestNotFound(f"no approval request {request_id}") from None
+    state, _ = store.load(stream_id, evolve_request, RequestState())
+    if not state.exists:
+        raise RequestNotFound(f"no approval request {request_id}")
+    return state
+
+
+def _members(boards: Iterable[str]) -> list[int]:
+    ids: set[int] = set()
+    for row in Board.objects.filter(name__in=list(boards)):
+        ids.update(row.members)
+    return sorted(ids)
+
+
+def _notify(event: str, request_id: str, user_ids: Iterable[int]) -> list[SideEffect]:
+    recipients = sorted(set(user_ids))
+    if not recipients:
+        return []
+    return [
+        SideEffect(NOTIFY_TASK, {"event": event, "request_id": request_id, "user_ids": recipients})
+    ]
+
+
+def _owner_ids(team: str) -> list[int]:
+    return list(get_user_model().objects.filter(groups__name=team).values_list("pk", flat=True))
+
+
+def _author_ids(version: Any) -> list[int]:
+    ref = version.created_by or ""
+    return [int(ref.removeprefix("user:"))] if ref.startswith("user:") else []
+
+
+def _status_events(version: Any, targets: Iterable[str], reason: str) -> list[Any]:
+    """Lifecycle moves of the version that follow an approval outcome, where legal."""
+    from registry import events as rev
+    from registry.state import transition_allowed
+
+    moves, current = [], version.status
+    for target in targets:
+        if current != target and transition_allowed(current, target):
+            moves.append(
+                rev.ModelVersionStatusChanged(from_status=current, to_status=target, reason=reason)
+            )
+            current = target
+    return moves
+
+
+def _append_version_status(actor: Actor, version: Any, moves: list[Any]) -> None:
+    if not moves:
+        return
+    from registry import events as rev
+
+    store.append(
+        StreamRef(uuid.UUID(version.id), rev.MODEL_VERSION),
+        version.stream_version,
+        moves,
+        governance.meta(actor),
+    )
+
+
+def request_approval(
+    *,
+    actor: Actor,
+    model_id: str,
+    number: int,
+    target: str = "production",
+    notes: str = "",
+    idempotency_key: str | None = None,
+) -> RequestState:
+    """Ask the boards the model's tier requires to approve a version for a target."""
+    model = registry.load_model(model_id)
+    permissions.require_change_model(actor.account, model.id)
+    if target not in TARGETS:
+        raise InvalidInput(f"target is one of {', '.join(TARGETS)}")
+    notes = _text(notes, "notes")
+    if isinstance(number, bool) or not isinstance(number, int) or number not in model.versions:
+        raise registry.ModelVersionNotFound(f"model {model.name!r} has no version {number}")
+    version = registry.load_version_by_number(model.id, number)
+    if version.status in ("deprecated", "retired"):
+        raise InvalidTransition(f"a {version.status} version cannot be put up for approval")
+    risk = governance.load_risk(model.id)
+    if not risk.tier:
+        raise RiskTierMissing(f"model {model.name!r} needs a confirmed risk tier first")
+    current = governance.current_policy()
+    spec = current.tiers[risk.tier]
+    required = policy.required_evidence(
+        spec, personal_data=bool(risk.answers.get("personal_data", False))
+    )
+    if (
+        idempotency_key is None
+        and ApprovalRequest.objects.filter(
+            version_id=version.id, target=target, status__in=ACTIVE
+        ).exists()
+    ):
+        raise RequestAlreadyOpen(f"version {number} already has an open {target} request")
+    request_id = uuid.uuid4()
+    event = ev.ApprovalRequested(
+        model_id=model.id,
+        version_id=version.id,
+        version_number=number,
+        target=target,
+        requester_id=actor.account.pk,
+        tier=risk.tier,
+        policy_version=current.number,
+        required_evidence=required,
+        boards=dict(spec["boards"]),
+        validity_days=spec["approval_validity_days"],
+        notes=notes,
+    )
+    fingerprint = hashlib.sha256(
+        canonical_json({"version": version.id, "target": target, "notes": notes})
+    ).digest()
+    try:
+        with transaction.atomic():
+            result = store.append(
+                StreamRef(request_id, ev.REQUEST),
+                NO_STREAM,
+                [event],
+                governance.meta(actor, idempotency_key),
+                side_effects=_notify("requested", str(request_id), _members(spec["boards"])),
+                request_fingerprint=fingerprint,
+            )
+            if result.replayed:
+                return load_request(result.stream_id)
+            _append_version_status(
+                actor,
+                version,
+                _status_events(version, ("draft", "in_review"), f"approval requested for {target}")
+                if version.status == "rejected"
+                else _status_events(version, ("in_review",), f"approval requested for {target}"),
+            )
+            row = ApprovalRequest(id=request_id)
+            for board in spec["boards"]:
+                group, _ = Group.objects.get_or_create(name=group_name(board))
+                assign_perm(REQUEST_VIEW_PERM, group, row)
+                assign_perm("approvals.decide_approvalrequest", group, row)
+    except (IntegrityError, psycopg.errors.UniqueViolation) as exc:
+        if "approvals_one_active_request" in str(exc):
+            raise RequestAlreadyOpen(
+                f"version {number} already has an open {target} request"
+            ) from exc
+        raise
+    return load_request(request_id)
+
+
+def _check_conditions(conditions: Any) -> list[str]:
+    if conditions is None:
+        return []
+    if not isinstance(conditions, list | tuple) or len(conditions) > MAX_CONDITIONS:
+        raise InvalidInput(f"conditions are a list of at most {MAX_CONDITIONS} texts")
+    return [_text(c, "condition", 1000, required=True) for c in conditions]
+
+
+def record_decision(
+    *,
+    actor: Actor,
+    request_id: str,
+    board: str,
+    decision: str,
+    rationale: str,
+    conditions: list[str] | None = None,
+    expected_version: int | None = None,
+    idempotency_key: str | None = None,
+) -> RequestState:
+    """A board member's decision: approve, reject or request_changes, with a rationale."""
+    if decision not in DECISIONS:
+        raise InvalidInput(f"decision is one of {', '.join(DECISIONS)}")
+    rationale = _text(rationale, "rationale", required=True)
+    conditions = _check_conditions(conditions)
+    if conditions and decision != "approve":
+        raise Unprocessable("only an approval carries conditions")
+    state = load_request(request_id)
+    if state.status in CLOSED:
+        raise RequestClosed(f"the request is {state.status}")
+    if board not in state.boards:
+        raise Unprocessable(
+            f"this request needs the boards {', '.join(state.boards)}, not {board!r}"
+        )
+    user = actor.account
+    members = board_by_name(board).members
+    if user is None or user.pk not in members:
+        raise NotBoardMember(f"only members of the {board} board decide for it")
+    model = registry.load_model(state.model_id)
+    version = registry.load_version(state.version_id)
+    violated = rules.separation_of_duties(
+        user.pk,
+        requester_id=state.requester_id,
+        owner_ids=_owner_ids(model.team),
+        author_ids=_author_ids(version),
+    )
+    if violated is not None:
+        detail = {
+            "sod_requester": "the requester cannot review their own request",
+            "sod_owner": "the model's owners cannot review it",
+            "sod_author": "the version's authors cannot review it",
+        }[violated]
+        raise SeparationOfDuties(violated, detail)
+    evidence = governance.load_evidence(state.version_id)
+    previous = rules.latest_decisions(state.decisions).get((board, user.pk))
+    if (
+        previous is not None
+        and previous.decision == decision
+        and previous.evidence_version == evidence.stream_version
+    ):
+        raise AlreadyDecided(f"you already decided {decision} for {board} on this evidence")
+    stream_version = _expected(state.stream_version, expected_version, state.id)
+    now = clock.now()
+    recorded = ev.ReviewDecisionRecorded(
+        board=board,
+        reviewer_id=user.pk,
+        decision=decision,
+        rationale=rationale,
+        conditions=conditions,
+        evidence_version=evidence.stream_version,
+    )
+    events: list[Any] = [recorded]
+    moves: list[Any] = []
+    effects = _notify(decision, state.id, [state.requester_id])
+    if decision == "reject":
+        events.append(ev.ApprovalRejected(board=board, reviewer_id=user.pk))
+        moves = _status_events(version, ("rejected",), f"rejected by the {board} board")
+    elif decision == "request_changes":
+        events.append(ev.ChangesRequested(board=board, reviewer_id=user.pk))
+    else:
+        decided = (
+            *state.decisions,
+            _pending_decision(recorded, seq=stream_version + 1, now=now),
+        )
+        have = rules.tally(decided, state.boards, evidence.stream_version)
+        complete = all(evidence.satisfied(k, now) for k in state.required_evidence)
+        regrant = (
+            state.status != "approved" or state.granted_evidence_version != evidence.stream_version
+        )
+        if rules.quorum_met(have, state.boards) and complete and regrant:
+            approving = [
+                d
+                for d in rules.latest_decisions(decided).values()
+                if d.decision == "approve" and d.evidence_version == evidence.stream_version
+            ]
+            granted_conditions = sorted({c for d in approving for c in d.conditions})
+            events.append(
+                ev.ApprovalGranted(
+                    expires_at=(now + timedelta(days=state.validity_days)).isoformat(),
+                    conditions=granted_conditions,
+                    evidence_version=evidence.stream_version,
+                )
+            )
+            moves = _status_events(version, ("approved",), f"approved for {state.target}")
+            effects += _notify("approved", state.id, [state.requester_id])
+    with transaction.atomic():
+        result = store.append(
+            StreamRef(uuid.UUID(state.id), ev.REQUEST),
+            stream_version,
+            events,
+            governance.meta(actor, idempotency_key),
+            side_effects=effects,
+        )
+        if result.replayed:
+            return load_request(state.id)
+        _append_version_status(actor, version, moves)
+    return load_request(state.id)
+
+
+def _pending_decision(event: ev.ReviewDecisionRecorded, *, seq: int, now: datetime) -> Decision:
+    """The decision about to be appended, as the fold will see it."""
+    return Decision(
+        seq=seq,
+        board=event.board,
+        reviewer_id=event.reviewer_id,
+        decision=event.decision,
+        rationale=event.rationale,
+        conditions=tuple(event.conditions),
+        evidence_version=event.evidence_version,
+        recorded_at=now,
+    )
+
+
+def withdraw_request(
+    *,
+    actor: Actor,
+    request_id: str,
+    reason: str,
+    expected_version: int | None = None,
+    idempotency_key: str | None = None,
+) -> RequestState:
+    """The requester (or the model's owners) take the request back."""
+    reason = _text(reason, "reason", required=True)
+    state = load_request(request_id)
+    model = registry.load_model(state.model_id)
+    user = actor.account
+    if user is None or not (
+        user.pk == state.requester_id or permissions.is_member(user, model.team)
+    ):
+        raise NotRequester("only the requester or the model's owners can withdraw it")
+    if state.status in CLOSED:
+        raise RequestClosed(f"the request is {state.status}")
+    stream_version = _expected(state.stream_version, expected_version, state.id)
+    version = registry.load_version(state.version_id)
+    moves = (
+        _status_events(version, ("draft",), "approval request withdrawn")
+        if version.status == "in_review"
+        else []
+    )
+    with transaction.atomic():
+        result = store.append(
+            StreamRef(uuid.UUID(state.id), ev.REQUEST),
+            stream_version,
+            [ev.ApprovalWithdrawn(reason=reason)],
+            governance.meta(actor, idempotency_key),
+        )
+        if not result.replayed:
+            _append_version_status(actor, version, moves)
+    return load_request(state.id)
+
+
+def _require_review_board(actor: Actor, *, chair: bool = False) -> BoardState:
+    board = board_by_name(REVIEW_BOARD)
+    user = actor.account
+    if user is None:
+        raise NotBoardMember(f"only the {REVIEW_BOARD} board may do this")
+    if chair and board.chair_id != user.pk:
+        raise NotBoardChair(f"only the chair of the {REVIEW_BOARD} board may do this")
+    if not chair and user.pk not in board.members and not user.is_superuser:
+        raise NotBoardMember(f"only members of the {REVIEW_BOARD} board may do this")
+    return board
+
+
+def suspend_approval(
+    *, actor: Actor, request_id: str, reason: str, idempotency_key: str | None = None
+) -> RequestState:
+    """Suspend a production approval at once; the gate refuses it until reinstated."""
+    reason = _text(reason, "reason", required=True)
+    _require_review_board(actor)
+    state = load_request(request_id)
+    if state.suspended:
+        raise AlreadySuspended("the approval is already suspended")
+    store.append(
+        StreamRef(uuid.UUID(state.id), ev.REQUEST),
+        state.stream_version,
+        [ev.ApprovalSuspended(reason=reason)],
+        governance.meta(actor, idempotency_key),
+        side_effects=_notify("suspended", state.id, [state.requester_id]),
+    )
+    return load_request(state.id)
+
+
+def reinstate_approval(
+    *, actor: Actor, request_id: str, reason: str, idempotency_key: str | None = None
+) -> RequestState:
+    reason = _text(reason, "reason", required=True)
+    _require_review_board(actor)
+    state = load_request(request_id)
+    if not state.suspended:
+        raise NotSuspended("the approval is not suspended")
+    store.append(
+        StreamRef(uuid.UUID(state.id), ev.REQUEST),
+        state.stream_version,
+        [ev.ApprovalReinstated(reason=reason)],
+        governance.meta(actor, idempotency_key),
+    )
+    return load_request(state.id)
+
+
+def grant_waiver(
+    *,
+    actor: Actor,
+    model_id: str,
+    number: int,
+    kind: str,
+    reason: str,
+    expires_at: datetime,
+    idempotency_key: str | None = None,
+) -> Any:
+    """A waiver for missing evidence: granted by the model-risk board's chair, who must not be
+    an owner or author; it expires, and it is itself recorded as evidence."""
+    model = registry.load_model(model_id)
+    if isinstance(number, bool) or not isinstance(number, int) or number not in model.versions:
+        raise registry.ModelVersionNotFound(f"model {model.name!r} has no version {number}")
+    version = registry.load_version_by_number(model.id, number)
+    event = governance.waiver_event(
+        version=version, kind=kind, reason=reason, expires_at=expires_at, board=REVIEW_BOARD
+    )
+    _require_review_board(actor, chair=True)
+    violated = rules.separation_of_duties(
+        actor.account.pk,
+        requester_id=-1,
+        owner_ids=_owner_ids(model.team),
+        author_ids=_author_ids(version),
+    )
+    if violated is not None:
+        raise SeparationOfDuties(violated, "the model's owners and authors cannot waive evidence")
+    evidence = governance.load_evidence(version.id)
+    store.append(
+        StreamRef(governance.evidence_stream_id(version.id), gev.EVIDENCE),
+        evidence.stream_version,
+        [event],
+        governance.meta(actor, idempotency_key),
+    )
+    return governance.load_evidence(version.id)

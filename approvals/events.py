@@ -1,0 +1,92 @@
+"""Approval events: review boards and their members, approval requests and their decisions.
+
+Streams: each board ("approvals.Board") and each approval request ("approvals.Request").
+People are user ids; names and addresses stay out of the log."""
+
+from __future__ import annotations
+
+from eventstore.catalog import DomainEvent, event
+
+BOARD = "approvals.Board"
+REQUEST = "approvals.Request"
+
+
+@event("approvals.BoardCreated")
+class BoardCreated(DomainEvent):
+    name: str
+    title: str
+
+
+@event("approvals.BoardMemberAdded")
+class BoardMemberAdded(DomainEvent):
+    user_id: int
+
+
+@event("approvals.BoardMemberRemoved")
+class BoardMemberRemoved(DomainEvent):
+    user_id: int
+
+
+@event("approvals.BoardChairAppointed")
+class BoardChairAppointed(DomainEvent):
+    user_id: int
+    previous_user_id: int | None
+
+
+@event("approvals.ApprovalRequested")
+class ApprovalRequested(DomainEvent):
+    model_id: str
+    version_id: str
+    version_number: int
+    target: str
+    requester_id: int
+    tier: str
+    policy_version: int
+    required_evidence: list[str]
+    boards: dict[str, int]
+    validity_days: int
+    notes: str
+
+
+@event("approvals.ReviewDecisionRecorded")
+class ReviewDecisionRecorded(DomainEvent):
+    board: str
+    reviewer_id: int
+    decision: str
+    rationale: str
+    conditions: list[str]
+    evidence_version: int
+
+
+@event("approvals.ApprovalGranted")
+class ApprovalGranted(DomainEvent):
+    expires_at: str
+    conditions: list[str]
+    evidence_version: int
+
+
+@event("approvals.ApprovalRejected")
+class ApprovalRejected(DomainEvent):
+    board: str
+    reviewer_id: int
+
+
+@event("approvals.ChangesRequested")
+class ChangesRequested(DomainEvent):
+    board: str
+    reviewer_id: int
+
+
+@event("approvals.ApprovalWithdrawn")
+class ApprovalWithdrawn(DomainEvent):
+    reason: str
+
+
+@event("approvals.ApprovalSuspended")
+class ApprovalSuspended(DomainEvent):
+    reason: str
+
+
+@event("approvals.ApprovalReinstated")
+class ApprovalReinstated(DomainEvent):
+    reason: str

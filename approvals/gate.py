@@ -1,0 +1,82 @@
+"""The promotion gate: a version reaches production (status deployed, or the `production`
+alias) only with a complete, unexpired, unsuspended approval. The registry calls
+require_promotion; the API and the admin show assess_promotion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from approvals import rules
+from approvals.commands import load_request
+from approvals.errors import PromotionBlocked
+from approvals.models import ApprovalRequest
+from core import clock
+from governance import commands as governance
+from governance import policy
+from registry import commands as registry
+
+
+def assess_promotion(*, model_id: str, number: int, target: str = "production") -> rules.Assessment:
+    version = registry.load_version_by_number(model_id, number)
+    risk = governance.load_risk(model_id)
+    latest = (
+        ApprovalRequest.objects.filter(version_id=version.id, target=target)
+        .order_by("-created_at")
+        .values_list("id", flat=True)
+        .first()
+    )
+    request = load_request(latest) if latest else None
+    evidence = governance.load_evidence(version.id)
+    now = clock.now()
+    required: list[str] = []
+    boards: dict[str, int] = {}
+    if risk.tier:
+        spec = governance.current_policy().tiers[risk.tier]
+        required = policy.required_evidence(
+            spec, personal_data=bool(risk.answers.get("personal_data", False))
+        )
+        boards = dict(spec["boards"])
+    assessment = rules.assess(
+        request,
+        target=target,
+        tier=risk.tier,
+        required_evidence=required,
+        boards=boards,
+        evidence_satisfied=lambda kind: evidence.satisfied(kind, now),
+        evidence_version=evidence.stream_version,
+        now=now,
+        model_suspended=risk.suspended,
+    )
+    if not risk.tier and request is None:
+        assessment.reasons.insert(0, "risk_tier_missing")
+    return assessment
+
+
+def describe(assessment: rules.Assessment) -> dict[str, Any]:
+    """The assessment as structured fields (the 409 body and the API's promotion view)."""
+    return {
+        "target": assessment.target,
+        "allowed": assessment.allowed,
+        "tier": assessment.tier,
+        "request_id": assessment.request_id,
+        "request_status": assessment.status,
+        "reasons": list(assessment.reasons),
+        "missing_evidence": list(assessment.missing_evidence),
+        "boards": [
+            {"board": c.board, "needed": c.needed, "have": c.have} for c in assessment.boards
+        ],
+        "quorum": {"needed": assessment.quorum_needed, "have": assessment.quorum_have},
+        "expired": assessment.expired,
+        "expires_at": assessment.expires_at.isoformat() if assessment.expires_at else None,
+        "suspended": list(assessment.suspended),
+    }
+
+
+def require_promotion(*, model_id: str, number: int, target: str = "production") -> None:
+    assessment = assess_promotion(model_id=model_id, number=number, target=target)
+    if not assessment.allowed:
+        body = describe(assessment)
+        body.pop("allowed")
+        raise PromotionBlocked(
+            f"version {number} cannot go to {target}: {', '.join(assessment.reasons)}", **body
+        )

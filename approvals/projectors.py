@@ -1,0 +1,154 @@
+"""Projectors: approval events -> read tables. One function per event type, nothing else."""
+
+from __future__ import annotations
+
+import uuid
+
+from approvals.models import ApprovalRequest, Board, ReviewDecision
+from eventstore.projection import ProjectionWriter, projection_tables, projector
+from eventstore.types import RecordedEvent
+
+projection_tables(Board, ApprovalRequest, ReviewDecision)
+
+
+def _touch(out: ProjectionWriter, model, event: RecordedEvent, **values) -> None:
+    out.update(
+        model,
+        {"id": event.stream_id},
+        stream_version=event.version,
+        updated_at=event.recorded_at,
+        **values,
+    )
+
+
+@projector("approvals.BoardCreated")
+def project_board_created(event: RecordedEvent, out: ProjectionWriter) -> None:
+    out.insert(
+        Board,
+        id=event.stream_id,
+        name=event.data["name"],
+        title=event.data["title"],
+        members=[],
+        chair_id=None,
+        stream_version=event.version,
+        created_at=event.recorded_at,
+        updated_at=event.recorded_at,
+    )
+
+
+@projector("approvals.BoardMemberAdded")
+def project_board_member_added(event: RecordedEvent, out: ProjectionWriter) -> None:
+    out.execute(
+        "UPDATE approvals_board SET members = (SELECT coalesce(jsonb_agg(DISTINCT m ORDER BY m),"
+        " '[]'::jsonb) FROM jsonb_array_elements(members || to_jsonb(%s::int)) AS m),"
+        " stream_version = %s, updated_at = %s WHERE id = %s",
+        (event.data["user_id"], event.version, event.recorded_at, event.stream_id),
+    )
+
+
+@projector("approvals.BoardMemberRemoved")
+def project_board_member_removed(event: RecordedEvent, out: ProjectionWriter) -> None:
+    out.execute(
+        "UPDATE approvals_board SET members = (SELECT coalesce(jsonb_agg(m ORDER BY m),"
+        " '[]'::jsonb) FROM jsonb_array_elements(members) AS m WHERE m <> to_jsonb(%s::int)),"
+        " chair_id = CASE WHEN chair_id = %s THEN NULL ELSE chair_id END,"
+        " stream_version = %s, updated_at = %s WHERE id = %s",
+        (
+            event.data["user_id"],
+            event.data["user_id"],
+            event.version,
+            event.recorded_at,
+            event.stream_id,
+        ),
+    )
+
+
+@projector("approvals.BoardChairAppointed")
+def project_board_chair_appointed(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _touch(out, Board, event, chair_id=event.data["user_id"])
+
+
+@projector("approvals.ApprovalRequested")
+def project_approval_requested(event: RecordedEvent, out: ProjectionWriter) -> None:
+    data = event.data
+    out.insert(
+        ApprovalRequest,
+        id=event.stream_id,
+        model_id=data["model_id"],
+        version_id=data["version_id"],
+        version_number=data["version_number"],
+        target=data["target"],
+        requester_id=data["requester_id"],
+        tier=data["tier"],
+        policy_version=data["policy_version"],
+        required_evidence=data["required_evidence"],
+        boards=data["boards"],
+        validity_days=data["validity_days"],
+        notes=data["notes"],
+        status="open",
+        granted_at=None,
+        expires_at=None,
+        conditions=[],
+        suspended=False,
+        suspension_reason="",
+        stream_version=event.version,
+        created_at=event.recorded_at,
+        updated_at=event.recorded_at,
+    )
+
+
+@projector("approvals.ReviewDecisionRecorded")
+def project_review_decision_recorded(event: RecordedEvent, out: ProjectionWriter) -> None:
+    data = event.data
+    _touch(out, ApprovalRequest, event)
+    out.insert(
+        ReviewDecision,
+        id=uuid.uuid5(event.stream_id, str(event.version)),
+        request_id=event.stream_id,
+        seq=event.version,
+        board=data["board"],
+        reviewer_id=data["reviewer_id"],
+        decision=data["decision"],
+        rationale=data["rationale"],
+        conditions=data["conditions"],
+        evidence_version=data["evidence_version"],
+        recorded_at=event.recorded_at,
+    )
+
+
+@projector("approvals.ApprovalGranted")
+def project_approval_granted(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _touch(
+        out,
+        ApprovalRequest,
+        event,
+        status="approved",
+        granted_at=event.recorded_at,
+        expires_at=event.data["expires_at"],
+        conditions=event.data["conditions"],
+    )
+
+
+@projector("approvals.ApprovalRejected")
+def project_approval_rejected(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _touch(out, ApprovalRequest, event, status="rejected")
+
+
+@projector("approvals.ChangesRequested")
+def project_changes_requested(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _touch(out, ApprovalRequest, event, status="changes_requested")
+
+
+@projector("approvals.ApprovalWithdrawn")
+def project_approval_withdrawn(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _touch(out, ApprovalRequest, event, status="withdrawn")
+
+
+@projector("approvals.ApprovalSuspended")
+def project_approval_suspended(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _touch(out, ApprovalRequest, event, suspended=True, suspension_reason=event.data["reason"])
+
+
+@projector("approvals.ApprovalReinstated")
+def project_approval_reinstated(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _touch(out, ApprovalRequest, event, suspended=False, suspension_reason="")

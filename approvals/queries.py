@@ -1,0 +1,78 @@
+"""Reads the API and the admin share: boards, requests (also as of a time or position), who
+may see which request, and a reviewer's pending work."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from approvals.commands import board_by_name, load_request
+from approvals.errors import RequestNotFound
+from approvals.models import ApprovalRequest, Board, ReviewDecision
+from approvals.state import ACTIVE, BoardState, RequestState, evolve_request
+from eventstore import store
+from registry.models import RegisteredModel
+
+VIEW_PERM = "approvals.view_approvalrequest"
+
+
+def sees_everything(user: Any) -> bool:
+    """Superusers and auditors (the global view permission) read every request."""
+    return bool(user and (user.is_superuser or user.has_perm(VIEW_PERM)))
+
+
+def visible_requests(user: Any) -> QuerySet[ApprovalRequest]:
+    """Requests of the user's boards (object permissions) and of their teams' models."""
+    if sees_everything(user):
+        return ApprovalRequest.objects.all()
+    if user is None:
+        return ApprovalRequest.objects.none()
+    of_boards = get_objects_for_user(
+        user, VIEW_PERM, klass=ApprovalRequest, accept_global_perms=False
+    ).values("id")
+    teams = list(user.groups.values_list("name", flat=True))
+    own_models = RegisteredModel.objects.filter(team__in=teams).values("id")
+    return ApprovalRequest.objects.filter(Q(id__in=of_boards) | Q(model_id__in=own_models))
+
+
+def pending_for(user: Any) -> QuerySet[ApprovalRequest]:
+    """Active requests of the user's boards on which the user has not decided yet."""
+    boards = list(Board.objects.filter(members__contains=[user.pk]).values_list("name", flat=True))
+    if not boards:
+        return ApprovalRequest.objects.none()
+    decided = ReviewDecision.objects.filter(reviewer_id=user.pk).values("request_id")
+    needs = Q()
+    for board in boards:
+        needs |= Q(boards__has_key=board)
+    return ApprovalRequest.objects.filter(status__in=ACTIVE).filter(needs).exclude(id__in=decided)
+
+
+def get_request(
+    request_id: str,
+    *,
+    user: Any,
+    up_to_position: int | None = None,
+    as_of: datetime | None = None,
+) -> RequestState:
+    if not visible_requests(user).filter(id=request_id).exists():
+        raise RequestNotFound(f"no approval request {request_id}")
+    if up_to_position is None and as_of is None:
+        return load_request(request_id)
+    state, _ = store.load(
+        uuid.UUID(str(request_id)),
+        evolve_request,
+        RequestState(),
+        up_to_position=up_to_position,
+        as_of=as_of,
+    )
+    if not state.exists:
+        raise RequestNotFound(f"approval request {request_id} did not exist yet at that point")
+    return state
+
+
+def get_board(name: str) -> BoardState:
+    return board_by_name(name)

@@ -1,0 +1,150 @@
+"""Pure rules of approvals: separation of duties, the quorum tally (one person counts once),
+and the promotion assessment that lists exactly what is missing. Nothing here imports Django."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from approvals.state import Decision, RequestState
+from governance.policy import BOARDS
+
+
+def separation_of_duties(
+    reviewer_id: int, *, requester_id: int, owner_ids: Iterable[int], author_ids: Iterable[int]
+) -> str | None:
+    """The stable code of the first rule the reviewer breaks, or None."""
+    if reviewer_id == requester_id:
+        return "sod_requester"
+    if reviewer_id in set(owner_ids):
+        return "sod_owner"
+    if reviewer_id in set(author_ids):
+        return "sod_author"
+    return None
+
+
+def latest_decisions(decisions: Iterable[Decision]) -> dict[tuple[str, int], Decision]:
+    """Each reviewer's last word per board: a later decision replaces an earlier one."""
+    latest: dict[tuple[str, int], Decision] = {}
+    for decision in decisions:
+        latest[(decision.board, decision.reviewer_id)] = decision
+    return latest
+
+
+def tally(
+    decisions: Iterable[Decision], boards: dict[str, int], evidence_version: int
+) -> dict[str, int]:
+    """Approvals per board that still count: given on the current evidence, and each person
+    counted once, on the first board they approved for, however many boards they sit on."""
+    counted: set[int] = set()
+    have = dict.fromkeys(boards, 0)
+    current = latest_decisions(decisions).values()
+    for decision in sorted(current, key=lambda d: d.seq):
+        if (
+            decision.decision == "approve"
+            and decision.board in have
+            and decision.evidence_version == evidence_version
+            and decision.reviewer_id not in counted
+        ):
+            counted.add(decision.reviewer_id)
+            have[decision.board] += 1
+    return have
+
+
+def _board_rank(board: str) -> tuple[int, str]:
+    """Boards in the policy's order (model-risk, legal, ethics, security), then by name."""
+    return (BOARDS.index(board) if board in BOARDS else len(BOARDS), board)
+
+
+def quorum_met(have: dict[str, int], boards: dict[str, int]) -> bool:
+    return all(have.get(board, 0) >= needed for board, needed in boards.items())
+
+
+@dataclass(frozen=True)
+class BoardCount:
+    board: str
+    needed: int
+    have: int
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the gate found for one version and target; `allowed` only if nothing is missing."""
+
+    target: str
+    tier: str
+    request_id: str | None
+    status: str
+    missing_evidence: list[str] = field(default_factory=list)
+    boards: list[BoardCount] = field(default_factory=list)
+    quorum_needed: int = 0
+    quorum_have: int = 0
+    expired: bool = False
+    expires_at: datetime | None = None
+    suspended: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def allowed(self) -> bool:
+        return not self.reasons
+
+
+def assess(
+    request: RequestState | None,
+    *,
+    target: str,
+    tier: str,
+    required_evidence: Iterable[str],
+    boards: dict[str, int],
+    evidence_satisfied: Callable[[str], bool],
+    evidence_version: int,
+    now: datetime,
+    model_suspended: bool,
+) -> Assessment:
+    """Everything a promotion needs, checked against the request (which carries the policy in
+    force when it was made) or, without a request, against the current policy."""
+    if request is not None:
+        required_evidence, boards = request.required_evidence, request.boards
+        tier = request.tier
+    missing = [kind for kind in required_evidence if not evidence_satisfied(kind)]
+    have = tally(request.decisions, boards, evidence_version) if request else {}
+    ordered = sorted(boards.items(), key=lambda item: _board_rank(item[0]))
+    counts = [BoardCount(b, n, min(have.get(b, 0), n)) for b, n in ordered]
+    reasons: list[str] = []
+    status = request.status if request else "none"
+    if request is None:
+        reasons.append("no_request")
+    elif status != "approved":
+        reasons.append(f"request_{status}")
+    if missing:
+        reasons.append("evidence_missing")
+    if any(c.have < c.needed for c in counts):
+        reasons.append("quorum_not_met")
+    expired = bool(request and request.expires_at is not None and request.expires_at <= now)
+    if expired:
+        reasons.append("approval_expired")
+    suspended = [
+        what
+        for what, flag in (
+            ("model", model_suspended),
+            ("approval", bool(request and request.suspended)),
+        )
+        if flag
+    ]
+    if suspended:
+        reasons.append("suspended")
+    return Assessment(
+        target=target,
+        tier=tier,
+        request_id=request.id if request else None,
+        status=status,
+        missing_evidence=missing,
+        boards=counts,
+        quorum_needed=sum(boards.values()),
+        quorum_have=sum(c.have for c in counts),
+        expired=expired,
+        expires_at=request.expires_at if request else None,
+        suspended=suspended,
+        reasons=reasons,
+    )

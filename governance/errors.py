@@ -1,0 +1,62 @@
+"""Governance errors: each a DomainError with a stable code and HTTP status."""
+
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+
+
+class PolicyNotFound(NotFound):
+    code = "policy_not_found"
+    title = "No such policy version"
+
+
+class NotRiskOfficer(PermissionDenied):
+    code = "not_risk_officer"
+    title = "Only a model-risk officer may do this"
+
+
+class NotPolicyAdmin(PermissionDenied):
+    code = "not_policy_admin"
+    title = "Only policy administrators may record a policy version"
+
+
+class IntakeMissing(Conflict):
+    code = "intake_missing"
+    title = "The model has no intake questionnaire yet"
+
+
+class OverrideNeedsReason(InvalidInput):
+    code = "override_reason_required"
+    status = 422
+    title = "Overriding the proposed tier needs a reason"
+
+
+class RiskSeparationOfDuties(PermissionDenied):
+    code = "sod_owner"
+    title = "The model's owners cannot set its risk tier"
+
+
+class AlreadySuspended(Conflict):
+    code = "already_suspended"
+    title = "The model is already suspended"
+
+
+class NotSuspended(Conflict):
+    code = "not_suspended"
+    title = "The model is not suspended"
+
+
+class Unprocessable(InvalidInput):
+    """Well-formed input that a rule of the domain refuses (a past expiry, a missing reason)."""
+
+    code = "unprocessable"
+    status = 422
+    title = "The input breaks a rule of the domain"
+
+
+class IncompleteModelCard(Unprocessable):
+    code = "incomplete_model_card"
+    title = "The model card misses required fields"
+
+
+class InvalidWaiver(Unprocessable):
+    code = "invalid_waiver"
+    title = "The waiver is not valid"

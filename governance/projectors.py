@@ -1,0 +1,135 @@
+"""Projectors: governance events -> read tables. One function per event type, nothing else."""
+
+from __future__ import annotations
+
+import uuid
+
+from eventstore.projection import KeepExisting, ProjectionWriter, projection_tables, projector
+from eventstore.types import RecordedEvent
+from governance.models import Evidence, ModelRisk, PolicyVersion
+
+projection_tables(PolicyVersion, ModelRisk, Evidence)
+
+
+@projector("governance.PolicyVersionRecorded")
+def project_policy_version_recorded(event: RecordedEvent, out: ProjectionWriter) -> None:
+    # The primary key on the number is what makes two racing seeders fail instead of forking.
+    out.insert(
+        PolicyVersion,
+        number=event.data["number"],
+        stream_id=event.stream_id,
+        tiers=event.data["tiers"],
+        reason=event.data["reason"],
+        recorded_at=event.recorded_at,
+        recorded_by=event.metadata.get("actor", ""),
+    )
+
+
+_RISK_DEFAULTS = {
+    "tier": "",
+    "proposed_tier": "",
+    "answers": {},
+    "overridden": False,
+    "reason": "",
+    "policy_version": 0,
+    "suspended": False,
+    "suspension_reason": "",
+}
+
+
+def _risk(out: ProjectionWriter, event: RecordedEvent, **values) -> None:
+    # The first event of a model's risk stream inserts the row; columns it does not set
+    # start from their defaults and later events keep them.
+    kept = {name: KeepExisting(value) for name, value in _RISK_DEFAULTS.items()}
+    out.upsert(
+        ModelRisk,
+        ("model_id",),
+        model_id=event.data["model_id"],
+        stream_version=event.version,
+        updated_at=event.recorded_at,
+        **{**kept, **values},
+    )
+
+
+@projector("governance.IntakeRecorded")
+def project_intake_recorded(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _risk(
+        out,
+        event,
+        answers=event.data["answers"],
+        proposed_tier=event.data["proposed_tier"],
+        policy_version=event.data["policy_version"],
+    )
+
+
+@projector("governance.RiskTierAssigned")
+def project_risk_tier_assigned(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _risk(
+        out,
+        event,
+        tier=event.data["tier"],
+        overridden=event.data["overridden"],
+        reason=event.data["reason"],
+        policy_version=event.data["policy_version"],
+    )
+
+
+@projector("governance.ModelSuspended")
+def project_model_suspended(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _risk(out, event, suspended=True, suspension_reason=event.data["reason"])
+
+
+@projector("governance.ModelReinstated")
+def project_model_reinstated(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _risk(out, event, suspended=False, suspension_reason="")
+
+
+def _evidence(out: ProjectionWriter, event: RecordedEvent, **values) -> None:
+    data = event.data
+    out.upsert(
+        Evidence,
+        ("version_id", "kind"),
+        id=uuid.uuid5(uuid.UUID(data["version_id"]), data["kind"]),
+        version_id=data["version_id"],
+        model_id=data["model_id"],
+        version_number=data["version_number"],
+        kind=data["kind"],
+        recorded_at=event.recorded_at,
+        recorded_by=event.metadata.get("actor", ""),
+        stream_version=event.version,
+        **values,
+    )
+
+
+@projector("governance.EvidenceAttached")
+def project_evidence_attached(event: RecordedEvent, out: ProjectionWriter) -> None:
+    data = event.data
+    _evidence(
+        out,
+        event,
+        waived=False,
+        artifact_key=data["key"],
+        uri=data["uri"],
+        sha256=data["sha256"],
+        size=data["size"],
+        summary=data["summary"],
+        reason="",
+        expires_at=None,
+    )
+
+
+@projector("governance.EvidenceWaived")
+def project_evidence_waived(event: RecordedEvent, out: ProjectionWriter) -> None:
+    data = event.data
+    _evidence(
+        out,
+        event,
+        waived=True,
+        artifact_key="",
+        uri="",
+        sha256="",
+        size=None,
+        summary={"board": data["board"]},
+        reason=data["reason"],
+        expires_at=data["expires_at"],
+    )

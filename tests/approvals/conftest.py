@@ -1,0 +1,180 @@
+"""Personas and helpers for the governance workflow: boards with members, a risk officer,
+evidence uploaded to a real artifact store, and API clients for each person."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from approvals import commands as approvals
+from core.actors import Actor
+from governance import commands as governance
+from governance.policy import MODEL_CARD_FIELDS
+from registry import artifacts
+from registry import commands as registry
+from registry.commands import VersionInput
+from tests.api.conftest import client_for
+from tests.conftest import make_user
+
+MEMBERS = {
+    "model-risk": ("rosa-risk", "raj-risk", "rin-risk"),
+    "legal": ("lena-legal",),
+    "ethics": ("eli-ethics", "emma-ethics"),
+    "security": ("sam-security",),
+}
+INTAKE = {
+    "low": {
+        "use_case": "internal search ranking",
+        "affected_people": "internal",
+        "automated_decisions": False,
+        "significant_effects": False,
+        "personal_data": False,
+        "special_category_data": False,
+        "regulated_domain": "none",
+        "safety_component": False,
+    },
+    "medium": {
+        "use_case": "marketing targeting",
+        "affected_people": "consumers",
+        "automated_decisions": True,
+        "significant_effects": False,
+        "personal_data": True,
+        "special_category_data": False,
+        "regulated_domain": "marketing",
+        "safety_component": False,
+    },
+    "high": {
+        "use_case": "credit scoring",
+        "affected_people": "consumers",
+        "automated_decisions": True,
+        "significant_effects": True,
+        "personal_data": True,
+        "special_category_data": False,
+        "regulated_domain": "credit",
+        "safety_component": False,
+    },
+    "critical": {
+        "use_case": "triage of radiology images",
+        "affected_people": "vulnerable_groups",
+        "automated_decisions": True,
+        "significant_effects": True,
+        "personal_data": True,
+        "special_category_data": True,
+        "regulated_domain": "healthcare",
+        "safety_component": True,
+    },
+}
+
+
+def model_card(name: str, number: int) -> dict[str, Any]:
+    card: dict[str, Any] = {field: f"{field} of {name}" for field in MODEL_CARD_FIELDS}
+    card.update(name=name, version=str(number), metrics={"auc": 0.91, "slice": "all"})
+    return card
+
+
+@dataclass
+class Cast:
+    admin: Any
+    owner: Any
+    officer: Any
+    members: dict[str, list[Any]]
+
+    def reviewer(self, board: str, index: int = 0) -> Any:
+        return self.members[board][index]
+
+
+@pytest.fixture
+def evidence_store(tmp_path, settings) -> artifacts.ArtifactStore:
+    settings.S3_BUCKET = None
+    settings.ARTIFACT_ROOT = tmp_path / "artifacts"
+    return artifacts.get_store()
+
+
+@pytest.fixture
+def cast(owner, team) -> Cast:
+    """Boards seeded as the migration does, each with members; rosa chairs model-risk and is
+    the model-risk officer (governance.assign_risk_tier)."""
+    admin = make_user("ada-admin", superuser=True)
+    admin_actor = Actor.user(admin, auth_method="session")
+    approvals.ensure_default_boards()
+    members: dict[str, list[Any]] = {}
+    for board, names in MEMBERS.items():
+        members[board] = []
+        for name in names:
+            perms = ("governance.assign_risk_tier",) if name == "rosa-risk" else ()
+            user = make_user(name, perms=perms)
+            user.email = f"{name}@example.org"
+            user.save()
+            approvals.add_board_member(actor=admin_actor, board=board, user_id=user.pk)
+            members[board].append(user)
+    approvals.appoint_chair(
+        actor=admin_actor, board="model-risk", user_id=members["model-risk"][0].pk
+    )
+    owner.email = "olivia@example.org"
+    owner.save()
+    return Cast(admin=admin, owner=owner, officer=members["model-risk"][0], members=members)
+
+
+def upload(store, version, kind: str, body: bytes, filename: str = "doc.pdf") -> dict[str, Any]:
+    """Put a document in the artifact store where the evidence command expects it."""
+    key = governance.evidence_key(version, kind, filename)
+    store.put(key, body, size=len(body))
+    return {"filename": filename, "size": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+
+
+def registered_version(owner, name: str) -> tuple[Any, Any]:
+    actor = Actor.user(owner, auth_method="token")
+    model = registry.register_model(actor=actor, name=name, team="fraud-ml")
+    version = registry.create_model_version(actor=actor, model_id=model.id, data=VersionInput())
+    return model, version
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def api(user):
+    return client_for(user)
+
+
+def actor_of(user) -> Actor:
+    return Actor.user(user, auth_method="token")
+
+
+def governed_version(cast, store, tier: str, name: str, *, skip: tuple[str, ...] = ()):
+    """Through the commands: a model of `tier` with version 1 and the evidence it needs."""
+    from governance.policy import required_evidence
+
+    owner = actor_of(cast.owner)
+    model, version = registered_version(cast.owner, name)
+    governance.record_intake(actor=owner, model_id=model.id, answers=INTAKE[tier])
+    governance.assign_risk_tier(actor=actor_of(cast.officer), model_id=model.id)
+    spec = governance.current_policy().tiers[tier]
+    for kind in required_evidence(spec, personal_data=INTAKE[tier]["personal_data"]):
+        if kind in skip:
+            continue
+        document = upload(store, version, kind, f"{kind} of {name}".encode())
+        governance.attach_evidence(
+            actor=owner,
+            model_id=model.id,
+            number=1,
+            kind=kind,
+            summary=model_card(name, 1) if kind == "model_card" else {"verdict": "pass"},
+            **document,
+        )
+    return model, version
+
+
+def approve(cast, request_id: str, board: str, index: int = 0, **kwargs):
+    return approvals.record_decision(
+        actor=actor_of(cast.reviewer(board, index)),
+        request_id=request_id,
+        board=board,
+        decision=kwargs.pop("decision", "approve"),
+        rationale=kwargs.pop("rationale", "reviewed the evidence"),
+        **kwargs,
+    )

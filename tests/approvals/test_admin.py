@@ -1,0 +1,166 @@
+"""Approvals in the admin: reviewers see their boards' requests and decide with the same
+command as the API; auditors read everything and change nothing; boards change by command."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from approvals import commands as approvals
+from approvals.roles import ensure_auditors_group
+from eventstore.models import Event
+from tests.approvals.conftest import actor_of, governed_version
+from tests.conftest import make_user
+
+
+def staff_client(user) -> Client:
+    user.is_staff = True
+    user.save()
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def two_requests(cast, store):
+    low, _ = governed_version(cast, store, "low", "admin-low")
+    high, _ = governed_version(cast, store, "high", "admin-high")
+    owner = actor_of(cast.owner)
+    return (
+        approvals.request_approval(actor=owner, model_id=low.id, number=1),
+        approvals.request_approval(actor=owner, model_id=high.id, number=1),
+    )
+
+
+def test_reviewer_sees_only_requests_of_their_boards_and_decides_with_the_command(
+    cast, evidence_store
+):
+    low, high = two_requests(cast, evidence_store)
+    lena = staff_client(cast.reviewer("legal"))
+    listing = lena.get("/admin/approvals/approvalrequest/")
+    assert listing.status_code == 200
+    assert str(high.id).encode() in listing.content
+    assert str(low.id).encode() not in listing.content
+    assert lena.get(f"/admin/approvals/approvalrequest/{low.id}/change/").status_code in (
+        302,
+        403,
+        404,
+    )
+    page = lena.get(f"/admin/approvals/approvalrequest/{high.id}/change/")
+    assert page.status_code == 200
+    for label in (b"Approve", b"Reject", b"Request changes"):
+        assert label in page.content
+    assert b"approvals.ApprovalRequested" in page.content
+    assert b"intended_use of admin-high" in page.content
+    decide = f"/admin/approvals/approvalrequest/{high.id}/decide/"
+    assert lena.get(f"{decide}?decision=approve").status_code == 200
+    before = Event.objects.count()
+    done = lena.post(
+        decide, {"board": "legal", "decision": "approve", "rationale": "contracts checked"}
+    )
+    assert done.status_code == 302, done.content
+    added = list(Event.objects.order_by("position").values_list("type", flat=True)[before:])
+    assert added == ["approvals.ReviewDecisionRecorded"]
+    assert approvals.load_request(high.id).decisions[-1].board == "legal"
+
+
+def test_admin_decision_refused_by_separation_of_duties_shows_the_code_and_appends_nothing(
+    cast, evidence_store, team
+):
+    _, high = two_requests(cast, evidence_store)
+    insider = make_user("ines-insider", team)
+    approvals.add_board_member(actor=actor_of(cast.admin), board="legal", user_id=insider.pk)
+    client = staff_client(insider)
+    before = Event.objects.count()
+    page = client.post(
+        f"/admin/approvals/approvalrequest/{high.id}/decide/",
+        {"board": "legal", "decision": "approve", "rationale": "mine"},
+    )
+    assert page.status_code == 200
+    assert b"sod_owner" in page.content
+    assert Event.objects.count() == before
+
+
+def test_my_reviews_lists_only_requests_waiting_for_me(cast, evidence_store):
+    low, high = two_requests(cast, evidence_store)
+    raj = staff_client(cast.reviewer("model-risk", 1))
+    approvals.record_decision(
+        actor=actor_of(cast.reviewer("model-risk", 1)),
+        request_id=low.id,
+        board="model-risk",
+        decision="approve",
+        rationale="fine",
+    )
+    queue = raj.get("/admin/approvals/approvalrequest/?mine=pending")
+    assert str(high.id).encode() in queue.content
+    assert str(low.id).encode() not in queue.content
+
+
+def test_auditors_read_everything_and_change_nothing(cast, evidence_store):
+    low, high = two_requests(cast, evidence_store)
+    auditor = make_user("aude-auditor")
+    # The migration created the group; a flushed database (after a transactional test) needs
+    # the same idempotent call again.
+    auditor.groups.add(ensure_auditors_group())
+    client = staff_client(auditor)
+    listing = client.get("/admin/approvals/approvalrequest/")
+    assert str(low.id).encode() in listing.content and str(high.id).encode() in listing.content
+    page = client.get(f"/admin/approvals/approvalrequest/{high.id}/change/")
+    assert page.status_code == 200
+    assert b"decision-button" not in page.content
+    before = Event.objects.count()
+    refused = client.post(
+        f"/admin/approvals/approvalrequest/{high.id}/decide/",
+        {"board": "legal", "decision": "approve", "rationale": "no"},
+    )
+    assert refused.status_code == 403
+    board = approvals.board_by_name("legal")
+    assert (
+        client.post(
+            f"/admin/approvals/board/{board.id}/members/", {"action": "add", "user": auditor.pk}
+        ).status_code
+        == 403
+    )
+    assert client.get("/admin/governance/policyversion/").status_code == 200
+    assert client.get("/admin/registry/registeredmodel/").status_code == 200
+    assert Event.objects.count() == before
+
+
+def test_board_members_change_through_the_admin_form_as_events(cast, admin_client):
+    newcomer = make_user("nina-new")
+    board = approvals.board_by_name("ethics")
+    done = admin_client.post(
+        f"/admin/approvals/board/{board.id}/members/", {"action": "add", "user": newcomer.pk}
+    )
+    assert done.status_code == 302, done.content
+    assert newcomer.pk in approvals.board_by_name("ethics").members
+    page = admin_client.get(f"/admin/approvals/board/{board.id}/change/")
+    assert b"approvals.BoardMemberAdded" in page.content
+    assert b"nina-new" in page.content
+
+
+def test_api_and_admin_append_the_same_event_types_for_a_decision(cast, evidence_store):
+    from tests.api.conftest import client_for
+
+    low, high = two_requests(cast, evidence_store)
+    reviewer = cast.reviewer("model-risk", 1)
+
+    def appended(action) -> list[str]:
+        before = Event.objects.order_by("-position").values_list("position", flat=True).first()
+        action()
+        return list(
+            Event.objects.filter(position__gt=before)
+            .order_by("position")
+            .values_list("type", flat=True)
+        )
+
+    body = {"board": "model-risk", "decision": "request_changes", "rationale": "more data"}
+    by_api = appended(
+        lambda: client_for(reviewer).post(
+            f"/api/v1/approvals/{low.id}/decisions/", body, format="json"
+        )
+    )
+    by_admin = appended(
+        lambda: staff_client(reviewer).post(
+            f"/admin/approvals/approvalrequest/{high.id}/decide/", body
+        )
+    )
+    assert by_api == by_admin == ["approvals.ReviewDecisionRecorded", "approvals.ChangesRequested"]

@@ -1,0 +1,271 @@
+"""Approval commands against the real event store: separation of duties, distinct quorum,
+expiry and voiding on the clock, policy versions kept by requests, waivers, suspensions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from approvals import commands as approvals
+from approvals import gate
+from approvals.errors import (
+    NotBoardChair,
+    NotBoardMember,
+    PromotionBlocked,
+    RequestClosed,
+    SeparationOfDuties,
+)
+from core import clock
+from eventstore.models import Event
+from governance import commands as governance
+from governance.errors import OverrideNeedsReason, RiskSeparationOfDuties
+from registry import commands as registry
+from registry.commands import VersionInput
+from tests.api.conftest import client_for
+from tests.approvals.conftest import (
+    actor_of,
+    approve,
+    governed_version,
+    model_card,
+    upload,
+)
+from tests.conftest import make_user
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def request_for(cast, model):
+    return approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
+
+
+def approve_high(cast, request_id):
+    state = None
+    for board, index in (("model-risk", 0), ("model-risk", 1), ("legal", 0), ("ethics", 0)):
+        state = approve(cast, request_id, board, index)
+    return state
+
+
+def test_each_separation_of_duties_violation_is_refused_with_its_code_and_appends_nothing(
+    cast, evidence_store, team
+):
+    admin = actor_of(cast.admin)
+    author = make_user("ari-author", superuser=True)
+    requester = make_user("rex-requester", superuser=True)
+    insider = make_user("ian-insider", team)
+    model, _ = governed_version(cast, evidence_store, "low", "sod-model")
+    second = registry.create_model_version(
+        actor=actor_of(author), model_id=model.id, data=VersionInput()
+    )
+    request = approvals.request_approval(
+        actor=actor_of(requester), model_id=model.id, number=second.number
+    )
+    for person in (author, requester, insider):
+        approvals.add_board_member(actor=admin, board="model-risk", user_id=person.pk)
+    cases = {"sod_author": author, "sod_requester": requester, "sod_owner": insider}
+    for code, person in cases.items():
+        before = Event.objects.count()
+        response = client_for(person).post(
+            f"/api/v1/approvals/{request.id}/decisions/",
+            {"board": "model-risk", "decision": "approve", "rationale": "looks fine"},
+            format="json",
+        )
+        assert response.status_code == 403, response.content
+        assert response["Content-Type"].startswith("application/problem+json")
+        assert response.json()["code"] == code
+        assert Event.objects.count() == before
+        with pytest.raises(SeparationOfDuties) as refused:
+            approvals.record_decision(
+                actor=actor_of(person),
+                request_id=request.id,
+                board="model-risk",
+                decision="reject",
+                rationale="no",
+            )
+        assert refused.value.code == code
+        assert Event.objects.count() == before
+
+
+def test_non_member_cannot_decide_and_nothing_is_appended(cast, evidence_store, outsider):
+    model, _ = governed_version(cast, evidence_store, "low", "members-only")
+    request = request_for(cast, model)
+    before = Event.objects.count()
+    with pytest.raises(NotBoardMember):
+        approvals.record_decision(
+            actor=actor_of(outsider),
+            request_id=request.id,
+            board="model-risk",
+            decision="approve",
+            rationale="yes",
+        )
+    assert Event.objects.count() == before
+
+
+def test_quorum_counts_distinct_people_when_one_sits_on_two_boards(cast, evidence_store):
+    dual = cast.reviewer("model-risk", 1)
+    approvals.add_board_member(actor=actor_of(cast.admin), board="legal", user_id=dual.pk)
+    model, _ = governed_version(cast, evidence_store, "high", "distinct")
+    request = request_for(cast, model)
+    approve(cast, request.id, "model-risk", 1)
+    state = approvals.record_decision(
+        actor=actor_of(dual),
+        request_id=request.id,
+        board="legal",
+        decision="approve",
+        rationale="also legal",
+    )
+    approve(cast, request.id, "model-risk", 0)
+    state = approve(cast, request.id, "ethics", 0)
+    assert state.status == "open"
+    found = gate.assess_promotion(model_id=model.id, number=1)
+    assert {c.board: c.have for c in found.boards} == {"model-risk": 2, "legal": 0, "ethics": 1}
+    assert (found.quorum_needed, found.quorum_have) == (4, 3)
+    state = approve(cast, request.id, "legal", 0)
+    assert state.status == "approved"
+
+
+def test_approval_expires_after_the_policy_validity_when_the_clock_moves(cast, evidence_store):
+    with clock.frozen(T0) as frozen:
+        model, _ = governed_version(cast, evidence_store, "high", "expiring")
+        request = request_for(cast, model)
+        state = approve_high(cast, request.id)
+        assert state.expires_at == T0 + timedelta(days=91)
+        gate.require_promotion(model_id=model.id, number=1)
+        frozen.advance(timedelta(days=91))
+        with pytest.raises(PromotionBlocked) as blocked:
+            registry.assign_alias(
+                actor=actor_of(cast.owner), model_id=model.id, alias="production", version=1
+            )
+        assert blocked.value.extra["expired"] is True
+        assert blocked.value.extra["reasons"] == ["approval_expired"]
+
+
+def test_approval_is_void_when_evidence_changes_after_it_and_counts_again_when_reapproved(
+    cast, evidence_store
+):
+    model, version = governed_version(cast, evidence_store, "high", "voided")
+    request = request_for(cast, model)
+    approve_high(cast, request.id)
+    gate.require_promotion(model_id=model.id, number=1)
+    document = upload(evidence_store, version, "model_card", b"a revised model card")
+    governance.attach_evidence(
+        actor=actor_of(cast.owner),
+        model_id=model.id,
+        number=1,
+        kind="model_card",
+        summary=model_card("voided", 1),
+        **document,
+    )
+    found = gate.assess_promotion(model_id=model.id, number=1)
+    assert found.reasons == ["quorum_not_met"]
+    assert found.quorum_have == 0
+    state = approve_high(cast, request.id)
+    assert state.status == "approved"
+    gate.require_promotion(model_id=model.id, number=1)
+
+
+def test_open_request_keeps_its_policy_when_the_policy_changes(cast, evidence_store):
+    model, _ = governed_version(cast, evidence_store, "high", "kept-policy")
+    request = request_for(cast, model)
+    before = governance.current_policy()
+    changed = governance.record_policy_version(
+        actor=actor_of(cast.admin),
+        changes={"high": {"boards": {"model-risk": 3, "legal": 1, "ethics": 1}}},
+        reason="three model-risk reviewers for high tier",
+    )
+    assert changed.number == before.number + 1
+    assert changed.tiers["high"]["boards"]["model-risk"] == 3
+    assert approvals.load_request(request.id).boards["model-risk"] == 2
+    assert approve_high(cast, request.id).status == "approved"
+    other, _ = governed_version(cast, evidence_store, "high", "new-policy")
+    later = request_for(cast, other)
+    assert later.boards["model-risk"] == 3
+    assert later.policy_version == changed.number
+
+
+def test_reject_closes_the_request_and_rejects_the_version(cast, evidence_store):
+    model, version = governed_version(cast, evidence_store, "low", "rejected")
+    request = request_for(cast, model)
+    state = approve(cast, request.id, "model-risk", 1, decision="reject", rationale="leaky")
+    assert state.status == "rejected"
+    assert registry.load_version(version.id).status == "rejected"
+    with pytest.raises(RequestClosed):
+        approve(cast, request.id, "model-risk", 0)
+    again = request_for(cast, model)
+    assert again.status == "open"
+    assert registry.load_version(version.id).status == "in_review"
+
+
+def test_withdrawn_request_takes_no_decisions_and_returns_the_version_to_draft(
+    cast, evidence_store
+):
+    model, version = governed_version(cast, evidence_store, "low", "withdrawn")
+    request = request_for(cast, model)
+    state = approvals.withdraw_request(
+        actor=actor_of(cast.owner), request_id=request.id, reason="not ready"
+    )
+    assert state.status == "withdrawn"
+    assert registry.load_version(version.id).status == "draft"
+    with pytest.raises(RequestClosed):
+        approve(cast, request.id, "model-risk", 1)
+
+
+def test_waiver_stands_in_for_missing_evidence_until_it_expires(cast, evidence_store):
+    with clock.frozen(T0) as frozen:
+        model, _ = governed_version(cast, evidence_store, "medium", "waived", skip=("bias_audit",))
+        with pytest.raises(NotBoardChair):
+            approvals.grant_waiver(
+                actor=actor_of(cast.reviewer("model-risk", 1)),
+                model_id=model.id,
+                number=1,
+                kind="bias_audit",
+                reason="audit data arrives next month",
+                expires_at=T0 + timedelta(days=30),
+            )
+        evidence = approvals.grant_waiver(
+            actor=actor_of(cast.officer),
+            model_id=model.id,
+            number=1,
+            kind="bias_audit",
+            reason="audit data arrives next month",
+            expires_at=T0 + timedelta(days=30),
+        )
+        assert evidence.satisfied("bias_audit", clock.now())
+        request = request_for(cast, model)
+        assert approve(cast, request.id, "model-risk", 1).status == "approved"
+        gate.require_promotion(model_id=model.id, number=1)
+        frozen.advance(timedelta(days=30))
+        found = gate.assess_promotion(model_id=model.id, number=1)
+        assert found.missing_evidence == ["bias_audit"]
+
+
+def test_suspension_blocks_the_gate_at_once_and_reinstatement_lifts_it(cast, evidence_store):
+    model, _ = governed_version(cast, evidence_store, "low", "suspended")
+    request = request_for(cast, model)
+    approve(cast, request.id, "model-risk", 1)
+    gate.require_promotion(model_id=model.id, number=1)
+    officer = actor_of(cast.officer)
+    governance.suspend_model(actor=officer, model_id=model.id, reason="incident 42")
+    with pytest.raises(PromotionBlocked) as blocked:
+        registry.assign_alias(
+            actor=actor_of(cast.owner), model_id=model.id, alias="production", version=1
+        )
+    assert blocked.value.extra["suspended"] == ["model"]
+    governance.reinstate_model(actor=officer, model_id=model.id, reason="fixed")
+    approvals.suspend_approval(actor=officer, request_id=request.id, reason="review overdue")
+    assert gate.assess_promotion(model_id=model.id, number=1).suspended == ["approval"]
+    approvals.reinstate_approval(actor=officer, request_id=request.id, reason="reviewed")
+    gate.require_promotion(model_id=model.id, number=1)
+
+
+def test_tier_override_needs_a_reason_and_owners_cannot_set_the_tier(cast, evidence_store, team):
+    model, _ = governed_version(cast, evidence_store, "low", "tiered")
+    with pytest.raises(OverrideNeedsReason):
+        governance.assign_risk_tier(actor=actor_of(cast.officer), model_id=model.id, tier="high")
+    state = governance.assign_risk_tier(
+        actor=actor_of(cast.officer), model_id=model.id, tier="high", reason="customer facing"
+    )
+    assert (state.tier, state.proposed_tier, state.overridden) == ("high", "low", True)
+    insider = make_user("ivy-insider", team, perms=("governance.assign_risk_tier",))
+    with pytest.raises(RiskSeparationOfDuties):
+        governance.assign_risk_tier(actor=actor_of(insider), model_id=model.id)

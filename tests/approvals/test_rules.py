@@ -1,0 +1,92 @@
+"""Pure rules: separation of duties, the quorum tally and the assessment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from approvals import rules
+from approvals.state import Decision, RequestState
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def decision(seq, board, reviewer, kind="approve", evidence=3) -> Decision:
+    return Decision(seq, board, reviewer, kind, "why", (), evidence, NOW)
+
+
+def test_separation_of_duties_names_the_rule_broken_when_reviewer_is_involved():
+    check = rules.separation_of_duties
+    assert check(1, requester_id=1, owner_ids=[2], author_ids=[3]) == "sod_requester"
+    assert check(2, requester_id=1, owner_ids=[2], author_ids=[3]) == "sod_owner"
+    assert check(3, requester_id=1, owner_ids=[2], author_ids=[3]) == "sod_author"
+    assert check(4, requester_id=1, owner_ids=[2], author_ids=[3]) is None
+
+
+def test_one_person_counts_once_when_sitting_on_several_boards():
+    boards = {"model-risk": 1, "legal": 1}
+    decisions = [decision(1, "model-risk", 7), decision(2, "legal", 7)]
+    assert rules.tally(decisions, boards, 3) == {"model-risk": 1, "legal": 0}
+    assert not rules.quorum_met(rules.tally(decisions, boards, 3), boards)
+
+
+def test_approvals_on_older_evidence_do_not_count_when_evidence_changed():
+    boards = {"model-risk": 2}
+    decisions = [decision(1, "model-risk", 7, evidence=2), decision(2, "model-risk", 8)]
+    assert rules.tally(decisions, boards, 3) == {"model-risk": 1}
+
+
+def test_later_decision_replaces_earlier_when_reviewer_changes_their_mind():
+    boards = {"model-risk": 1}
+    decisions = [decision(1, "model-risk", 7), decision(2, "model-risk", 7, "request_changes")]
+    assert rules.tally(decisions, boards, 3) == {"model-risk": 0}
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["model-risk", "legal", "ethics"]),
+            st.integers(1, 6),
+            st.sampled_from(["approve", "reject", "request_changes"]),
+        ),
+        max_size=30,
+    )
+)
+def test_tally_never_exceeds_distinct_approvers_when_decisions_vary(raw):
+    decisions = [decision(i, b, r, k) for i, (b, r, k) in enumerate(raw, start=1)]
+    boards = {"model-risk": 2, "legal": 1, "ethics": 1}
+    have = rules.tally(decisions, boards, 3)
+    approvers = {
+        d.reviewer_id for d in rules.latest_decisions(decisions).values() if d.decision == "approve"
+    }
+    assert sum(have.values()) <= len(approvers)
+
+
+def test_assessment_lists_expiry_and_suspension_when_approval_is_stale():
+    request = RequestState(
+        id="r",
+        version_id="v",
+        tier="low",
+        required_evidence=("model_card",),
+        boards={"model-risk": 1},
+        status="approved",
+        decisions=(decision(2, "model-risk", 7),),
+        expires_at=NOW - timedelta(seconds=1),
+        suspended=True,
+    )
+    found = rules.assess(
+        request,
+        target="production",
+        tier="low",
+        required_evidence=(),
+        boards={},
+        evidence_satisfied=lambda kind: True,
+        evidence_version=3,
+        now=NOW,
+        model_suspended=True,
+    )
+    assert found.expired and found.suspended == ["model", "approval"]
+    assert found.reasons == ["approval_expired", "suspended"]
+    assert not found.allowed

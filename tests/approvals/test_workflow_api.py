@@ -1,0 +1,267 @@
+"""The whole governance workflow over the API for every tier: intake, tier confirmation,
+evidence, an approval request, the boards' decisions, and the promotion gate."""
+
+from __future__ import annotations
+
+import pytest
+
+from eventstore.models import Event
+from registry import queries as registry_queries
+from tests.approvals.conftest import INTAKE, api, model_card, upload
+
+PROBLEM = "application/problem+json"
+
+REQUIRED = {
+    "low": ["model_card"],
+    "medium": ["model_card", "bias_audit"],
+    "high": [
+        "model_card",
+        "bias_audit",
+        "explainability_report",
+        "validation_report",
+        "dpia",
+    ],
+    "critical": [
+        "model_card",
+        "bias_audit",
+        "explainability_report",
+        "validation_report",
+        "human_oversight_plan",
+        "monitoring_plan",
+        "regulatory_signoff",
+        "dpia",
+    ],
+}
+BOARDS = {
+    "low": {"model-risk": 1},
+    "medium": {"model-risk": 1},
+    "high": {"model-risk": 2, "legal": 1, "ethics": 1},
+    "critical": {"model-risk": 2, "legal": 1, "ethics": 2, "security": 1},
+}
+
+
+def problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["code"] == code, body
+    return body
+
+
+def prepare(cast, store, tier: str, name: str) -> dict:
+    """Register, answer the intake, confirm the tier and attach the evidence the tier needs."""
+    owner = api(cast.owner)
+    assert (
+        owner.post("/api/v1/models/", {"name": name, "team": "fraud-ml"}, format="json").status_code
+        == 201
+    )
+    assert owner.post(f"/api/v1/models/{name}/versions/", {}, format="json").status_code == 201
+    intake = owner.post(
+        f"/api/v1/models/{name}/risk-tier/intake/", {"answers": INTAKE[tier]}, format="json"
+    )
+    assert intake.status_code == 200, intake.content
+    assert intake.json()["proposed_tier"] == tier
+    confirmed = api(cast.officer).post(
+        f"/api/v1/models/{name}/risk-tier/decision/", {}, format="json"
+    )
+    assert confirmed.status_code == 200, confirmed.content
+    assert owner.get(f"/api/v1/models/{name}/").json()["risk_tier"] == tier
+    listed = owner.get("/api/v1/models/?page_size=200").json()["results"]
+    assert {m["name"]: m["risk_tier"] for m in listed}[name] == tier
+    version = registry_queries.get_version(name, 1)
+    for kind in REQUIRED[tier]:
+        ticket = owner.post(
+            f"/api/v1/models/{name}/versions/1/evidence/uploads/",
+            {"kind": kind, "filename": "doc.pdf", "size": 10},
+            format="json",
+        )
+        assert ticket.status_code == 201, ticket.content
+        document = upload(store, version, kind, f"{kind}-{tier}".encode()[:10].ljust(10, b"."))
+        summary = model_card(name, 1) if kind == "model_card" else {"verdict": "pass"}
+        attached = owner.post(
+            f"/api/v1/models/{name}/versions/1/evidence/",
+            {"kind": kind, **document, "summary": summary},
+            format="json",
+        )
+        assert attached.status_code == 201, attached.content
+        assert attached.json()["sha256"] == document["sha256"]
+    return owner
+
+
+def approve_all(cast, request_id: str, tier: str) -> dict:
+    body = {}
+    for board, quorum in BOARDS[tier].items():
+        for index in range(quorum):
+            response = api(cast.reviewer(board, index)).post(
+                f"/api/v1/approvals/{request_id}/decisions/",
+                {"board": board, "decision": "approve", "rationale": "evidence reviewed"},
+                format="json",
+            )
+            assert response.status_code == 201, response.content
+            body = response.json()
+    return body
+
+
+@pytest.mark.parametrize("tier", ["low", "medium", "high", "critical"])
+def test_version_reaches_production_when_every_board_of_its_tier_approves(
+    cast, evidence_store, tier
+):
+    name = f"{tier}-model"
+    owner = prepare(cast, evidence_store, tier, name)
+    requested = owner.post("/api/v1/approvals/", {"model": name, "version": 1}, format="json")
+    assert requested.status_code == 201, requested.content
+    request = requested.json()
+    assert request["tier"] == tier
+    assert request["boards"] == BOARDS[tier]
+    assert sorted(request["required_evidence"]) == sorted(REQUIRED[tier])
+    assert owner.get(f"/api/v1/models/{name}/versions/1/").json()["status"] == "in_review"
+
+    blocked = problem(
+        owner.put(f"/api/v1/models/{name}/aliases/production/", {"version": 1}, format="json"),
+        409,
+        "promotion_blocked",
+    )
+    assert blocked["missing_evidence"] == []
+    assert blocked["boards"] == [
+        {"board": b, "needed": n, "have": 0} for b, n in BOARDS[tier].items()
+    ]
+    assert blocked["quorum"] == {"needed": sum(BOARDS[tier].values()), "have": 0}
+
+    final = approve_all(cast, request["id"], tier)
+    assert final["status"] == "approved"
+    assert final["expires_at"] is not None
+    assert owner.get(f"/api/v1/models/{name}/versions/1/").json()["status"] == "approved"
+    gate = owner.get(f"/api/v1/models/{name}/versions/1/promotion/").json()
+    assert gate["allowed"] is True, gate
+
+    moved = owner.put(f"/api/v1/models/{name}/aliases/production/", {"version": 1}, format="json")
+    assert moved.status_code == 200, moved.content
+    deployed = owner.patch(
+        f"/api/v1/models/{name}/versions/1/", {"status": "deployed"}, format="json"
+    )
+    assert deployed.status_code == 200, deployed.content
+    assert deployed.json()["status"] == "deployed"
+
+
+def test_high_tier_journey_records_every_step_as_events(cast, evidence_store, capsys):
+    before = Event.objects.order_by("-position").values_list("position", flat=True).first() or 0
+    owner = prepare(cast, evidence_store, "high", "credit-scorer")
+    request = owner.post(
+        "/api/v1/approvals/", {"model": "credit-scorer", "version": 1}, format="json"
+    ).json()
+    approve_all(cast, request["id"], "high")
+    assert (
+        owner.put(
+            "/api/v1/models/credit-scorer/aliases/production/", {"version": 1}, format="json"
+        ).status_code
+        == 200
+    )
+    owner.patch("/api/v1/models/credit-scorer/versions/1/", {"status": "deployed"}, format="json")
+    types = list(
+        Event.objects.filter(position__gt=before)
+        .exclude(stream_type="approvals.Board")
+        .order_by("position")
+        .values_list("type", flat=True)
+    )
+    with capsys.disabled():
+        print("\nhigh-tier journey events:\n  " + "\n  ".join(types))
+    assert types[:2] == ["registry.ModelRegistered", "registry.ModelVersionNumbered"]
+    for expected in (
+        "governance.IntakeRecorded",
+        "governance.RiskTierAssigned",
+        "governance.EvidenceAttached",
+        "approvals.ApprovalRequested",
+        "approvals.ReviewDecisionRecorded",
+        "approvals.ApprovalGranted",
+        "registry.AliasAssigned",
+    ):
+        assert expected in types
+    assert types.count("approvals.ReviewDecisionRecorded") == 4
+    assert types.count("governance.EvidenceAttached") == 5
+    assert types[-1] == "registry.ModelVersionStatusChanged"
+
+
+def test_gate_lists_exactly_what_is_missing_when_evidence_and_approvals_are_partial(
+    cast, evidence_store
+):
+    owner = api(cast.owner)
+    owner.post("/api/v1/models/", {"name": "bare", "team": "fraud-ml"}, format="json")
+    owner.post("/api/v1/models/bare/versions/", {}, format="json")
+    owner.post("/api/v1/models/bare/risk-tier/intake/", {"answers": INTAKE["high"]}, format="json")
+    api(cast.officer).post("/api/v1/models/bare/risk-tier/decision/", {}, format="json")
+    version = registry_queries.get_version("bare", 1)
+    card = upload(evidence_store, version, "model_card", b"card")
+    owner.post(
+        "/api/v1/models/bare/versions/1/evidence/",
+        {"kind": "model_card", **card, "summary": model_card("bare", 1)},
+        format="json",
+    )
+    request = owner.post("/api/v1/approvals/", {"model": "bare", "version": 1}, format="json")
+    api(cast.reviewer("model-risk")).post(
+        f"/api/v1/approvals/{request.json()['id']}/decisions/",
+        {"board": "model-risk", "decision": "approve", "rationale": "ok so far"},
+        format="json",
+    )
+    before = Event.objects.count()
+    body = problem(
+        owner.put("/api/v1/models/bare/aliases/production/", {"version": 1}, format="json"),
+        409,
+        "promotion_blocked",
+    )
+    assert Event.objects.count() == before
+    assert body["missing_evidence"] == [
+        "bias_audit",
+        "explainability_report",
+        "validation_report",
+        "dpia",
+    ]
+    assert body["boards"] == [
+        {"board": "model-risk", "needed": 2, "have": 1},
+        {"board": "legal", "needed": 1, "have": 0},
+        {"board": "ethics", "needed": 1, "have": 0},
+    ]
+    assert body["quorum"] == {"needed": 4, "have": 1}
+    assert body["expired"] is False
+    assert body["suspended"] == []
+    assert body["request_status"] == "open"
+    assert set(body["reasons"]) == {"request_open", "evidence_missing", "quorum_not_met"}
+
+
+def test_approval_request_reads_as_it_was_when_as_of_is_given(cast, evidence_store):
+    owner = prepare(cast, evidence_store, "low", "time-travel")
+    request = owner.post(
+        "/api/v1/approvals/", {"model": "time-travel", "version": 1}, format="json"
+    ).json()
+    requested_at = Event.objects.filter(type="approvals.ApprovalRequested").latest("position")
+    approve_all(cast, request["id"], "low")
+    now = owner.get(f"/api/v1/approvals/{request['id']}/")
+    assert now.json()["status"] == "approved"
+    assert now["ETag"] == '"3"'
+    then = owner.get(f"/api/v1/approvals/{request['id']}/?as_of={requested_at.position}").json()
+    assert then["status"] == "open"
+    assert then["decisions"] == []
+    history = owner.get(f"/api/v1/approvals/{request['id']}/history/").json()
+    assert [e["type"] for e in history] == [
+        "approvals.ApprovalRequested",
+        "approvals.ReviewDecisionRecorded",
+        "approvals.ApprovalGranted",
+    ]
+
+
+def test_outsiders_do_not_see_requests_and_stale_if_match_is_refused(
+    cast, evidence_store, outsider
+):
+    owner = prepare(cast, evidence_store, "low", "private")
+    request = owner.post("/api/v1/approvals/", {"model": "private", "version": 1}, format="json")
+    request_id = request.json()["id"]
+    problem(
+        api(outsider).get(f"/api/v1/approvals/{request_id}/"), 404, "approval_request_not_found"
+    )
+    assert api(outsider).get("/api/v1/approvals/").json()["results"] == []
+    stale = api(cast.reviewer("model-risk", 1)).post(
+        f"/api/v1/approvals/{request_id}/decisions/",
+        {"board": "model-risk", "decision": "approve", "rationale": "ok"},
+        format="json",
+        HTTP_IF_MATCH='"7"',
+    )
+    assert stale.status_code == 412
