@@ -1,16 +1,24 @@
-"""A reviewer approves in a real headless Chromium: log in, open the request from the review
-queue, press Approve, give a rationale; the decision is an event and the page shows it."""
+"""Reviewers in a real headless Chromium: a legal reviewer logs in, opens the request from the
+review queue, approves with a rationale, and the version becomes promotable; a reviewer of a
+board the request does not involve cannot even see it. The pages are kept as screenshots
+(under .ledger/screenshots, or LEDGER_SCREENSHOT_DIR)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connections
 
 from approvals import commands as approvals
+from approvals.gate import assess_promotion
+from core.actors import Actor
 from eventstore.models import Event
-from tests.approvals.conftest import actor_of, governed_version
+from registry import commands as registry
+from tests.approvals.conftest import actor_of, approve, governed_version
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = [
@@ -24,14 +32,14 @@ ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
-
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="needs chromium (apt-get install chromium)"
+SCREENSHOTS = Path(
+    os.environ.get("LEDGER_SCREENSHOT_DIR", Path(settings.BASE_DIR) / ".ledger" / "screenshots")
 )
 
 
 @pytest.fixture
 def browser(monkeypatch):
+    assert CHROMIUM, "the browser tests need Chromium; ./ledger test installs Debian's"
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls around it are
@@ -39,7 +47,7 @@ def browser(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = instance.new_context()
+        context = instance.new_context(viewport={"width": 1280, "height": 900})
         yield context
         # Closing the browser ends its keep-alive connections before the live server stops.
         context.close()
@@ -49,25 +57,59 @@ def browser(monkeypatch):
         connections.close_all()
 
 
-def test_reviewer_approves_from_the_review_queue_in_a_browser(
-    live_server, browser, cast, evidence_store
-):
+def _log_in(browser, live_server, user, next_path: str):
+    user.is_staff = True
+    user.save()
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/admin/login/?next={next_path}")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", f"{user.username}-password-1")
+    page.click("input[type=submit]")
+    return page
+
+
+def _screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000, "an empty page was captured"
+    return path
+
+
+@pytest.fixture
+def awaiting_legal(cast, evidence_store):
+    """A high-tier version whose request has every approval but the legal board's."""
     model, _ = governed_version(cast, evidence_store, "high", "browser-model")
     request = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
+    for board, index in (("model-risk", 0), ("model-risk", 1), ("ethics", 0)):
+        approve(cast, request.id, board, index)
+    assessment = assess_promotion(model_id=model.id, number=1)
+    assert not assessment.allowed
+    assert [(b.board, b.needed, b.have) for b in assessment.boards if b.have < b.needed] == [
+        ("legal", 1, 0)
+    ]
+    return model, request
+
+
+def test_reviewer_approves_from_the_queue_and_the_version_becomes_promotable(
+    live_server, browser, cast, awaiting_legal
+):
+    model, request = awaiting_legal
     lena = cast.reviewer("legal")
-    lena.is_staff = True
-    lena.save()
-    page = browser.new_page()
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/approvals/approvalrequest/")
-    page.fill("#id_username", lena.username)
-    page.fill("#id_password", f"{lena.username}-password-1")
-    page.click("input[type=submit]")
+    page = _log_in(browser, live_server, lena, "/admin/approvals/approvalrequest/")
     page.wait_for_selector("text=Waiting for me")
     page.click("text=Waiting for me")
     page.wait_for_url("**mine=pending**")
+    page.wait_for_selector(f"a[href*='{request.id}']")
+    _screenshot(page, "review-queue.png")
+
     page.click(f"a[href*='{request.id}']")
     page.wait_for_selector("text=event history")
-    assert "intended_use of browser-model" in page.content()
+    content = page.content()
+    assert "intended_use of browser-model" in content  # the model card
+    assert "approvals.ReviewDecisionRecorded" in content  # the history so far
+    _screenshot(page, "approval-page.png")
+
     page.click("a.decision-button:text('Approve')")
     page.wait_for_selector("#id_rationale")
     page.fill("#id_rationale", "contracts and data basis reviewed")
@@ -75,10 +117,30 @@ def test_reviewer_approves_from_the_review_queue_in_a_browser(
     page.click("input[name=_record]")
     page.wait_for_selector("text=Decision recorded: approve.")
     assert "contracts and data basis reviewed" in page.content()
-    assert Event.objects.count() == before + 1
+    assert Event.objects.count() > before
     decision = approvals.load_request(request.id).decisions[-1]
     assert (decision.board, decision.reviewer_id, decision.decision) == (
         "legal",
         lena.pk,
         "approve",
     )
+
+    assert assess_promotion(model_id=model.id, number=1).allowed
+    owner = Actor.user(cast.owner, auth_method="token")
+    promoted = registry.assign_alias(actor=owner, model_id=model.id, alias="production", version=1)
+    assert promoted.aliases["production"] == 1
+
+
+def test_reviewer_of_an_uninvolved_board_cannot_see_the_request(
+    live_server, browser, cast, awaiting_legal
+):
+    _, request = awaiting_legal
+    sam = cast.reviewer("security")  # security signs off critical models only
+    page = _log_in(browser, live_server, sam, "/admin/approvals/approvalrequest/")
+    page.wait_for_selector("#content")
+    assert str(request.id) not in page.content()
+    assert "browser-model" not in page.content()
+
+    page.goto(f"{live_server.url}/admin/approvals/approvalrequest/{request.id}/change/")
+    assert "intended_use of browser-model" not in page.content()
+    assert "Approve" not in page.inner_text("#content")
