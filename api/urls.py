@@ -7,6 +7,7 @@ import api.schema  # noqa: F401  (registers the Bearer scheme with drf-spectacul
 
 urlpatterns = [
     path("v1/", include("api.registry.urls")),
+    path("v1/", include("api.lineage.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -30,6 +30,7 @@ class Edge:
     edge_type: str
     position: int
     recorded_at: datetime
+    stream_id: uuid.UUID
 
 
 @dataclass
@@ -85,7 +86,7 @@ def _frontier(start, direction, depth, edge_types, up_to_position, as_of) -> Clo
     match, _ = _ends(direction)
     where, params = _filters(edge_types, up_to_position, as_of)
     sql = (
-        "SELECT e.source_id, e.target_id, e.edge_type, e.position, e.recorded_at"
+        "SELECT e.source_id, e.target_id, e.edge_type, e.position, e.recorded_at, e.stream_id"
         f" FROM lineage_edge e WHERE e.{match} = ANY(%s){where}"
     )
     result = Closure(start, direction, depth, {start: 0})
@@ -124,7 +125,7 @@ def _cte(start, direction, depth, edge_types, up_to_position, as_of) -> Closure:
         result.nodes = {row[0]: row[1] for row in cursor.fetchall()}
         inner = [n for n, d in result.nodes.items() if d < depth]
         cursor.execute(
-            "SELECT e.source_id, e.target_id, e.edge_type, e.position, e.recorded_at"
+            "SELECT e.source_id, e.target_id, e.edge_type, e.position, e.recorded_at, e.stream_id"
             f" FROM lineage_edge e WHERE e.{match} = ANY(%s){where}",
             [inner, *params],
         )
@@ -150,9 +151,31 @@ def iter_edges(ids: list[uuid.UUID]) -> Iterator[Edge]:
     """Every edge between the given nodes, oldest first."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT source_id, target_id, edge_type, position, recorded_at FROM lineage_edge"
+            "SELECT source_id, target_id, edge_type, position, recorded_at, stream_id"
+            " FROM lineage_edge"
             " WHERE source_id = ANY(%s) AND target_id = ANY(%s) ORDER BY position",
             [ids, ids],
         )
         for row in cursor.fetchall():
             yield Edge(*row)
+
+
+@dataclass(frozen=True)
+class EdgeRow:
+    id: uuid.UUID
+    source: uuid.UUID
+    target: uuid.UUID
+    edge_type: str
+    position: int
+    recorded_at: datetime
+
+
+def edges_of(node_id: uuid.UUID) -> list[EdgeRow]:
+    """Edges into and out of a node, oldest first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, source_id, target_id, edge_type, position, recorded_at FROM lineage_edge"
+            " WHERE source_id = %s OR target_id = %s ORDER BY position",
+            [node_id, node_id],
+        )
+        return [EdgeRow(*row) for row in cursor.fetchall()]

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 from lineage.errors import InvalidEdge, InvalidNode, SelfLoop
+from registry.rules import _NAME_CHAR as DATASET_CHAR
 
 NAMESPACE = uuid.UUID("0b6b7f5e-51d6-4c59-8f0e-3f1b0c7a2d44")
 MODEL, DATASET, DATASET_VERSION, RUN = "model", "dataset", "dataset_version", "run"
@@ -33,12 +34,11 @@ ACYCLIC_TYPES = frozenset({"fine_tuned_from", "distilled_from", "ensembled_from"
 MAX_DEPTH = 100
 _RUN_ID = re.compile(r"^[!-~]{1,200}$")
 _MODEL = re.compile(r"^model:(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,199})@(?P<n>[1-9][0-9]{0,9})$")
-_DATASET = re.compile(
-    r"^dataset:(?P<name>[^@\s\x00-\x1f\x7f]{1,500}?)(?:@(?P<n>[1-9][0-9]{0,9}))?$"
-)
+_DATASET = re.compile(f"^dataset:(?P<name>{DATASET_CHAR}{{1,500}})(?:@(?P<n>[1-9][0-9]{{0,9}}))?$")
+# The same rules as one pattern in the dialect OpenAPI uses (no named groups).
 NODE_PATTERN = (
     "^(model:[A-Za-z0-9][A-Za-z0-9._-]{0,199}@[1-9][0-9]{0,9}"
-    "|dataset:[^@\\s]{1,500}(@[1-9][0-9]{0,9})?|run:[!-~]{1,200})$"
+    f"|dataset:{DATASET_CHAR}{{1,500}}(@[1-9][0-9]{{0,9}})?|run:[!-~]{{1,200}})$"
 )
 
 

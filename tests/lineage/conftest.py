@@ -42,3 +42,10 @@ def ledger(owner_actor):
             return [f"model:{name}@{i + 1}" for i in range(versions)]
 
     return World()
+
+
+@pytest.fixture
+def owner_api(owner):
+    from tests.api.conftest import client_for
+
+    return client_for(owner)

@@ -1,0 +1,66 @@
+"""Serializers of the lineage API: strict edge input, node and edge outputs, traversal forms."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from api.serializers import Pattern, StrictInput
+from lineage import rules
+
+
+class EdgeCreateInput(StrictInput):
+    source = Pattern(rules.NODE_PATTERN, max_length=520, help_text="Upstream node")
+    target = Pattern(rules.NODE_PATTERN, max_length=520, help_text="Downstream node")
+    type = serializers.ChoiceField(choices=rules.EDGE_TYPES)
+
+
+class EdgeOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    source = serializers.CharField()
+    target = serializers.CharField()
+    type = serializers.CharField(source="edge_type")
+    position = serializers.IntegerField(allow_null=True)
+    recorded_at = serializers.DateTimeField(required=False)
+
+
+class EdgeCreatedOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    source = serializers.CharField()
+    target = serializers.CharField()
+    type = serializers.CharField(source="edge_type")
+    position = serializers.IntegerField(allow_null=True)
+    created = serializers.BooleanField(help_text="false when the edge was already recorded")
+
+
+class NodeOutput(serializers.Serializer):
+    id = serializers.CharField(help_text="The node's name, e.g. model:fraud@3")
+    kind = serializers.ChoiceField(
+        choices=[rules.MODEL, rules.DATASET, rules.DATASET_VERSION, rules.RUN]
+    )
+    depth = serializers.IntegerField(help_text="Edges from the start node (0 for the start)")
+
+
+class TraversalEdgeOutput(serializers.Serializer):
+    source = serializers.CharField()
+    target = serializers.CharField()
+    type = serializers.CharField()
+    position = serializers.IntegerField()
+    recorded_at = serializers.DateTimeField()
+
+
+class TraversalOutput(serializers.Serializer):
+    """form=flat: `nodes` only, each with its depth; form=graph adds the `edges` between them."""
+
+    root = serializers.CharField()
+    direction = serializers.CharField()
+    depth = serializers.IntegerField()
+    nodes = NodeOutput(many=True)
+    edges = TraversalEdgeOutput(many=True, required=False)
+
+
+class RunEventAccepted(serializers.Serializer):
+    run = serializers.CharField()
+    event_type = serializers.CharField()
+    inputs = serializers.ListField(child=serializers.CharField())
+    outputs = serializers.ListField(child=serializers.CharField())
+    edges = serializers.IntegerField()
