@@ -13,7 +13,9 @@ from tests.conftest import make_user
 def auditor(db):
     from django.contrib.auth.models import Group
 
-    return make_user("ada-auditor", Group.objects.get(name="auditors"))
+    # The data migration made the group; tests that commit flush it, so it is made again here.
+    group, _ = Group.objects.get_or_create(name="auditors")
+    return make_user("ada-auditor", group)
 
 
 @pytest.fixture
