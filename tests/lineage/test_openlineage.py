@@ -108,7 +108,8 @@ def test_a_failed_run_records_what_it_read_but_produces_nothing(client):
     client.emit(_event(RunState.FAIL, run_id, [raw], [out]))
     run = queries.get_node(f"run:{run_id}")
     assert set(queries.nodes(queries.closure(run.id, direction="upstream", depth=1).nodes)) == {
-        run.id, queries.get_node("dataset:postgres://db/public.events").id,
+        run.id,
+        queries.get_node("dataset:postgres://db/public.events").id,
     }
     assert queries.closure(run.id, direction="downstream", depth=1).nodes == {run.id: 0}
 
@@ -121,9 +122,14 @@ def test_malformed_run_events_are_problems_and_change_nothing(live_server, owner
     for body in (
         {"eventType": "EXPLODE", "eventTime": "x", "run": {"runId": "r"}, "job": {}},
         {"eventType": "START", "eventTime": "2026-11-23T12:00:00Z", "run": {}, "job": {}},
-        {"eventType": "COMPLETE", "eventTime": "2026-11-23T12:00:00Z", "run": {"runId": "r"},
-         "job": {"namespace": "n", "name": "j"}, "producer": "p",
-         "outputs": [{"namespace": "n", "name": "has space"}]},
+        {
+            "eventType": "COMPLETE",
+            "eventTime": "2026-11-23T12:00:00Z",
+            "run": {"runId": "r"},
+            "job": {"namespace": "n", "name": "j"},
+            "producer": "p",
+            "outputs": [{"namespace": "n", "name": "has space"}],
+        },
         [1, 2, 3],
     ):
         response = requests.post(url, json=body, headers=headers, timeout=30)
