@@ -4,6 +4,7 @@ walk the same edges, cycles included."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections import deque
 
@@ -128,7 +129,7 @@ def test_acyclic_types_never_form_a_cycle_in_generated_graphs(owner):
     for _ in range(4):
         registry.create_model_version(actor=actor, model_id=model.id, data=VersionInput())
     ring = [f"model:cyclic@{i}" for i in (1, 2, 3, 4)]
-    for a, b in zip(ring, ring[1:], strict=False):
+    for a, b in itertools.pairwise(ring):
         commands.record_edge(actor=actor, source=a, target=b, edge_type="fine_tuned_from")
     with pytest.raises(CycleRefused):
         commands.record_edge(
