@@ -614,9 +614,19 @@ def audit_bundle(
     ):
         files[name] = {"sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body)}
         archive.writestr(name, body)
+    with connection.cursor() as cursor:
+        # Events newer than the checkpoint cannot be proven yet: say how many were left out.
+        cursor.execute(
+            "SELECT count(*) FROM eventstore_event e LEFT JOIN eventstore_leaf l"
+            " ON l.position = e.position WHERE e.stream_id = ANY(%s)"
+            " AND (l.leaf_index IS NULL OR l.leaf_index >= %s)",
+            [streams, size],
+        )
+        pending = cursor.fetchone()[0]
     manifest = canonical_json(
         {
             "format": BUNDLE_FORMAT,
+            "not_yet_checkpointed": pending,
             "subject": subject,
             "origin": settings.LEDGER_ORIGIN,
             "checkpoint": {"tree_size": size, "root": root.hex()},
