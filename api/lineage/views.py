@@ -87,7 +87,9 @@ def _node(request: Request):
     return queries.get_node(raw)
 
 
-def _walks(request: Request, node, directions: tuple[str, ...]) -> list[queries.Closure]:
+def _walks(
+    request: Request, node, directions: tuple[str, ...], *, with_edges: bool = True
+) -> list[queries.Closure]:
     point = as_of(request)
     if not queries.node_exists_at(node, point.position, point.moment):
         raise NodeNotFound(f"{node.key} did not exist yet at that point")
@@ -100,6 +102,7 @@ def _walks(request: Request, node, directions: tuple[str, ...]) -> list[queries.
             edge_types=types,
             up_to_position=point.position,
             as_of=point.moment,
+            with_edges=with_edges,
         )
         for d in directions
     ]
@@ -164,7 +167,7 @@ class EdgeCollectionApi(APIView):
 def _traversal(request: Request, direction: str) -> Response:
     node = _node(request)
     form = _choice(request, "form", ("flat", "graph"), "flat")
-    graph = exports.subgraph(node, _walks(request, node, (direction,)))
+    graph = exports.subgraph(node, _walks(request, node, (direction,), with_edges=form == "graph"))
     nodes = [
         {"id": n.key, "kind": n.kind, "depth": graph.depths[i]}
         for i, n in graph.nodes.items()
