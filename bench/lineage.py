@@ -146,6 +146,20 @@ def closure_rows(layers, depth: int, samples: int) -> list[tuple[str, float, flo
     return out
 
 
+def closure_table_rows(layers, depth: int, samples: int = 40) -> float:
+    """Estimated (ancestor, descendant) pairs: downstream closure sizes of random nodes from
+    every layer, scaled to all nodes. What a closure table would store and keep up to date."""
+    from lineage import queries
+
+    rng = random.Random(5)
+    nodes = [node for layer in layers for node in layer]
+    sizes = [
+        len(queries.closure(n, direction="downstream", depth=depth, with_edges=False).nodes) - 1
+        for n in rng.sample(nodes, min(samples, len(nodes)))
+    ]
+    return statistics.mean(sizes) * len(nodes)
+
+
 def fill_events(count: int) -> None:
     from django.db import connection
 
@@ -247,6 +261,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=50, help="closures timed per row")
     parser.add_argument("--quick", action="store_true", help="10,000 edges and 50,000 events")
+    parser.add_argument("--only", choices=["closure", "export"], help="run one part")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -258,36 +273,47 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from bench._db import bench_database
 
+    closures, exports_measured = [], {}
     with bench_database():
-        started = time.perf_counter()
-        layers, width = build_graph(args.edges, args.depth)
-        print(
-            f"graph: {args.edges:,} edges, {args.depth} layers of {width} nodes"
-            f" (built in {time.perf_counter() - started:.1f} s)"
-        )
-        closures = closure_rows(layers, args.depth, args.samples)
-        started = time.perf_counter()
-        fill_events(args.events)
-        print(f"ledger: {args.events:,} events (written in {time.perf_counter() - started:.1f} s)")
-        exports_measured = {
-            (fmt, how): run_child(f"{fmt}:{how}")
-            for fmt in ("jsonl", "csv")
-            for how in ("streamed", "in-memory")
-        }
+        if args.only != "export":
+            started = time.perf_counter()
+            layers, width = build_graph(args.edges, args.depth)
+            print(
+                f"graph: {args.edges:,} edges, {args.depth} layers of {width} nodes"
+                f" (built in {time.perf_counter() - started:.1f} s)"
+            )
+            closures = closure_rows(layers, args.depth, args.samples)
+            pairs = closure_table_rows(layers, args.depth)
+            print(
+                f"a closure table (ancestor, descendant, depth) of this graph would hold about"
+                f" {pairs:,.0f} rows ({pairs / args.edges:,.0f} per edge)"
+            )
+        if args.only != "closure":
+            started = time.perf_counter()
+            fill_events(args.events)
+            elapsed = time.perf_counter() - started
+            print(f"ledger: {args.events:,} events (written in {elapsed:.1f} s)")
+            exports_measured = {
+                (fmt, how): run_child(f"{fmt}:{how}")
+                for fmt in ("jsonl", "csv")
+                for how in ("streamed", "in-memory")
+            }
 
-    print(
-        f"\n{'closure (depth ' + str(args.depth) + ')':<52}{'median ms':>10}{'p99 ms':>10}"
-        f"{'nodes':>9}  target"
-    )
+    if closures:
+        print(
+            f"\n{'closure (depth ' + str(args.depth) + ')':<52}{'median ms':>10}{'p99 ms':>10}"
+            f"{'nodes':>9}  target"
+        )
     for name, median, p99, size in closures:
         verdict = ""
         if "naive" not in name:
             verdict = f"median < 100 ms: {'met' if median < 100 else 'MISSED'}"
         print(f"{name:<52}{median:>10.1f}{p99:>10.1f}{size:>9,.0f}  {verdict}")
-    print(
-        f"\n{'audit trail export (' + format(args.events, ',') + ' events)':<52}"
-        f"{'MB':>8}{'MB/s':>8}{'peak RSS MB':>13}  target"
-    )
+    if exports_measured:
+        print(
+            f"\n{'audit trail export (' + format(args.events, ',') + ' events)':<52}"
+            f"{'MB':>8}{'MB/s':>8}{'peak RSS MB':>13}  target"
+        )
     for (fmt, how), m in exports_measured.items():
         mb = m["bytes"] / 1e6
         rate = mb / m["seconds"]

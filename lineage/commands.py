@@ -183,12 +183,23 @@ class IngestResult:
     edges: int
 
 
+def _storable(value: str, what: str) -> str:
+    """PostgreSQL text holds no NUL and UTF-8 holds no lone surrogate: refuse both up front."""
+    if "\x00" in value:
+        raise InvalidRunEvent(f"{what} cannot contain NUL characters")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise InvalidRunEvent(f"{what} is not valid Unicode text") from None
+    return value
+
+
 def _text(value: Any, what: str, limit: int = 500, *, required: bool = True) -> str:
     if value is None and not required:
         return ""
     if not isinstance(value, str) or not value or len(value) > limit:
         raise InvalidRunEvent(f"{what} must be a non-empty string of at most {limit} characters")
-    return value
+    return _storable(value, what)
 
 
 def _object(value: Any, what: str) -> dict[str, Any]:
@@ -207,7 +218,10 @@ class _Dataset:
     @property
     def version(self) -> str:
         facet = _object(self.facets.get("version"), "version facet")
-        return str(facet.get("datasetVersion") or "")[:200]
+        version = facet.get("datasetVersion")
+        if version in (None, ""):
+            return ""
+        return _text(version if isinstance(version, str) else str(version), "datasetVersion", 200)
 
     @property
     def schema(self) -> dict[str, Any]:

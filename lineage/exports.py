@@ -37,7 +37,8 @@ from lineage.queries import Closure, Edge
 from registry import commands as registry
 from registry.models import ModelVersion
 
-BATCH = 2000
+BATCH = 1000
+CHUNK = 256 * 1024
 SUBGRAPH_FORMATS = ("json", "csv", "prov", "graphml")
 TRAIL_FORMATS = ("jsonl", "csv")
 CONTENT_TYPES = {
@@ -49,13 +50,21 @@ CONTENT_TYPES = {
     "zip": "application/zip",
 }
 _TS = '\'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\''
-EVENT_SQL = (
-    "SELECT e.position, e.stream_id::text, e.stream_type, e.version, e.type, e.schema_version,"
-    " e.data::text, e.metadata::text,"
-    f" to_char(e.occurred_at AT TIME ZONE 'UTC', {_TS}),"
-    f" to_char(e.recorded_at AT TIME ZONE 'UTC', {_TS}),"
-    " encode(e.prev_hash, 'hex'), encode(e.hash, 'hex')"
+_EVENT_EXPRESSIONS = (
+    "e.position",
+    "e.stream_id::text",
+    "e.stream_type",
+    "e.version",
+    "e.type",
+    "e.schema_version",
+    "e.data::text",
+    "e.metadata::text",
+    f"to_char(e.occurred_at AT TIME ZONE 'UTC', {_TS})",
+    f"to_char(e.recorded_at AT TIME ZONE 'UTC', {_TS})",
+    "encode(e.prev_hash, 'hex')",
+    "encode(e.hash, 'hex')",
 )
+EVENT_SQL = "SELECT " + ", ".join(_EVENT_EXPRESSIONS)
 
 
 # -- recording ---------------------------------------------------------------------------
@@ -423,19 +432,33 @@ TRAIL_COLUMNS = [
 
 
 def trail_csv(selection: Selection, counter: Counter | None = None) -> Iterator[bytes]:
+    """PostgreSQL writes the CSV itself (COPY ... TO STDOUT, RFC 4180 quoting); the rows are
+    passed on in chunks of about CHUNK bytes as they arrive."""
     where, params = selection.where()
-    sql = f"{EVENT_SQL} FROM eventstore_event e WHERE {where} ORDER BY e.position"
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(TRAIL_COLUMNS)
-    for rows in _event_rows(sql, params):
-        if counter is not None:
-            counter.value += len(rows)
-        writer.writerows(rows)
-        yield buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue().encode()
+    columns = ", ".join(
+        f"{expression} AS {name}"
+        for expression, name in zip(_EVENT_EXPRESSIONS, TRAIL_COLUMNS, strict=True)
+    )
+    query = (
+        f"COPY (SELECT {columns} FROM eventstore_event e WHERE {where} ORDER BY e.position)"
+        " TO STDOUT (FORMAT csv, HEADER)"
+    )
+    with transaction.atomic():
+        raw = connection.connection
+        with raw.cursor() as cursor, cursor.copy(query, params) as copy:
+            pending = bytearray()
+            rows = 0
+            for data in copy:
+                pending += data
+                rows += 1
+                if len(pending) >= CHUNK:
+                    yield bytes(pending)
+                    pending.clear()
+                    if counter is not None:
+                        counter.value = rows - 1  # less the header
+            if counter is not None:
+                counter.value = max(0, rows - 1)
+            yield bytes(pending)
 
 
 TRAIL_WRITERS = {"jsonl": trail_jsonl, "csv": trail_csv}

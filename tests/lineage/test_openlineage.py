@@ -137,3 +137,27 @@ def test_malformed_run_events_are_problems_and_change_nothing(live_server, owner
         assert response.headers["Content-Type"] == "application/problem+json"
     assert requests.post(url, json={}, timeout=30).status_code == 401
     assert Dataset.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_text_postgresql_cannot_store_is_refused_before_any_query(owner):
+    from core.actors import Actor
+    from lineage import commands
+    from lineage.errors import InvalidRunEvent
+
+    actor = Actor.user(owner, auth_method="token")
+    base = {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-11-23T12:00:00Z",
+        "run": {"runId": "r-1"},
+        "job": {"namespace": "n", "name": "j"},
+        "producer": "p",
+    }
+    for dataset in (
+        {"namespace": "n", "name": "a\x00b"},
+        {"namespace": "n", "name": "a\ud800b"},
+        {"namespace": "n", "name": "ok", "facets": {"version": {"datasetVersion": "v\x00"}}},
+    ):
+        with pytest.raises(InvalidRunEvent):
+            commands.ingest_run_event(actor=actor, event={**base, "outputs": [dataset]})
+    assert not Dataset.objects.exists()
