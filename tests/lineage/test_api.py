@@ -170,3 +170,20 @@ def test_audit_trail_holds_the_models_streams_and_its_lineage(auditor, graph, ow
 
 def test_auditors_group_exists_after_migrations():
     assert Group.objects.filter(name="auditors").exists()
+
+
+def test_bad_traversal_parameters_are_problems(owner_api, graph):
+    for params in (
+        {"node": graph["base"], "depth": "²"},
+        {"node": graph["base"], "depth": "101"},
+        {"node": graph["base"], "type": "flew_over"},
+        {"node": graph["base"], "form": "tree"},
+        {"node": graph["base"], "as_of": "yesterday"},
+        {"node": "table:x"},
+        {},
+    ):
+        response = owner_api.get("/api/v1/lineage/downstream/", params)
+        assert response.status_code == 400, (params, response.content)
+        assert response["Content-Type"] == "application/problem+json"
+    missing = owner_api.get("/api/v1/lineage/downstream/", {"node": "dataset:nothing@1"})
+    assert missing.status_code == 404 and missing.json()["code"] == "node_not_found"
