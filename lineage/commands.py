@@ -16,11 +16,11 @@ from django.db import connection, transaction
 from core.actors import Actor
 from core.errors import InvalidInput
 from eventstore import store
-from eventstore.canonical import CanonicalizationError, check_json_value
+from eventstore.canonical import CanonicalizationError, canonical_json, check_json_value
 from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
 from lineage import events as ev
 from lineage import rules
-from lineage.errors import CycleRefused, InvalidRunEvent, NodeNotFound
+from lineage.errors import CycleRefused, InvalidRunEvent, NodeNotFound, NoTeam
 from lineage.models import LineageEdge, LineageNode
 from registry import commands as registry
 from registry import permissions
@@ -212,38 +212,46 @@ def _object(value: Any, what: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class _Dataset:
+    """An OpenLineage dataset. Facets are read leniently: one of an unexpected shape is
+    ignored, as OpenLineage consumers do with facets they do not understand."""
+
     name: str
     facets: dict[str, Any]
 
+    def _facet(self, name: str) -> dict[str, Any]:
+        facet = self.facets.get(name)
+        return facet if isinstance(facet, dict) else {}
+
     @property
     def version(self) -> str:
-        facet = _object(self.facets.get("version"), "version facet")
-        version = facet.get("datasetVersion")
-        if version in (None, ""):
+        version = self._facet("version").get("datasetVersion")
+        if isinstance(version, bool) or not isinstance(version, str | int | float):
             return ""
-        return _text(version if isinstance(version, str) else str(version), "datasetVersion", 200)
+        return _text(str(version), "datasetVersion", 200) if str(version) else ""
 
     @property
     def schema(self) -> dict[str, Any]:
-        facet = _object(self.facets.get("schema"), "schema facet")
-        fields = facet.get("fields") or []
-        if not isinstance(fields, list):
-            raise InvalidRunEvent("schema facet fields must be a list")
+        fields = self._facet("schema").get("fields")
         out = []
-        for field in fields[:1000]:
-            field = _object(field, "schema field")
-            out.append(
-                {
-                    "name": _text(field.get("name"), "schema field name"),
-                    "type": _text(field.get("type"), "schema field type", required=False),
-                }
-            )
-        return {"fields": out} if out else {}
+        for field in fields if isinstance(fields, list) else []:
+            if isinstance(field, dict) and isinstance(field.get("name"), str) and field["name"]:
+                kind = field.get("type")
+                out.append(
+                    {
+                        "name": _text(field["name"], "schema field name"),
+                        "type": _text(kind, "schema field type")
+                        if isinstance(kind, str) and kind
+                        else "",
+                    }
+                )
+        return {"fields": out[:1000]} if out else {}
 
     @property
     def uri(self) -> str:
-        source = _object(self.facets.get("dataSource"), "dataSource facet")
-        return _text(source.get("uri"), "dataSource uri", 2000, required=False) or self.name
+        uri = self._facet("dataSource").get("uri")
+        if isinstance(uri, str) and uri:
+            return _text(uri, "dataSource uri", 2000)
+        return self.name
 
 
 def _datasets(value: Any, what: str) -> list[_Dataset]:
@@ -254,8 +262,8 @@ def _datasets(value: Any, what: str) -> list[_Dataset]:
     found = []
     for item in value:
         item = _object(item, f"{what} dataset")
-        namespace = _text(item.get("namespace"), f"{what} dataset namespace")
-        name = _text(item.get("name"), f"{what} dataset name")
+        namespace = _text(item.get("namespace"), f"{what} dataset namespace", 249)
+        name = _text(item.get("name"), f"{what} dataset name", 250)
         full = f"{namespace}/{name}"
         try:
             registry_rules.check_dataset_name(full)
@@ -269,7 +277,7 @@ def _team_for(actor: Actor) -> str:
     user = actor.account
     group = user.groups.order_by("name").first() if user is not None else None
     if group is None:
-        raise InvalidRunEvent(
+        raise NoTeam(
             "datasets first seen in OpenLineage are registered for the sender's team:"
             " the sender belongs to no team"
         )
@@ -327,15 +335,16 @@ def ingest_run_event(*, actor: Actor, event: Any) -> IngestResult:
     inputs = _datasets(body.get("inputs"), "inputs")
     outputs = _datasets(body.get("outputs"), "outputs")
     completed = event_type == "COMPLETE"
-    run_facets = {
-        k: v
-        for k, v in _object(run.get("facets"), "run facets").items()
-        if k in ("parent", "nominalTime", "errorMessage")
-    }
-    try:
-        check_json_value(run_facets)
-    except CanonicalizationError as exc:
-        raise InvalidRunEvent(f"run facets: {exc}") from exc
+    run_facets = {}
+    for key, value in _object(run.get("facets"), "run facets").items():
+        if key not in ("parent", "nominalTime", "errorMessage"):
+            continue
+        try:
+            check_json_value(value)
+            canonical_json(value)
+        except CanonicalizationError:
+            continue  # a facet the ledger cannot hash exactly is left out, not refused
+        run_facets[key] = value
     run_key = f"run:{run_id}"
     edges = 0
     with transaction.atomic():

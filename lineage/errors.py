@@ -34,6 +34,12 @@ class InvalidRunEvent(InvalidInput):
     title = "The OpenLineage RunEvent is not valid"
 
 
+class NoTeam(InvalidInput):
+    code = "no_team"
+    status = 422
+    title = "Datasets first seen in OpenLineage need the sender's team"
+
+
 class NotAnAuditor(PermissionDenied):
     code = "not_auditor"
     title = "Exports are for auditors and administrators"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from api.serializers import Pattern, StrictInput
+from api.serializers import Pattern, StrictInput, Text
 from lineage import rules
+from lineage.commands import RUN_EVENT_TYPES
 
 
 class EdgeCreateInput(StrictInput):
@@ -64,3 +65,39 @@ class RunEventAccepted(serializers.Serializer):
     inputs = serializers.ListField(child=serializers.CharField())
     outputs = serializers.ListField(child=serializers.CharField())
     edges = serializers.IntegerField()
+
+
+# OpenLineage RunEvents: the members the ledger reads are checked; anything else the spec
+# allows (schemaURL, facets of every kind) is accepted and passed on.
+
+
+def _dataset_part(limit: int) -> str:
+    """The characters a dataset name allows; namespace + "/" + name fit its 500."""
+    return f"^{rules.DATASET_CHAR}{{1,{limit}}}$"
+
+
+class RunBody(serializers.Serializer):
+    runId = Pattern(r"^[!-~]{1,200}$", max_length=200)
+    facets = serializers.DictField(required=False)
+
+
+class JobBody(serializers.Serializer):
+    namespace = Text(max_length=500)
+    name = Text(max_length=500)
+    facets = serializers.DictField(required=False)
+
+
+class DatasetBody(serializers.Serializer):
+    namespace = Pattern(_dataset_part(249), max_length=249)
+    name = Pattern(_dataset_part(250), max_length=250)
+    facets = serializers.DictField(required=False)
+
+
+class RunEventBody(serializers.Serializer):
+    eventType = serializers.ChoiceField(choices=RUN_EVENT_TYPES, required=False)
+    eventTime = Text(max_length=64)
+    run = RunBody()
+    job = JobBody()
+    producer = Text(max_length=2000, required=False)
+    inputs = serializers.ListField(child=DatasetBody(), max_length=500, required=False)
+    outputs = serializers.ListField(child=DatasetBody(), max_length=500, required=False)

@@ -219,11 +219,12 @@ class OpenLineageApi(APIView):
     """OpenLineage RunEvents, where the openlineage-python HTTP transport posts them."""
 
     @extend_schema(
-        request={"application/json": OpenApiTypes.OBJECT},
+        request=s.RunEventBody,
         responses={201: s.RunEventAccepted, **problems(400, 403, 409, 413, 422)},
         summary="Receive an OpenLineage RunEvent",
     )
     def post(self, request: Request) -> Response:
+        s.RunEventBody(data=request.data).is_valid(raise_exception=True)
         result = commands.ingest_run_event(actor=_actor(request), event=request.data)
         body = {
             "run": result.run,
