@@ -1,6 +1,7 @@
 """Filter backends that refuse what they do not understand instead of ignoring it."""
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 
@@ -41,5 +42,10 @@ class StrictFilterSet(django_filters.FilterSet):
             return False
         for name, declared in self.filters.items():
             if isinstance(declared, django_filters.ChoiceFilter) and self.data.get(name) == "":
-                self.form.add_error(name, "an empty value is not one of the choices")
+                self.form.add_error(
+                    name,
+                    DjangoValidationError(
+                        "an empty value is not one of the choices", code="invalid_choice"
+                    ),
+                )
         return not self.form.errors
