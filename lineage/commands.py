@@ -356,7 +356,7 @@ def ingest_run_event(*, actor: Actor, event: Any) -> IngestResult:
             [
                 ev.RunEventReceived(
                     run_id=run_id,
-                    event_type=event_type,
+                    run_state=event_type,
                     event_time=event_time,
                     job_namespace=job_namespace,
                     job_name=job_name,

@@ -30,7 +30,7 @@ class EdgeRecorded(DomainEvent):
 @event("lineage.RunEventReceived")
 class RunEventReceived(DomainEvent):
     run_id: str
-    event_type: str
+    run_state: str  # OpenLineage eventType (the name event_type belongs to the class)
     event_time: str
     job_namespace: str
     job_name: str

@@ -77,7 +77,8 @@ def test_run_events_from_the_real_client_become_datasets_runs_and_edges(client, 
         client.emit(_event(state, run_id, [customers], [features]))
 
     run_events = store.read_stream(rules.run_node_id(run_id))
-    assert [e.data["event_type"] for e in run_events] == ["START", "RUNNING", "COMPLETE"]
+    assert [e.type for e in run_events] == ["lineage.RunEventReceived"] * 3
+    assert [e.data["run_state"] for e in run_events] == ["START", "RUNNING", "COMPLETE"]
     assert run_events[0].metadata["auth_method"] == "bearertoken"
     # The input's version facet maps to one dataset version, created once.
     source = Dataset.objects.get(name="s3://lake/customers/2026-11")
