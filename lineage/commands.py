@@ -7,6 +7,8 @@ through `record_edge`, all in one transaction."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -316,9 +318,34 @@ def _dataset_node(actor: Actor, dataset: _Dataset, *, new_version: bool) -> str:
     return f"dataset:{state.name}@{created.number}"
 
 
-def ingest_run_event(*, actor: Actor, event: Any) -> IngestResult:
+class _Repeated(Exception):
+    """Unwinds a repeated request's transaction (datasets it made again) to answer as before."""
+
+    def __init__(self, stream_id: uuid.UUID, position: int) -> None:
+        self.stream_id, self.position = stream_id, position
+
+
+def ingest_run_event(
+    *, actor: Actor, event: Any, idempotency_key: str | None = None
+) -> IngestResult:
     """Map one OpenLineage RunEvent into the ledger: the run's stream records the event; inputs
-    feed the run (consumed) and, once it completes, the run feeds its outputs (produced)."""
+    feed the run (consumed) and, once it completes, the run feeds its outputs (produced).
+    With an idempotency key, the same request repeated changes nothing and answers the same."""
+    try:
+        return _ingest(actor, event, idempotency_key)
+    except _Repeated as repeat:
+        (first,) = [e for e in store.read_stream(repeat.stream_id) if e.position == repeat.position]
+        data = first.data
+        return IngestResult(
+            f"run:{data['run_id']}",
+            data["run_state"],
+            tuple(data["inputs"]),
+            tuple(data["outputs"]),
+            0,
+        )
+
+
+def _ingest(actor: Actor, event: Any, idempotency_key: str | None) -> IngestResult:
     body = _object(event, "the RunEvent")
     event_type = body.get("eventType") or "OTHER"
     if event_type not in RUN_EVENT_TYPES:
@@ -350,7 +377,7 @@ def ingest_run_event(*, actor: Actor, event: Any) -> IngestResult:
     with transaction.atomic():
         input_nodes = [_dataset_node(actor, d, new_version=False) for d in inputs]
         output_nodes = [_dataset_node(actor, d, new_version=completed) for d in outputs]
-        store.append(
+        appended = store.append(
             StreamRef(rules.run_node_id(run_id), ev.RUN),
             None,
             [
@@ -366,8 +393,13 @@ def ingest_run_event(*, actor: Actor, event: Any) -> IngestResult:
                     facets=run_facets,
                 )
             ],
-            _meta(actor),
+            _meta(actor, idempotency_key),
+            request_fingerprint=hashlib.sha256(
+                json.dumps(body, sort_keys=True, default=str).encode()
+            ).digest(),
         )
+        if appended.replayed:
+            raise _Repeated(appended.stream_id, appended.positions[0])
         for node in input_nodes:
             record_edge(
                 actor=actor,

@@ -331,6 +331,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"checkpoint: {checkpoint.get('origin')} size {checkpoint.get('tree_size')}")
         print(f"subject: {manifest.get('subject')}; events: {manifest.get('events')}")
+        if manifest.get("not_yet_checkpointed"):
+            print(
+                f"note: {manifest['not_yet_checkpointed']} newer events of these streams were not"
+                " yet in a signed checkpoint and are not in this bundle"
+            )
     except ValueError:
         pass
     if problems:

@@ -221,11 +221,14 @@ class OpenLineageApi(APIView):
     @extend_schema(
         request=s.RunEventBody,
         responses={201: s.RunEventAccepted, **problems(400, 403, 409, 413, 422)},
+        parameters=[IDEMPOTENCY_KEY],
         summary="Receive an OpenLineage RunEvent",
     )
     def post(self, request: Request) -> Response:
         s.RunEventBody(data=request.data).is_valid(raise_exception=True)
-        result = commands.ingest_run_event(actor=_actor(request), event=request.data)
+        result = commands.ingest_run_event(
+            actor=_actor(request), event=request.data, idempotency_key=idempotency_key(request)
+        )
         body = {
             "run": result.run,
             "event_type": result.event_type,

@@ -162,3 +162,28 @@ def test_text_postgresql_cannot_store_is_refused_before_any_query(owner):
         with pytest.raises(InvalidRunEvent):
             commands.ingest_run_event(actor=actor, event={**base, "outputs": [dataset]})
     assert not Dataset.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_repeated_run_event_with_an_idempotency_key_changes_nothing(owner_api):
+    body = {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-11-23T12:00:00Z",
+        "run": {"runId": "r-7"},
+        "job": {"namespace": "spark", "name": "etl"},
+        "producer": PRODUCER,
+        "inputs": [{"namespace": "s3://lake", "name": "raw"}],
+        "outputs": [{"namespace": "s3://lake", "name": "clean"}],
+    }
+    headers = {"HTTP_IDEMPOTENCY_KEY": "ol-r-7-complete"}
+    first = owner_api.post("/api/v1/lineage", body, format="json", **headers)
+    again = owner_api.post("/api/v1/lineage", body, format="json", **headers)
+    assert first.status_code == again.status_code == 201, again.content
+    assert first.json()["outputs"] == again.json()["outputs"] == ["dataset:s3://lake/clean@1"]
+    assert DatasetVersion.objects.count() == 1
+    assert len(store.read_stream(rules.run_node_id("r-7"))) == 1
+    changed = owner_api.post(
+        "/api/v1/lineage", {**body, "eventTime": "2026-11-24T12:00:00Z"}, format="json", **headers
+    )
+    assert changed.status_code == 422 and changed.json()["code"] == "idempotency_key_reused"
+    assert DatasetVersion.objects.count() == 1
