@@ -1,7 +1,7 @@
 """Filter backends that refuse what they do not understand instead of ignoring it."""
 
 import django_filters
-from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 
@@ -44,6 +44,8 @@ class StrictFilterSet(django_filters.FilterSet):
             if isinstance(declared, django_filters.ChoiceFilter) and self.data.get(name) == "":
                 self.form.add_error(
                     name,
-                    forms.ValidationError("an empty value is not one of the choices", "invalid"),
+                    DjangoValidationError(
+                        "an empty value is not one of the choices", code="invalid_choice"
+                    ),
                 )
         return not self.form.errors

@@ -9,6 +9,7 @@ urlpatterns = [
     path("v1/", include("api.registry.urls")),
     path("v1/", include("api.governance.urls")),
     path("v1/", include("api.approvals.urls")),
+    path("v1/", include("api.lineage.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "registry",
     "governance",
     "approvals",
+    "lineage",
 ]
 
 MIDDLEWARE = [

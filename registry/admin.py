@@ -5,6 +5,7 @@ from django.utils.html import format_html, format_html_join
 
 from eventstore import store
 from eventstore.admin import ReadOnlyAdmin
+from lineage.admin import LineagePictureMixin, export_audit_bundle
 from registry.models import Dataset, DatasetVersion, ModelAlias, ModelVersion, RegisteredModel
 
 
@@ -42,14 +43,15 @@ class RegisteredModelAdmin(HistoryAdmin):
     list_filter = ("team", "archived")
     search_fields = ("name", "description")
     readonly_fields = ("history",)
+    actions = [export_audit_bundle]
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(HistoryAdmin):
+class ModelVersionAdmin(LineagePictureMixin, HistoryAdmin):
     list_display = ("model_id", "number", "status", "framework", "artifact_verified", "created_at")
     list_filter = ("status", "framework", "artifact_verified")
     search_fields = ("=model_id", "run_id")
-    readonly_fields = ("history",)
+    readonly_fields = ("lineage", "history")
 
 
 @admin.register(ModelAlias)
@@ -65,6 +67,6 @@ class DatasetAdmin(HistoryAdmin):
 
 
 @admin.register(DatasetVersion)
-class DatasetVersionAdmin(HistoryAdmin):
+class DatasetVersionAdmin(LineagePictureMixin, HistoryAdmin):
     list_display = ("dataset_id", "number", "uri", "row_count", "legal_basis", "created_at")
-    readonly_fields = ("history",)
+    readonly_fields = ("lineage", "history")

@@ -1,0 +1,103 @@
+"""Serializers of the lineage API: strict edge input, node and edge outputs, traversal forms."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from api.serializers import Pattern, StrictInput, Text
+from lineage import rules
+from lineage.commands import RUN_EVENT_TYPES
+
+
+class EdgeCreateInput(StrictInput):
+    source = Pattern(rules.NODE_PATTERN, max_length=520, help_text="Upstream node")
+    target = Pattern(rules.NODE_PATTERN, max_length=520, help_text="Downstream node")
+    type = serializers.ChoiceField(choices=rules.EDGE_TYPES)
+
+
+class EdgeOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    source = serializers.CharField()
+    target = serializers.CharField()
+    type = serializers.CharField(source="edge_type")
+    position = serializers.IntegerField(allow_null=True)
+    recorded_at = serializers.DateTimeField(required=False)
+
+
+class EdgeCreatedOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    source = serializers.CharField()
+    target = serializers.CharField()
+    type = serializers.CharField(source="edge_type")
+    position = serializers.IntegerField(allow_null=True)
+    created = serializers.BooleanField(help_text="false when the edge was already recorded")
+
+
+class NodeOutput(serializers.Serializer):
+    id = serializers.CharField(help_text="The node's name, e.g. model:fraud@3")
+    kind = serializers.ChoiceField(
+        choices=[rules.MODEL, rules.DATASET, rules.DATASET_VERSION, rules.RUN]
+    )
+    depth = serializers.IntegerField(help_text="Edges from the start node (0 for the start)")
+
+
+class TraversalEdgeOutput(serializers.Serializer):
+    source = serializers.CharField()
+    target = serializers.CharField()
+    type = serializers.CharField()
+    position = serializers.IntegerField()
+    recorded_at = serializers.DateTimeField()
+
+
+class TraversalOutput(serializers.Serializer):
+    """form=flat: `nodes` only, each with its depth; form=graph adds the `edges` between them."""
+
+    root = serializers.CharField()
+    direction = serializers.CharField()
+    depth = serializers.IntegerField()
+    nodes = NodeOutput(many=True)
+    edges = TraversalEdgeOutput(many=True, required=False)
+
+
+class RunEventAccepted(serializers.Serializer):
+    run = serializers.CharField()
+    event_type = serializers.CharField()
+    inputs = serializers.ListField(child=serializers.CharField())
+    outputs = serializers.ListField(child=serializers.CharField())
+    edges = serializers.IntegerField()
+
+
+# OpenLineage RunEvents: the members the ledger reads are checked; anything else the spec
+# allows (schemaURL, facets of every kind) is accepted and passed on.
+
+
+def _dataset_part(limit: int) -> str:
+    """The characters a dataset name allows; namespace + "/" + name fit its 500."""
+    return f"^{rules.DATASET_CHAR}{{1,{limit}}}$"
+
+
+class RunBody(serializers.Serializer):
+    runId = Pattern(r"^[!-~]{1,200}$", max_length=200)
+    facets = serializers.DictField(required=False)
+
+
+class JobBody(serializers.Serializer):
+    namespace = Text(max_length=500)
+    name = Text(max_length=500)
+    facets = serializers.DictField(required=False)
+
+
+class DatasetBody(serializers.Serializer):
+    namespace = Pattern(_dataset_part(249), max_length=249)
+    name = Pattern(_dataset_part(250), max_length=250)
+    facets = serializers.DictField(required=False)
+
+
+class RunEventBody(serializers.Serializer):
+    eventType = serializers.ChoiceField(choices=RUN_EVENT_TYPES, required=False)
+    eventTime = Text(max_length=64)
+    run = RunBody()
+    job = JobBody()
+    producer = Text(max_length=2000, required=False)
+    inputs = serializers.ListField(child=DatasetBody(), max_length=500, required=False)
+    outputs = serializers.ListField(child=DatasetBody(), max_length=500, required=False)

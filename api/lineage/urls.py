@@ -1,0 +1,16 @@
+"""Lineage and export routes (DESIGN.md section 5). POST /api/v1/lineage is where the
+openlineage-python HTTP transport sends RunEvents (endpoint "api/v1/lineage")."""
+
+from django.urls import path
+
+from api.lineage import views
+
+urlpatterns = [
+    path("lineage", views.OpenLineageApi.as_view(), name="openlineage"),
+    path("lineage/edges/", views.EdgeCollectionApi.as_view(), name="lineage-edges"),
+    path("lineage/upstream/", views.UpstreamApi.as_view(), name="lineage-upstream"),
+    path("lineage/downstream/", views.DownstreamApi.as_view(), name="lineage-downstream"),
+    path("exports/lineage/", views.LineageExportApi.as_view(), name="export-lineage"),
+    path("exports/audit-trail/", views.AuditTrailExportApi.as_view(), name="export-audit-trail"),
+    path("exports/audit-bundle/", views.AuditBundleExportApi.as_view(), name="export-audit-bundle"),
+]

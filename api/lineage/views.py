@@ -1,0 +1,422 @@
+"""Lineage API views: thin adapters over lineage.commands, lineage.queries and lineage.exports.
+
+Exports answer with StreamingHttpResponse: the body is produced chunk by chunk from a
+server-side cursor while it is sent, and the export is recorded before and after."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from dateutil.parser import isoparse
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.idempotency import idempotency_key
+from api.lineage import serializers as s
+from api.params import AS_OF, IDEMPOTENCY_KEY, as_of, problems
+from core.actors import Actor
+from lineage import commands, exports, queries, rules
+from lineage.errors import NodeNotFound
+from lineage.permissions import require_auditor
+
+MODEL_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+NODE = OpenApiParameter(
+    "node",
+    {"type": "string", "pattern": rules.NODE_PATTERN, "maxLength": 520},
+    required=True,
+    description="model:<name>@<version>, dataset:<name>@<version>, dataset:<name> or run:<id>",
+)
+DEPTH = OpenApiParameter(
+    "depth",
+    {"type": "integer", "minimum": 0, "maximum": rules.MAX_DEPTH},
+    description="How many edges to follow (default 10)",
+)
+EDGE_TYPE = OpenApiParameter(
+    "type",
+    {"type": "array", "items": {"type": "string", "enum": list(rules.EDGE_TYPES)}},
+    explode=True,
+    description="Follow only edges of these types (repeat the parameter for several)",
+)
+FORM = OpenApiParameter(
+    "form",
+    {"type": "string", "enum": ["flat", "graph"]},
+    description="flat: the nodes with their depth; graph: the nodes and the edges between them",
+)
+
+
+def _actor(request: Request) -> Actor:
+    return Actor.from_request(request)
+
+
+def _choice(request: Request, name: str, choices: tuple[str, ...], default: str) -> str:
+    value = request.query_params.get(name, default)
+    if value not in choices:
+        raise ValidationError({name: f"one of {', '.join(choices)}"})
+    return value
+
+
+def _depth(request: Request, default: int = 10) -> int:
+    raw = request.query_params.get("depth")
+    if raw is None:
+        return default
+    if not re.fullmatch(r"[0-9]{1,3}", raw) or int(raw) > rules.MAX_DEPTH:
+        raise ValidationError({"depth": f"a whole number from 0 to {rules.MAX_DEPTH}"})
+    return int(raw)
+
+
+def _types(request: Request) -> tuple[str, ...] | None:
+    values = request.query_params.getlist("type")
+    unknown = sorted(set(values) - set(rules.EDGE_TYPES))
+    if unknown:
+        raise ValidationError({"type": f"unknown edge types: {', '.join(unknown)}"})
+    return tuple(sorted(set(values))) or None
+
+
+def _node(request: Request):
+    raw = request.query_params.get("node")
+    if raw is None:
+        raise ValidationError({"node": "This parameter is required."})
+    return queries.get_node(raw)
+
+
+def _walks(
+    request: Request, node, directions: tuple[str, ...], *, with_edges: bool = True
+) -> list[queries.Closure]:
+    point = as_of(request)
+    if not queries.node_exists_at(node, point.position, point.moment):
+        raise NodeNotFound(f"{node.key} did not exist yet at that point")
+    depth, types = _depth(request), _types(request)
+    return [
+        queries.closure(
+            node.id,
+            direction=d,
+            depth=depth,
+            edge_types=types,
+            up_to_position=point.position,
+            as_of=point.moment,
+            with_edges=with_edges,
+        )
+        for d in directions
+    ]
+
+
+class EdgeCollectionApi(APIView):
+    """Record an edge between two nodes; list the edges that touch a node."""
+
+    @extend_schema(
+        request=s.EdgeCreateInput,
+        responses={
+            201: s.EdgeCreatedOutput,
+            200: OpenApiResponse(s.EdgeCreatedOutput, description="The edge was already there"),
+            **problems(400, 404, 409, 413, 422),
+        },
+        parameters=[IDEMPOTENCY_KEY],
+        summary="Record a lineage edge (data flows from source to target)",
+    )
+    def post(self, request: Request) -> Response:
+        body = s.EdgeCreateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        edge = commands.record_edge(
+            actor=_actor(request),
+            source=data["source"],
+            target=data["target"],
+            edge_type=data["type"],
+            idempotency_key=idempotency_key(request),
+        )
+        code = status.HTTP_201_CREATED if edge.created else status.HTTP_200_OK
+        return Response(s.EdgeCreatedOutput(edge).data, status=code)
+
+    @extend_schema(
+        responses={200: s.EdgeOutput(many=True), **problems(400, 404)},
+        parameters=[NODE, AS_OF],
+        summary="Edges into and out of a node, oldest first",
+    )
+    def get(self, request: Request) -> Response:
+        node = _node(request)
+        point = as_of(request)
+        edges = [
+            e
+            for e in queries.edges_of(node.id)
+            if (point.position is None or e.position <= point.position)
+            and (point.moment is None or e.recorded_at <= point.moment)
+        ]
+        names = queries.nodes({e.source for e in edges} | {e.target for e in edges})
+        rows = [
+            {
+                "id": e.id,
+                "source": names[e.source].key,
+                "target": names[e.target].key,
+                "edge_type": e.edge_type,
+                "position": e.position,
+                "recorded_at": e.recorded_at,
+            }
+            for e in edges
+        ]
+        return Response(s.EdgeOutput(rows, many=True).data)
+
+
+def _traversal(request: Request, direction: str) -> Response:
+    node = _node(request)
+    form = _choice(request, "form", ("flat", "graph"), "flat")
+    graph = exports.subgraph(node, _walks(request, node, (direction,), with_edges=form == "graph"))
+    nodes = [
+        {"id": n.key, "kind": n.kind, "depth": graph.depths[i]}
+        for i, n in graph.nodes.items()
+        if i in graph.depths
+    ]
+    nodes.sort(key=lambda n: (n["depth"], n["id"]))
+    body: dict[str, Any] = {
+        "root": node.key,
+        "direction": direction,
+        "depth": _depth(request),
+        "nodes": nodes,
+    }
+    if form == "graph":
+        body["edges"] = [
+            {
+                "source": graph.nodes[e.source].key,
+                "target": graph.nodes[e.target].key,
+                "type": e.edge_type,
+                "position": e.position,
+                "recorded_at": e.recorded_at,
+            }
+            for e in graph.edges
+        ]
+    return Response(s.TraversalOutput(body).data)
+
+
+class UpstreamApi(APIView):
+    @extend_schema(
+        responses={200: s.TraversalOutput, **problems(400, 404)},
+        parameters=[NODE, DEPTH, EDGE_TYPE, AS_OF, FORM],
+        summary="What went into a node: its upstream closure",
+    )
+    def get(self, request: Request) -> Response:
+        return _traversal(request, queries.UPSTREAM)
+
+
+class DownstreamApi(APIView):
+    @extend_schema(
+        responses={200: s.TraversalOutput, **problems(400, 404)},
+        parameters=[NODE, DEPTH, EDGE_TYPE, AS_OF, FORM],
+        summary="What a node went into: its downstream closure",
+    )
+    def get(self, request: Request) -> Response:
+        return _traversal(request, queries.DOWNSTREAM)
+
+
+class OpenLineageApi(APIView):
+    """OpenLineage RunEvents, where the openlineage-python HTTP transport posts them."""
+
+    @extend_schema(
+        request=s.RunEventBody,
+        responses={201: s.RunEventAccepted, **problems(400, 403, 409, 413, 422)},
+        parameters=[IDEMPOTENCY_KEY],
+        summary="Receive an OpenLineage RunEvent",
+    )
+    def post(self, request: Request) -> Response:
+        s.RunEventBody(data=request.data).is_valid(raise_exception=True)
+        result = commands.ingest_run_event(
+            actor=_actor(request), event=request.data, idempotency_key=idempotency_key(request)
+        )
+        body = {
+            "run": result.run,
+            "event_type": result.event_type,
+            "inputs": list(result.inputs),
+            "outputs": list(result.outputs),
+            "edges": result.edges,
+        }
+        return Response(s.RunEventAccepted(body).data, status=status.HTTP_201_CREATED)
+
+
+# -- exports -----------------------------------------------------------------------------
+
+
+class ExportNegotiation(BaseContentNegotiation):
+    """Exports choose their media type from `format`, which here is not DRF's renderer override;
+    problems are problem+json whatever the Accept header says."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+def _streamed(
+    request: Request,
+    *,
+    kind: str,
+    fmt: str,
+    subject: str,
+    parameters: dict[str, Any],
+    chunks,
+    counter=None,
+    filename: str,
+) -> StreamingHttpResponse:
+    actor = _actor(request)
+    export_id = commands.start_export(
+        actor=actor, kind=kind, format=fmt, subject=subject, parameters=parameters
+    )
+    body = exports.recorded(
+        chunks, actor=actor, export_id=export_id, counter=counter or (lambda: 0)
+    )
+    media = exports.CONTENT_TYPES["zip" if kind == "audit-bundle" else fmt]
+    response = StreamingHttpResponse(body, content_type=media)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Export-Id"] = str(export_id)
+    return response
+
+
+def _moment(request: Request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        moment = isoparse(raw)
+    except (ValueError, OverflowError):
+        raise ValidationError({name: "an ISO 8601 timestamp"}) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+EXPORT_FORMAT = OpenApiParameter(
+    "format",
+    {"type": "string", "enum": list(exports.SUBGRAPH_FORMATS)},
+    description="json, csv (nodes and edges), prov (W3C PROV-JSON) or graphml",
+)
+DIRECTION = OpenApiParameter(
+    "direction",
+    {"type": "string", "enum": ["upstream", "downstream", "both"]},
+)
+BINARY = {
+    (200, media): OpenApiResponse(OpenApiTypes.BINARY, description="Streamed export")
+    for media in ("application/json", "text/csv", "application/graphml+xml")
+}
+
+
+class LineageExportApi(APIView):
+    content_negotiation_class = ExportNegotiation
+
+    @extend_schema(
+        responses={**BINARY, **problems(400, 404)},
+        parameters=[NODE, DIRECTION, DEPTH, EDGE_TYPE, AS_OF, EXPORT_FORMAT],
+        summary="Export a lineage subgraph (auditors)",
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        require_auditor(request.user)
+        fmt = _choice(request, "format", exports.SUBGRAPH_FORMATS, "json")
+        direction = _choice(request, "direction", ("upstream", "downstream", "both"), "both")
+        node = _node(request)
+        directions = (queries.UPSTREAM, queries.DOWNSTREAM) if direction == "both" else (direction,)
+        graph = exports.subgraph(node, _walks(request, node, directions))
+        parameters = {k: request.query_params.getlist(k) for k in sorted(request.query_params)}
+        ext = {"prov": "prov.json", "graphml": "graphml"}.get(fmt, fmt)
+        return _streamed(
+            request,
+            kind="lineage",
+            fmt=fmt,
+            subject=node.key,
+            parameters=parameters,
+            chunks=exports.SUBGRAPH_WRITERS[fmt](graph),
+            filename=f"lineage.{ext}",
+        )
+
+
+MODEL = OpenApiParameter(
+    "model",
+    {"type": "string", "pattern": MODEL_NAME_PATTERN},
+    description="A registered model's name",
+)
+MODELS = OpenApiParameter(
+    "model",
+    {"type": "array", "items": {"type": "string", "pattern": MODEL_NAME_PATTERN}, "minItems": 1},
+    explode=True,
+    required=True,
+    description="Registered model names (repeat for several)",
+)
+SINCE = OpenApiParameter("since", OpenApiTypes.DATETIME, description="recorded_at from (inclusive)")
+UNTIL = OpenApiParameter(
+    "until", OpenApiTypes.DATETIME, description="recorded_at until (exclusive)"
+)
+TRAIL_FORMAT = OpenApiParameter("format", {"type": "string", "enum": list(exports.TRAIL_FORMATS)})
+
+
+class AuditTrailExportApi(APIView):
+    content_negotiation_class = ExportNegotiation
+
+    @extend_schema(
+        responses={
+            **{
+                (200, media): OpenApiResponse(OpenApiTypes.BINARY, description="Streamed")
+                for media in ("application/jsonl", "text/csv")
+            },
+            **problems(400, 404),
+        },
+        parameters=[MODEL, SINCE, UNTIL, TRAIL_FORMAT],
+        summary="Export an audit trail: a model and its lineage, or the ledger over a time range",
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        require_auditor(request.user)
+        fmt = _choice(request, "format", exports.TRAIL_FORMATS, "jsonl")
+        since, until = _moment(request, "since"), _moment(request, "until")
+        model = request.query_params.get("model")
+        streams = None
+        subject = "ledger"
+        if model is not None:
+            subject, ids = exports.bundle_subject([model])
+            streams = tuple(ids)
+        counter = exports.Counter()
+        selection = exports.Selection(streams=streams, since=since, until=until)
+        parameters = {k: request.query_params.getlist(k) for k in sorted(request.query_params)}
+        return _streamed(
+            request,
+            kind="audit-trail",
+            fmt=fmt,
+            subject=subject,
+            parameters=parameters,
+            chunks=exports.TRAIL_WRITERS[fmt](selection, counter),
+            counter=counter,
+            filename=f"audit-trail.{fmt}",
+        )
+
+
+class AuditBundleExportApi(APIView):
+    content_negotiation_class = ExportNegotiation
+
+    @extend_schema(
+        responses={
+            (200, "application/zip"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The bundle, streamed"
+            ),
+            **problems(400, 404),
+        },
+        parameters=[MODELS],
+        summary="Export a self-verifying audit bundle for one or more models (auditors)",
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        require_auditor(request.user)
+        names = request.query_params.getlist("model")
+        if not names:
+            raise ValidationError({"model": "This parameter is required."})
+        subject, streams = exports.bundle_subject(names)
+        counter = exports.Counter()
+        return _streamed(
+            request,
+            kind="audit-bundle",
+            fmt="zip",
+            subject=subject,
+            parameters={"model": names},
+            chunks=exports.audit_bundle(streams, subject, counter),
+            counter=counter,
+            filename="audit-bundle.zip",
+        )

@@ -1,0 +1,350 @@
+"""Offline verifier of a Model Ledger audit bundle. Python standard library only.
+
+Run it inside the unpacked bundle (or give the bundle's zip file):
+
+    python3 verify.py [BUNDLE.zip | DIRECTORY] [--public-key BASE64]
+
+It checks, independently of the service that produced the bundle:
+  1. manifest.json is signed (Ed25519, verified here in pure Python, RFC 8032) by the ledger
+     key; pin that key with --public-key, or compare the printed key id with the published one;
+  2. every file's SHA-256 and size match the manifest;
+  3. checkpoint.json is the signed note "<origin>\\n<size>\\n<base64 root>\\n" of the ledger key;
+  4. every event's hash is SHA-256(prev_hash || RFC 8785 JSON of its content), versions of each
+     stream run 1, 2, 3 ... with each prev_hash the previous event's hash, events appear in log
+     order, and each stream ends where the manifest says it ends;
+  5. every event is leaf `leaf_index` of the checkpoint's RFC 6962 Merkle tree (inclusion proof).
+Any failure prints the problems and exits with status 1; success exits 0.
+
+In the bundle this file follows the ledger's own canonical JSON encoder and Merkle code, which
+are copied into it verbatim; in the service's source tree it imports them."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import io
+import json
+import sys
+import zipfile
+from pathlib import Path
+
+from eventstore.canonical import canonical_json  # bundled
+from eventstore.merkle import leaf_hash, verify_inclusion  # bundled
+
+GENESIS_HEX = "00" * 32
+BUNDLE_FORMAT = "model-ledger-audit-bundle/1"
+SIGNED_FILES = ("manifest.json", "manifest.sig")
+
+# -- Ed25519 verification (RFC 8032, section 5.1.7), pure Python -------------------------
+
+_P = 2**255 - 19
+_L = 2**252 + 27742317777372353535851937790883648493
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def _x_from_y(y: int, sign: int) -> int | None:
+    if y >= _P:
+        return None
+    x2 = (y * y - 1) * pow(_D * y * y + 1, _P - 2, _P) % _P
+    if x2 == 0:
+        return None if sign else 0
+    x = pow(x2, (_P + 3) // 8, _P)
+    if (x * x - x2) % _P:
+        x = x * _SQRT_M1 % _P
+    if (x * x - x2) % _P:
+        return None
+    if x & 1 != sign:
+        x = _P - x
+    return x
+
+
+def _decode_point(raw: bytes) -> tuple[int, int, int, int] | None:
+    if len(raw) != 32:
+        return None
+    y = int.from_bytes(raw, "little")
+    sign = y >> 255
+    y &= (1 << 255) - 1
+    x = _x_from_y(y, sign)
+    if x is None:
+        return None
+    return (x, y, 1, x * y % _P)
+
+
+def _add(p: tuple[int, ...], q: tuple[int, ...]) -> tuple[int, int, int, int]:
+    # Extended twisted Edwards coordinates, a = -1 (RFC 8032 section 5.1.4).
+    a = (p[1] - p[0]) * (q[1] - q[0]) % _P
+    b = (p[1] + p[0]) * (q[1] + q[0]) % _P
+    c = 2 * p[3] * q[3] * _D % _P
+    d = 2 * p[2] * q[2] % _P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return (e * f % _P, g * h % _P, f * g % _P, e * h % _P)
+
+
+def _multiply(scalar: int, point: tuple[int, ...]) -> tuple[int, ...]:
+    result: tuple[int, ...] = (0, 1, 1, 0)
+    while scalar:
+        if scalar & 1:
+            result = _add(result, point)
+        point = _add(point, point)
+        scalar >>= 1
+    return result
+
+
+def _same(p: tuple[int, ...], q: tuple[int, ...]) -> bool:
+    return (p[0] * q[2] - q[0] * p[2]) % _P == 0 and (p[1] * q[2] - q[1] * p[2]) % _P == 0
+
+
+_BASE_Y = 4 * pow(5, _P - 2, _P) % _P
+_BASE = (_x_from_y(_BASE_Y, 0) or 0, _BASE_Y, 1, (_x_from_y(_BASE_Y, 0) or 0) * _BASE_Y % _P)
+
+
+def ed25519_verify(public: bytes, message: bytes, signature: bytes) -> bool:
+    """RFC 8032 Ed25519 verification: [S]B == R + [SHA-512(R || A || M)]A."""
+    if len(public) != 32 or len(signature) != 64:
+        return False
+    a = _decode_point(public)
+    r = _decode_point(signature[:32])
+    s = int.from_bytes(signature[32:], "little")
+    if a is None or r is None or s >= _L:
+        return False
+    k = int.from_bytes(hashlib.sha512(signature[:32] + public + message).digest(), "little") % _L
+    return _same(_multiply(s, _BASE), _add(r, _multiply(k, a)))
+
+
+# -- the bundle --------------------------------------------------------------------------
+
+
+def timestamp_ok(text: object) -> bool:
+    return isinstance(text, str) and len(text) == 27 and text.endswith("Z")
+
+
+def event_hash(event: dict) -> bytes:
+    """The ledger's chain hash of an event (eventstore/hashing.py), recomputed here."""
+    content = {
+        "stream_id": event["stream_id"],
+        "stream_type": event["stream_type"],
+        "version": event["version"],
+        "type": event["type"],
+        "schema_version": event["schema_version"],
+        "data": event["data"],
+        "metadata": event["metadata"],
+        "occurred_at": event["occurred_at"],
+        "recorded_at": event["recorded_at"],
+    }
+    prev = bytes.fromhex(event["prev_hash"])
+    return hashlib.sha256(prev + canonical_json(content, strict=False)).digest()
+
+
+def load_files(source: Path) -> dict[str, bytes]:
+    if source.is_dir():
+        return {p.name: p.read_bytes() for p in source.iterdir() if p.is_file()}
+    with zipfile.ZipFile(io.BytesIO(source.read_bytes())) as archive:
+        return {
+            Path(name).name: archive.read(name)
+            for name in archive.namelist()
+            if not name.endswith("/")
+        }
+
+
+def verify(files: dict[str, bytes], public_key: bytes | None = None) -> list[str]:
+    """Every problem found, in the order checked; an empty list means the bundle is intact."""
+    problems: list[str] = []
+    for name in (
+        "manifest.json",
+        "manifest.sig",
+        "checkpoint.json",
+        "events.jsonl",
+        "proofs.jsonl",
+    ):
+        if name not in files:
+            problems.append(f"{name} is missing")
+    if problems:
+        return problems
+    try:
+        manifest = json.loads(files["manifest.json"])
+        checkpoint = json.loads(files["checkpoint.json"])
+        key = base64.b64decode(checkpoint["public_key"], validate=True)
+    except (ValueError, KeyError, TypeError) as exc:
+        return [f"manifest.json or checkpoint.json cannot be read: {exc}"]
+    if manifest.get("format") != BUNDLE_FORMAT:
+        problems.append(f"unknown bundle format {manifest.get('format')!r}")
+    if public_key is not None and key != public_key:
+        problems.append("the bundle is signed with a key other than the one given")
+    try:
+        manifest_sig = base64.b64decode(files["manifest.sig"].strip(), validate=True)
+    except ValueError:
+        manifest_sig = b""
+    if not ed25519_verify(key, files["manifest.json"], manifest_sig):
+        problems.append("manifest.json: the signature does not verify")
+
+    listed = manifest.get("files", {})
+    for name, entry in sorted(listed.items()):
+        body = files.get(name)
+        if body is None:
+            problems.append(f"{name}: listed in the manifest but missing")
+        elif hashlib.sha256(body).hexdigest() != entry.get("sha256") or len(body) != entry.get(
+            "bytes"
+        ):
+            problems.append(f"{name}: SHA-256 or size differs from the manifest")
+    for name in sorted(set(files) - set(listed) - set(SIGNED_FILES)):
+        problems.append(f"{name}: not listed in the manifest")
+
+    problems.extend(_check_checkpoint(checkpoint, key, manifest))
+    root = bytes.fromhex(checkpoint.get("root", "")) if _hex32(checkpoint.get("root")) else b""
+    tree_size = checkpoint.get("tree_size")
+    events, event_problems = _check_events(files["events.jsonl"], manifest)
+    problems.extend(event_problems)
+    problems.extend(_check_proofs(files["proofs.jsonl"], events, root, tree_size))
+    return problems
+
+
+def _hex32(value: object) -> bool:
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )
+
+
+def _check_checkpoint(checkpoint: dict, key: bytes, manifest: dict) -> list[str]:
+    problems = []
+    root = checkpoint.get("root")
+    size = checkpoint.get("tree_size")
+    if not _hex32(root) or not isinstance(size, int):
+        return ["checkpoint.json: root or tree_size is malformed"]
+    note = f"{checkpoint.get('origin')}\n{size}\n{base64.b64encode(bytes.fromhex(root)).decode()}\n"
+    if checkpoint.get("note") != note:
+        problems.append("checkpoint.json: the note does not state this origin, size and root")
+    try:
+        signature = base64.b64decode(checkpoint.get("signature", ""), validate=True)
+    except ValueError:
+        signature = b""
+    if not ed25519_verify(key, note.encode(), signature):
+        problems.append("checkpoint.json: the checkpoint signature does not verify")
+    stated = manifest.get("checkpoint", {})
+    if stated.get("root") != root or stated.get("tree_size") != size:
+        problems.append("checkpoint.json: not the checkpoint the manifest names")
+    return problems
+
+
+def _check_events(body: bytes, manifest: dict) -> tuple[dict[int, dict], list[str]]:
+    problems: list[str] = []
+    events: dict[int, dict] = {}
+    heads: dict[str, tuple[int, str]] = {}
+    last_position = 0
+    for number, line in enumerate(body.splitlines(), start=1):
+        try:
+            event = json.loads(line)
+            position, stream, version = event["position"], event["stream_id"], event["version"]
+        except (ValueError, KeyError, TypeError):
+            problems.append(f"events.jsonl line {number}: not an event")
+            continue
+        where = f"event {position} (stream {stream} version {version})"
+        if not isinstance(position, int) or position <= last_position:
+            problems.append(f"{where}: out of log order (after position {last_position})")
+        else:
+            last_position = position
+        if not (timestamp_ok(event.get("occurred_at")) and timestamp_ok(event.get("recorded_at"))):
+            problems.append(f"{where}: malformed timestamps")
+            continue
+        try:
+            recomputed = event_hash(event).hex()
+        except (ValueError, KeyError, TypeError) as exc:
+            problems.append(f"{where}: cannot be hashed ({exc})")
+            continue
+        if recomputed != event.get("hash"):
+            problems.append(f"{where}: content does not match its hash")
+        prev_version, prev_hash = heads.get(stream, (0, GENESIS_HEX))
+        if version != prev_version + 1:
+            problems.append(
+                f"{where}: expected version {prev_version + 1} of the stream (missing or moved)"
+            )
+        if event.get("prev_hash") != prev_hash:
+            problems.append(f"{where}: prev_hash does not link to the stream's previous event")
+        heads[stream] = (version, event.get("hash", ""))
+        events[position] = event
+    stated = manifest.get("streams", {})
+    for stream in sorted(set(stated) | set(heads)):
+        want = stated.get(stream)
+        have = heads.get(stream)
+        if want is None:
+            problems.append(f"stream {stream}: not named in the manifest")
+        elif have is None or [have[0], have[1]] != [want.get("version"), want.get("hash")]:
+            problems.append(
+                f"stream {stream}: ends at version {have[0] if have else 0},"
+                f" the manifest says {want.get('version')}"
+            )
+    if manifest.get("events") != len(events):
+        problems.append(
+            f"events.jsonl holds {len(events)} events, the manifest says {manifest.get('events')}"
+        )
+    return events, problems
+
+
+def _check_proofs(
+    body: bytes, events: dict[int, dict], root: bytes, tree_size: object
+) -> list[str]:
+    problems = []
+    proven: set[int] = set()
+    for number, line in enumerate(body.splitlines(), start=1):
+        try:
+            proof = json.loads(line)
+            position = proof["position"]
+            path = [bytes.fromhex(h) for h in proof["path"]]
+            index = proof["leaf_index"]
+        except (ValueError, KeyError, TypeError):
+            problems.append(f"proofs.jsonl line {number}: not a proof")
+            continue
+        event = events.get(position)
+        if event is None:
+            continue
+        try:
+            leaf = leaf_hash(bytes.fromhex(event["hash"]))
+        except (ValueError, TypeError):
+            continue
+        if not isinstance(tree_size, int) or not verify_inclusion(
+            leaf, index, tree_size, path, root
+        ):
+            problems.append(f"event {position}: not included in the signed checkpoint")
+            continue
+        proven.add(position)
+    for position in sorted(set(events) - proven):
+        if not any(p.startswith(f"event {position}:") for p in problems):
+            problems.append(f"event {position}: no inclusion proof")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Verify a Model Ledger audit bundle offline.")
+    parser.add_argument("bundle", nargs="?", default=str(Path(__file__).resolve().parent))
+    parser.add_argument("--public-key", help="the ledger's Ed25519 public key, base64")
+    args = parser.parse_args(argv)
+    files = load_files(Path(args.bundle))
+    pinned = base64.b64decode(args.public_key) if args.public_key else None
+    problems = verify(files, pinned)
+    try:
+        checkpoint = json.loads(files.get("checkpoint.json", b"{}"))
+        manifest = json.loads(files.get("manifest.json", b"{}"))
+        key = base64.b64decode(checkpoint.get("public_key", ""))
+        print(
+            f"signed by key {hashlib.sha256(key).hexdigest()[:16]} ({checkpoint.get('public_key')})"
+        )
+        print(f"checkpoint: {checkpoint.get('origin')} size {checkpoint.get('tree_size')}")
+        print(f"subject: {manifest.get('subject')}; events: {manifest.get('events')}")
+        if manifest.get("not_yet_checkpointed"):
+            print(
+                f"note: {manifest['not_yet_checkpointed']} newer events of these streams were not"
+                " yet in a signed checkpoint and are not in this bundle"
+            )
+    except ValueError:
+        pass
+    if problems:
+        for problem in problems:
+            print(f"FAIL {problem}")
+        return 1
+    print("OK: signatures, file digests, hash chains and inclusion proofs all verify")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

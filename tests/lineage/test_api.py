@@ -1,0 +1,189 @@
+"""The lineage API: edges, traversal, and auditor-only streamed exports that are recorded."""
+
+import csv
+import io
+import json
+
+import pytest
+from django.contrib.auth.models import Group
+
+from eventstore import store
+from lineage.models import LineageEdge
+from tests.api.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def graph(ledger):
+    (train,) = ledger.dataset("transactions")
+    (holdout,) = ledger.dataset("holdout")
+    base, tuned = ledger.model(
+        "fraud", 2, training_datasets=("transactions@1",), evaluation_datasets=("holdout@1",)
+    )
+    return {"train": train, "holdout": holdout, "base": base, "tuned": tuned}
+
+
+def _body(response) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def test_posting_an_edge_records_it_once_and_traversal_finds_it(owner_api, graph):
+    body = {"source": graph["base"], "target": graph["tuned"], "type": "fine_tuned_from"}
+    first = owner_api.post("/api/v1/lineage/edges/", body, format="json")
+    again = owner_api.post("/api/v1/lineage/edges/", body, format="json")
+    assert first.status_code == 201, first.content
+    assert again.status_code == 200 and again.json()["created"] is False
+    up = owner_api.get("/api/v1/lineage/upstream/", {"node": graph["tuned"], "form": "graph"})
+    assert up.status_code == 200, up.content
+    ids = {n["id"]: n["depth"] for n in up.json()["nodes"]}
+    # Both versions were trained and evaluated on the same data.
+    assert ids == {graph["tuned"]: 0, graph["base"]: 1, graph["train"]: 1, graph["holdout"]: 1}
+    assert {e["type"] for e in up.json()["edges"]} == {
+        "fine_tuned_from",
+        "trained_on",
+        "evaluated_on",
+    }
+    only = owner_api.get(
+        "/api/v1/lineage/upstream/", {"node": graph["tuned"], "type": "fine_tuned_from"}
+    )
+    assert {n["id"] for n in only.json()["nodes"]} == {graph["tuned"], graph["base"]}
+    down = owner_api.get("/api/v1/lineage/downstream/", {"node": graph["train"], "depth": 1})
+    assert {n["id"] for n in down.json()["nodes"]} == {
+        graph["train"],
+        graph["base"],
+        graph["tuned"],
+    }
+    listed = owner_api.get("/api/v1/lineage/edges/", {"node": graph["base"]})
+    assert len(listed.json()) == 3
+
+
+def test_traversal_as_of_a_position_ignores_later_edges(owner_api, graph):
+    before = LineageEdge.objects.order_by("-position").first().position
+    owner_api.post(
+        "/api/v1/lineage/edges/",
+        {"source": graph["base"], "target": graph["tuned"], "type": "distilled_from"},
+        format="json",
+    )
+    now = owner_api.get("/api/v1/lineage/upstream/", {"node": graph["tuned"]})
+    then = owner_api.get("/api/v1/lineage/upstream/", {"node": graph["tuned"], "as_of": before})
+    assert len(now.json()["nodes"]) == 4
+    assert {n["id"] for n in then.json()["nodes"]} == {
+        graph["tuned"],
+        graph["train"],
+        graph["holdout"],
+    }
+    early = owner_api.get("/api/v1/lineage/upstream/", {"node": graph["tuned"], "as_of": "1"})
+    assert early.status_code == 404
+
+
+def test_bad_edges_are_problems_and_append_nothing(owner_api, graph):
+    positions = LineageEdge.objects.count()
+    cases = [
+        (
+            {"source": graph["base"], "target": graph["base"], "type": "fine_tuned_from"},
+            422,
+            "lineage_self_loop",
+        ),
+        (
+            {"source": graph["base"], "target": graph["train"], "type": "trained_on"},
+            422,
+            "invalid_edge",
+        ),
+        (
+            {"source": "model:nope@1", "target": graph["base"], "type": "fine_tuned_from"},
+            404,
+            "node_not_found",
+        ),
+        (
+            {"source": "table:x", "target": graph["base"], "type": "trained_on"},
+            400,
+            "validation_error",
+        ),
+    ]
+    for body, code, problem in cases:
+        response = owner_api.post("/api/v1/lineage/edges/", body, format="json")
+        assert response.status_code == code, response.content
+        assert response["Content-Type"] == "application/problem+json"
+        assert response.json()["code"] == problem
+    assert LineageEdge.objects.count() == positions
+
+
+def test_exports_are_for_auditors_only(owner_api, graph):
+    for url in (
+        "/api/v1/exports/lineage/",
+        "/api/v1/exports/audit-trail/",
+        "/api/v1/exports/audit-bundle/",
+    ):
+        response = owner_api.get(url, {"node": graph["base"], "model": "fraud"})
+        assert response.status_code == 403, url
+        assert response.json()["code"] == "not_auditor"
+
+
+def test_lineage_exports_stream_every_format_and_are_recorded(auditor, graph):
+    api = client_for(auditor)
+    formats = {}
+    for fmt in ("json", "csv", "prov", "graphml"):
+        response = api.get("/api/v1/exports/lineage/", {"node": graph["base"], "format": fmt})
+        assert response.status_code == 200, response.content
+        assert response.streaming
+        formats[fmt] = _body(response)
+        export = store.read_stream(__import__("uuid").UUID(response["X-Export-Id"]))
+        assert [e.type for e in export] == ["lineage.ExportStarted", "lineage.ExportCompleted"]
+        assert export[0].metadata["actor"] == f"user:{auditor.pk}"
+        import hashlib
+
+        assert export[1].data["sha256"] == hashlib.sha256(formats[fmt]).hexdigest()
+    graph_json = json.loads(formats["json"])
+    assert {n["id"] for n in graph_json["nodes"]} == {
+        graph["base"],
+        graph["train"],
+        graph["holdout"],
+    }
+    rows = list(csv.reader(io.StringIO(formats["csv"].decode())))
+    assert {r[0] for r in rows[1:]} == {"node", "edge"} and len(rows) == 1 + 3 + 2
+    assert b"<graphml" in formats["graphml"] and formats["graphml"].count(b"<edge ") == 2
+
+
+def test_audit_trail_holds_the_models_streams_and_its_lineage(auditor, graph, owner_api):
+    api = client_for(auditor)
+    response = api.get("/api/v1/exports/audit-trail/", {"model": "fraud"})
+    assert response.status_code == 200
+    events = [json.loads(line) for line in _body(response).splitlines()]
+    types = {e["type"] for e in events}
+    assert {
+        "registry.ModelRegistered",
+        "registry.ModelVersionCreated",
+        "registry.DatasetRegistered",
+        "registry.DatasetVersionCreated",
+    } <= types
+    positions = [e["position"] for e in events]
+    assert positions == sorted(positions)
+    as_csv = api.get("/api/v1/exports/audit-trail/", {"model": "fraud", "format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(_body(as_csv).decode())))
+    assert [int(r["position"]) for r in rows] == positions
+    everything = api.get("/api/v1/exports/audit-trail/", {"since": "2000-01-01T00:00:00Z"})
+    assert len(_body(everything).splitlines()) >= len(events)
+    bad = api.get("/api/v1/exports/audit-trail/", {"since": "yesterday"})
+    assert bad.status_code == 400
+
+
+def test_auditors_group_exists_after_migrations():
+    assert Group.objects.filter(name="auditors").exists()
+
+
+def test_bad_traversal_parameters_are_problems(owner_api, graph):
+    for params in (
+        {"node": graph["base"], "depth": "²"},
+        {"node": graph["base"], "depth": "101"},
+        {"node": graph["base"], "type": "flew_over"},
+        {"node": graph["base"], "form": "tree"},
+        {"node": graph["base"], "as_of": "yesterday"},
+        {"node": "table:x"},
+        {},
+    ):
+        response = owner_api.get("/api/v1/lineage/downstream/", params)
+        assert response.status_code == 400, (params, response.content)
+        assert response["Content-Type"] == "application/problem+json"
+    missing = owner_api.get("/api/v1/lineage/downstream/", {"node": "dataset:nothing@1"})
+    assert missing.status_code == 404 and missing.json()["code"] == "node_not_found"
