@@ -25,6 +25,7 @@ from core.errors import DomainError
 from eventstore.admin import ReadOnlyAdmin
 from governance.admin import pretty
 from governance.models import Evidence
+from lineage.svg import lineage_svg
 from registry.admin import _history
 from registry.models import RegisteredModel
 
@@ -177,6 +178,8 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         "promotion",
         "model_card",
         "evidence",
+        "bias_results",
+        "lineage",
         "decisions",
         "history",
     )
@@ -225,6 +228,19 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
     def model_card(self, obj):
         card = Evidence.objects.filter(version_id=obj.version_id, kind="model_card").first()
         return pretty(card.summary) if card else "no model card attached"
+
+    @admin.display(description="bias results")
+    def bias_results(self, obj):
+        audit = Evidence.objects.filter(version_id=obj.version_id, kind="bias_audit").first()
+        if audit is None:
+            return "no bias audit attached"
+        if audit.waived:
+            return f"waived until {audit.expires_at}: {audit.reason}"
+        return pretty(audit.summary)
+
+    @admin.display(description="lineage")
+    def lineage(self, obj):
+        return lineage_svg(obj.version_id)
 
     @admin.display(description="evidence")
     def evidence(self, obj):

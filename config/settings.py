@@ -220,6 +220,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "OAS_VERSION": "3.1.0",
+    # Two choice sets share the field name "kind": evidence kinds and lineage node kinds.
+    "ENUM_NAME_OVERRIDES": {
+        "EvidenceKindEnum": "governance.policy.EVIDENCE_KINDS",
+        "LineageNodeKindEnum": "lineage.rules.NODE_KINDS",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.strict_inputs",

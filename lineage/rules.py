@@ -13,6 +13,7 @@ from registry.rules import _NAME_CHAR as DATASET_CHAR
 NAMESPACE = uuid.UUID("0b6b7f5e-51d6-4c59-8f0e-3f1b0c7a2d44")
 MODEL, DATASET, DATASET_VERSION, RUN = "model", "dataset", "dataset_version", "run"
 DATASETS = frozenset({DATASET, DATASET_VERSION})
+NODE_KINDS = (MODEL, DATASET, DATASET_VERSION, RUN)
 
 # Edges point the way data flows: source is upstream of target. "fine_tuned_from" runs from the
 # base model to the model fine-tuned from it; "consumed" from the input to the run.

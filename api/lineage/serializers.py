@@ -35,9 +35,7 @@ class EdgeCreatedOutput(serializers.Serializer):
 
 class NodeOutput(serializers.Serializer):
     id = serializers.CharField(help_text="The node's name, e.g. model:fraud@3")
-    kind = serializers.ChoiceField(
-        choices=[rules.MODEL, rules.DATASET, rules.DATASET_VERSION, rules.RUN]
-    )
+    kind = serializers.ChoiceField(choices=rules.NODE_KINDS)
     depth = serializers.IntegerField(help_text="Edges from the start node (0 for the start)")
 
 

@@ -72,6 +72,7 @@ def _seed_governance(owner, model, settings, tmp_path) -> None:
     )
 
 
+@pytest.mark.timeout(1500)
 def test_api_has_no_server_errors_and_honours_its_schema_when_fuzzed(
     live_server, owner, seeded, tmp_path, settings
 ):
@@ -117,7 +118,7 @@ def test_api_has_no_server_errors_and_honours_its_schema_when_fuzzed(
         capture_output=True,
         cwd=tmp_path,
         text=True,
-        timeout=900,
+        timeout=1400,
     )
     output = result.stdout + result.stderr
     (tmp_path / "schemathesis.txt").write_text(output)

@@ -108,6 +108,8 @@ def test_reviewer_approves_from_the_queue_and_the_version_becomes_promotable(
     content = page.content()
     assert "intended_use of browser-model" in content  # the model card
     assert "approvals.ReviewDecisionRecorded" in content  # the history so far
+    assert "Bias results" in content and '"verdict": "pass"' in content
+    assert "Lineage" in content
     _screenshot(page, "approval-page.png")
 
     page.click("a.decision-button:text('Approve')")
