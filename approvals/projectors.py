@@ -6,19 +6,10 @@ import uuid
 
 from approvals.models import ApprovalRequest, Board, ReviewDecision
 from eventstore.projection import ProjectionWriter, projection_tables, projector
+from eventstore.projection import touch as _touch
 from eventstore.types import RecordedEvent
 
 projection_tables(Board, ApprovalRequest, ReviewDecision)
-
-
-def _touch(out: ProjectionWriter, model, event: RecordedEvent, **values) -> None:
-    out.update(
-        model,
-        {"id": event.stream_id},
-        stream_version=event.version,
-        updated_at=event.recorded_at,
-        **values,
-    )
 
 
 @projector("approvals.BoardCreated")

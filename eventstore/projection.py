@@ -214,6 +214,21 @@ def _delete_sql(model: type[models.Model], wheres: Sequence[str]) -> str:
     return f"DELETE FROM {_table(model)} WHERE {conditions}"
 
 
+def touch(
+    out: ProjectionWriter, model: type[models.Model], event: RecordedEvent, **values: Any
+) -> None:
+    """Update the row of the event's stream (keyed by id = stream id) with `values`, and move
+    its stream version and updated_at to the event's: what most projectors of a later event in
+    a stream do."""
+    out.update(
+        model,
+        {"id": event.stream_id},
+        stream_version=event.version,
+        updated_at=event.recorded_at,
+        **values,
+    )
+
+
 def project(events: Iterable[RecordedEvent], writer: ProjectionWriter) -> None:
     """Run every registered projector over the events, queueing their writes on `writer`."""
     for recorded in events:

@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 from eventstore.projection import ProjectionWriter, projection_tables, projector
+from eventstore.projection import touch as _touch
 from eventstore.types import RecordedEvent
 from registry.models import Dataset, DatasetVersion, ModelAlias, ModelVersion, RegisteredModel
 
 projection_tables(RegisteredModel, ModelVersion, ModelAlias, Dataset, DatasetVersion)
-
-
-def _touch(out: ProjectionWriter, model, event: RecordedEvent, **values) -> None:
-    out.update(
-        model,
-        {"id": event.stream_id},
-        stream_version=event.version,
-        updated_at=event.recorded_at,
-        **values,
-    )
 
 
 @projector("registry.ModelRegistered")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import django_filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -293,18 +294,16 @@ class WithdrawApi(APIView):
         return _with_etag(Response(s.ApprovalOutput(state).data), state.stream_version)
 
 
-class ApprovalSuspensionApi(APIView):
-    @extend_schema(
-        request=s.ApprovalReasonInput,
-        responses={200: s.ApprovalOutput, **problems(400, 404, 409, 413, 422)},
-        parameters=[REQUEST_ID, IDEMPOTENCY_KEY],
-        summary="Suspend an approval (model-risk board); the gate honours it at once",
-    )
+class _ApprovalReasonApi(APIView):
+    """A change of an approval that takes only a reason: suspension or reinstatement."""
+
+    command: Any = None
+
     def post(self, request: Request, request_id: uuid.UUID) -> Response:
         body = s.ApprovalReasonInput(data=request.data)
         body.is_valid(raise_exception=True)
         current = _visible(request, request_id)
-        state = commands.suspend_approval(
+        state = self.command(
             actor=_actor(request),
             request_id=current.id,
             reason=body.validated_data["reason"],
@@ -313,24 +312,25 @@ class ApprovalSuspensionApi(APIView):
         return _with_etag(Response(s.ApprovalOutput(state).data), state.stream_version)
 
 
-class ApprovalReinstatementApi(APIView):
-    @extend_schema(
-        request=s.ApprovalReasonInput,
-        responses={200: s.ApprovalOutput, **problems(400, 404, 409, 413, 422)},
-        parameters=[REQUEST_ID, IDEMPOTENCY_KEY],
-        summary="Lift an approval's suspension (model-risk board)",
-    )
-    def post(self, request: Request, request_id: uuid.UUID) -> Response:
-        body = s.ApprovalReasonInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        current = _visible(request, request_id)
-        state = commands.reinstate_approval(
-            actor=_actor(request),
-            request_id=current.id,
-            reason=body.validated_data["reason"],
-            idempotency_key=idempotency_key(request),
+def _reason_schema(summary: str) -> Any:
+    return extend_schema_view(
+        post=extend_schema(
+            request=s.ApprovalReasonInput,
+            responses={200: s.ApprovalOutput, **problems(400, 404, 409, 413, 422)},
+            parameters=[REQUEST_ID, IDEMPOTENCY_KEY],
+            summary=summary,
         )
-        return _with_etag(Response(s.ApprovalOutput(state).data), state.stream_version)
+    )
+
+
+@_reason_schema("Suspend an approval (model-risk board); the gate honours it at once")
+class ApprovalSuspensionApi(_ApprovalReasonApi):
+    command = staticmethod(commands.suspend_approval)
+
+
+@_reason_schema("Lift an approval's suspension (model-risk board)")
+class ApprovalReinstatementApi(_ApprovalReasonApi):
+    command = staticmethod(commands.reinstate_approval)
 
 
 class PromotionApi(APIView):
