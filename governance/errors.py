@@ -60,3 +60,13 @@ class IncompleteModelCard(Unprocessable):
 class InvalidWaiver(Unprocessable):
     code = "invalid_waiver"
     title = "The waiver is not valid"
+
+
+class ReviewNotFound(NotFound):
+    code = "review_not_found"
+    title = "No such periodic review"
+
+
+class ReviewClosed(Conflict):
+    code = "review_closed"
+    title = "The periodic review is already completed"

@@ -6,9 +6,9 @@ import uuid
 
 from eventstore.projection import KeepExisting, ProjectionWriter, projection_tables, projector
 from eventstore.types import RecordedEvent
-from governance.models import Evidence, ModelRisk, PolicyVersion
+from governance.models import Evidence, ModelRisk, PeriodicReview, PolicyVersion
 
-projection_tables(PolicyVersion, ModelRisk, Evidence)
+projection_tables(PolicyVersion, ModelRisk, Evidence, PeriodicReview)
 
 
 @projector("governance.PolicyVersionRecorded")
@@ -132,4 +132,92 @@ def project_evidence_waived(event: RecordedEvent, out: ProjectionWriter) -> None
         summary={"board": data["board"]},
         reason=data["reason"],
         expires_at=data["expires_at"],
+    )
+
+
+# -- periodic reviews --------------------------------------------------------------------
+
+
+@projector("governance.PeriodicReviewOpened")
+def project_periodic_review_opened(event: RecordedEvent, out: ProjectionWriter) -> None:
+    data = event.data
+    out.insert(
+        PeriodicReview,
+        id=event.stream_id,
+        model_id=data["model_id"],
+        version_id=data["version_id"],
+        version_number=data["version_number"],
+        sequence=data["sequence"],
+        tier=data["tier"],
+        policy_version=data["policy_version"],
+        boards=data["boards"],
+        anchor_at=data["anchor_at"],
+        remind_at=data["remind_at"],
+        due_at=data["due_at"],
+        escalate_at=data["escalate_at"],
+        escalate_officer_at=data["escalate_officer_at"],
+        grace_ends_at=data["grace_ends_at"],
+        overdue_action=data["overdue_action"],
+        suspend_approval=data["suspend_approval"],
+        status="open",
+        reminded=False,
+        escalation_level=0,
+        flagged=False,
+        non_compliant=False,
+        suspended_request_id="",
+        completed_at=None,
+        completed_by=None,
+        board="",
+        outcome="",
+        rationale="",
+        late=False,
+        opened_at=event.recorded_at,
+        updated_at=event.recorded_at,
+        stream_version=event.version,
+    )
+
+
+def _review(out: ProjectionWriter, event: RecordedEvent, **values) -> None:
+    out.update(
+        PeriodicReview,
+        {"id": event.stream_id},
+        updated_at=event.recorded_at,
+        stream_version=event.version,
+        **values,
+    )
+
+
+@projector("governance.ReviewReminderSent")
+def project_review_reminder_sent(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _review(out, event, reminded=True)
+
+
+@projector("governance.ReviewEscalated")
+def project_review_escalated(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _review(out, event, escalation_level=event.data["level"])
+
+
+@projector("governance.ReviewFlagged")
+def project_review_flagged(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _review(out, event, flagged=True)
+
+
+@projector("governance.VersionMarkedNonCompliant")
+def project_version_marked_non_compliant(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _review(out, event, non_compliant=True, suspended_request_id=event.data["suspended_request_id"])
+
+
+@projector("governance.ReviewCompleted")
+def project_review_completed(event: RecordedEvent, out: ProjectionWriter) -> None:
+    data = event.data
+    _review(
+        out,
+        event,
+        status="completed",
+        completed_at=event.recorded_at,
+        completed_by=data["reviewer_id"],
+        board=data["board"],
+        outcome=data["outcome"],
+        rationale=data["rationale"],
+        late=data["late"],
     )

@@ -39,6 +39,27 @@ _TIER_SPEC = {
             "maximum": 36500,
         },
         "retention_years": {"type": "integer", "minimum": 1, "maximum": 36500},
+        "review_reminder_days": {"type": "integer", "minimum": 0, "maximum": 3650},
+        "review_escalation_days": {"type": "integer", "minimum": 0, "maximum": 3650},
+        "review_grace_days": {"type": "integer", "minimum": 0, "maximum": 3650},
+        "overdue_action": {"type": "string", "enum": list(policy.OVERDUE_ACTIONS)},
+        "suspend_approval_when_non_compliant": {"type": "boolean"},
+        "fairness_thresholds": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": list(policy.FAIRNESS_THRESHOLDS),
+            "properties": {
+                "min_disparate_impact_ratio": {"type": "number"},
+                "min_statistical_parity_difference": {"type": "number"},
+                "max_equalized_odds_difference": {"type": "number"},
+                "min_group_size": {"type": "integer", "minimum": 0},
+                "significance_level": {
+                    "type": "number",
+                    "exclusiveMinimum": 0,
+                    "exclusiveMaximum": 1,
+                },
+            },
+        },
     },
 }
 
@@ -76,7 +97,7 @@ class PolicyCreateInput(StrictInput):
 
 class PolicyOutput(serializers.Serializer):
     number = serializers.IntegerField(help_text="The policy version; also its ETag")
-    tiers = TiersField()
+    tiers = TiersField(source="document")
     reason = serializers.CharField()
     recorded_at = serializers.DateTimeField()
     recorded_by = serializers.CharField()
