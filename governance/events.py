@@ -147,3 +147,48 @@ class ReviewCompleted(DomainEvent):
     outcome: str
     rationale: str
     late: bool
+
+
+# -- bias audits and findings ------------------------------------------------------------
+# One stream per audit ("governance.BiasAudit"); a scheduled audit's id is derived from the
+# version and the period it covers, so a scan delivered twice runs it once. One stream per
+# finding ("governance.Finding"), opened in the same transaction as the failing audit.
+
+BIAS_AUDIT = "governance.BiasAudit"
+FINDING = "governance.Finding"
+
+
+@event("governance.BiasAuditCompleted")
+class BiasAuditCompleted(DomainEvent):
+    model_id: str
+    version_id: str
+    version_number: int
+    trigger: str
+    source: str
+    evidence_sha256: str
+    tier: str
+    policy_version: int
+    verdict: str
+    rows: int
+    result: dict[str, Any]
+
+
+@event("governance.FindingOpened")
+class FindingOpened(DomainEvent):
+    model_id: str
+    version_id: str
+    version_number: int
+    source: str
+    source_id: str
+    title: str
+    severity: str
+    owner_team: str
+    boards: list[str]
+    due_at: str
+
+
+@event("governance.FindingClosed")
+class FindingClosed(DomainEvent):
+    reviewer_id: int
+    resolution: str
+    evidence: str

@@ -130,3 +130,57 @@ class PeriodicReview(models.Model):
 
     def __str__(self) -> str:
         return f"review {self.sequence} of version {self.version_number} ({self.status})"
+
+
+class BiasAudit(models.Model):
+    """A completed bias audit of a model version: verdict, counts and metrics per group."""
+
+    id = models.UUIDField(primary_key=True)
+    model_id = models.UUIDField(db_index=True)
+    version_id = models.UUIDField(db_index=True)
+    version_number = models.IntegerField()
+    trigger = models.CharField(max_length=20)
+    source = models.CharField(max_length=20)
+    evidence_sha256 = models.CharField(max_length=64, blank=True)
+    tier = models.CharField(max_length=20)
+    policy_version = models.IntegerField()
+    verdict = models.CharField(max_length=20, db_index=True)
+    rows = models.BigIntegerField()
+    result = models.JSONField(default=dict)
+    recorded_at = models.DateTimeField(db_index=True)
+    recorded_by = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["-recorded_at"]
+
+    def __str__(self) -> str:
+        return f"bias audit of version {self.version_number}: {self.verdict}"
+
+
+class Finding(models.Model):
+    """A failed check (a bias audit) with a severity, an owner and a due date."""
+
+    id = models.UUIDField(primary_key=True)
+    model_id = models.UUIDField(db_index=True)
+    version_id = models.UUIDField()
+    version_number = models.IntegerField()
+    source = models.CharField(max_length=30)
+    source_id = models.CharField(max_length=36)
+    title = models.TextField()
+    severity = models.CharField(max_length=20, db_index=True)
+    owner_team = models.CharField(max_length=150)
+    boards = models.JSONField(default=list)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=20, db_index=True)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True)
+    closed_by = models.IntegerField(null=True)
+    resolution = models.TextField(blank=True)
+    evidence = models.TextField(blank=True)
+    stream_version = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["-opened_at"]
+
+    def __str__(self) -> str:
+        return f"{self.severity} finding: {self.title}"

@@ -20,6 +20,7 @@ EVIDENCE_KINDS = (
     "human_oversight_plan",
     "monitoring_plan",
     "regulatory_signoff",
+    "evaluation_data",
 )
 # The minimum model card (GOVERNANCE.md): every field present in its structured summary.
 MODEL_CARD_FIELDS = (

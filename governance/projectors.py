@@ -6,9 +6,16 @@ import uuid
 
 from eventstore.projection import KeepExisting, ProjectionWriter, projection_tables, projector
 from eventstore.types import RecordedEvent
-from governance.models import Evidence, ModelRisk, PeriodicReview, PolicyVersion
+from governance.models import (
+    BiasAudit,
+    Evidence,
+    Finding,
+    ModelRisk,
+    PeriodicReview,
+    PolicyVersion,
+)
 
-projection_tables(PolicyVersion, ModelRisk, Evidence, PeriodicReview)
+projection_tables(PolicyVersion, ModelRisk, Evidence, PeriodicReview, BiasAudit, Finding)
 
 
 @projector("governance.PolicyVersionRecorded")
@@ -220,4 +227,70 @@ def project_review_completed(event: RecordedEvent, out: ProjectionWriter) -> Non
         outcome=data["outcome"],
         rationale=data["rationale"],
         late=data["late"],
+    )
+
+
+# -- bias audits and findings ------------------------------------------------------------
+
+
+@projector("governance.BiasAuditCompleted")
+def project_bias_audit_completed(event: RecordedEvent, out: ProjectionWriter) -> None:
+    data = event.data
+    out.insert(
+        BiasAudit,
+        id=event.stream_id,
+        model_id=data["model_id"],
+        version_id=data["version_id"],
+        version_number=data["version_number"],
+        trigger=data["trigger"],
+        source=data["source"],
+        evidence_sha256=data["evidence_sha256"],
+        tier=data["tier"],
+        policy_version=data["policy_version"],
+        verdict=data["verdict"],
+        rows=data["rows"],
+        result=data["result"],
+        recorded_at=event.recorded_at,
+        recorded_by=event.metadata.get("actor", ""),
+    )
+
+
+@projector("governance.FindingOpened")
+def project_finding_opened(event: RecordedEvent, out: ProjectionWriter) -> None:
+    data = event.data
+    out.insert(
+        Finding,
+        id=event.stream_id,
+        model_id=data["model_id"],
+        version_id=data["version_id"],
+        version_number=data["version_number"],
+        source=data["source"],
+        source_id=data["source_id"],
+        title=data["title"],
+        severity=data["severity"],
+        owner_team=data["owner_team"],
+        boards=data["boards"],
+        due_at=data["due_at"],
+        status="open",
+        opened_at=event.recorded_at,
+        closed_at=None,
+        closed_by=None,
+        resolution="",
+        evidence="",
+        stream_version=event.version,
+    )
+
+
+@projector("governance.FindingClosed")
+def project_finding_closed(event: RecordedEvent, out: ProjectionWriter) -> None:
+    data = event.data
+    out.update(
+        Finding,
+        {"id": event.stream_id},
+        status="closed",
+        closed_at=event.recorded_at,
+        closed_by=data["reviewer_id"],
+        resolution=data["resolution"],
+        evidence=data["evidence"],
+        stream_version=event.version,
     )

@@ -179,15 +179,33 @@ def _open_if_due(
         suspend_approval=spec["suspend_approval_when_non_compliant"],
         recipient_ids=members,
     )
+    # The steps already due (a late scan) go in the same append: a review never exists
+    # without the steps its schedule had reached when it was opened.
+    opening = ReviewState(
+        id=str(review_id),
+        model_id=opened.model_id,
+        version_id=opened.version_id,
+        version_number=opened.version_number,
+        sequence=sequence,
+        boards=tuple(boards),
+        due_at=plan.due_at,
+        overdue_action=opened.overdue_action,
+        suspend_approval=opened.suspend_approval,
+    )
+    effects = _notify("opened", review_id, members)
     with transaction.atomic():
+        steps = [
+            _step_event(actor, opening, step, effects)
+            for step in cadence.pending_steps(plan.step_times(), set(), now)
+        ]
         store.append(
             StreamRef(review_id, ev.REVIEW),
             NO_STREAM,
-            [opened],
+            [opened, *steps],
             meta(actor),
-            side_effects=_notify("opened", review_id, members),
+            side_effects=effects,
         )
-    return 1, advance_review(actor=actor, review_id=review_id, now=now)
+    return 1, len(steps)
 
 
 def advance_review(*, actor: Actor, review_id: uuid.UUID | str, now: datetime | None = None) -> int:
@@ -255,6 +273,18 @@ def _step_event(actor: Actor, state: ReviewState, step: str, effects: list[SideE
 # -- completing a review -----------------------------------------------------------------
 
 
+def _repeated(state: ReviewState, actor: Actor, idempotency_key: str | None) -> bool:
+    """The completion was this very request, sent again with its Idempotency-Key."""
+    if idempotency_key is None:
+        return False
+    last = store.read_stream(uuid.UUID(state.id))[-1]
+    return (
+        last.type == "governance.ReviewCompleted"
+        and last.metadata.get("idempotency_key") == idempotency_key
+        and last.metadata.get("actor") == actor.ref
+    )
+
+
 def complete_review(
     *,
     actor: Actor,
@@ -271,6 +301,8 @@ def complete_review(
         raise InvalidInput(f"outcome is one of {', '.join(OUTCOMES)}")
     rationale = _text(rationale, "rationale", 5000, required=True)
     state = load_review(review_id)
+    if state.status != "open" and _repeated(state, actor, idempotency_key):
+        return state
     if state.status != "open":
         raise ReviewClosed(f"review {state.id} is already {state.status}")
     if board not in state.boards:

@@ -260,3 +260,62 @@ def evolve_review(state: ReviewState, event: RecordedEvent) -> ReviewState:
                 **stamp,
             )
     return replace(state, **stamp)
+
+
+@dataclass(frozen=True)
+class FindingState:
+    id: str = ""
+    model_id: str = ""
+    version_id: str = ""
+    version_number: int = 0
+    source: str = ""
+    source_id: str = ""
+    title: str = ""
+    severity: str = ""
+    owner_team: str = ""
+    boards: tuple[str, ...] = ()
+    due_at: datetime | None = None
+    status: str = "open"
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    closed_by: int | None = None
+    resolution: str = ""
+    evidence: str = ""
+    stream_version: int = 0
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.version_id)
+
+
+def evolve_finding(state: FindingState, event: RecordedEvent) -> FindingState:
+    data = event.data
+    match event.type:
+        case "governance.FindingOpened":
+            return replace(
+                state,
+                id=str(event.stream_id),
+                model_id=data["model_id"],
+                version_id=data["version_id"],
+                version_number=data["version_number"],
+                source=data["source"],
+                source_id=data["source_id"],
+                title=data["title"],
+                severity=data["severity"],
+                owner_team=data["owner_team"],
+                boards=tuple(data["boards"]),
+                due_at=_at(data["due_at"]),
+                opened_at=event.recorded_at,
+                stream_version=event.version,
+            )
+        case "governance.FindingClosed":
+            return replace(
+                state,
+                status="closed",
+                closed_at=event.recorded_at,
+                closed_by=data["reviewer_id"],
+                resolution=data["resolution"],
+                evidence=data["evidence"],
+                stream_version=event.version,
+            )
+    return replace(state, stream_version=event.version)

@@ -196,3 +196,108 @@ class WaiverInput(StrictInput):
     kind = serializers.ChoiceField(choices=policy.EVIDENCE_KINDS)
     reason = Text(max_length=2000, min_length=1)
     expires_at = serializers.DateTimeField()
+
+
+class ReviewCompleteInput(StrictInput):
+    board = Pattern(r"^[a-z][a-z0-9-]{1,49}$", max_length=50)
+    outcome = serializers.ChoiceField(choices=("satisfactory", "changes_required"))
+    rationale = Text(max_length=5000, min_length=1)
+
+
+class ReviewOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    model_id = serializers.UUIDField()
+    version_id = serializers.UUIDField()
+    version_number = serializers.IntegerField()
+    sequence = serializers.IntegerField(help_text="1 for the version's first periodic review")
+    tier = serializers.ChoiceField(choices=policy.TIERS)
+    policy_version = serializers.IntegerField(help_text="The policy in force when opened")
+    boards = serializers.ListField(child=serializers.CharField())
+    anchor_at = serializers.DateTimeField(help_text="Last completed review, or the approval")
+    remind_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField()
+    escalate_at = serializers.DateTimeField()
+    escalate_officer_at = serializers.DateTimeField()
+    grace_ends_at = serializers.DateTimeField()
+    overdue_action = serializers.ChoiceField(choices=policy.OVERDUE_ACTIONS)
+    suspend_approval = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=("open", "completed"))
+    escalation_level = serializers.IntegerField(
+        help_text="0 none, 1 the boards' chairs, 2 the model-risk officers"
+    )
+    flagged = serializers.BooleanField()
+    non_compliant = serializers.BooleanField()
+    suspended_request_id = serializers.CharField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    completed_by = serializers.IntegerField(allow_null=True)
+    board = serializers.CharField()
+    outcome = serializers.CharField()
+    rationale = serializers.CharField()
+    late = serializers.BooleanField()
+    opened_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    version = serializers.IntegerField(source="stream_version", help_text="ETag of this review")
+
+
+class BiasAuditCreateInput(StrictInput):
+    spec = JsonObject(help_text="The audit specification (columns, attributes, reference)")
+    rows = serializers.ListField(
+        child=JsonObject(),
+        max_length=100_000,
+        required=False,
+        help_text="Evaluation rows; or name the attached evidence instead",
+    )
+    evidence = serializers.ChoiceField(
+        choices=["evaluation_data"],
+        required=False,
+        help_text="Audit the evaluation data attached to the version as evidence",
+    )
+
+
+class BiasAuditOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    model_id = serializers.UUIDField()
+    version_id = serializers.UUIDField()
+    version_number = serializers.IntegerField()
+    trigger = serializers.ChoiceField(choices=("on_demand", "scheduled"))
+    source = serializers.ChoiceField(choices=("rows", "evidence"))
+    evidence_sha256 = serializers.CharField()
+    tier = serializers.ChoiceField(choices=policy.TIERS)
+    policy_version = serializers.IntegerField(help_text="The policy whose thresholds applied")
+    verdict = serializers.ChoiceField(choices=("pass", "fail", "not_judged"))
+    rows = serializers.IntegerField()
+    result = serializers.JSONField(
+        help_text="Counts, metrics, reference group and verdict per slice and group"
+    )
+    recorded_at = serializers.DateTimeField()
+    recorded_by = serializers.CharField()
+
+
+class BiasAuditRunOutput(BiasAuditOutput):
+    finding_id = serializers.UUIDField(allow_null=True, help_text="Opened when the audit fails")
+
+
+class FindingCloseInput(StrictInput):
+    resolution = Text(max_length=5000, min_length=1)
+    evidence = Text(max_length=2000, min_length=1, help_text="What shows the fix")
+
+
+class FindingOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    model_id = serializers.UUIDField()
+    version_id = serializers.UUIDField()
+    version_number = serializers.IntegerField()
+    source = serializers.CharField()
+    source_id = serializers.CharField()
+    title = serializers.CharField()
+    severity = serializers.CharField(help_text="low, medium, high or critical, as the tier")
+    owner_team = serializers.CharField()
+    boards = serializers.ListField(child=serializers.CharField())
+    due_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=("open", "closed"))
+    opened_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    closed_by = serializers.IntegerField(allow_null=True)
+    resolution = serializers.CharField()
+    evidence = serializers.CharField()
+    version = serializers.IntegerField(source="stream_version", help_text="ETag of this finding")
