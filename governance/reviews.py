@@ -142,7 +142,10 @@ def scan_reviews(*, actor: Actor, now: datetime | None = None) -> ScanReport:
             continue
         opened += opened_now
         steps += taken
-    for review_id in PeriodicReview.objects.filter(status="open").values_list("id", flat=True):
+    # A version deprecated or retired while its review was open is no longer chased.
+    still_reviewed = ModelVersion.objects.filter(status__in=REVIEWED_STATUSES).values("id")
+    open_reviews = PeriodicReview.objects.filter(status="open", version_id__in=still_reviewed)
+    for review_id in open_reviews.values_list("id", flat=True):
         try:
             steps += advance_review(actor=actor, review_id=review_id, now=now)
         except ConcurrencyConflict:

@@ -215,3 +215,23 @@ def test_rebuild_reproduces_review_tables_when_replayed(pristine_ledger, cast, e
     assert PeriodicReview.objects.count() == 1
     call_command("rebuild_projections", "--no-progress", stdout=io.StringIO())
     assert {m: checksum(m) for m in registered_tables()} == before
+
+
+def test_open_review_is_no_longer_chased_when_the_version_is_retired(cast, evidence_store):
+    from registry import commands as registry
+
+    with clock.frozen(T0) as now:
+        _, version, _ = approved_version(cast, evidence_store, "high")
+        now.set(T0 + 16 * DAY)
+        scan()
+        registry.transition_model_version(
+            actor=actor_of(cast.owner),
+            version_id=version.id,
+            expected_version=None,
+            to_status="retired",
+            reason="replaced",
+        )
+        now.set(T0 + 40 * DAY)
+        assert scan() == reviews.ScanReport(0, 0, 0)
+    review = PeriodicReview.objects.get(version_id=version.id)
+    assert event_types(review.id) == ["PeriodicReviewOpened"]
