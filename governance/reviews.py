@@ -7,7 +7,6 @@ so a step that another scan already took conflicts and is skipped, never recorde
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,8 +33,6 @@ from governance.models import ModelRisk, PeriodicReview
 from governance.state import ReviewState, evolve_review
 from registry import commands as registry
 from registry.models import ModelVersion
-
-log = logging.getLogger(__name__)
 
 NOTIFY_TASK = "governance.notify_review"
 REVIEWED_STATUSES = ("approved", "deployed")

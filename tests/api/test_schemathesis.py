@@ -101,6 +101,8 @@ def _seed_review(actor, officer, model) -> None:
     assert failed.finding_id is not None
 
 
+# Fuzzing every operation takes minutes on a busy machine; the run itself is bounded at 900 s.
+@pytest.mark.timeout(900)
 def test_api_has_no_server_errors_and_honours_its_schema_when_fuzzed(
     live_server, owner, seeded, tmp_path, settings
 ):
