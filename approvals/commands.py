@@ -572,6 +572,28 @@ def suspend_approval(
     return load_request(state.id)
 
 
+def suspend_for_non_compliance(*, actor: Actor, version_id: str, reason: str) -> str:
+    """Suspend the version's production approval in force, inside the caller's transaction:
+    the policy suspends it when a periodic review runs out of grace. Returns the request id,
+    or '' when no approval is in force."""
+    row = (
+        ApprovalRequest.objects.filter(version_id=version_id, status="approved", suspended=False)
+        .order_by("-granted_at")
+        .first()
+    )
+    if row is None:
+        return ""
+    state = load_request(row.id)
+    store.append(
+        StreamRef(uuid.UUID(state.id), ev.REQUEST),
+        state.stream_version,
+        [ev.ApprovalSuspended(reason=reason)],
+        governance.meta(actor),
+        side_effects=_notify("suspended", state.id, [state.requester_id]),
+    )
+    return state.id
+
+
 def reinstate_approval(
     *, actor: Actor, request_id: str, reason: str, idempotency_key: str | None = None
 ) -> RequestState:

@@ -159,6 +159,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "redis+socket://")):
+    # A task a dead worker never acknowledged goes back to the queue after this many seconds.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.integer("CELERY_VISIBILITY_TIMEOUT", 3600)
+    }
+CELERY_TASK_DEFAULT_QUEUE = env.text("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_RESULT_BACKEND = env.optional("CELERY_RESULT_BACKEND")
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_TASK_ACKS_LATE = True
@@ -244,6 +250,7 @@ LOGGING = {
 
 # Notifications (approval requests and decisions) go out through the outbox as e-mail.
 EMAIL_BACKEND = env.text("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env.text("EMAIL_FILE_PATH", str(env.STATE_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env.text("DEFAULT_FROM_EMAIL", "model-ledger@localhost")
 LEDGER_BASE_URL = env.text("LEDGER_BASE_URL", "http://localhost:8000")
 

@@ -1,12 +1,24 @@
-"""Read-only admin of governance projections: policy versions, risk records and evidence."""
+"""Read-only admin of governance projections: policy versions, risk records, evidence and
+periodic reviews (due, overdue and escalated), with a form that completes a review through
+the same command as the API."""
 
 import json
 
-from django.contrib import admin
-from django.utils.html import format_html
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
+from core import clock
+from core.actors import Actor
+from core.errors import DomainError
 from eventstore.admin import ReadOnlyAdmin
-from governance.models import Evidence, ModelRisk, PolicyVersion
+from governance import cadence, queries
+from governance.models import BiasAudit, Evidence, Finding, ModelRisk, PeriodicReview, PolicyVersion
 from registry.admin import _history
 
 
@@ -44,3 +56,283 @@ class EvidenceAdmin(ReadOnlyAdmin):
     list_display = ("version_id", "version_number", "kind", "waived", "sha256", "recorded_at")
     list_filter = ("kind", "waived")
     search_fields = ("=version_id", "=model_id", "sha256")
+
+
+class ReviewTiming(admin.SimpleListFilter):
+    """Where open reviews stand now, by the clock the commands read."""
+
+    title = "timing"
+    parameter_name = "timing"
+
+    def lookups(self, request, model_admin):
+        return [("upcoming", "Upcoming"), ("due", "Due"), ("overdue", "Overdue")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("upcoming", "due", "overdue"):
+            return queries.with_timing(queryset, self.value(), clock.now())
+        return queryset
+
+
+class CompleteReviewForm(forms.Form):
+    board = forms.ChoiceField()
+    outcome = forms.ChoiceField(
+        choices=[("satisfactory", "Satisfactory"), ("changes_required", "Changes required")]
+    )
+    rationale = forms.CharField(widget=forms.Textarea, max_length=5000)
+
+    def __init__(self, *args, boards, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["board"].choices = [(b, b) for b in boards]
+
+
+@admin.register(PeriodicReview)
+class PeriodicReviewAdmin(ReadOnlyAdmin):
+    list_display = (
+        "version_id",
+        "version_number",
+        "sequence",
+        "tier",
+        "timing",
+        "due_at",
+        "escalation_level",
+        "non_compliant",
+        "flagged",
+        "status",
+    )
+    list_filter = (
+        ReviewTiming,
+        "status",
+        "tier",
+        "escalation_level",
+        "non_compliant",
+        "flagged",
+    )
+    search_fields = ("=version_id", "=model_id")
+    date_hierarchy = "due_at"
+    readonly_fields = ("complete_link", "history")
+
+    def get_queryset(self, request):
+        return queries.visible_reviews(request.user)
+
+    def _my_boards(self, user, obj) -> list[str]:
+        from approvals.models import Board
+
+        mine = Board.objects.filter(members__contains=[user.pk]).values_list("name", flat=True)
+        return [name for name in mine if name in obj.boards]
+
+    def has_module_permission(self, request):
+        return queries.visible_reviews(request.user).exists() or queries.sees_every_review(
+            request.user
+        )
+
+    def has_view_permission(self, request, obj=None):
+        if queries.sees_every_review(request.user):
+            return True
+        visible = queries.visible_reviews(request.user)
+        return visible.exists() if obj is None else visible.filter(id=obj.id).exists()
+
+    @admin.display(description="timing")
+    def timing(self, obj):
+        return cadence.timing(
+            due_at=obj.due_at,
+            remind_at=obj.remind_at,
+            completed=obj.status == "completed",
+            now=clock.now(),
+        )
+
+    @admin.display(description="complete")
+    def complete_link(self, obj):
+        if obj.status != "open":
+            return "-"
+        url = reverse("admin:governance_periodicreview_complete", args=[obj.id])
+        return format_html('<a class="button" href="{}">Complete this review</a>', url)
+
+    @admin.display(description="event history")
+    def history(self, obj):
+        return _history(obj.id)
+
+    def get_urls(self):
+        return [
+            path(
+                "<uuid:review_id>/complete/",
+                self.admin_site.admin_view(self.complete_view),
+                name="governance_periodicreview_complete",
+            ),
+            *super().get_urls(),
+        ]
+
+    def complete_view(self, request, review_id):
+        """GET: the completion form; POST: complete_review, the same command as the API."""
+        from governance import reviews
+
+        obj = get_object_or_404(self.get_queryset(request), id=review_id)
+        boards = self._my_boards(request.user, obj)
+        if not boards:
+            raise PermissionDenied
+        form = CompleteReviewForm(request.POST or None, boards=boards)
+        if request.method == "POST" and form.is_valid():
+            try:
+                reviews.complete_review(
+                    actor=Actor.from_request(request),
+                    review_id=str(obj.id),
+                    expected_version=obj.stream_version,
+                    **form.cleaned_data,
+                )
+            except DomainError as error:
+                form.add_error(None, f"{error.detail} ({error.code})")
+            else:
+                messages.success(request, "Periodic review completed.")
+                return HttpResponseRedirect(
+                    reverse("admin:governance_periodicreview_change", args=[obj.id])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Complete periodic review {obj.sequence}",
+            "review": obj,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/governance/complete_review.html", context)
+
+
+# -- bias audits and findings ------------------------------------------------------------
+
+BAR_WIDTH = 240
+BAR_HEIGHT = 16
+
+
+def selection_rate_chart(result: dict) -> str:
+    """Inline SVG bars of the selection rate per group, one chart per slice; the reference
+    group is dark, failing groups red, and a line marks four fifths of the reference."""
+    charts = []
+    for slice_ in result.get("slices", []):
+        groups = slice_.get("groups", [])
+        height = (len(groups) + 1) * (BAR_HEIGHT + 4)
+        reference = (slice_.get("reference") or {}).get("selection_rate")
+        bars = []
+        for row, group in enumerate(groups):
+            rate = group["counts"]["selection_rate"] or 0.0
+            colour = (
+                "#264653"
+                if group["is_reference"]
+                else "#c0392b"
+                if group["verdict"] == "fail"
+                else "#2a9d8f"
+            )
+            y = row * (BAR_HEIGHT + 4)
+            bars.append(
+                format_html(
+                    '<text x="0" y="{}" font-size="11">{}</text>'
+                    '<rect x="110" y="{}" width="{}" height="{}" fill="{}"/>'
+                    '<text x="{}" y="{}" font-size="11">{} (n={})</text>',
+                    y + BAR_HEIGHT - 4,
+                    group["group"][:18],
+                    y,
+                    round(rate * BAR_WIDTH, 1),
+                    BAR_HEIGHT,
+                    colour,
+                    round(115 + rate * BAR_WIDTH, 1),
+                    y + BAR_HEIGHT - 4,
+                    f"{rate:.2f}",
+                    group["counts"]["n"],
+                )
+            )
+        if reference:
+            x = round(110 + 0.8 * reference * BAR_WIDTH, 1)
+            bars.append(
+                format_html(
+                    '<line x1="{}" x2="{}" y1="0" y2="{}" stroke="#e76f51" '
+                    'stroke-dasharray="3,2"/>',
+                    x,
+                    x,
+                    height - BAR_HEIGHT,
+                )
+            )
+        charts.append(
+            format_html(
+                "<figure><figcaption>{}: selection rate by group ({})</figcaption>"
+                '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img">'
+                "{}</svg></figure>",
+                slice_["name"],
+                slice_["verdict"],
+                BAR_WIDTH + 200,
+                height,
+                format_html_join("", "{}", ((bar,) for bar in bars)),
+            )
+        )
+    return format_html_join("", "{}", ((chart,) for chart in charts))
+
+
+@admin.register(BiasAudit)
+class BiasAuditAdmin(ReadOnlyAdmin):
+    list_display = (
+        "version_id",
+        "version_number",
+        "tier",
+        "trigger",
+        "verdict",
+        "rows",
+        "recorded_at",
+    )
+    list_filter = ("verdict", "trigger", "tier")
+    search_fields = ("=version_id", "=model_id")
+    fields = (
+        "model_id",
+        "version_id",
+        "version_number",
+        "tier",
+        "policy_version",
+        "trigger",
+        "source",
+        "verdict",
+        "rows",
+        "chart",
+        "result_pretty",
+        "recorded_at",
+        "recorded_by",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return queries.visible_audits(request.user)
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or queries.visible_audits(request.user).exists()
+
+    def has_view_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        visible = queries.visible_audits(request.user)
+        return visible.exists() if obj is None else visible.filter(id=obj.id).exists()
+
+    @admin.display(description="selection rate per group")
+    def chart(self, obj):
+        return selection_rate_chart(obj.result)
+
+    @admin.display(description="result")
+    def result_pretty(self, obj):
+        return pretty(obj.result)
+
+
+@admin.register(Finding)
+class FindingAdmin(ReadOnlyAdmin):
+    list_display = ("title", "severity", "owner_team", "status", "due_at", "opened_at")
+    list_filter = ("status", "severity", "source")
+    search_fields = ("=version_id", "=model_id", "owner_team")
+    readonly_fields = ("history",)
+
+    def get_queryset(self, request):
+        return queries.visible_findings(request.user)
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or queries.visible_findings(request.user).exists()
+
+    def has_view_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        visible = queries.visible_findings(request.user)
+        return visible.exists() if obj is None else visible.filter(id=obj.id).exists()
+
+    @admin.display(description="event history")
+    def history(self, obj):
+        return _history(obj.id)

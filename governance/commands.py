@@ -121,7 +121,7 @@ def record_policy_version(
     current = current_policy()
     if expected_number is not None and expected_number != current.number:
         raise ConcurrencyConflict(current.stream_id, expected_number, current.number)
-    tiers = policy.merge_tiers(current.tiers, changes)
+    tiers = policy.merge_tiers(current.document, changes)
     try:
         with transaction.atomic():
             result = store.append(

@@ -60,3 +60,38 @@ class IncompleteModelCard(Unprocessable):
 class InvalidWaiver(Unprocessable):
     code = "invalid_waiver"
     title = "The waiver is not valid"
+
+
+class ReviewNotFound(NotFound):
+    code = "review_not_found"
+    title = "No such periodic review"
+
+
+class ReviewClosed(Conflict):
+    code = "review_closed"
+    title = "The periodic review is already completed"
+
+
+class BiasAuditNotFound(NotFound):
+    code = "bias_audit_not_found"
+    title = "No such bias audit"
+
+
+class FindingNotFound(NotFound):
+    code = "finding_not_found"
+    title = "No such finding"
+
+
+class FindingClosed(Conflict):
+    code = "finding_closed"
+    title = "The finding is already closed"
+
+
+class NoEvaluationData(Conflict):
+    code = "no_evaluation_data"
+    title = "The version has no evaluation data attached as evidence"
+
+
+class NotAuditor(PermissionDenied):
+    code = "not_allowed_to_audit"
+    title = "Only the model's owners and board members run bias audits"

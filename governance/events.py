@@ -9,18 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventstore.catalog import DomainEvent, event
+from eventstore.catalog import DomainEvent, event, upcaster
+from governance.policy import upgrade_tiers
 
 POLICY = "governance.Policy"
 MODEL_RISK = "governance.ModelRisk"
 EVIDENCE = "governance.Evidence"
 
 
-@event("governance.PolicyVersionRecorded")
+@event("governance.PolicyVersionRecorded", schema_version=2)
 class PolicyVersionRecorded(DomainEvent):
     number: int
     tiers: dict[str, Any]
     reason: str
+
+
+@upcaster("governance.PolicyVersionRecorded", from_version=1)
+def _policy_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 documents predate review reminders, escalation, grace, the overdue action
+    and fairness thresholds: they are read with the shipped defaults for those."""
+    return {**data, "tiers": upgrade_tiers(data["tiers"])}
 
 
 @event("governance.IntakeRecorded")
@@ -76,3 +84,111 @@ class EvidenceWaived(DomainEvent):
     reason: str
     expires_at: str
     board: str
+
+
+# -- periodic reviews --------------------------------------------------------------------
+# One stream per review ("governance.Review"), its id derived from the version and the
+# review's sequence number, so two scans that race to open the same review cannot both win.
+
+REVIEW = "governance.Review"
+
+
+@event("governance.PeriodicReviewOpened")
+class PeriodicReviewOpened(DomainEvent):
+    model_id: str
+    version_id: str
+    version_number: int
+    sequence: int
+    tier: str
+    policy_version: int
+    boards: list[str]
+    anchor_at: str
+    remind_at: str
+    due_at: str
+    escalate_at: str
+    escalate_officer_at: str
+    grace_ends_at: str
+    overdue_action: str
+    suspend_approval: bool
+    recipient_ids: list[int]
+
+
+@event("governance.ReviewReminderSent")
+class ReviewReminderSent(DomainEvent):
+    due_at: str
+    recipient_ids: list[int]
+
+
+@event("governance.ReviewEscalated")
+class ReviewEscalated(DomainEvent):
+    level: int
+    escalated_to: str
+    recipient_ids: list[int]
+
+
+@event("governance.ReviewFlagged")
+class ReviewFlagged(DomainEvent):
+    reason: str
+
+
+@event("governance.VersionMarkedNonCompliant")
+class VersionMarkedNonCompliant(DomainEvent):
+    model_id: str
+    version_id: str
+    version_number: int
+    reason: str
+    suspended_request_id: str
+
+
+@event("governance.ReviewCompleted")
+class ReviewCompleted(DomainEvent):
+    board: str
+    reviewer_id: int
+    outcome: str
+    rationale: str
+    late: bool
+
+
+# -- bias audits and findings ------------------------------------------------------------
+# One stream per audit ("governance.BiasAudit"); a scheduled audit's id is derived from the
+# version and the period it covers, so a scan delivered twice runs it once. One stream per
+# finding ("governance.Finding"), opened in the same transaction as the failing audit.
+
+BIAS_AUDIT = "governance.BiasAudit"
+FINDING = "governance.Finding"
+
+
+@event("governance.BiasAuditCompleted")
+class BiasAuditCompleted(DomainEvent):
+    model_id: str
+    version_id: str
+    version_number: int
+    trigger: str
+    source: str
+    evidence_sha256: str
+    tier: str
+    policy_version: int
+    verdict: str
+    rows: int
+    result: dict[str, Any]
+
+
+@event("governance.FindingOpened")
+class FindingOpened(DomainEvent):
+    model_id: str
+    version_id: str
+    version_number: int
+    source: str
+    source_id: str
+    title: str
+    severity: str
+    owner_team: str
+    boards: list[str]
+    due_at: str
+
+
+@event("governance.FindingClosed")
+class FindingClosed(DomainEvent):
+    reviewer_id: int
+    resolution: str
+    evidence: str

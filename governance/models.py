@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from governance.policy import upgrade_tiers
+
 
 class PolicyVersion(models.Model):
     number = models.IntegerField(primary_key=True)
@@ -17,6 +19,11 @@ class PolicyVersion(models.Model):
 
     def __str__(self) -> str:
         return f"policy v{self.number}"
+
+    @property
+    def document(self) -> dict:
+        """The tiers with fields the stored version predates read as their defaults."""
+        return upgrade_tiers(self.tiers)
 
 
 class ModelRisk(models.Model):
@@ -69,3 +76,111 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} ({'waived' if self.waived else self.sha256[:12]})"
+
+
+class PeriodicReview(models.Model):
+    """A periodic review of a deployed or approved version: its schedule and where it stands."""
+
+    id = models.UUIDField(primary_key=True)
+    model_id = models.UUIDField(db_index=True)
+    version_id = models.UUIDField()
+    version_number = models.IntegerField()
+    sequence = models.IntegerField()
+    tier = models.CharField(max_length=20, db_index=True)
+    policy_version = models.IntegerField()
+    boards = models.JSONField(default=list)
+    anchor_at = models.DateTimeField()
+    remind_at = models.DateTimeField()
+    due_at = models.DateTimeField(db_index=True)
+    escalate_at = models.DateTimeField()
+    escalate_officer_at = models.DateTimeField()
+    grace_ends_at = models.DateTimeField()
+    overdue_action = models.CharField(max_length=20)
+    suspend_approval = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, db_index=True)
+    reminded = models.BooleanField(default=False)
+    escalation_level = models.IntegerField(default=0)
+    flagged = models.BooleanField(default=False)
+    non_compliant = models.BooleanField(default=False)
+    suspended_request_id = models.CharField(max_length=36, blank=True)
+    completed_at = models.DateTimeField(null=True)
+    completed_by = models.IntegerField(null=True)
+    board = models.CharField(max_length=50, blank=True)
+    outcome = models.CharField(max_length=30, blank=True)
+    rationale = models.TextField(blank=True)
+    late = models.BooleanField(default=False)
+    opened_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    stream_version = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version_id", "sequence"], name="governance_review_sequence"
+            ),
+            # One open review per version, even when two scans race.
+            models.UniqueConstraint(
+                fields=["version_id"],
+                condition=models.Q(status="open"),
+                name="governance_one_open_review",
+            ),
+        ]
+        permissions = [("complete_periodicreview", "Can complete periodic reviews")]
+
+    def __str__(self) -> str:
+        return f"review {self.sequence} of version {self.version_number} ({self.status})"
+
+
+class BiasAudit(models.Model):
+    """A completed bias audit of a model version: verdict, counts and metrics per group."""
+
+    id = models.UUIDField(primary_key=True)
+    model_id = models.UUIDField(db_index=True)
+    version_id = models.UUIDField(db_index=True)
+    version_number = models.IntegerField()
+    trigger = models.CharField(max_length=20)
+    source = models.CharField(max_length=20)
+    evidence_sha256 = models.CharField(max_length=64, blank=True)
+    tier = models.CharField(max_length=20)
+    policy_version = models.IntegerField()
+    verdict = models.CharField(max_length=20, db_index=True)
+    rows = models.BigIntegerField()
+    result = models.JSONField(default=dict)
+    recorded_at = models.DateTimeField(db_index=True)
+    recorded_by = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["-recorded_at"]
+
+    def __str__(self) -> str:
+        return f"bias audit of version {self.version_number}: {self.verdict}"
+
+
+class Finding(models.Model):
+    """A failed check (a bias audit) with a severity, an owner and a due date."""
+
+    id = models.UUIDField(primary_key=True)
+    model_id = models.UUIDField(db_index=True)
+    version_id = models.UUIDField()
+    version_number = models.IntegerField()
+    source = models.CharField(max_length=30)
+    source_id = models.CharField(max_length=36)
+    title = models.TextField()
+    severity = models.CharField(max_length=20, db_index=True)
+    owner_team = models.CharField(max_length=150)
+    boards = models.JSONField(default=list)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=20, db_index=True)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True)
+    closed_by = models.IntegerField(null=True)
+    resolution = models.TextField(blank=True)
+    evidence = models.TextField(blank=True)
+    stream_version = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["-opened_at"]
+
+    def __str__(self) -> str:
+        return f"{self.severity} finding: {self.title}"

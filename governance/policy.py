@@ -20,6 +20,7 @@ EVIDENCE_KINDS = (
     "human_oversight_plan",
     "monitoring_plan",
     "regulatory_signoff",
+    "evaluation_data",
 )
 # The minimum model card (GOVERNANCE.md): every field present in its structured summary.
 MODEL_CARD_FIELDS = (
@@ -41,6 +42,16 @@ MODEL_CARD_FIELDS = (
     "change_log",
 )
 
+OVERDUE_ACTIONS = ("flag", "non_compliant")
+# GOVERNANCE.md, "Fairness thresholds (defaults)"; the names of governance.fairness.Thresholds.
+FAIRNESS_THRESHOLDS: dict[str, Any] = {
+    "min_disparate_impact_ratio": 0.8,
+    "min_statistical_parity_difference": -0.1,
+    "max_equalized_odds_difference": 0.1,
+    "min_group_size": 30,
+    "significance_level": 0.05,
+}
+
 _HIGH_EVIDENCE = ["model_card", "bias_audit", "explainability_report", "validation_report"]
 DEFAULT_TIERS: dict[str, dict[str, Any]] = {
     "low": {
@@ -51,6 +62,12 @@ DEFAULT_TIERS: dict[str, dict[str, Any]] = {
         "review_cadence_days": 365,
         "bias_audit_cadence_days": None,
         "retention_years": 5,
+        "review_reminder_days": 14,
+        "review_escalation_days": 0,
+        "review_grace_days": 30,
+        "overdue_action": "flag",
+        "suspend_approval_when_non_compliant": False,
+        "fairness_thresholds": dict(FAIRNESS_THRESHOLDS),
     },
     "medium": {
         "evidence": ["model_card", "bias_audit"],
@@ -60,6 +77,12 @@ DEFAULT_TIERS: dict[str, dict[str, Any]] = {
         "review_cadence_days": 91,
         "bias_audit_cadence_days": 91,
         "retention_years": 7,
+        "review_reminder_days": 7,
+        "review_escalation_days": 0,
+        "review_grace_days": 14,
+        "overdue_action": "flag",
+        "suspend_approval_when_non_compliant": False,
+        "fairness_thresholds": dict(FAIRNESS_THRESHOLDS),
     },
     "high": {
         "evidence": list(_HIGH_EVIDENCE),
@@ -69,6 +92,12 @@ DEFAULT_TIERS: dict[str, dict[str, Any]] = {
         "review_cadence_days": 30,
         "bias_audit_cadence_days": 30,
         "retention_years": 10,
+        "review_reminder_days": 7,
+        "review_escalation_days": 0,
+        "review_grace_days": 7,
+        "overdue_action": "non_compliant",
+        "suspend_approval_when_non_compliant": True,
+        "fairness_thresholds": dict(FAIRNESS_THRESHOLDS),
     },
     "critical": {
         "evidence": [
@@ -83,12 +112,58 @@ DEFAULT_TIERS: dict[str, dict[str, Any]] = {
         "review_cadence_days": 30,
         "bias_audit_cadence_days": 30,
         "retention_years": 10,
+        "review_reminder_days": 3,
+        "review_escalation_days": 0,
+        "review_grace_days": 3,
+        "overdue_action": "non_compliant",
+        "suspend_approval_when_non_compliant": True,
+        "fairness_thresholds": dict(FAIRNESS_THRESHOLDS),
     },
 }
 
 
 def default_tiers() -> dict[str, dict[str, Any]]:
     return copy.deepcopy(DEFAULT_TIERS)
+
+
+# Fields added after policy documents were first stored; older documents are read with the
+# shipped defaults for them (an upcaster and every reader do this, the log is never rewritten).
+CADENCE_FIELDS = (
+    "review_reminder_days",
+    "review_escalation_days",
+    "review_grace_days",
+    "overdue_action",
+    "suspend_approval_when_non_compliant",
+    "fairness_thresholds",
+)
+
+
+def upgrade_tiers(tiers: Any) -> Any:
+    """A stored policy document with the fields it predates filled from the defaults."""
+    if not isinstance(tiers, dict):
+        return tiers
+    upgraded = copy.deepcopy(tiers)
+    for tier, spec in upgraded.items():
+        if tier in DEFAULT_TIERS and isinstance(spec, dict):
+            for name in CADENCE_FIELDS:
+                spec.setdefault(name, copy.deepcopy(DEFAULT_TIERS[tier][name]))
+    return upgraded
+
+
+def _days(value: Any, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 3650:
+        raise InvalidInput(f"{what} must be a whole number of days from 0 to 3650")
+
+
+def _fairness(value: Any, what: str) -> None:
+    from governance.fairness import Thresholds
+
+    if not isinstance(value, dict) or set(value) != set(FAIRNESS_THRESHOLDS):
+        raise InvalidInput(f"{what} needs exactly {', '.join(sorted(FAIRNESS_THRESHOLDS))}")
+    try:
+        Thresholds.from_dict(value)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{what}: {exc}") from exc
 
 
 def _positive_int(value: Any, what: str, *, nullable: bool = False) -> None:
@@ -129,6 +204,15 @@ def check_tiers(tiers: Any) -> dict[str, dict[str, Any]]:
             spec["bias_audit_cadence_days"], f"{tier}.bias_audit_cadence_days", nullable=True
         )
         _positive_int(spec["retention_years"], f"{tier}.retention_years")
+        for name in ("review_reminder_days", "review_escalation_days", "review_grace_days"):
+            _days(spec[name], f"{tier}.{name}")
+        if spec["review_reminder_days"] >= spec["review_cadence_days"]:
+            raise InvalidInput(f"{tier}.review_reminder_days must be shorter than the cadence")
+        if spec["overdue_action"] not in OVERDUE_ACTIONS:
+            raise InvalidInput(f"{tier}.overdue_action is one of {', '.join(OVERDUE_ACTIONS)}")
+        if not isinstance(spec["suspend_approval_when_non_compliant"], bool):
+            raise InvalidInput(f"{tier}.suspend_approval_when_non_compliant is true or false")
+        _fairness(spec["fairness_thresholds"], f"{tier}.fairness_thresholds")
         checked[tier] = copy.deepcopy(spec)
     return checked
 
@@ -137,7 +221,7 @@ def merge_tiers(current: dict[str, Any], changes: Any) -> dict[str, dict[str, An
     """The current policy with some tiers' fields replaced; the result is checked whole."""
     if not isinstance(changes, dict) or not changes:
         raise InvalidInput("changes name at least one tier")
-    merged = copy.deepcopy(current)
+    merged = upgrade_tiers(current)
     for tier, fields in changes.items():
         if tier not in TIERS or not isinstance(fields, dict):
             raise InvalidInput(f"changes are per tier ({', '.join(TIERS)}), each an object")

@@ -6,9 +6,16 @@ import uuid
 
 from eventstore.projection import KeepExisting, ProjectionWriter, projection_tables, projector
 from eventstore.types import RecordedEvent
-from governance.models import Evidence, ModelRisk, PolicyVersion
+from governance.models import (
+    BiasAudit,
+    Evidence,
+    Finding,
+    ModelRisk,
+    PeriodicReview,
+    PolicyVersion,
+)
 
-projection_tables(PolicyVersion, ModelRisk, Evidence)
+projection_tables(PolicyVersion, ModelRisk, Evidence, PeriodicReview, BiasAudit, Finding)
 
 
 @projector("governance.PolicyVersionRecorded")
@@ -132,4 +139,158 @@ def project_evidence_waived(event: RecordedEvent, out: ProjectionWriter) -> None
         summary={"board": data["board"]},
         reason=data["reason"],
         expires_at=data["expires_at"],
+    )
+
+
+# -- periodic reviews --------------------------------------------------------------------
+
+
+@projector("governance.PeriodicReviewOpened")
+def project_periodic_review_opened(event: RecordedEvent, out: ProjectionWriter) -> None:
+    data = event.data
+    out.insert(
+        PeriodicReview,
+        id=event.stream_id,
+        model_id=data["model_id"],
+        version_id=data["version_id"],
+        version_number=data["version_number"],
+        sequence=data["sequence"],
+        tier=data["tier"],
+        policy_version=data["policy_version"],
+        boards=data["boards"],
+        anchor_at=data["anchor_at"],
+        remind_at=data["remind_at"],
+        due_at=data["due_at"],
+        escalate_at=data["escalate_at"],
+        escalate_officer_at=data["escalate_officer_at"],
+        grace_ends_at=data["grace_ends_at"],
+        overdue_action=data["overdue_action"],
+        suspend_approval=data["suspend_approval"],
+        status="open",
+        reminded=False,
+        escalation_level=0,
+        flagged=False,
+        non_compliant=False,
+        suspended_request_id="",
+        completed_at=None,
+        completed_by=None,
+        board="",
+        outcome="",
+        rationale="",
+        late=False,
+        opened_at=event.recorded_at,
+        updated_at=event.recorded_at,
+        stream_version=event.version,
+    )
+
+
+def _review(out: ProjectionWriter, event: RecordedEvent, **values) -> None:
+    out.update(
+        PeriodicReview,
+        {"id": event.stream_id},
+        updated_at=event.recorded_at,
+        stream_version=event.version,
+        **values,
+    )
+
+
+@projector("governance.ReviewReminderSent")
+def project_review_reminder_sent(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _review(out, event, reminded=True)
+
+
+@projector("governance.ReviewEscalated")
+def project_review_escalated(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _review(out, event, escalation_level=event.data["level"])
+
+
+@projector("governance.ReviewFlagged")
+def project_review_flagged(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _review(out, event, flagged=True)
+
+
+@projector("governance.VersionMarkedNonCompliant")
+def project_version_marked_non_compliant(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _review(out, event, non_compliant=True, suspended_request_id=event.data["suspended_request_id"])
+
+
+@projector("governance.ReviewCompleted")
+def project_review_completed(event: RecordedEvent, out: ProjectionWriter) -> None:
+    data = event.data
+    _review(
+        out,
+        event,
+        status="completed",
+        completed_at=event.recorded_at,
+        completed_by=data["reviewer_id"],
+        board=data["board"],
+        outcome=data["outcome"],
+        rationale=data["rationale"],
+        late=data["late"],
+    )
+
+
+# -- bias audits and findings ------------------------------------------------------------
+
+
+@projector("governance.BiasAuditCompleted")
+def project_bias_audit_completed(event: RecordedEvent, out: ProjectionWriter) -> None:
+    data = event.data
+    out.insert(
+        BiasAudit,
+        id=event.stream_id,
+        model_id=data["model_id"],
+        version_id=data["version_id"],
+        version_number=data["version_number"],
+        trigger=data["trigger"],
+        source=data["source"],
+        evidence_sha256=data["evidence_sha256"],
+        tier=data["tier"],
+        policy_version=data["policy_version"],
+        verdict=data["verdict"],
+        rows=data["rows"],
+        result=data["result"],
+        recorded_at=event.recorded_at,
+        recorded_by=event.metadata.get("actor", ""),
+    )
+
+
+@projector("governance.FindingOpened")
+def project_finding_opened(event: RecordedEvent, out: ProjectionWriter) -> None:
+    data = event.data
+    out.insert(
+        Finding,
+        id=event.stream_id,
+        model_id=data["model_id"],
+        version_id=data["version_id"],
+        version_number=data["version_number"],
+        source=data["source"],
+        source_id=data["source_id"],
+        title=data["title"],
+        severity=data["severity"],
+        owner_team=data["owner_team"],
+        boards=data["boards"],
+        due_at=data["due_at"],
+        status="open",
+        opened_at=event.recorded_at,
+        closed_at=None,
+        closed_by=None,
+        resolution="",
+        evidence="",
+        stream_version=event.version,
+    )
+
+
+@projector("governance.FindingClosed")
+def project_finding_closed(event: RecordedEvent, out: ProjectionWriter) -> None:
+    data = event.data
+    out.update(
+        Finding,
+        {"id": event.stream_id},
+        status="closed",
+        closed_at=event.recorded_at,
+        closed_by=data["reviewer_id"],
+        resolution=data["resolution"],
+        evidence=data["evidence"],
+        stream_version=event.version,
     )

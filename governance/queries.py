@@ -3,6 +3,7 @@ or log position."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from eventstore import store
@@ -58,3 +59,138 @@ def tiers_of(model_ids: list) -> dict[str, str]:
 
     rows = ModelRisk.objects.filter(model_id__in=model_ids).values_list("model_id", "tier")
     return {str(model_id): tier for model_id, tier in rows}
+
+
+# -- periodic reviews --------------------------------------------------------------------
+
+REVIEW_VIEW_PERM = "governance.view_periodicreview"
+
+
+def sees_every_review(user) -> bool:
+    """Superusers and auditors (the global view permission) read every review."""
+    return bool(user and (user.is_superuser or user.has_perm(REVIEW_VIEW_PERM)))
+
+
+def visible_reviews(user):
+    """Reviews assigned to the user's boards and reviews of their teams' models."""
+    from django.db.models import Q
+
+    from approvals.models import Board
+    from governance.models import PeriodicReview
+    from registry.models import RegisteredModel
+
+    if sees_every_review(user):
+        return PeriodicReview.objects.all()
+    if user is None or not user.is_authenticated:
+        return PeriodicReview.objects.none()
+    boards = Board.objects.filter(members__contains=[user.pk]).values_list("name", flat=True)
+    visible = Q(
+        model_id__in=RegisteredModel.objects.filter(
+            team__in=list(user.groups.values_list("name", flat=True))
+        ).values("id")
+    )
+    for board in boards:
+        visible |= Q(boards__contains=[board])
+    return PeriodicReview.objects.filter(visible)
+
+
+def with_timing(queryset, timing: str, now: datetime):
+    """Open reviews by where they stand now: upcoming, due (reminder period) or overdue."""
+    open_ = queryset.filter(status="open")
+    if timing == "overdue":
+        return open_.filter(due_at__lt=now)
+    if timing == "due":
+        return open_.filter(remind_at__lte=now, due_at__gte=now)
+    return open_.filter(remind_at__gt=now)
+
+
+def get_review(
+    review_id: str,
+    *,
+    user,
+    up_to_position: int | None = None,
+    as_of: datetime | None = None,
+):
+    from governance.errors import ReviewNotFound
+    from governance.reviews import load_review
+    from governance.state import ReviewState, evolve_review
+
+    if not visible_reviews(user).filter(id=review_id).exists():
+        raise ReviewNotFound(f"no periodic review {review_id}")
+    if up_to_position is None and as_of is None:
+        return load_review(review_id)
+    state, _ = store.load(
+        uuid.UUID(str(review_id)),
+        evolve_review,
+        ReviewState(),
+        up_to_position=up_to_position,
+        as_of=as_of,
+    )
+    if not state.exists:
+        raise ReviewNotFound(f"periodic review {review_id} did not exist yet at that point")
+    return state
+
+
+# -- bias audits and findings ------------------------------------------------------------
+
+
+def _concerned(user, queryset, perm: str):
+    """Everything for superusers, holders of `perm` and board members; the models of their
+    teams for everyone else."""
+    from approvals.models import Board
+    from registry.models import RegisteredModel
+
+    if user is None or not user.is_authenticated:
+        return queryset.none()
+    if (
+        user.is_superuser
+        or user.has_perm(perm)
+        or Board.objects.filter(members__contains=[user.pk]).exists()
+    ):
+        return queryset
+    teams = list(user.groups.values_list("name", flat=True))
+    return queryset.filter(model_id__in=RegisteredModel.objects.filter(team__in=teams).values("id"))
+
+
+def visible_audits(user):
+    from governance.models import BiasAudit
+
+    return _concerned(user, BiasAudit.objects.all(), "governance.view_biasaudit")
+
+
+def visible_findings(user):
+    from governance.models import Finding
+
+    return _concerned(user, Finding.objects.all(), "governance.view_finding")
+
+
+def get_audit(audit_id: str, *, user):
+    from governance.errors import BiasAuditNotFound
+
+    found = visible_audits(user).filter(id=audit_id).first()
+    if found is None:
+        raise BiasAuditNotFound(f"no bias audit {audit_id}")
+    return found
+
+
+def get_finding(
+    finding_id: str, *, user, up_to_position: int | None = None, as_of: datetime | None = None
+):
+    from governance.audits import load_finding
+    from governance.errors import FindingNotFound
+    from governance.state import FindingState, evolve_finding
+
+    if not visible_findings(user).filter(id=finding_id).exists():
+        raise FindingNotFound(f"no finding {finding_id}")
+    if up_to_position is None and as_of is None:
+        return load_finding(finding_id)
+    state, _ = store.load(
+        uuid.UUID(str(finding_id)),
+        evolve_finding,
+        FindingState(),
+        up_to_position=up_to_position,
+        as_of=as_of,
+    )
+    if not state.exists:
+        raise FindingNotFound(f"finding {finding_id} did not exist yet at that point")
+    return state

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from eventstore.types import RecordedEvent
+from governance.policy import upgrade_tiers
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ def evolve_policy(state: PolicyState, event: RecordedEvent) -> PolicyState:
             state,
             id=str(event.stream_id),
             number=event.data["number"],
-            tiers=event.data["tiers"],
+            tiers=upgrade_tiers(event.data["tiers"]),
             reason=event.data["reason"],
             recorded_at=event.recorded_at,
             stream_version=event.version,
@@ -147,3 +148,174 @@ def evolve_evidence(state: EvidenceState, event: RecordedEvent) -> EvidenceState
             )
             return replace(state, waivers={**state.waivers, data["kind"]: waiver}, **stamp)
     return replace(state, **stamp)
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    id: str = ""
+    model_id: str = ""
+    version_id: str = ""
+    version_number: int = 0
+    sequence: int = 0
+    tier: str = ""
+    policy_version: int = 0
+    boards: tuple[str, ...] = ()
+    anchor_at: datetime | None = None
+    remind_at: datetime | None = None
+    due_at: datetime | None = None
+    escalate_at: datetime | None = None
+    escalate_officer_at: datetime | None = None
+    grace_ends_at: datetime | None = None
+    overdue_action: str = ""
+    suspend_approval: bool = False
+    status: str = "open"
+    steps_done: frozenset[str] = frozenset()
+    escalation_level: int = 0
+    flagged: bool = False
+    non_compliant: bool = False
+    suspended_request_id: str = ""
+    completed_at: datetime | None = None
+    completed_by: int | None = None
+    board: str = ""
+    outcome: str = ""
+    rationale: str = ""
+    late: bool = False
+    opened_at: datetime | None = None
+    updated_at: datetime | None = None
+    stream_version: int = 0
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.version_id)
+
+    def step_times(self) -> dict[str, datetime]:
+        return {
+            "remind": self.remind_at,
+            "escalate_chair": self.escalate_at,
+            "escalate_officer": self.escalate_officer_at,
+            "overdue": self.grace_ends_at,
+        }  # type: ignore[return-value]
+
+
+def _at(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def evolve_review(state: ReviewState, event: RecordedEvent) -> ReviewState:
+    data = event.data
+    stamp = {"updated_at": event.recorded_at, "stream_version": event.version}
+    match event.type:
+        case "governance.PeriodicReviewOpened":
+            return replace(
+                state,
+                id=str(event.stream_id),
+                model_id=data["model_id"],
+                version_id=data["version_id"],
+                version_number=data["version_number"],
+                sequence=data["sequence"],
+                tier=data["tier"],
+                policy_version=data["policy_version"],
+                boards=tuple(data["boards"]),
+                anchor_at=_at(data["anchor_at"]),
+                remind_at=_at(data["remind_at"]),
+                due_at=_at(data["due_at"]),
+                escalate_at=_at(data["escalate_at"]),
+                escalate_officer_at=_at(data["escalate_officer_at"]),
+                grace_ends_at=_at(data["grace_ends_at"]),
+                overdue_action=data["overdue_action"],
+                suspend_approval=data["suspend_approval"],
+                opened_at=event.recorded_at,
+                **stamp,
+            )
+        case "governance.ReviewReminderSent":
+            return replace(state, steps_done=state.steps_done | {"remind"}, **stamp)
+        case "governance.ReviewEscalated":
+            step = "escalate_chair" if data["level"] == 1 else "escalate_officer"
+            return replace(
+                state,
+                steps_done=state.steps_done | {step},
+                escalation_level=max(state.escalation_level, data["level"]),
+                **stamp,
+            )
+        case "governance.ReviewFlagged":
+            return replace(state, steps_done=state.steps_done | {"overdue"}, flagged=True, **stamp)
+        case "governance.VersionMarkedNonCompliant":
+            return replace(
+                state,
+                steps_done=state.steps_done | {"overdue"},
+                non_compliant=True,
+                suspended_request_id=data["suspended_request_id"],
+                **stamp,
+            )
+        case "governance.ReviewCompleted":
+            return replace(
+                state,
+                status="completed",
+                completed_at=event.recorded_at,
+                completed_by=data["reviewer_id"],
+                board=data["board"],
+                outcome=data["outcome"],
+                rationale=data["rationale"],
+                late=data["late"],
+                **stamp,
+            )
+    return replace(state, **stamp)
+
+
+@dataclass(frozen=True)
+class FindingState:
+    id: str = ""
+    model_id: str = ""
+    version_id: str = ""
+    version_number: int = 0
+    source: str = ""
+    source_id: str = ""
+    title: str = ""
+    severity: str = ""
+    owner_team: str = ""
+    boards: tuple[str, ...] = ()
+    due_at: datetime | None = None
+    status: str = "open"
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    closed_by: int | None = None
+    resolution: str = ""
+    evidence: str = ""
+    stream_version: int = 0
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.version_id)
+
+
+def evolve_finding(state: FindingState, event: RecordedEvent) -> FindingState:
+    data = event.data
+    match event.type:
+        case "governance.FindingOpened":
+            return replace(
+                state,
+                id=str(event.stream_id),
+                model_id=data["model_id"],
+                version_id=data["version_id"],
+                version_number=data["version_number"],
+                source=data["source"],
+                source_id=data["source_id"],
+                title=data["title"],
+                severity=data["severity"],
+                owner_team=data["owner_team"],
+                boards=tuple(data["boards"]),
+                due_at=_at(data["due_at"]),
+                opened_at=event.recorded_at,
+                stream_version=event.version,
+            )
+        case "governance.FindingClosed":
+            return replace(
+                state,
+                status="closed",
+                closed_at=event.recorded_at,
+                closed_by=data["reviewer_id"],
+                resolution=data["resolution"],
+                evidence=data["evidence"],
+                stream_version=event.version,
+            )
+    return replace(state, stream_version=event.version)

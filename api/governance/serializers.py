@@ -39,6 +39,27 @@ _TIER_SPEC = {
             "maximum": 36500,
         },
         "retention_years": {"type": "integer", "minimum": 1, "maximum": 36500},
+        "review_reminder_days": {"type": "integer", "minimum": 0, "maximum": 3650},
+        "review_escalation_days": {"type": "integer", "minimum": 0, "maximum": 3650},
+        "review_grace_days": {"type": "integer", "minimum": 0, "maximum": 3650},
+        "overdue_action": {"type": "string", "enum": list(policy.OVERDUE_ACTIONS)},
+        "suspend_approval_when_non_compliant": {"type": "boolean"},
+        "fairness_thresholds": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": list(policy.FAIRNESS_THRESHOLDS),
+            "properties": {
+                "min_disparate_impact_ratio": {"type": "number"},
+                "min_statistical_parity_difference": {"type": "number"},
+                "max_equalized_odds_difference": {"type": "number"},
+                "min_group_size": {"type": "integer", "minimum": 0},
+                "significance_level": {
+                    "type": "number",
+                    "exclusiveMinimum": 0,
+                    "exclusiveMaximum": 1,
+                },
+            },
+        },
     },
 }
 
@@ -76,7 +97,7 @@ class PolicyCreateInput(StrictInput):
 
 class PolicyOutput(serializers.Serializer):
     number = serializers.IntegerField(help_text="The policy version; also its ETag")
-    tiers = TiersField()
+    tiers = TiersField(source="document")
     reason = serializers.CharField()
     recorded_at = serializers.DateTimeField()
     recorded_by = serializers.CharField()
@@ -175,3 +196,108 @@ class WaiverInput(StrictInput):
     kind = serializers.ChoiceField(choices=policy.EVIDENCE_KINDS)
     reason = Text(max_length=2000, min_length=1)
     expires_at = serializers.DateTimeField()
+
+
+class ReviewCompleteInput(StrictInput):
+    board = Pattern(r"^[a-z][a-z0-9-]{1,49}$", max_length=50)
+    outcome = serializers.ChoiceField(choices=("satisfactory", "changes_required"))
+    rationale = Text(max_length=5000, min_length=1)
+
+
+class ReviewOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    model_id = serializers.UUIDField()
+    version_id = serializers.UUIDField()
+    version_number = serializers.IntegerField()
+    sequence = serializers.IntegerField(help_text="1 for the version's first periodic review")
+    tier = serializers.ChoiceField(choices=policy.TIERS)
+    policy_version = serializers.IntegerField(help_text="The policy in force when opened")
+    boards = serializers.ListField(child=serializers.CharField())
+    anchor_at = serializers.DateTimeField(help_text="Last completed review, or the approval")
+    remind_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField()
+    escalate_at = serializers.DateTimeField()
+    escalate_officer_at = serializers.DateTimeField()
+    grace_ends_at = serializers.DateTimeField()
+    overdue_action = serializers.ChoiceField(choices=policy.OVERDUE_ACTIONS)
+    suspend_approval = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=("open", "completed"))
+    escalation_level = serializers.IntegerField(
+        help_text="0 none, 1 the boards' chairs, 2 the model-risk officers"
+    )
+    flagged = serializers.BooleanField()
+    non_compliant = serializers.BooleanField()
+    suspended_request_id = serializers.CharField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    completed_by = serializers.IntegerField(allow_null=True)
+    board = serializers.CharField()
+    outcome = serializers.CharField()
+    rationale = serializers.CharField()
+    late = serializers.BooleanField()
+    opened_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    version = serializers.IntegerField(source="stream_version", help_text="ETag of this review")
+
+
+class BiasAuditCreateInput(StrictInput):
+    spec = JsonObject(help_text="The audit specification (columns, attributes, reference)")
+    rows = serializers.ListField(
+        child=JsonObject(),
+        max_length=100_000,
+        required=False,
+        help_text="Evaluation rows; or name the attached evidence instead",
+    )
+    evidence = serializers.ChoiceField(
+        choices=["evaluation_data"],
+        required=False,
+        help_text="Audit the evaluation data attached to the version as evidence",
+    )
+
+
+class BiasAuditOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    model_id = serializers.UUIDField()
+    version_id = serializers.UUIDField()
+    version_number = serializers.IntegerField()
+    trigger = serializers.ChoiceField(choices=("on_demand", "scheduled"))
+    source = serializers.ChoiceField(choices=("rows", "evidence"))
+    evidence_sha256 = serializers.CharField()
+    tier = serializers.ChoiceField(choices=policy.TIERS)
+    policy_version = serializers.IntegerField(help_text="The policy whose thresholds applied")
+    verdict = serializers.ChoiceField(choices=("pass", "fail", "not_judged"))
+    rows = serializers.IntegerField()
+    result = serializers.JSONField(
+        help_text="Counts, metrics, reference group and verdict per slice and group"
+    )
+    recorded_at = serializers.DateTimeField()
+    recorded_by = serializers.CharField()
+
+
+class BiasAuditRunOutput(BiasAuditOutput):
+    finding_id = serializers.UUIDField(allow_null=True, help_text="Opened when the audit fails")
+
+
+class FindingCloseInput(StrictInput):
+    resolution = Text(max_length=5000, min_length=1)
+    evidence = Text(max_length=2000, min_length=1, help_text="What shows the fix")
+
+
+class FindingOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    model_id = serializers.UUIDField()
+    version_id = serializers.UUIDField()
+    version_number = serializers.IntegerField()
+    source = serializers.CharField()
+    source_id = serializers.CharField()
+    title = serializers.CharField()
+    severity = serializers.CharField(help_text="low, medium, high or critical, as the tier")
+    owner_team = serializers.CharField()
+    boards = serializers.ListField(child=serializers.CharField())
+    due_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=("open", "closed"))
+    opened_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    closed_by = serializers.IntegerField(allow_null=True)
+    resolution = serializers.CharField()
+    evidence = serializers.CharField()
+    version = serializers.IntegerField(source="stream_version", help_text="ETag of this finding")

@@ -27,4 +27,23 @@ urlpatterns = [
     path(f"{VERSION}evidence/uploads/", views.EvidenceUploadApi.as_view(), name="evidence-upload"),
     path(f"{VERSION}waivers/", views.WaiverApi.as_view(), name="waivers"),
     path(f"{VERSION}promotion/", PromotionApi.as_view(), name="promotion"),
+    path(f"{VERSION}bias-audits/", views.BiasAuditCollectionApi.as_view(), name="bias-audits"),
+    path("bias-audits/<uuid:audit_id>/", views.BiasAuditApi.as_view(), name="bias-audit"),
+    path("findings/", views.FindingCollectionApi.as_view(), name="findings"),
+    path("findings/<uuid:finding_id>/", views.FindingApi.as_view(), name="finding"),
+    path(
+        "findings/<uuid:finding_id>/closure/",
+        views.FindingClosureApi.as_view(),
+        name="finding-closure",
+    ),
+    path("reviews/", views.ReviewCollectionApi.as_view(), name="reviews"),
+    path("reviews/<uuid:review_id>/", views.ReviewApi.as_view(), name="review"),
+    path(
+        "reviews/<uuid:review_id>/history/", views.ReviewHistoryApi.as_view(), name="review-history"
+    ),
+    path(
+        "reviews/<uuid:review_id>/completion/",
+        views.ReviewCompletionApi.as_view(),
+        name="review-completion",
+    ),
 ]

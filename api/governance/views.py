@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+import uuid
+
+import django_filters
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.filters import StrictOrderingFilter
+from api.filters import StrictFilterSet, StrictOrderingFilter
 from api.governance import serializers as s
 from api.idempotency import idempotency_key
 from api.params import AS_OF, IDEMPOTENCY_KEY, IF_MATCH, MODEL_NAME, NUMBER, as_of, problems
 from api.preconditions import etag, expected_version
+from api.serializers import EventOutput
 from approvals import commands as approvals
+from core import clock
 from core.actors import Actor
-from governance import commands, queries
-from governance.models import Evidence, PolicyVersion
+from eventstore import store
+from governance import audits, commands, policy, queries, reviews
+from governance.models import Evidence, Finding, PeriodicReview, PolicyVersion
 from registry import commands as registry
 from registry import queries as registry_queries
+from registry.models import RegisteredModel
 
 POLICY_NUMBER = NUMBER
 
@@ -276,3 +288,236 @@ class WaiverApi(APIView):
             Response(s.EvidenceOutput(row).data, status=status.HTTP_201_CREATED),
             state.stream_version,
         )
+
+
+# -- periodic reviews --------------------------------------------------------------------
+
+REVIEW_ID = OpenApiParameter(
+    "review_id", {"type": "string", "format": "uuid"}, location=OpenApiParameter.PATH
+)
+
+
+@extend_schema_field({"type": "string", "enum": ["true", "false"]})
+class TrueFalseFilter(django_filters.ChoiceFilter):
+    """`true` or `false` exactly; anything else is a 400, not a silently ignored filter."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(choices=[("true", "true"), ("false", "false")], **kwargs)
+
+
+class ReviewFilter(StrictFilterSet):
+    status = django_filters.ChoiceFilter(choices=[(x, x) for x in ("open", "completed")])
+    tier = django_filters.ChoiceFilter(choices=[(x, x) for x in policy.TIERS])
+    timing = django_filters.ChoiceFilter(
+        choices=[(x, x) for x in ("upcoming", "due", "overdue")],
+        method="filter_timing",
+        help_text="Open reviews: upcoming, due (inside the reminder period) or overdue",
+    )
+    escalated = TrueFalseFilter(
+        method="filter_escalated",
+        help_text="true: escalated to a chair or a model-risk officer",
+    )
+    non_compliant = TrueFalseFilter(method="filter_non_compliant")
+    model = django_filters.CharFilter(
+        method="filter_model", max_length=200, help_text="The model's name"
+    )
+
+    class Meta:
+        model = PeriodicReview
+        fields = ["status", "tier"]
+
+    def filter_timing(self, queryset, name, value):
+        return queries.with_timing(queryset, value, clock.now())
+
+    def filter_escalated(self, queryset, name, value):
+        if value == "true":
+            return queryset.filter(escalation_level__gt=0)
+        return queryset.filter(escalation_level=0)
+
+    def filter_non_compliant(self, queryset, name, value):
+        return queryset.filter(non_compliant=value == "true")
+
+    def filter_model(self, queryset, name, value):
+        return queryset.filter(
+            model_id__in=RegisteredModel.objects.filter(name__iexact=value).values("id")
+        )
+
+
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: s.ReviewOutput(many=True), **problems(400)},
+        summary="List periodic reviews I may see (due, overdue, escalated, ...)",
+    )
+)
+class ReviewCollectionApi(ListAPIView):
+    serializer_class = s.ReviewOutput
+    filterset_class = ReviewFilter
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, StrictOrderingFilter]
+    ordering_fields = ["due_at", "opened_at", "updated_at"]
+    ordering = "due_at"
+
+    def get_queryset(self):
+        return queries.visible_reviews(self.request.user)
+
+
+class ReviewApi(APIView):
+    @extend_schema(
+        responses={200: s.ReviewOutput, **problems(400, 404)},
+        parameters=[REVIEW_ID, AS_OF],
+        summary="Read a periodic review (also as of a time or position)",
+    )
+    def get(self, request: Request, review_id: uuid.UUID) -> Response:
+        state = queries.get_review(str(review_id), user=request.user, **as_of(request).query)
+        return _with_etag(Response(s.ReviewOutput(state).data), state.stream_version)
+
+
+class ReviewHistoryApi(APIView):
+    @extend_schema(
+        responses={200: EventOutput(many=True), **problems(404)},
+        parameters=[REVIEW_ID],
+        summary="A periodic review's events, oldest first",
+    )
+    def get(self, request: Request, review_id: uuid.UUID) -> Response:
+        queries.get_review(str(review_id), user=request.user)
+        return Response(EventOutput(store.read_stream(review_id, upcast=False), many=True).data)
+
+
+class ReviewCompletionApi(APIView):
+    @extend_schema(
+        request=s.ReviewCompleteInput,
+        responses={200: s.ReviewOutput, **problems(400, 403, 404, 409, 412, 413, 422)},
+        parameters=[REVIEW_ID, IF_MATCH, IDEMPOTENCY_KEY],
+        summary="Complete a periodic review (a member of one of its boards)",
+    )
+    def post(self, request: Request, review_id: uuid.UUID) -> Response:
+        body = s.ReviewCompleteInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        current = queries.get_review(str(review_id), user=request.user)
+        state = reviews.complete_review(
+            actor=Actor.from_request(request),
+            review_id=current.id,
+            expected_version=expected_version(request, current.stream_version),
+            idempotency_key=idempotency_key(request),
+            **body.validated_data,
+        )
+        return _with_etag(Response(s.ReviewOutput(state).data), state.stream_version)
+
+
+# -- bias audits and findings ------------------------------------------------------------
+
+AUDIT_ID = OpenApiParameter(
+    "audit_id", {"type": "string", "format": "uuid"}, location=OpenApiParameter.PATH
+)
+FINDING_ID = OpenApiParameter(
+    "finding_id", {"type": "string", "format": "uuid"}, location=OpenApiParameter.PATH
+)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: s.BiasAuditOutput(many=True), **problems(400, 404)},
+        parameters=[MODEL_NAME, NUMBER],
+        summary="A version's bias audits, newest first",
+    )
+)
+class BiasAuditCollectionApi(ListAPIView):
+    serializer_class = s.BiasAuditOutput
+    filter_backends = [StrictOrderingFilter]
+    ordering_fields = ["recorded_at"]
+    ordering = "-recorded_at"
+
+    def get_queryset(self):
+        version = registry_queries.get_version(self.kwargs["name"], self.kwargs["number"])
+        return queries.visible_audits(self.request.user).filter(version_id=version.id)
+
+    @extend_schema(
+        request=s.BiasAuditCreateInput,
+        responses={201: s.BiasAuditRunOutput, **problems(400, 403, 404, 409, 413, 422)},
+        parameters=[MODEL_NAME, NUMBER, IDEMPOTENCY_KEY],
+        summary="Run a bias audit on posted rows or the attached evaluation data",
+    )
+    def post(self, request: Request, name: str, number: int) -> Response:
+        body = s.BiasAuditCreateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        outcome = audits.run_bias_audit(
+            actor=Actor.from_request(request),
+            model_id=str(registry.model_id_for(name)),
+            number=number,
+            spec=data["spec"],
+            rows=data.get("rows"),
+            use_evidence="evidence" in data,
+            idempotency_key=idempotency_key(request),
+        )
+        payload = {**s.BiasAuditOutput(outcome.audit).data, "finding_id": outcome.finding_id}
+        response = Response(s.BiasAuditRunOutput(payload).data, status=status.HTTP_201_CREATED)
+        response["Location"] = f"/api/v1/bias-audits/{outcome.audit.id}/"
+        return response
+
+
+class BiasAuditApi(APIView):
+    @extend_schema(
+        responses={200: s.BiasAuditOutput, **problems(404)},
+        parameters=[AUDIT_ID],
+        summary="Read a bias audit",
+    )
+    def get(self, request: Request, audit_id: uuid.UUID) -> Response:
+        return Response(s.BiasAuditOutput(queries.get_audit(str(audit_id), user=request.user)).data)
+
+
+class FindingFilter(StrictFilterSet):
+    status = django_filters.ChoiceFilter(choices=[(x, x) for x in ("open", "closed")])
+    severity = django_filters.ChoiceFilter(choices=[(x, x) for x in policy.TIERS])
+
+    class Meta:
+        model = Finding
+        fields = ["status", "severity"]
+
+
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: s.FindingOutput(many=True), **problems(400)},
+        summary="List findings I may see",
+    )
+)
+class FindingCollectionApi(ListAPIView):
+    serializer_class = s.FindingOutput
+    filterset_class = FindingFilter
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, StrictOrderingFilter]
+    ordering_fields = ["opened_at", "due_at"]
+    ordering = "-opened_at"
+
+    def get_queryset(self):
+        return queries.visible_findings(self.request.user)
+
+
+class FindingApi(APIView):
+    @extend_schema(
+        responses={200: s.FindingOutput, **problems(400, 404)},
+        parameters=[FINDING_ID, AS_OF],
+        summary="Read a finding (also as of a time or position)",
+    )
+    def get(self, request: Request, finding_id: uuid.UUID) -> Response:
+        state = queries.get_finding(str(finding_id), user=request.user, **as_of(request).query)
+        return _with_etag(Response(s.FindingOutput(state).data), state.stream_version)
+
+
+class FindingClosureApi(APIView):
+    @extend_schema(
+        request=s.FindingCloseInput,
+        responses={200: s.FindingOutput, **problems(400, 403, 404, 409, 412, 413, 422)},
+        parameters=[FINDING_ID, IF_MATCH, IDEMPOTENCY_KEY],
+        summary="Close a finding with the evidence of its fix (a member of its boards)",
+    )
+    def post(self, request: Request, finding_id: uuid.UUID) -> Response:
+        body = s.FindingCloseInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        current = queries.get_finding(str(finding_id), user=request.user)
+        state = audits.close_finding(
+            actor=Actor.from_request(request),
+            finding_id=current.id,
+            expected_version=expected_version(request, current.stream_version),
+            idempotency_key=idempotency_key(request),
+            **body.validated_data,
+        )
+        return _with_etag(Response(s.FindingOutput(state).data), state.stream_version)

@@ -62,6 +62,7 @@ def _seed_governance(owner, model, settings, tmp_path) -> None:
         summary=model_card("fraud-detector", 1),
         **document,
     )
+    _seed_review(actor, officer, model)
     request = approvals.request_approval(actor=actor, model_id=model.id, number=2)
     approvals.record_decision(
         actor=Actor.user(officer, auth_method="token"),
@@ -72,6 +73,35 @@ def _seed_governance(owner, model, settings, tmp_path) -> None:
     )
 
 
+def _seed_review(actor, officer, model) -> None:
+    """Version 1 approved a year ago, so the scan opens its periodic review, and a failed
+    bias audit with its finding."""
+    from datetime import timedelta
+
+    from approvals import commands as approvals
+    from core import clock
+    from governance import reviews
+
+    request = approvals.request_approval(actor=actor, model_id=model.id, number=1)
+    approvals.record_decision(
+        actor=Actor.user(officer, auth_method="token"),
+        request_id=request.id,
+        board="model-risk",
+        decision="approve",
+        rationale="the model card is complete",
+    )
+    with clock.frozen(clock.now() + timedelta(days=366)):
+        assert reviews.scan_reviews(actor=Actor.system("tests")).opened == 1
+    from governance import audits
+    from tests.governance.test_audits import SPEC, rows
+
+    failed = audits.run_bias_audit(
+        actor=actor, model_id=model.id, number=1, spec=SPEC, rows=rows(0.8, 0.3)
+    )
+    assert failed.finding_id is not None
+
+
+# Fuzzing every operation takes minutes on a busy machine; the run itself is bounded at 1400 s.
 @pytest.mark.timeout(1500)
 def test_api_has_no_server_errors_and_honours_its_schema_when_fuzzed(
     live_server, owner, seeded, tmp_path, settings

@@ -1,0 +1,332 @@
+"""Bias audits and findings: run an audit of a version's evaluation data (attached evidence
+or posted rows) with the fairness thresholds of the policy in force, record the result, and
+open a finding for the model's owners and the ethics board when it fails. Scheduled audits
+run on each tier's bias-audit cadence from the periodic scan. Load -> decide -> append."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from approvals import commands as approvals
+from approvals import rules as approval_rules
+from approvals.errors import NotBoardMember, RiskTierMissing, SeparationOfDuties
+from approvals.models import ApprovalRequest, Board
+from core import clock
+from core.actors import Actor
+from core.errors import DomainError, InvalidInput
+from eventstore import store
+from eventstore.canonical import CanonicalizationError, canonical_json
+from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
+from governance import evaluation_data
+from governance import events as ev
+from governance.commands import NAMESPACE, _text, current_policy, load_risk, meta
+from governance.errors import FindingClosed, FindingNotFound, NoEvaluationData, NotAuditor
+from governance.fairness import AuditResult, AuditSpec
+from governance.models import BiasAudit, Evidence, ModelRisk
+from governance.state import FindingState, evolve_finding
+from registry import commands as registry
+from registry import permissions
+from registry.models import ModelVersion
+
+log = logging.getLogger(__name__)
+
+EVALUATION_DATA = "evaluation_data"
+FINDING_BOARDS = ["ethics"]
+# Days to resolve a finding, by the model's tier.
+FINDING_DUE_DAYS = {"low": 90, "medium": 60, "high": 30, "critical": 14}
+MAX_ROWS = 100_000
+NOTIFY_TASK = "governance.notify_finding"
+
+
+def audit_stream_id(version_id: str | uuid.UUID, key: str) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"bias-audit:{version_id}:{key}")
+
+
+def finding_stream_id(source_id: str | uuid.UUID) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"finding:{source_id}")
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    audit: BiasAudit
+    finding_id: str | None
+
+
+def _spec(spec: Any, thresholds: dict[str, Any]) -> AuditSpec:
+    if not isinstance(spec, dict):
+        raise InvalidInput("spec is an audit specification object")
+    if "thresholds" in spec:
+        raise InvalidInput("thresholds come from the policy in force, not the request")
+    return AuditSpec.from_dict({**spec, "thresholds": thresholds})
+
+
+def _require_auditor(actor: Actor, model: Any) -> None:
+    user = actor.account
+    if actor.is_system:
+        return
+    if user is None:
+        raise NotAuditor("run bias audits as the model's owners or a board member")
+    if user.is_superuser or permissions.is_member(user, model.team):
+        return
+    if Board.objects.filter(members__contains=[user.pk]).exists():
+        return
+    raise NotAuditor("only the model's owners and board members run bias audits")
+
+
+def evaluation_evidence(version_id: str) -> Evidence | None:
+    return Evidence.objects.filter(
+        version_id=version_id, kind=EVALUATION_DATA, waived=False
+    ).first()
+
+
+def run_bias_audit(
+    *,
+    actor: Actor,
+    model_id: str,
+    number: int,
+    spec: Any,
+    rows: Any = None,
+    use_evidence: bool = False,
+    trigger: str = "on_demand",
+    audit_key: str | None = None,
+    idempotency_key: str | None = None,
+) -> AuditOutcome:
+    """Audit the version's evaluation data (attached evidence, or `rows`) against the
+    fairness thresholds of the policy in force for the model's tier; a failing audit opens a
+    finding in the same transaction."""
+    model = registry.load_model(model_id)
+    _require_auditor(actor, model)
+    if isinstance(number, bool) or not isinstance(number, int) or number not in model.versions:
+        raise registry.ModelVersionNotFound(f"model {model.name!r} has no version {number}")
+    version = registry.load_version_by_number(model.id, number)
+    if (rows is None) == (not use_evidence):
+        raise InvalidInput("audit either posted rows or the attached evaluation data")
+    tier = load_risk(model.id).tier
+    if not tier:
+        raise RiskTierMissing(f"model {model.name!r} needs a confirmed risk tier first")
+    policy_in_force = current_policy()
+    audit_spec = _spec(spec, policy_in_force.document[tier]["fairness_thresholds"])
+    sha = ""
+    if use_evidence:
+        evidence = evaluation_evidence(version.id)
+        if evidence is None:
+            raise NoEvaluationData(f"version {number} has no evaluation data attached")
+        result = evaluation_data.audit_artifact(evidence.artifact_key, spec=audit_spec)
+        sha = evidence.sha256
+    else:
+        if not isinstance(rows, list) or len(rows) > MAX_ROWS:
+            raise InvalidInput(f"rows are a list of at most {MAX_ROWS} objects")
+        result = evaluation_data.audit_rows(rows, spec=audit_spec)
+    fingerprint = None
+    if idempotency_key is not None:
+        request = {"version": version.id, "spec": spec, "rows": rows, "evidence": sha}
+        try:
+            fingerprint = hashlib.sha256(canonical_json(request)).digest()
+        except CanonicalizationError as exc:
+            raise InvalidInput(f"the request cannot be recorded: {exc}") from exc
+    audit_id = audit_stream_id(version.id, audit_key or str(uuid.uuid4()))
+    completed = ev.BiasAuditCompleted(
+        model_id=model.id,
+        version_id=version.id,
+        version_number=version.number,
+        trigger=trigger,
+        source="evidence" if use_evidence else "rows",
+        evidence_sha256=sha,
+        tier=tier,
+        policy_version=policy_in_force.number,
+        verdict=result.verdict,
+        rows=result.rows,
+        result=result.as_dict(),
+    )
+    finding_id = None
+    with transaction.atomic():
+        appended = store.append(
+            StreamRef(audit_id, ev.BIAS_AUDIT),
+            NO_STREAM,
+            [completed],
+            meta(actor, idempotency_key),
+            request_fingerprint=fingerprint,
+        )
+        audit_id = appended.stream_id
+        if not appended.replayed and result.verdict == "fail":
+            finding_id = str(_open_finding(actor, model, version, audit_id, tier, result))
+    if finding_id is None:
+        found = finding_stream_id(audit_id)
+        finding_id = str(found) if store.stream_version(found) else None
+    return AuditOutcome(BiasAudit.objects.get(id=audit_id), finding_id)
+
+
+def _failing_slices(result: AuditResult) -> list[str]:
+    return [s.name for s in result.slices if s.verdict == "fail"]
+
+
+def _open_finding(
+    actor: Actor, model: Any, version: Any, audit_id: uuid.UUID, tier: str, result: AuditResult
+) -> uuid.UUID:
+    finding_id = finding_stream_id(audit_id)
+    slices = ", ".join(_failing_slices(result)) or "a slice"
+    owners = approvals._owner_ids(model.team)
+    members: set[int] = set()
+    for ids in Board.objects.filter(name__in=FINDING_BOARDS).values_list("members", flat=True):
+        members.update(ids)
+    recipients = sorted(set(owners) | members)
+    store.append(
+        StreamRef(finding_id, ev.FINDING),
+        NO_STREAM,
+        [
+            ev.FindingOpened(
+                model_id=model.id,
+                version_id=version.id,
+                version_number=version.number,
+                source="bias_audit",
+                source_id=str(audit_id),
+                title=f"bias audit of {model.name} version {version.number} failed: {slices}",
+                severity=tier,
+                owner_team=model.team,
+                boards=list(FINDING_BOARDS),
+                due_at=(clock.now() + timedelta(days=FINDING_DUE_DAYS[tier])).isoformat(),
+            )
+        ],
+        meta(actor),
+        side_effects=[
+            SideEffect(
+                NOTIFY_TASK,
+                {"event": "opened", "finding_id": str(finding_id), "user_ids": recipients},
+            )
+        ]
+        if recipients
+        else [],
+    )
+    return finding_id
+
+
+# -- scheduled audits --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditScanReport:
+    ran: int
+    skipped: int
+
+
+def _last_audit_or_anchor(version: ModelVersion, evidence: Evidence) -> datetime:
+    last = (
+        BiasAudit.objects.filter(version_id=version.id)
+        .order_by("-recorded_at")
+        .values_list("recorded_at", flat=True)
+        .first()
+    )
+    if last is not None:
+        return last
+    granted = (
+        ApprovalRequest.objects.filter(version_id=version.id, granted_at__isnull=False)
+        .order_by("-granted_at")
+        .values_list("granted_at", flat=True)
+        .first()
+    )
+    return granted or evidence.recorded_at
+
+
+def scan_bias_audits(*, actor: Actor, now: datetime | None = None) -> AuditScanReport:
+    """Audit every deployed or approved version whose tier's bias-audit cadence has elapsed
+    since its last audit, with its latest evaluation data and the audit specification kept in
+    that evidence's summary (`audit_spec`). A scheduled audit's id is derived from the period
+    it covers, so a second scan of the same period records nothing."""
+    now = now or clock.now()
+    spec_of = current_policy().document
+    ran = skipped = 0
+    tiers = dict(ModelRisk.objects.exclude(tier="").values_list("model_id", "tier"))
+    versions = ModelVersion.objects.filter(
+        status__in=("approved", "deployed"), model_id__in=list(tiers)
+    ).order_by("model_id", "number")
+    for version in versions:
+        cadence_days = spec_of[tiers[version.model_id]]["bias_audit_cadence_days"]
+        evidence = evaluation_evidence(str(version.id))
+        if cadence_days is None or evidence is None or "audit_spec" not in evidence.summary:
+            continue
+        due = _last_audit_or_anchor(version, evidence) + timedelta(days=cadence_days)
+        if now < due:
+            continue
+        try:
+            run_bias_audit(
+                actor=actor,
+                model_id=str(version.model_id),
+                number=version.number,
+                spec=evidence.summary["audit_spec"],
+                use_evidence=True,
+                trigger="scheduled",
+                audit_key=f"scheduled:{due.isoformat()}",
+            )
+            ran += 1
+        except (ConcurrencyConflict, IntegrityError):
+            skipped += 1
+        except DomainError as error:
+            # Evaluation data the audit refuses stays refused until it changes; say so and go on.
+            log.warning("scheduled bias audit of version %s refused: %s", version.id, error)
+            skipped += 1
+    return AuditScanReport(ran, skipped)
+
+
+# -- findings ----------------------------------------------------------------------------
+
+
+def load_finding(finding_id: str | uuid.UUID) -> FindingState:
+    try:
+        stream_id = uuid.UUID(str(finding_id))
+    except ValueError:
+        raise FindingNotFound(f"no finding {finding_id}") from None
+    state, _ = store.load(stream_id, evolve_finding, FindingState())
+    if not state.exists:
+        raise FindingNotFound(f"no finding {finding_id}")
+    return state
+
+
+def close_finding(
+    *,
+    actor: Actor,
+    finding_id: str,
+    resolution: str,
+    evidence: str,
+    expected_version: int | None = None,
+    idempotency_key: str | None = None,
+) -> FindingState:
+    """A member of the finding's boards closes it, with the evidence of the fix; the model's
+    owners and the version's authors cannot close their own finding."""
+    resolution = _text(resolution, "resolution", 5000, required=True)
+    evidence = _text(evidence, "evidence", 2000, required=True)
+    state = load_finding(finding_id)
+    if state.status != "open":
+        raise FindingClosed(f"finding {state.id} is already closed")
+    user = actor.account
+    if (
+        user is None
+        or not Board.objects.filter(
+            name__in=list(state.boards), members__contains=[user.pk]
+        ).exists()
+    ):
+        raise NotBoardMember(f"only members of {', '.join(state.boards)} close this finding")
+    version = registry.load_version(state.version_id)
+    violated = approval_rules.separation_of_duties(
+        user.pk,
+        requester_id=-1,
+        owner_ids=approvals._owner_ids(state.owner_team),
+        author_ids=approvals._author_ids(version),
+    )
+    if violated is not None:
+        raise SeparationOfDuties(violated, "the model's owners and authors cannot close it")
+    if expected_version is not None and expected_version != state.stream_version:
+        raise ConcurrencyConflict(uuid.UUID(state.id), expected_version, state.stream_version)
+    store.append(
+        StreamRef(uuid.UUID(state.id), ev.FINDING),
+        state.stream_version,
+        [ev.FindingClosed(reviewer_id=user.pk, resolution=resolution, evidence=evidence)],
+        meta(actor, idempotency_key),
+    )
+    return load_finding(state.id)

@@ -1,0 +1,340 @@
+"""Periodic reviews: commands that open them on the tier's cadence, remind, escalate, apply
+the overdue action once grace runs out, and complete them. Load -> decide -> append.
+
+The scan is safe to run twice at once or to redo: a review's stream id is derived from the
+version and its sequence number and every step is appended at the version it was decided on,
+so a step that another scan already took conflicts and is skipped, never recorded twice."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+
+from approvals import commands as approvals
+from approvals import rules as approval_rules
+from approvals.errors import NotBoardMember, SeparationOfDuties
+from approvals.models import ApprovalRequest, Board
+from core import clock
+from core.actors import Actor
+from core.errors import InvalidInput
+from eventstore import store
+from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
+from governance import cadence
+from governance import events as ev
+from governance.commands import NAMESPACE, _text, current_policy, meta
+from governance.errors import ReviewClosed, ReviewNotFound, Unprocessable
+from governance.models import ModelRisk, PeriodicReview
+from governance.state import ReviewState, evolve_review
+from registry import commands as registry
+from registry.models import ModelVersion
+
+NOTIFY_TASK = "governance.notify_review"
+REVIEWED_STATUSES = ("approved", "deployed")
+OUTCOMES = ("satisfactory", "changes_required")
+OFFICER_PERM = "governance.assign_risk_tier"
+
+
+def review_stream_id(version_id: str | uuid.UUID, sequence: int) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"review:{version_id}:{sequence}")
+
+
+def load_review(review_id: str | uuid.UUID) -> ReviewState:
+    try:
+        stream_id = uuid.UUID(str(review_id))
+    except ValueError:
+        raise ReviewNotFound(f"no periodic review {review_id}") from None
+    state, _ = store.load(stream_id, evolve_review, ReviewState())
+    if not state.exists:
+        raise ReviewNotFound(f"no periodic review {review_id}")
+    return state
+
+
+# -- who hears about it ------------------------------------------------------------------
+
+
+def board_members(boards: list[str] | tuple[str, ...]) -> list[int]:
+    ids: set[int] = set()
+    for members in Board.objects.filter(name__in=list(boards)).values_list("members", flat=True):
+        ids.update(members)
+    return sorted(ids)
+
+
+def board_chairs(boards: list[str] | tuple[str, ...]) -> list[int]:
+    chairs = Board.objects.filter(name__in=list(boards), chair_id__isnull=False)
+    return sorted(set(chairs.values_list("chair_id", flat=True)))
+
+
+def risk_officers() -> list[int]:
+    """Holders of the model-risk officer permission (directly or through a group)."""
+    users = get_user_model().objects.with_perm(
+        OFFICER_PERM, include_superusers=False, backend="django.contrib.auth.backends.ModelBackend"
+    )
+    return sorted(users.filter(is_active=True).values_list("pk", flat=True))
+
+
+def _notify(step: str, review_id: uuid.UUID | str, user_ids: list[int]) -> list[SideEffect]:
+    if not user_ids:
+        return []
+    return [
+        SideEffect(
+            NOTIFY_TASK, {"event": step, "review_id": str(review_id), "user_ids": sorted(user_ids)}
+        )
+    ]
+
+
+# -- the scan ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    opened: int
+    steps: int
+    skipped: int
+
+
+def anchor_of(version: ModelVersion) -> datetime:
+    """Where the current cadence period starts: the last completed review, else the approval
+    granted, else the version's creation."""
+    last = (
+        PeriodicReview.objects.filter(version_id=version.id, status="completed")
+        .order_by("-completed_at")
+        .values_list("completed_at", flat=True)
+        .first()
+    )
+    if last is not None:
+        return last
+    granted = (
+        ApprovalRequest.objects.filter(version_id=version.id, granted_at__isnull=False)
+        .order_by("-granted_at")
+        .values_list("granted_at", flat=True)
+        .first()
+    )
+    return granted or version.created_at
+
+
+def scan_reviews(*, actor: Actor, now: datetime | None = None) -> ScanReport:
+    """Open the reviews whose cadence is running out and take every step that has come due.
+    Each version is decided and appended in its own transaction."""
+    now = now or clock.now()
+    opened = steps = skipped = 0
+    tiers = dict(ModelRisk.objects.exclude(tier="").values_list("model_id", "tier"))
+    spec_of = current_policy().document
+    open_versions = set(
+        PeriodicReview.objects.filter(status="open").values_list("version_id", flat=True)
+    )
+    candidates = ModelVersion.objects.filter(
+        status__in=REVIEWED_STATUSES, model_id__in=list(tiers)
+    ).exclude(id__in=open_versions)
+    for version in candidates.order_by("model_id", "number"):
+        try:
+            opened_now, taken = _open_if_due(actor, version, tiers[version.model_id], spec_of, now)
+        except (ConcurrencyConflict, IntegrityError, psycopg.errors.UniqueViolation):
+            skipped += 1
+            continue
+        opened += opened_now
+        steps += taken
+    # A version deprecated or retired while its review was open is no longer chased.
+    still_reviewed = ModelVersion.objects.filter(status__in=REVIEWED_STATUSES).values("id")
+    open_reviews = PeriodicReview.objects.filter(status="open", version_id__in=still_reviewed)
+    for review_id in open_reviews.values_list("id", flat=True):
+        try:
+            steps += advance_review(actor=actor, review_id=review_id, now=now)
+        except ConcurrencyConflict:
+            skipped += 1
+    return ScanReport(opened, steps, skipped)
+
+
+def _open_if_due(
+    actor: Actor, version: ModelVersion, tier: str, spec_of: dict[str, Any], now: datetime
+) -> tuple[int, int]:
+    spec = spec_of[tier]
+    plan = cadence.schedule(anchor_of(version), spec)
+    if now < plan.opens_at:
+        return 0, 0
+    sequence = PeriodicReview.objects.filter(version_id=version.id).count() + 1
+    review_id = review_stream_id(version.id, sequence)
+    boards = sorted(spec["boards"])
+    members = board_members(boards)
+    opened = ev.PeriodicReviewOpened(
+        model_id=str(version.model_id),
+        version_id=str(version.id),
+        version_number=version.number,
+        sequence=sequence,
+        tier=tier,
+        policy_version=current_policy().number,
+        boards=boards,
+        anchor_at=plan.anchor_at.isoformat(),
+        remind_at=plan.remind_at.isoformat(),
+        due_at=plan.due_at.isoformat(),
+        escalate_at=plan.escalate_at.isoformat(),
+        escalate_officer_at=plan.escalate_officer_at.isoformat(),
+        grace_ends_at=plan.grace_ends_at.isoformat(),
+        overdue_action=spec["overdue_action"],
+        suspend_approval=spec["suspend_approval_when_non_compliant"],
+        recipient_ids=members,
+    )
+    # The steps already due (a late scan) go in the same append: a review never exists
+    # without the steps its schedule had reached when it was opened.
+    opening = ReviewState(
+        id=str(review_id),
+        model_id=opened.model_id,
+        version_id=opened.version_id,
+        version_number=opened.version_number,
+        sequence=sequence,
+        boards=tuple(boards),
+        due_at=plan.due_at,
+        overdue_action=opened.overdue_action,
+        suspend_approval=opened.suspend_approval,
+    )
+    effects = _notify("opened", review_id, members)
+    with transaction.atomic():
+        steps = [
+            _step_event(actor, opening, step, effects)
+            for step in cadence.pending_steps(plan.step_times(), set(), now)
+        ]
+        store.append(
+            StreamRef(review_id, ev.REVIEW),
+            NO_STREAM,
+            [opened, *steps],
+            meta(actor),
+            side_effects=effects,
+        )
+    return 1, len(steps)
+
+
+def advance_review(*, actor: Actor, review_id: uuid.UUID | str, now: datetime | None = None) -> int:
+    """Take the steps of an open review that have come due (reminder, escalations, the
+    overdue action), in one append; returns how many were taken."""
+    now = now or clock.now()
+    state = load_review(review_id)
+    if state.status != "open":
+        return 0
+    pending = cadence.pending_steps(state.step_times(), set(state.steps_done), now)
+    if not pending:
+        return 0
+    events: list[Any] = []
+    effects: list[SideEffect] = []
+    with transaction.atomic():
+        for step in pending:
+            events.append(_step_event(actor, state, step, effects))
+        store.append(
+            StreamRef(uuid.UUID(state.id), ev.REVIEW),
+            state.stream_version,
+            events,
+            meta(actor),
+            side_effects=effects,
+        )
+    return len(events)
+
+
+def _step_event(actor: Actor, state: ReviewState, step: str, effects: list[SideEffect]) -> Any:
+    assert state.due_at is not None
+    if step == cadence.REMIND:
+        members = board_members(state.boards)
+        effects += _notify(step, state.id, members)
+        return ev.ReviewReminderSent(due_at=state.due_at.isoformat(), recipient_ids=members)
+    if step == cadence.ESCALATE_CHAIR:
+        chairs = board_chairs(state.boards)
+        effects += _notify(step, state.id, chairs)
+        return ev.ReviewEscalated(level=1, escalated_to="board_chair", recipient_ids=chairs)
+    if step == cadence.ESCALATE_OFFICER:
+        officers = risk_officers()
+        effects += _notify(step, state.id, officers)
+        return ev.ReviewEscalated(
+            level=2, escalated_to="model_risk_officer", recipient_ids=officers
+        )
+    reason = (
+        f"periodic review {state.sequence} of version {state.version_number} was due"
+        f" {state.due_at.date().isoformat()} and is overdue beyond its grace period"
+    )
+    effects += _notify(step, state.id, risk_officers())
+    if state.overdue_action == "flag":
+        return ev.ReviewFlagged(reason=reason)
+    suspended = ""
+    if state.suspend_approval:
+        suspended = approvals.suspend_for_non_compliance(
+            actor=actor, version_id=state.version_id, reason=reason
+        )
+    return ev.VersionMarkedNonCompliant(
+        model_id=state.model_id,
+        version_id=state.version_id,
+        version_number=state.version_number,
+        reason=reason,
+        suspended_request_id=suspended,
+    )
+
+
+# -- completing a review -----------------------------------------------------------------
+
+
+def _repeated(state: ReviewState, actor: Actor, idempotency_key: str | None) -> bool:
+    """The completion was this very request, sent again with its Idempotency-Key."""
+    if idempotency_key is None:
+        return False
+    last = store.read_stream(uuid.UUID(state.id))[-1]
+    return (
+        last.type == "governance.ReviewCompleted"
+        and last.metadata.get("idempotency_key") == idempotency_key
+        and last.metadata.get("actor") == actor.ref
+    )
+
+
+def complete_review(
+    *,
+    actor: Actor,
+    review_id: str,
+    board: str,
+    outcome: str,
+    rationale: str,
+    expected_version: int | None = None,
+    idempotency_key: str | None = None,
+) -> ReviewState:
+    """A member of one of the review's boards completes it; the model's owners and the
+    version's authors cannot (separation of duties)."""
+    if outcome not in OUTCOMES:
+        raise InvalidInput(f"outcome is one of {', '.join(OUTCOMES)}")
+    rationale = _text(rationale, "rationale", 5000, required=True)
+    state = load_review(review_id)
+    if state.status != "open" and _repeated(state, actor, idempotency_key):
+        return state
+    if state.status != "open":
+        raise ReviewClosed(f"review {state.id} is already {state.status}")
+    if board not in state.boards:
+        raise Unprocessable(f"this review belongs to {', '.join(state.boards)}, not {board!r}")
+    user = actor.account
+    if user is None or user.pk not in approvals.board_by_name(board).members:
+        raise NotBoardMember(f"only members of the {board} board complete its reviews")
+    model = registry.load_model(state.model_id)
+    version = registry.load_version(state.version_id)
+    violated = approval_rules.separation_of_duties(
+        user.pk,
+        requester_id=-1,
+        owner_ids=approvals._owner_ids(model.team),
+        author_ids=approvals._author_ids(version),
+    )
+    if violated is not None:
+        raise SeparationOfDuties(violated, "the model's owners and authors cannot review it")
+    if expected_version is not None and expected_version != state.stream_version:
+        raise ConcurrencyConflict(uuid.UUID(state.id), expected_version, state.stream_version)
+    assert state.due_at is not None
+    store.append(
+        StreamRef(uuid.UUID(state.id), ev.REVIEW),
+        state.stream_version,
+        [
+            ev.ReviewCompleted(
+                board=board,
+                reviewer_id=user.pk,
+                outcome=outcome,
+                rationale=rationale,
+                late=clock.now() > state.due_at,
+            )
+        ],
+        meta(actor, idempotency_key),
+    )
+    return load_review(state.id)

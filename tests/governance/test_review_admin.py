@@ -1,0 +1,83 @@
+"""Periodic reviews in the admin: board members see their boards' due, overdue and escalated
+reviews and complete them with the same command (and the same events) as the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core import clock
+from core.actors import Actor
+from eventstore import store
+from governance import reviews
+from governance.models import PeriodicReview
+from tests.approvals.test_admin import staff_client
+from tests.conftest import make_user
+from tests.governance.cadence_helpers import approved_version
+
+pytestmark = pytest.mark.django_db
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def test_member_sees_overdue_escalated_review_and_completes_it_with_the_command(
+    cast, evidence_store
+):
+    with clock.frozen(T0) as now:
+        _, version, _ = approved_version(cast, evidence_store, "high")
+        now.set(T0 + 31 * DAY)
+        reviews.scan_reviews(actor=Actor.system("tests"))
+        review = PeriodicReview.objects.get(version_id=version.id)
+        raj = staff_client(cast.reviewer("model-risk", 1))
+        overdue = raj.get("/admin/governance/periodicreview/?timing=overdue&escalation_level=1")
+        upcoming = raj.get("/admin/governance/periodicreview/?timing=upcoming")
+        assert overdue.status_code == 200
+        assert str(review.version_id).encode() in overdue.content
+        assert str(review.version_id).encode() not in upcoming.content
+        page = raj.get(f"/admin/governance/periodicreview/{review.id}/change/")
+        assert b"Complete this review" in page.content
+        assert b"governance.ReviewEscalated" in page.content
+        url = f"/admin/governance/periodicreview/{review.id}/complete/"
+        assert raj.get(url).status_code == 200
+        done = raj.post(
+            url, {"board": "model-risk", "outcome": "satisfactory", "rationale": "checked"}
+        )
+    assert done.status_code == 302, done.content
+    last = store.read_stream(review.id)[-1]
+    assert last.type == "governance.ReviewCompleted" and last.data["late"] is True
+    assert last.metadata["actor"] == f"user:{cast.reviewer('model-risk', 1).pk}"
+
+
+def test_outsider_gets_no_review_pages_when_not_concerned(cast, evidence_store):
+    with clock.frozen(T0) as now:
+        _, version, _ = approved_version(cast, evidence_store, "high")
+        now.set(T0 + 20 * DAY)
+        reviews.scan_reviews(actor=Actor.system("tests"))
+    review = PeriodicReview.objects.get(version_id=version.id)
+    outsider = staff_client(make_user("oscar-outsider"))
+    assert outsider.get("/admin/governance/periodicreview/").status_code == 403
+    assert outsider.get(f"/admin/governance/periodicreview/{review.id}/complete/").status_code in (
+        403,
+        404,
+    )
+
+
+def test_audit_page_shows_selection_rates_as_an_svg_chart(cast, evidence_store):
+    from governance import audits
+    from tests.approvals.conftest import actor_of
+    from tests.governance.test_audits import SPEC, rows
+
+    model, _, _ = approved_version(cast, evidence_store, "high")
+    outcome = audits.run_bias_audit(
+        actor=actor_of(cast.owner), model_id=model.id, number=1, spec=SPEC, rows=rows(0.8, 0.3)
+    )
+    eli = staff_client(cast.reviewer("ethics"))
+    listing = eli.get("/admin/governance/biasaudit/?verdict=fail")
+    assert str(outcome.audit.version_id).encode() in listing.content
+    page = eli.get(f"/admin/governance/biasaudit/{outcome.audit.id}/change/")
+    assert page.status_code == 200
+    assert b"<svg" in page.content and b"0.80 (n=100)" in page.content
+    assert b"0.30 (n=100)" in page.content and b"#c0392b" in page.content
+    findings = eli.get("/admin/governance/finding/?status=open")
+    assert b"bias audit of" in findings.content
