@@ -142,8 +142,13 @@ def register_model(
         raise NameTaken(f"the name {name!r} is already in use")
     model_id = uuid.uuid4()
     with transaction.atomic(), _unique_name_guard("registry_model_name_ci", name):
+        # The stream id is new on every call, so a repeat is recognised by its content.
         result = store.append(
-            StreamRef(model_id, ev.MODEL), NO_STREAM, [event], _meta(actor, idempotency_key)
+            StreamRef(model_id, ev.MODEL),
+            NO_STREAM,
+            [event],
+            _meta(actor, idempotency_key),
+            request_fingerprint=_request_fingerprint("", event),
         )
         if result.replayed:
             return load_model(result.stream_id)
@@ -634,7 +639,11 @@ def register_dataset(
     dataset_id = uuid.uuid4()
     with transaction.atomic(), _unique_name_guard("registry_dataset_name_ci", name):
         result = store.append(
-            StreamRef(dataset_id, ev.DATASET), NO_STREAM, [event], _meta(actor, idempotency_key)
+            StreamRef(dataset_id, ev.DATASET),
+            NO_STREAM,
+            [event],
+            _meta(actor, idempotency_key),
+            request_fingerprint=_request_fingerprint("", event),
         )
         if result.replayed:
             return load_dataset(result.stream_id)

@@ -507,3 +507,27 @@ def test_openapi_schema_is_valid_and_generates_without_a_warning(tmp_path):
     target = tmp_path / "schema.yaml"
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
     assert target.read_text().startswith("openapi: 3.1.0")
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/models/", {"name": "churn-model", "team": "fraud-ml"}),
+        ("/api/v1/datasets/", {"name": "s3://lake/churn", "team": "fraud-ml"}),
+    ],
+)
+def test_repeated_registration_with_the_same_idempotency_key_registers_once(
+    owner_api, path, body
+):
+    first = owner_api.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="reg-1")
+    assert first.status_code == 201, first.content
+    appended = Event.objects.count()
+    again = owner_api.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="reg-1")
+    assert again.status_code == first.status_code, again.content
+    assert again.json() == first.json()
+    assert Event.objects.count() == appended
+    changed = owner_api.post(
+        path, {**body, "description": "other"}, format="json", HTTP_IDEMPOTENCY_KEY="reg-1"
+    )
+    assert_problem(changed, 422, "idempotency_key_reused")
+    assert Event.objects.count() == appended
