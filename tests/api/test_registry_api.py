@@ -516,9 +516,7 @@ def test_openapi_schema_is_valid_and_generates_without_a_warning(tmp_path):
         ("/api/v1/datasets/", {"name": "s3://lake/churn", "team": "fraud-ml"}),
     ],
 )
-def test_repeated_registration_with_the_same_idempotency_key_registers_once(
-    owner_api, path, body
-):
+def test_repeated_registration_with_the_same_idempotency_key_registers_once(owner_api, path, body):
     first = owner_api.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="reg-1")
     assert first.status_code == 201, first.content
     appended = Event.objects.count()
