@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from api.metrics import MetricsApi
 from core.health import healthz, readyz
 from registry.upload import urlpatterns as artifact_upload_urlpatterns
 
@@ -13,6 +14,7 @@ admin.site.index_title = "Registry, governance and audit"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", MetricsApi.as_view(), name="metrics"),
     path("admin/", admin.site.urls),
     # The local artifact store's signed upload URLs (S3 takes the bytes itself when configured).
     *artifact_upload_urlpatterns,
