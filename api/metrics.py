@@ -40,8 +40,7 @@ _GROUPED = (
     (
         "ledger_findings_open",
         "Open findings by severity.",
-        "SELECT severity, count(*) FROM governance_finding WHERE status = 'open'"
-        " GROUP BY severity",
+        "SELECT severity, count(*) FROM governance_finding WHERE status = 'open' GROUP BY severity",
         "severity",
     ),
     (

@@ -7,7 +7,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.api.conftest import client_for
 
 pytestmark = pytest.mark.django_db
-SCRAPER_ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+SCRAPER_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
 
 
 def _samples(response) -> dict[tuple[str, tuple], float]:
