@@ -161,6 +161,7 @@ def test_secrets_come_from_required_interpolation_when_set_in_environment():
         "LEDGER_PSEUDONYM_KEY",
         "AWS_SECRET_ACCESS_KEY",
         "POSTGRES_PASSWORD",
+        "LEDGER_APP_DB_PASSWORD",
         "MINIO_ROOT_PASSWORD",
     } <= set(checked)
 
@@ -181,7 +182,7 @@ def test_secret_check_reports_value_when_it_is_literal_or_defaulted(name, value)
 def test_database_url_takes_password_from_environment_when_shared():
     env = compose()["x-ledger-env"]
     assert env["DATABASE_URL"] == (
-        "postgres://ledger:${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD in .env}"
+        "postgres://ledger_app:${LEDGER_APP_DB_PASSWORD:?set LEDGER_APP_DB_PASSWORD in .env}"
         "@postgres:5432/model_ledger"
     )
     assert env["CELERY_BROKER_URL"] == "redis://redis:6379/0"
@@ -198,7 +199,24 @@ def test_app_process_waits_for_migrate_when_starting(name):
     assert depends_on["postgres"]["condition"] == "service_healthy"
 
 
-@pytest.mark.parametrize("name", [*APP_PROCESSES, "migrate"])
+def test_migrate_connects_as_owner_and_grants_the_app_role_when_run():
+    migrate = services()["migrate"]
+    env = environment_of(migrate)
+    assert env["DATABASE_URL"] == (
+        "postgres://ledger:${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD in .env}"
+        "@postgres:5432/model_ledger"
+    )
+    shared = {key: str(value) for key, value in compose()["x-ledger-env"].items()}
+    assert {
+        k: v for k, v in env.items() if k not in ("DATABASE_URL", "LEDGER_APP_DB_PASSWORD")
+    } == {k: v for k, v in shared.items() if k != "DATABASE_URL"}
+    script = " ".join(command_of("migrate"))
+    assert script.index("manage.py migrate --noinput") < script.index(
+        "manage.py grant_app_role ledger_app --password-env LEDGER_APP_DB_PASSWORD"
+    )
+
+
+@pytest.mark.parametrize("name", APP_PROCESSES)
 def test_app_process_uses_project_image_and_environment_when_defined(name):
     definition = services()[name]
     assert definition["build"] == "."
@@ -210,7 +228,6 @@ def test_app_process_uses_project_image_and_environment_when_defined(name):
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("migrate", ["python", "manage.py", "migrate", "--noinput"]),
         ("web", ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000"]),
         ("worker", ["celery", "-A", "config", "worker"]),
         ("beat", ["celery", "-A", "config", "beat"]),
