@@ -1,8 +1,8 @@
 """Exports for auditors, produced as byte chunks so nothing is ever built whole in memory.
 
 - lineage subgraphs as JSON, CSV (nodes and edges in one file), W3C PROV-JSON and GraphML;
-- audit trails (a model's streams and its lineage closure, or the ledger over a time range) as
-  JSON Lines and CSV, read through a server-side cursor;
+- audit trails (a model's streams, its governance record and its lineage closure, or the ledger
+  over a time range) as JSON Lines and CSV, read through a server-side cursor;
 - the audit bundle: a zip of the events, their Merkle inclusion proofs against the latest signed
   checkpoint, the checkpoint, a signed manifest of SHA-256 digests and a standalone verifier.
 
@@ -28,9 +28,12 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from approvals.models import ApprovalRequest
 from core.actors import Actor
 from eventstore import checkpoints, merkle
 from eventstore.canonical import canonical_json
+from governance import commands as governance
+from governance.models import BiasAudit, Finding, PeriodicReview
 from lineage import commands, queries, rules
 from lineage.models import LineageNode
 from lineage.queries import Closure, Edge
@@ -320,15 +323,32 @@ SUBGRAPH_WRITERS = {
 # -- audit trails ------------------------------------------------------------------------
 
 
+def governance_streams(model_id: uuid.UUID, version_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Every governance stream whose subject is the model or one of its versions: the risk
+    stream (intake, tier, suspensions), each version's evidence (attachments, waivers), the
+    approval requests (with their decisions), periodic reviews, bias audits and findings.
+    The first two have ids derived from the subject; the others are found in their read
+    tables, whose ids are the stream ids."""
+    streams = {governance.risk_stream_id(model_id)}
+    streams.update(governance.evidence_stream_id(version_id) for version_id in version_ids)
+    for table in (ApprovalRequest, PeriodicReview, BiasAudit, Finding):
+        streams.update(table.objects.filter(model_id=model_id).values_list("id", flat=True))
+    return streams
+
+
 def model_streams(model_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
-    """A model's streams and every stream in its lineage closure (both directions): versions,
-    the models and datasets they came from or fed, runs, and the edges themselves."""
+    """A model's streams, its governance record, and every stream in its lineage closure (both
+    directions): versions, the models and datasets they came from or fed, runs, and the edges
+    themselves."""
     streams: set[uuid.UUID] = set()
     for model_id in model_ids:
-        streams.add(uuid.UUID(str(model_id)))
-        for version_id in ModelVersion.objects.filter(model_id=model_id).values_list(
-            "id", flat=True
-        ):
+        model_id = uuid.UUID(str(model_id))
+        streams.add(model_id)
+        version_ids = list(
+            ModelVersion.objects.filter(model_id=model_id).values_list("id", flat=True)
+        )
+        streams.update(governance_streams(model_id, version_ids))
+        for version_id in version_ids:
             streams.add(version_id)
             for direction in (queries.UPSTREAM, queries.DOWNSTREAM):
                 walk = queries.closure(version_id, direction=direction, depth=rules.MAX_DEPTH)
