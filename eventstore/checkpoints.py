@@ -71,6 +71,24 @@ def trusted_keys() -> dict[str, Ed25519PublicKey]:
     return keys
 
 
+@dataclass(frozen=True)
+class PublishedKey:
+    """A checkpoint verification key as auditors pin it: base64 of the raw Ed25519 key."""
+
+    key_id: str
+    public_key: str
+    current: bool
+
+
+def published_keys() -> list[PublishedKey]:
+    """The current signing key first, then the retired keys of LEDGER_TRUSTED_KEYS."""
+    current = key_id(public_key_bytes(signing_key().public_key()))
+    return [
+        PublishedKey(kid, base64.b64encode(public_key_bytes(key)).decode(), kid == current)
+        for kid, key in sorted(trusted_keys().items(), key=lambda item: item[0] != current)
+    ]
+
+
 def note_text(origin: str, tree_size: int, root: bytes) -> str:
     return f"{origin}\n{tree_size}\n{base64.b64encode(root).decode()}\n"
 

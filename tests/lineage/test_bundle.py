@@ -70,6 +70,17 @@ def test_untouched_bundle_verifies_offline(bundle, tmp_path):
     assert _run(bundle, tmp_path, "--public-key", public).returncode == 0
 
 
+def test_bundle_verifies_against_the_key_published_by_the_api(bundle, auditor, tmp_path):
+    published = client_for(auditor).get("/api/v1/checkpoints/latest/").json()
+    checkpoint = json.loads(bundle["checkpoint.json"])
+    assert published["tree_size"] >= checkpoint["tree_size"]
+    assert published["public_key"] == checkpoint["public_key"]
+    result = _run(bundle, tmp_path, "--public-key", published["public_key"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    other = base64.b64encode(bytes(32)).decode()
+    assert _run(bundle, tmp_path, "--public-key", other).returncode == 1
+
+
 def _reseal(files: dict[str, bytes]) -> dict[str, bytes]:
     """What a forger without the key can do: make every digest in the manifest match again."""
     manifest = json.loads(files["manifest.json"])
