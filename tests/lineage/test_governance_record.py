@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 import zipfile
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +19,7 @@ from governance import commands as governance
 from tests.api.conftest import client_for
 from tests.approvals.conftest import actor_of, cast, evidence_store  # noqa: F401
 from tests.governance.cadence_helpers import approved_version
+from tests.lineage.conftest import run_verifier
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -103,7 +102,8 @@ def test_audit_trail_holds_the_models_governance_record(governed):
 
 def test_audit_bundle_holds_the_governance_record_and_verifies_offline(governed, tmp_path):
     model, other = governed
-    response = client_for(_auditor()).get("/api/v1/exports/audit-bundle/", {"model": model.name})
+    api = client_for(_auditor())
+    response = api.get("/api/v1/exports/audit-bundle/", {"model": model.name})
     assert response.status_code == 200, response.content
     with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as archive:
         archive.extractall(tmp_path)
@@ -114,10 +114,6 @@ def test_audit_bundle_holds_the_governance_record_and_verifies_offline(governed,
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["not_yet_checkpointed"] == 0
     assert manifest["events"] == len(events)
-    result = subprocess.run(
-        [sys.executable, "-I", str(tmp_path / "verify.py"), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    published = api.get("/api/v1/checkpoints/latest/").json()
+    result = run_verifier(tmp_path, "--public-key", published["public_key"])
     assert result.returncode == 0, result.stdout + result.stderr
