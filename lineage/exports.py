@@ -30,7 +30,7 @@ from django.db import connection, transaction
 
 from approvals.models import ApprovalRequest
 from core.actors import Actor
-from eventstore import checkpoints, merkle
+from eventstore import checkpoints
 from eventstore.canonical import canonical_json
 from governance import commands as governance
 from governance.models import BiasAudit, Finding, PeriodicReview
@@ -551,26 +551,15 @@ class _Sink(io.RawIOBase):
         return out
 
 
-def _tree_levels(leaves: list[bytes]) -> list[list[bytes]]:
-    """Every level of the RFC 6962 tree, bottom up (an unpaired last node moves up as is)."""
-    levels = [leaves]
-    while len(levels[-1]) > 1:
-        level = levels[-1]
-        up = [merkle.node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            up.append(level[-1])
-        levels.append(up)
-    return levels
-
-
-def _audit_path(levels: list[list[bytes]], index: int) -> list[str]:
-    path = []
-    for level in levels[:-1]:
-        sibling = index ^ 1
-        if sibling < len(level):
-            path.append(level[sibling].hex())
-        index >>= 1
-    return path
+def _leaf_indices(streams: list[uuid.UUID], size: int) -> Iterator[int]:
+    sql = (
+        "SELECT l.leaf_index FROM eventstore_event e"
+        " JOIN eventstore_leaf l ON l.position = e.position"
+        " WHERE e.stream_id = ANY(%s) AND l.leaf_index < %s"
+    )
+    for rows in _event_rows(sql, [streams, size]):
+        for row in rows:
+            yield row[0]
 
 
 def audit_bundle(
@@ -582,8 +571,9 @@ def audit_bundle(
     root = bytes(checkpoint.root_hash)
     public = checkpoints.public_key_bytes(checkpoints.signing_key().public_key())
     public_b64 = base64.b64encode(public).decode()
-    levels = _tree_levels(checkpoints.leaf_hashes(0, size))
-    if levels[-1] and levels[-1][0] != root:
+    # One streamed pass over the log's leaves keeps only the nodes these events' paths need.
+    paths = checkpoints.audit_paths(_leaf_indices(streams, size), size)
+    if paths.root != root:
         raise checkpoints.ProofUnavailable("the stored leaves do not make the checkpoint's root")
     sink = _Sink()
     archive = zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED)
@@ -614,7 +604,7 @@ def audit_bundle(
                         {
                             "position": row[0],
                             "leaf_index": row[12],
-                            "path": _audit_path(levels, row[12]),
+                            "path": [node.hex() for node in paths.path(row[12])],
                         },
                         separators=(",", ":"),
                     )
@@ -627,7 +617,7 @@ def audit_bundle(
                 counter.value = count
             yield sink.drain()
     files["events.jsonl"] = {"sha256": events_digest.hexdigest(), "bytes": events_size}
-    del levels
+    del paths
     files["proofs.jsonl"] = {"sha256": proofs_digest.hexdigest(), "bytes": proofs.tell()}
     proofs.seek(0)
     with proofs, archive.open("proofs.jsonl", "w") as out:

@@ -81,6 +81,18 @@ def test_bundle_verifies_against_the_key_published_by_the_api(bundle, auditor, t
     assert _run(bundle, tmp_path, "--public-key", other).returncode == 1
 
 
+def test_bundle_proofs_equal_proofs_over_the_whole_leaf_list(bundle):
+    from eventstore import merkle
+
+    size = json.loads(bundle["checkpoint.json"])["tree_size"]
+    leaves = checkpoints.leaf_hashes(0, size)
+    proofs = [json.loads(line) for line in bundle["proofs.jsonl"].splitlines()]
+    assert len(proofs) == len(_events(bundle)) > 0
+    for proof in proofs:
+        expected = merkle.inclusion_proof(leaves, proof["leaf_index"], size)
+        assert proof["path"] == [node.hex() for node in expected]
+
+
 def _reseal(files: dict[str, bytes]) -> dict[str, bytes]:
     """What a forger without the key can do: make every digest in the manifest match again."""
     manifest = json.loads(files["manifest.json"])
