@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -69,6 +70,24 @@ def trusted_keys() -> dict[str, Ed25519PublicKey]:
         raw = base64.b64decode(encoded)
         keys[key_id(raw)] = Ed25519PublicKey.from_public_bytes(raw)
     return keys
+
+
+@dataclass(frozen=True)
+class PublishedKey:
+    """A checkpoint verification key as auditors pin it: base64 of the raw Ed25519 key."""
+
+    key_id: str
+    public_key: str
+    current: bool
+
+
+def published_keys() -> list[PublishedKey]:
+    """The current signing key first, then the retired keys of LEDGER_TRUSTED_KEYS."""
+    current = key_id(public_key_bytes(signing_key().public_key()))
+    return [
+        PublishedKey(kid, base64.b64encode(public_key_bytes(key)).decode(), kid == current)
+        for kid, key in sorted(trusted_keys().items(), key=lambda item: item[0] != current)
+    ]
 
 
 def note_text(origin: str, tree_size: int, root: bytes) -> str:
@@ -134,6 +153,37 @@ def leaf_hashes(start: int = 0, stop: int | None = None) -> list[bytes]:
         return [bytes(row[0]) for row in cursor.fetchall()]
 
 
+def iter_leaf_hashes(start: int = 0, stop: int | None = None, batch: int = 10_000):
+    """Stored leaf hashes in tree order, [start, stop), read in batches from a server-side
+    cursor so the log is never held in memory at once."""
+    sql = "SELECT leaf_hash FROM eventstore_leaf WHERE leaf_index >= %s"
+    params: list[int] = [start]
+    if stop is not None:
+        sql += " AND leaf_index < %s"
+        params.append(stop)
+    # atomic() opens the connection before the named cursor is made on it.
+    with (
+        transaction.atomic(),
+        connection.connection.cursor(name=f"leaves_{uuid.uuid4().hex}") as cursor,
+    ):
+        cursor.itersize = batch
+        cursor.execute(sql + " ORDER BY leaf_index", params)
+        while rows := cursor.fetchmany(batch):
+            for row in rows:
+                yield bytes(row[0])
+
+
+def audit_paths(indices, tree_size: int) -> merkle.AuditPaths:
+    """Audit paths of the given leaves in the tree of `tree_size`, gathered in one streamed
+    pass over the stored leaves; memory grows with the leaves asked about, not with the log."""
+    paths = merkle.AuditPaths(tree_size, indices)
+    try:
+        paths.feed(iter_leaf_hashes(0, tree_size))
+    except ValueError as exc:
+        raise ProofUnavailable(f"the stored leaves do not make a tree of size {tree_size}") from exc
+    return paths
+
+
 def latest() -> Checkpoint | None:
     return Checkpoint.objects.order_by("-tree_size").first()
 
@@ -153,7 +203,7 @@ def write_checkpoint() -> Checkpoint:
             if last is not None
             else merkle.CompactRange()
         )
-        for leaf in leaf_hashes(compact.size, size):
+        for leaf in iter_leaf_hashes(compact.size, size):
             compact.append(leaf)
         root = compact.root()
         key = signing_key()
@@ -215,10 +265,7 @@ def inclusion_proof(position: int, tree_size: int) -> InclusionProof:
         row = cursor.fetchone()
     if row is None or row[0] >= tree_size:
         raise ProofUnavailable(f"event {position} is not in the tree of size {tree_size}")
-    leaves = leaf_hashes(0, tree_size)
-    if len(leaves) != tree_size:
-        raise ProofUnavailable(f"the log has {len(leaves)} leaves, not {tree_size}")
-    path = merkle.inclusion_proof(leaves, row[0], tree_size)
+    path = audit_paths([row[0]], tree_size).path(row[0])
     return InclusionProof(position, row[0], tree_size, bytes(row[1]), tuple(path))
 
 

@@ -9,21 +9,23 @@ verbatim into the standalone offline verifier, which must not depend on Django o
 else installed alongside the service.
 
 Producers (``root_from_leaf_hashes``, ``inclusion_proof``, ``consistency_proof``,
-``CompactRange``) raise ``ValueError`` on invalid arguments, because that is a bug in the
-caller. Verifiers (``verify_inclusion``, ``verify_consistency``) only ever return ``True`` or
-``False``: they process untrusted input, and a malformed proof is simply an unproven claim.
+``CompactRange``, ``AuditPaths``) raise ``ValueError`` on invalid arguments, because that is a
+bug in the caller. Verifiers (``verify_inclusion``, ``verify_consistency``) only ever return
+``True`` or ``False``: they process untrusted input, and a malformed proof is simply an
+unproven claim.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
     "LEAF_PREFIX",
     "NODE_PREFIX",
+    "AuditPaths",
     "CompactRange",
     "consistency_proof",
     "inclusion_proof",
@@ -322,3 +324,84 @@ class CompactRange:
         for h in reversed(self.frontier[:-1]):
             r = node_hash(h, r)
         return r
+
+
+class AuditPaths:
+    """Audit paths of chosen leaves, gathered in one ordered pass over the leaf hashes.
+
+    Only the subtree roots those paths need are kept, so memory grows with the number of
+    chosen leaves times the tree's height, not with the tree. A node is named (level, index)
+    in the bottom-up form of the tree where an unpaired last node moves up unchanged; it covers
+    leaves ``[index << level, min((index + 1) << level, tree_size))``.
+    """
+
+    def __init__(self, tree_size: int, indices: Iterable[int]) -> None:
+        _require_size("tree size", tree_size)
+        self.size = tree_size
+        self.height = (tree_size - 1).bit_length() if tree_size else 0
+        self._needed: set[tuple[int, int]] = set()
+        self._nodes: dict[tuple[int, int], bytes] = {}
+        self._root: bytes | None = None
+        for index in indices:
+            _require_size("index", index)
+            if index >= tree_size:
+                raise ValueError(f"index {index} is outside a tree of size {tree_size}")
+            self._needed.update(self._siblings(index))
+
+    def _siblings(self, index: int) -> Iterable[tuple[int, int]]:
+        for level in range(self.height):
+            sibling = (index >> level) ^ 1
+            if sibling << level < self.size:
+                yield level, sibling
+
+    def feed(self, leaf_hashes: Iterable[bytes]) -> bytes:
+        """Take exactly ``tree_size`` leaf hashes in tree order; return the root."""
+        needed, nodes = self._needed, self._nodes
+        stack: list[tuple[int, bytes]] = []  # (level, hash) of perfect subtrees, largest first
+        count = 0
+        for leaf in leaf_hashes:
+            if count == self.size:
+                raise ValueError(f"more than {self.size} leaf hashes")
+            if not _is_hash(leaf):
+                raise ValueError(f"leaf hash at index {count} is not a {HASH_SIZE}-byte hash")
+            node, level, index = bytes(leaf), 0, count
+            if (0, index) in needed:
+                nodes[0, index] = node
+            while stack and stack[-1][0] == level:
+                node = node_hash(stack.pop()[1], node)
+                level, index = level + 1, index >> 1
+                if (level, index) in needed:
+                    nodes[level, index] = node
+            stack.append((level, node))
+            count += 1
+        if count != self.size:
+            raise ValueError(f"{count} leaf hashes for a tree of size {self.size}")
+        # The right edge: a node left incomplete at a level is the fold of the perfect
+        # subtrees below that level, right to left.
+        folds: list[tuple[int, bytes]] = []
+        for level, node in reversed(stack):
+            folds.append((level, node if not folds else node_hash(node, folds[-1][1])))
+        for level in range(1, self.height + 1):
+            if self.size & ((1 << level) - 1):
+                key = (level, (self.size - 1) >> level)
+                if key in needed:
+                    nodes[key] = [fold for lower, fold in folds if lower < level][-1]
+        self._root = folds[-1][1] if folds else EMPTY_ROOT
+        return self._root
+
+    @property
+    def root(self) -> bytes:
+        if self._root is None:
+            raise ValueError("the leaf hashes have not been fed yet")
+        return self._root
+
+    def path(self, index: int) -> list[bytes]:
+        """PATH(index, D[tree_size]), the leaf's sibling first, as ``inclusion_proof``."""
+        if self._root is None:
+            raise ValueError("the leaf hashes have not been fed yet")
+        if not _is_size(index) or index >= self.size:
+            raise ValueError(f"index {index} is outside a tree of size {self.size}")
+        try:
+            return [self._nodes[key] for key in self._siblings(index)]
+        except KeyError:
+            raise ValueError(f"index {index} was not chosen when the paths were gathered") from None

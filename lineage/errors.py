@@ -43,3 +43,8 @@ class NoTeam(InvalidInput):
 class NotAnAuditor(PermissionDenied):
     code = "not_auditor"
     title = "Exports are for auditors and administrators"
+
+
+class NoCheckpoint(NotFound):
+    code = "no_checkpoint"
+    title = "No signed checkpoint has been written yet"

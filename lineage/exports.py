@@ -1,8 +1,8 @@
 """Exports for auditors, produced as byte chunks so nothing is ever built whole in memory.
 
 - lineage subgraphs as JSON, CSV (nodes and edges in one file), W3C PROV-JSON and GraphML;
-- audit trails (a model's streams and its lineage closure, or the ledger over a time range) as
-  JSON Lines and CSV, read through a server-side cursor;
+- audit trails (a model's streams, its governance record and its lineage closure, or the ledger
+  over a time range) as JSON Lines and CSV, read through a server-side cursor;
 - the audit bundle: a zip of the events, their Merkle inclusion proofs against the latest signed
   checkpoint, the checkpoint, a signed manifest of SHA-256 digests and a standalone verifier.
 
@@ -28,9 +28,12 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from approvals.models import ApprovalRequest
 from core.actors import Actor
-from eventstore import checkpoints, merkle
+from eventstore import checkpoints
 from eventstore.canonical import canonical_json
+from governance import commands as governance
+from governance.models import BiasAudit, Finding, PeriodicReview
 from lineage import commands, queries, rules
 from lineage.models import LineageNode
 from lineage.queries import Closure, Edge
@@ -320,15 +323,32 @@ SUBGRAPH_WRITERS = {
 # -- audit trails ------------------------------------------------------------------------
 
 
+def governance_streams(model_id: uuid.UUID, version_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Every governance stream whose subject is the model or one of its versions: the risk
+    stream (intake, tier, suspensions), each version's evidence (attachments, waivers), the
+    approval requests (with their decisions), periodic reviews, bias audits and findings.
+    The first two have ids derived from the subject; the others are found in their read
+    tables, whose ids are the stream ids."""
+    streams = {governance.risk_stream_id(model_id)}
+    streams.update(governance.evidence_stream_id(version_id) for version_id in version_ids)
+    for table in (ApprovalRequest, PeriodicReview, BiasAudit, Finding):
+        streams.update(table.objects.filter(model_id=model_id).values_list("id", flat=True))
+    return streams
+
+
 def model_streams(model_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
-    """A model's streams and every stream in its lineage closure (both directions): versions,
-    the models and datasets they came from or fed, runs, and the edges themselves."""
+    """A model's streams, its governance record, and every stream in its lineage closure (both
+    directions): versions, the models and datasets they came from or fed, runs, and the edges
+    themselves."""
     streams: set[uuid.UUID] = set()
     for model_id in model_ids:
-        streams.add(uuid.UUID(str(model_id)))
-        for version_id in ModelVersion.objects.filter(model_id=model_id).values_list(
-            "id", flat=True
-        ):
+        model_id = uuid.UUID(str(model_id))
+        streams.add(model_id)
+        version_ids = list(
+            ModelVersion.objects.filter(model_id=model_id).values_list("id", flat=True)
+        )
+        streams.update(governance_streams(model_id, version_ids))
+        for version_id in version_ids:
             streams.add(version_id)
             for direction in (queries.UPSTREAM, queries.DOWNSTREAM):
                 walk = queries.closure(version_id, direction=direction, depth=rules.MAX_DEPTH)
@@ -531,26 +551,15 @@ class _Sink(io.RawIOBase):
         return out
 
 
-def _tree_levels(leaves: list[bytes]) -> list[list[bytes]]:
-    """Every level of the RFC 6962 tree, bottom up (an unpaired last node moves up as is)."""
-    levels = [leaves]
-    while len(levels[-1]) > 1:
-        level = levels[-1]
-        up = [merkle.node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            up.append(level[-1])
-        levels.append(up)
-    return levels
-
-
-def _audit_path(levels: list[list[bytes]], index: int) -> list[str]:
-    path = []
-    for level in levels[:-1]:
-        sibling = index ^ 1
-        if sibling < len(level):
-            path.append(level[sibling].hex())
-        index >>= 1
-    return path
+def _leaf_indices(streams: list[uuid.UUID], size: int) -> Iterator[int]:
+    sql = (
+        "SELECT l.leaf_index FROM eventstore_event e"
+        " JOIN eventstore_leaf l ON l.position = e.position"
+        " WHERE e.stream_id = ANY(%s) AND l.leaf_index < %s"
+    )
+    for rows in _event_rows(sql, [streams, size]):
+        for row in rows:
+            yield row[0]
 
 
 def audit_bundle(
@@ -562,8 +571,9 @@ def audit_bundle(
     root = bytes(checkpoint.root_hash)
     public = checkpoints.public_key_bytes(checkpoints.signing_key().public_key())
     public_b64 = base64.b64encode(public).decode()
-    levels = _tree_levels(checkpoints.leaf_hashes(0, size))
-    if levels[-1] and levels[-1][0] != root:
+    # One streamed pass over the log's leaves keeps only the nodes these events' paths need.
+    paths = checkpoints.audit_paths(_leaf_indices(streams, size), size)
+    if paths.root != root:
         raise checkpoints.ProofUnavailable("the stored leaves do not make the checkpoint's root")
     sink = _Sink()
     archive = zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED)
@@ -594,7 +604,7 @@ def audit_bundle(
                         {
                             "position": row[0],
                             "leaf_index": row[12],
-                            "path": _audit_path(levels, row[12]),
+                            "path": [node.hex() for node in paths.path(row[12])],
                         },
                         separators=(",", ":"),
                     )
@@ -607,7 +617,7 @@ def audit_bundle(
                 counter.value = count
             yield sink.drain()
     files["events.jsonl"] = {"sha256": events_digest.hexdigest(), "bytes": events_size}
-    del levels
+    del paths
     files["proofs.jsonl"] = {"sha256": proofs_digest.hexdigest(), "bytes": proofs.tell()}
     proofs.seek(0)
     with proofs, archive.open("proofs.jsonl", "w") as out:

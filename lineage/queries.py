@@ -1,5 +1,6 @@
 """Lineage reads the API, the admin and the exports share: upstream and downstream closure of a
-node to a depth, filtered by edge type, as the graph stood at a log position or a time.
+node to a depth, filtered by edge type, as the graph stood at a log position or a time. A walk
+from `dataset:<name>` starts from the dataset and all its versions.
 
 Two strategies, both cycle-safe: "frontier" walks breadth-first one level per query, carrying
 the set of nodes already seen (each node expanded once); "cte" is one recursive CTE over
@@ -81,19 +82,36 @@ def closure(
     """Nodes reachable from `start` within `depth` edges. Without edges each level asks only
     for the distinct next nodes, which is what makes a wide closure cheap."""
     rules.check_depth(depth)
+    starts = _starts(start, up_to_position, as_of)
     if strategy == "cte":
-        return _cte(start, direction, depth, edge_types, up_to_position, as_of)
+        return _cte(start, starts, direction, depth, edge_types, up_to_position, as_of)
     if not with_edges:
-        return _frontier_nodes(start, direction, depth, edge_types, up_to_position, as_of)
-    return _frontier(start, direction, depth, edge_types, up_to_position, as_of)
+        return _frontier_nodes(start, starts, direction, depth, edge_types, up_to_position, as_of)
+    return _frontier(start, starts, direction, depth, edge_types, up_to_position, as_of)
 
 
-def _frontier_nodes(start, direction, depth, edge_types, up_to_position, as_of) -> Closure:
+def _starts(start: uuid.UUID, up_to_position: int | None, as_of: datetime | None) -> list:
+    """Where a walk begins: the node itself, and for `dataset:<name>` every version of the
+    dataset that existed at the point asked about (DESIGN.md section 5: all its versions)."""
+    sql = "SELECT id FROM lineage_node WHERE owner_id = %s AND kind = %s"
+    params: list[Any] = [start, rules.DATASET_VERSION]
+    if up_to_position is not None:
+        sql += " AND position <= %s"
+        params.append(up_to_position)
+    if as_of is not None:
+        sql += " AND recorded_at <= %s"
+        params.append(as_of)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " ORDER BY number", params)
+        return [start, *(row[0] for row in cursor.fetchall())]
+
+
+def _frontier_nodes(start, starts, direction, depth, edge_types, up_to_position, as_of) -> Closure:
     match, other = _ends(direction)
     where, params = _filters(edge_types, up_to_position, as_of)
     sql = f"SELECT DISTINCT e.{other} FROM lineage_edge e WHERE e.{match} = ANY(%s){where}"
-    result = Closure(start, direction, depth, {start: 0})
-    frontier = [start]
+    result = Closure(start, direction, depth, dict.fromkeys(starts, 0))
+    frontier = list(starts)
     with connection.cursor() as cursor:
         for level in range(1, depth + 1):
             if not frontier:
@@ -105,15 +123,15 @@ def _frontier_nodes(start, direction, depth, edge_types, up_to_position, as_of) 
     return result
 
 
-def _frontier(start, direction, depth, edge_types, up_to_position, as_of) -> Closure:
+def _frontier(start, starts, direction, depth, edge_types, up_to_position, as_of) -> Closure:
     match, _ = _ends(direction)
     where, params = _filters(edge_types, up_to_position, as_of)
     sql = (
         "SELECT e.source_id, e.target_id, e.edge_type, e.position, e.recorded_at, e.stream_id"
         f" FROM lineage_edge e WHERE e.{match} = ANY(%s){where}"
     )
-    result = Closure(start, direction, depth, {start: 0})
-    frontier = [start]
+    result = Closure(start, direction, depth, dict.fromkeys(starts, 0))
+    frontier = list(starts)
     with connection.cursor() as cursor:
         for level in range(1, depth + 1):
             if not frontier:
@@ -130,7 +148,7 @@ def _frontier(start, direction, depth, edge_types, up_to_position, as_of) -> Clo
     return result
 
 
-def _cte(start, direction, depth, edge_types, up_to_position, as_of) -> Closure:
+def _cte(start, starts, direction, depth, edge_types, up_to_position, as_of) -> Closure:
     match, other = _ends(direction)
     where, params = _filters(edge_types, up_to_position, as_of)
     result = Closure(start, direction, depth)
@@ -139,11 +157,11 @@ def _cte(start, direction, depth, edge_types, up_to_position, as_of) -> Closure:
         # every walk: a cycle cannot make it run for ever.
         cursor.execute(
             "WITH RECURSIVE walk(node, depth) AS ("
-            " SELECT %s::uuid, 0 UNION"
+            " SELECT unnest(%s::uuid[]), 0 UNION"
             f" SELECT e.{other}, w.depth + 1 FROM walk w JOIN lineage_edge e"
             f"  ON e.{match} = w.node WHERE w.depth < %s{where})"
             " SELECT node, min(depth) FROM walk GROUP BY node",
-            [start, depth, *params],
+            [starts, depth, *params],
         )
         result.nodes = {row[0]: row[1] for row in cursor.fetchall()}
         inner = [n for n, d in result.nodes.items() if d < depth]

@@ -99,3 +99,27 @@ class RunEventBody(serializers.Serializer):
     producer = Text(max_length=2000, required=False)
     inputs = serializers.ListField(child=DatasetBody(), max_length=500, required=False)
     outputs = serializers.ListField(child=DatasetBody(), max_length=500, required=False)
+
+
+class PublishedKeyOutput(serializers.Serializer):
+    key_id = serializers.CharField(help_text="First 16 hex digits of the key's SHA-256")
+    public_key = serializers.CharField(help_text="Base64 of the raw 32-byte Ed25519 public key")
+    current = serializers.BooleanField(help_text="true for the key that signs new checkpoints")
+
+
+class CheckpointOutput(serializers.Serializer):
+    origin = serializers.CharField()
+    tree_size = serializers.IntegerField(help_text="Leaves (events) in the signed Merkle tree")
+    root = serializers.CharField(help_text="The RFC 6962 root, hex")
+    note = serializers.CharField(help_text="The signed text: <origin>\\n<size>\\n<base64 root>\\n")
+    signature = serializers.CharField(help_text="Base64 Ed25519 signature of the note")
+    key_id = serializers.CharField(help_text="Which key signed the note")
+    public_key = serializers.CharField(
+        allow_null=True,
+        help_text="Base64 Ed25519 public key that signed it (null if no longer trusted)",
+    )
+    created_at = serializers.DateTimeField()
+    keys = PublishedKeyOutput(
+        many=True,
+        help_text="Every key whose checkpoints verify: the current one, then LEDGER_TRUSTED_KEYS",
+    )

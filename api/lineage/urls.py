@@ -12,5 +12,6 @@ urlpatterns = [
     path("lineage/downstream/", views.DownstreamApi.as_view(), name="lineage-downstream"),
     path("exports/lineage/", views.LineageExportApi.as_view(), name="export-lineage"),
     path("exports/audit-trail/", views.AuditTrailExportApi.as_view(), name="export-audit-trail"),
+    path("checkpoints/latest/", views.CheckpointLatestApi.as_view(), name="checkpoint-latest"),
     path("exports/audit-bundle/", views.AuditBundleExportApi.as_view(), name="export-audit-bundle"),
 ]

@@ -5,6 +5,7 @@ server-side cursor while it is sent, and the export is recorded before and after
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -24,8 +25,9 @@ from api.idempotency import idempotency_key
 from api.lineage import serializers as s
 from api.params import AS_OF, IDEMPOTENCY_KEY, as_of, problems
 from core.actors import Actor
+from eventstore import checkpoints
 from lineage import commands, exports, queries, rules
-from lineage.errors import NodeNotFound
+from lineage.errors import NoCheckpoint, NodeNotFound
 from lineage.permissions import require_auditor
 
 MODEL_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
@@ -420,3 +422,31 @@ class AuditBundleExportApi(APIView):
             counter=counter,
             filename="audit-bundle.zip",
         )
+
+
+class CheckpointLatestApi(APIView):
+    """The newest signed checkpoint and the public keys it is checked with, so an auditor
+    can pin the key from a source other than the bundle it verifies."""
+
+    @extend_schema(
+        responses={200: s.CheckpointOutput, **problems(404)},
+        summary="The latest signed checkpoint and the checkpoint verification keys",
+    )
+    def get(self, request: Request) -> Response:
+        checkpoint = checkpoints.latest()
+        if checkpoint is None:
+            raise NoCheckpoint("no checkpoint has been signed yet")
+        keys = checkpoints.published_keys()
+        signer = next((k.public_key for k in keys if k.key_id == checkpoint.key_id), None)
+        body = {
+            "origin": checkpoint.origin,
+            "tree_size": checkpoint.tree_size,
+            "root": bytes(checkpoint.root_hash).hex(),
+            "note": checkpoint.note,
+            "signature": base64.b64encode(bytes(checkpoint.signature)).decode(),
+            "key_id": checkpoint.key_id,
+            "public_key": signer,
+            "created_at": checkpoint.created_at,
+            "keys": [vars(k) for k in keys],
+        }
+        return Response(s.CheckpointOutput(body).data)

@@ -27,6 +27,7 @@ from eventstore.merkle import (
     EMPTY_ROOT,
     LEAF_PREFIX,
     NODE_PREFIX,
+    AuditPaths,
     CompactRange,
     consistency_proof,
     inclusion_proof,
@@ -604,6 +605,53 @@ def test_root_is_computed_without_recursion_when_log_has_a_million_leaves():
     assert cr.root() == root
     proof = inclusion_proof(leaves, n - 1, n)
     assert verify_inclusion(leaves[-1], n - 1, n, proof, root)
+
+
+# --- Audit paths gathered in one streamed pass ----------------------------------------------
+
+
+def test_audit_paths_equal_inclusion_proofs_when_every_leaf_is_chosen():
+    leaves = _leaves(70, b"stream")
+    for n in range(1, len(leaves) + 1):
+        paths = AuditPaths(n, range(n))
+        assert paths.feed(iter(leaves[:n])) == root_from_leaf_hashes(leaves[:n])
+        for m in range(n):
+            assert paths.path(m) == inclusion_proof(leaves, m, n)
+
+
+@FAST
+@given(n=st.integers(min_value=1, max_value=3000), salt=salts, data=st.data())
+def test_audit_paths_of_a_few_leaves_equal_inclusion_proofs_when_the_tree_is_large(n, salt, data):
+    leaves = _leaves(n, salt)
+    chosen = data.draw(st.sets(st.integers(0, n - 1), min_size=1, max_size=12), label="chosen")
+    paths = AuditPaths(n, chosen)
+    root = paths.feed(leaf for leaf in leaves)
+    assert root == root_from_leaf_hashes(leaves)
+    for m in chosen:
+        assert paths.path(m) == inclusion_proof(leaves, m, n)
+        assert verify_inclusion(leaves[m], m, n, paths.path(m), root)
+    # Only the nodes the chosen paths need are kept: at most one per level per chosen leaf.
+    assert len(paths._nodes) <= len(chosen) * paths.height
+
+
+def test_audit_paths_refuse_wrong_leaf_counts_and_unchosen_or_outside_leaves():
+    leaves = _leaves(9, b"count")
+    with pytest.raises(ValueError, match="outside"):
+        AuditPaths(9, [9])
+    with pytest.raises(ValueError, match="leaf hashes for a tree"):
+        AuditPaths(9, [1]).feed(leaves[:8])
+    with pytest.raises(ValueError, match="more than 8"):
+        AuditPaths(8, [1]).feed(leaves)
+    paths = AuditPaths(9, [8])
+    with pytest.raises(ValueError, match="not been fed"):
+        paths.path(8)
+    paths.feed(leaves)
+    assert paths.path(8) == inclusion_proof(leaves, 8, 9)
+    with pytest.raises(ValueError, match="not chosen"):
+        paths.path(0)
+    with pytest.raises(ValueError, match="outside"):
+        paths.path(9)
+    assert AuditPaths(0, []).feed([]) == EMPTY_ROOT
 
 
 # --- Properties: inclusion ------------------------------------------------------------------

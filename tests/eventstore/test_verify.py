@@ -154,6 +154,22 @@ def test_inclusion_proof_of_an_event_verifies_against_the_signed_root(pristine_l
     assert not proof.verify(hashlib.sha256(b"another root").digest())
 
 
+def test_streamed_inclusion_proofs_equal_proofs_over_the_whole_leaf_list(pristine_ledger, meta):
+    _fill(meta, streams=5, per_stream=5)
+    checkpoint = checkpoints.write_checkpoint()
+    size = checkpoint.tree_size
+    leaves = checkpoints.leaf_hashes(0, size)
+    assert list(checkpoints.iter_leaf_hashes(0, size, batch=4)) == leaves
+    assert list(checkpoints.iter_leaf_hashes(3, 7, batch=2)) == leaves[3:7]
+    for event in Event.objects.all():
+        proof = checkpoints.inclusion_proof(event.position, size)
+        assert list(proof.path) == merkle.inclusion_proof(leaves, proof.leaf_index, size)
+    paths = checkpoints.audit_paths(range(size), size)
+    assert paths.root == bytes(checkpoint.root_hash)
+    with pytest.raises(checkpoints.ProofUnavailable):
+        checkpoints.audit_paths([0], size + 1)
+
+
 def test_consistency_proof_holds_between_checkpoints_when_history_is_intact(pristine_ledger, meta):
     _fill(meta)
     old = checkpoints.write_checkpoint()

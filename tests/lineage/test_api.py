@@ -187,3 +187,60 @@ def test_bad_traversal_parameters_are_problems(owner_api, graph):
         assert response["Content-Type"] == "application/problem+json"
     missing = owner_api.get("/api/v1/lineage/downstream/", {"node": "dataset:nothing@1"})
     assert missing.status_code == 404 and missing.json()["code"] == "node_not_found"
+
+
+def test_a_dataset_node_traverses_from_all_its_versions(owner_api, ledger):
+    from django.db.models import Max
+
+    from eventstore.models import Event
+    from lineage import commands, queries
+
+    ledger.dataset("raw")
+    ledger.dataset("lake", 2)
+    ledger.model("fraud", training_datasets=("lake@1",))
+    cut = Event.objects.aggregate(last=Max("position"))["last"]
+    ledger.model("churn", training_datasets=("lake@2",))
+    commands.record_edge(
+        actor=ledger.actor,
+        source="dataset:raw@1",
+        target="dataset:lake@1",
+        edge_type="derived_from",
+    )
+    commands.record_edge(
+        actor=ledger.actor, source="run:etl-7", target="dataset:lake", edge_type="produced"
+    )
+
+    def reached(direction: str, **params) -> dict[str, int]:
+        response = owner_api.get(
+            f"/api/v1/lineage/{direction}/", {"node": "dataset:lake", "depth": 1, **params}
+        )
+        assert response.status_code == 200, response.content
+        return {n["id"]: n["depth"] for n in response.json()["nodes"]}
+
+    versions = {"dataset:lake": 0, "dataset:lake@1": 0, "dataset:lake@2": 0}
+    assert reached("downstream") == {**versions, "model:fraud@1": 1, "model:churn@1": 1}
+    assert reached("upstream") == {**versions, "dataset:raw@1": 1, "run:etl-7": 1}
+    assert reached("downstream", as_of=str(cut)) == {
+        "dataset:lake": 0,
+        "dataset:lake@1": 0,
+        "dataset:lake@2": 0,
+        "model:fraud@1": 1,
+    }
+    graph = owner_api.get(
+        "/api/v1/lineage/downstream/", {"node": "dataset:lake", "form": "graph"}
+    ).json()
+    assert {(e["source"], e["target"]) for e in graph["edges"]} == {
+        ("dataset:lake@1", "model:fraud@1"),
+        ("dataset:lake@2", "model:churn@1"),
+    }
+    lake = queries.get_node("dataset:lake")
+    walks = [
+        queries.closure(lake.id, direction="downstream", depth=3, strategy=strategy, **options)
+        for strategy, options in (
+            ("frontier", {}),
+            ("frontier", {"with_edges": False}),
+            ("cte", {}),
+        )
+    ]
+    assert walks[0].nodes == walks[1].nodes == walks[2].nodes
+    assert len(walks[0].nodes) == 5

@@ -1,5 +1,7 @@
 """The audit bundle: the standalone verifier passes on an untouched bundle and fails after each
-kind of tampering. The verifier runs as auditors run it: `python -I verify.py` on the files."""
+kind of tampering. The verifier runs as auditors run it, `python3 -I -S verify.py` on the files:
+the system Python where there is one, and without site-packages, so it has only the standard
+library."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ import hashlib
 import io
 import json
 import subprocess
-import sys
 import zipfile
 
 import pytest
@@ -21,6 +22,7 @@ from eventstore import checkpoints
 from lineage import commands, verifier
 from lineage.models import LineageEdge
 from tests.api.conftest import client_for
+from tests.lineage.conftest import run_verifier
 
 
 @pytest.fixture
@@ -44,12 +46,7 @@ def _run(files: dict[str, bytes], tmp_path, *args: str) -> subprocess.CompletedP
         old.unlink()
     for name, body in files.items():
         (folder / name).write_bytes(body)
-    return subprocess.run(
-        [sys.executable, "-I", str(folder / "verify.py"), str(folder), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_verifier(folder, *args)
 
 
 def _events(files) -> list[bytes]:
@@ -71,6 +68,29 @@ def test_untouched_bundle_verifies_offline(bundle, tmp_path):
         checkpoints.public_key_bytes(checkpoints.signing_key().public_key())
     ).decode()
     assert _run(bundle, tmp_path, "--public-key", public).returncode == 0
+
+
+def test_bundle_verifies_against_the_key_published_by_the_api(bundle, auditor, tmp_path):
+    published = client_for(auditor).get("/api/v1/checkpoints/latest/").json()
+    checkpoint = json.loads(bundle["checkpoint.json"])
+    assert published["tree_size"] >= checkpoint["tree_size"]
+    assert published["public_key"] == checkpoint["public_key"]
+    result = _run(bundle, tmp_path, "--public-key", published["public_key"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    other = base64.b64encode(bytes(32)).decode()
+    assert _run(bundle, tmp_path, "--public-key", other).returncode == 1
+
+
+def test_bundle_proofs_equal_proofs_over_the_whole_leaf_list(bundle):
+    from eventstore import merkle
+
+    size = json.loads(bundle["checkpoint.json"])["tree_size"]
+    leaves = checkpoints.leaf_hashes(0, size)
+    proofs = [json.loads(line) for line in bundle["proofs.jsonl"].splitlines()]
+    assert len(proofs) == len(_events(bundle)) > 0
+    for proof in proofs:
+        expected = merkle.inclusion_proof(leaves, proof["leaf_index"], size)
+        assert proof["path"] == [node.hex() for node in expected]
 
 
 def _reseal(files: dict[str, bytes]) -> dict[str, bytes]:
@@ -167,3 +187,16 @@ def test_pure_python_ed25519_agrees_with_the_cryptography_library(message, flip)
     broken = bytearray(signature)
     broken[flip // 8] ^= 1 << (flip % 8)
     assert not verifier.ed25519_verify(public, message, bytes(broken))
+
+
+def test_the_verifier_runs_where_only_the_standard_library_is_importable(tmp_path):
+    from tests.lineage.conftest import verifier_python
+
+    for package in ("django", "cryptography", "eventstore"):
+        probe = subprocess.run(
+            [*verifier_python(), "-c", f"import {package}"],
+            capture_output=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+        assert probe.returncode != 0, package

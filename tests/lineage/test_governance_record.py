@@ -1,0 +1,119 @@
+"""A model's audit trail and audit bundle carry its whole governance record: intake and tier,
+evidence and waivers, approval requests with their decisions, suspensions, periodic reviews,
+bias audits and findings, beside the registry and lineage events; the bundle still verifies."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from approvals import commands as approvals
+from core import clock
+from core.actors import Actor
+from governance import audits, reviews
+from governance import commands as governance
+from tests.api.conftest import client_for
+from tests.approvals.conftest import actor_of, cast, evidence_store  # noqa: F401
+from tests.governance.cadence_helpers import approved_version
+from tests.lineage.conftest import run_verifier
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+SPEC = {"attributes": ["sex"], "label": "label", "prediction": "prediction"}
+GOVERNANCE_TYPES = {
+    "governance.IntakeRecorded",
+    "governance.RiskTierAssigned",
+    "governance.EvidenceAttached",
+    "governance.EvidenceWaived",
+    "governance.ModelSuspended",
+    "governance.ModelReinstated",
+    "governance.PeriodicReviewOpened",
+    "governance.BiasAuditCompleted",
+    "governance.FindingOpened",
+    "approvals.ApprovalRequested",
+    "approvals.ReviewDecisionRecorded",
+    "approvals.ApprovalGranted",
+    "approvals.ApprovalSuspended",
+    "approvals.ApprovalReinstated",
+}
+
+
+def _rows(rate_a: float, rate_b: float, n: int = 100) -> list[dict]:
+    return [
+        {"sex": group, "label": i % 2, "prediction": 1 if i < rate * n else 0}
+        for group, rate in (("a", rate_a), ("b", rate_b))
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def governed(pristine_ledger, cast, evidence_store):  # noqa: F811
+    """Two high-tier models taken through the whole workflow; only the first is exported."""
+    with clock.frozen(T0) as now:
+        model, _, request = approved_version(cast, evidence_store, "high")
+        other, _, _ = approved_version(cast, evidence_store, "high")
+        officer = actor_of(cast.officer)
+        governance.suspend_model(actor=officer, model_id=model.id, reason="incident 7")
+        governance.reinstate_model(actor=officer, model_id=model.id, reason="incident closed")
+        approvals.suspend_approval(actor=officer, request_id=request.id, reason="drift")
+        approvals.reinstate_approval(actor=officer, request_id=request.id, reason="retested")
+        approvals.grant_waiver(
+            actor=officer,
+            model_id=model.id,
+            number=1,
+            kind="monitoring_plan",
+            reason="plan due next quarter",
+            expires_at=T0 + 90 * DAY,
+        )
+        outcome = audits.run_bias_audit(
+            actor=actor_of(cast.owner), model_id=model.id, number=1, spec=SPEC, rows=_rows(0.8, 0.3)
+        )
+        assert outcome.finding_id is not None
+        now.advance(16 * DAY)
+        assert reviews.scan_reviews(actor=Actor.system("tests.scan")).opened == 2
+    return model, other
+
+
+def _auditor():
+    from django.contrib.auth.models import Group
+
+    from tests.conftest import make_user
+
+    group, _ = Group.objects.get_or_create(name="auditors")
+    return make_user("ada-auditor", group)
+
+
+def test_audit_trail_holds_the_models_governance_record(governed):
+    model, other = governed
+    response = client_for(_auditor()).get("/api/v1/exports/audit-trail/", {"model": model.name})
+    assert response.status_code == 200, response.content
+    events = [json.loads(line) for line in b"".join(response.streaming_content).splitlines()]
+    types = {e["type"] for e in events}
+    assert types >= GOVERNANCE_TYPES, GOVERNANCE_TYPES - types
+    assert {"registry.ModelRegistered", "registry.ModelVersionCreated"} <= types
+    # Nothing of the other model's governance record comes along.
+    assert all(e["data"].get("model_id") != other.id for e in events)
+    assert not any(e["data"].get("name") == other.name for e in events)
+
+
+def test_audit_bundle_holds_the_governance_record_and_verifies_offline(governed, tmp_path):
+    model, other = governed
+    api = client_for(_auditor())
+    response = api.get("/api/v1/exports/audit-bundle/", {"model": model.name})
+    assert response.status_code == 200, response.content
+    with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as archive:
+        archive.extractall(tmp_path)
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    types = {e["type"] for e in events}
+    assert types >= GOVERNANCE_TYPES, GOVERNANCE_TYPES - types
+    assert all(e["data"].get("model_id") != other.id for e in events)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["not_yet_checkpointed"] == 0
+    assert manifest["events"] == len(events)
+    published = api.get("/api/v1/checkpoints/latest/").json()
+    result = run_verifier(tmp_path, "--public-key", published["public_key"])
+    assert result.returncode == 0, result.stdout + result.stderr
