@@ -124,6 +124,50 @@ def test_auditors_read_everything_and_change_nothing(cast, evidence_store):
     assert Event.objects.count() == before
 
 
+def test_auditors_cannot_read_api_tokens_or_sessions_when_in_the_auditors_group(cast):
+    from django.contrib.auth.models import Permission
+    from rest_framework.authtoken.models import Token
+
+    key = Token.objects.create(user=cast.owner).key
+    auditor = make_user("aude-auditor")
+    group = ensure_auditors_group()
+    auditor.groups.add(group)
+    granted = set(group.permissions.values_list("content_type__app_label", "codename"))
+    assert not {(app, code) for app, code in granted if app in ("authtoken", "sessions")}
+    client = staff_client(auditor)
+    for url in (
+        "/admin/authtoken/tokenproxy/",
+        f"/admin/authtoken/tokenproxy/{cast.owner.pk}/change/",
+        "/admin/authtoken/token/",
+    ):
+        response = client.get(url)
+        assert response.status_code in (403, 404), url
+        assert key.encode() not in response.content
+    index = client.get("/admin/")
+    assert index.status_code == 200
+    assert b"/admin/authtoken/" not in index.content
+    assert key.encode() not in index.content
+    assert client.get("/admin/approvals/approvalrequest/").status_code == 200
+    assert client.get("/admin/registry/registeredmodel/").status_code == 200
+    assert Permission.objects.filter(codename="view_tokenproxy").exists()
+
+
+def test_migration_takes_token_permissions_from_an_existing_auditors_group(db):
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.auth.models import Permission
+
+    group = ensure_auditors_group()
+    secrets = Permission.objects.filter(content_type__app_label__in=("authtoken", "sessions"))
+    group.permissions.add(*secrets)
+    migration = importlib.import_module("approvals.migrations.0003_auditors_without_secrets")
+    migration.strip_secrets(apps, None)
+    left = group.permissions.values_list("content_type__app_label", flat=True)
+    assert not {"authtoken", "sessions"} & set(left)
+    assert group.permissions.filter(codename="view_approvalrequest").exists()
+
+
 def test_board_members_change_through_the_admin_form_as_events(cast, admin_client):
     newcomer = make_user("nina-new")
     board = approvals.board_by_name("ethics")
