@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from approvals.state import Decision, RequestState
+from approvals.state import CLOSED, Decision, RequestState
 from governance.policy import BOARDS
 
 
@@ -92,6 +92,18 @@ def tally(
     the board's quorum)."""
     matched = match_quorum(current_approvals(decisions, boards, evidence_version), boards)
     return {board: len(matched.get(board, ())) for board in boards}
+
+
+def decisions_to_void(request: RequestState, evidence_version: int) -> list[Decision]:
+    """Decisions a change of the evidence to `evidence_version` voids: those given on older
+    evidence and not voided already. None while the request is closed."""
+    if request.status in CLOSED:
+        return []
+    return [
+        d
+        for d in request.decisions
+        if request.voided_evidence_version <= d.evidence_version < evidence_version
+    ]
 
 
 def _board_rank(board: str) -> tuple[int, str]:

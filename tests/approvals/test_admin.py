@@ -168,6 +168,36 @@ def test_migration_takes_token_permissions_from_an_existing_auditors_group(db):
     assert group.permissions.filter(codename="view_approvalrequest").exists()
 
 
+def test_voided_request_is_back_in_my_reviews_when_the_evidence_changed(cast, evidence_store):
+    from governance import commands as governance
+    from tests.api.conftest import client_for
+    from tests.approvals.conftest import approve, model_card, upload
+
+    model, version = governed_version(cast, evidence_store, "low", "queue-void")
+    request = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
+    reviewer = cast.reviewer("model-risk", 1)
+    queue = "/admin/approvals/approvalrequest/?mine=pending"
+    assert str(request.id).encode() in staff_client(reviewer).get(queue).content
+    assert approve(cast, request.id, "model-risk", 1).status == "approved"
+    assert str(request.id).encode() not in staff_client(reviewer).get(queue).content
+    document = upload(evidence_store, version, "model_card", b"a new card")
+    governance.attach_evidence(
+        actor=actor_of(cast.owner),
+        model_id=model.id,
+        number=1,
+        kind="model_card",
+        summary=model_card("queue-void", 1),
+        **document,
+    )
+    page = staff_client(reviewer).get(queue)
+    assert str(request.id).encode() in page.content
+    mine = client_for(reviewer).get("/api/v1/approvals/?mine=pending").json()["results"]
+    assert [r["id"] for r in mine] == [request.id]
+    assert mine[0]["status"] == "open"
+    detail = staff_client(reviewer).get(f"/admin/approvals/approvalrequest/{request.id}/change/")
+    assert b"approvals.ApprovalVoided" in detail.content
+
+
 def test_board_members_change_through_the_admin_form_as_events(cast, admin_client):
     newcomer = make_user("nina-new")
     board = approvals.board_by_name("ethics")
