@@ -3,6 +3,7 @@ command as the API; auditors read everything and change nothing; boards change b
 
 from __future__ import annotations
 
+import pytest
 from django.test import Client
 
 from approvals import commands as approvals
@@ -238,3 +239,50 @@ def test_api_and_admin_append_the_same_event_types_for_a_decision(cast, evidence
         )
     )
     assert by_api == by_admin == ["approvals.ReviewDecisionRecorded", "approvals.ChangesRequested"]
+
+
+def sorted_boards(boards: dict[str, int]) -> list[tuple[str, int]]:
+    from governance.policy import BOARDS
+
+    return sorted(boards.items(), key=lambda item: BOARDS.index(item[0]))
+
+
+@pytest.mark.parametrize("tier", ["low", "medium", "high", "critical"])
+def test_request_is_approved_and_promotable_when_every_board_decides_in_the_admin(
+    cast, evidence_store, tier
+):
+    from approvals import gate
+    from approvals.models import ApprovalRequest
+
+    model, _ = governed_version(cast, evidence_store, tier, f"admin-{tier}")
+    request = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
+    decide = f"/admin/approvals/approvalrequest/{request.id}/decide/"
+    decided = []
+    for board in request.boards:
+        for member in cast.members[board]:
+            if ApprovalRequest.objects.get(id=request.id).status == "approved":
+                break
+            client = staff_client(member)
+            page = client.get(f"/admin/approvals/approvalrequest/{request.id}/change/")
+            assert f'href="{decide}?decision=approve"'.encode() in page.content
+            done = client.post(
+                decide,
+                {"board": board, "decision": "approve", "rationale": f"{board} checked"},
+            )
+            assert done.status_code == 302, done.content
+            decided.append((board, member.username))
+    state = approvals.load_request(request.id)
+    assert state.status == "approved"
+    assert len(decided) >= sum(request.boards.values())
+    assert [d.reviewer_id for d in state.decisions] == [
+        next(m.pk for m in cast.members[b] if m.username == name) for b, name in decided
+    ]
+    gate.require_promotion(model_id=model.id, number=1)
+    found = gate.describe(gate.assess_promotion(model_id=model.id, number=1))
+    assert found["boards"] == [
+        {"board": b, "needed": n, "have": n} for b, n in sorted_boards(request.boards)
+    ]
+    page = staff_client(cast.reviewer("model-risk")).get(
+        f"/admin/approvals/approvalrequest/{request.id}/change/"
+    )
+    assert b"&quot;allowed&quot;: true" in page.content or b'"allowed": true' in page.content
