@@ -541,6 +541,40 @@ def withdraw_request(
     return load_request(state.id)
 
 
+def void_on_evidence_change(*, actor: Actor, version_id: str, evidence_version: int) -> list[str]:
+    """Inside the evidence command's transaction: the version's evidence is now at
+    `evidence_version`, so decisions given on older evidence no longer count. The latest
+    request per target (the one the gate reads) records ApprovalVoided and is open again, and
+    its boards are told, as for a new request. Returns the voided request ids."""
+    voided: list[str] = []
+    seen: set[str] = set()
+    rows = ApprovalRequest.objects.filter(version_id=version_id).order_by("-created_at")
+    for row in rows.values("id", "target"):
+        if row["target"] in seen:
+            continue
+        seen.add(row["target"])
+        state = load_request(row["id"])
+        stale = rules.decisions_to_void(state, evidence_version)
+        if not stale:
+            continue
+        store.append(
+            StreamRef(uuid.UUID(state.id), ev.REQUEST),
+            state.stream_version,
+            [
+                ev.ApprovalVoided(
+                    evidence_version=evidence_version,
+                    previous_status=state.status,
+                    voided_decisions=len(stale),
+                    reason="the evidence changed after decisions were given",
+                )
+            ],
+            governance.meta(actor),
+            side_effects=_notify("voided", state.id, _members(state.boards)),
+        )
+        voided.append(state.id)
+    return voided
+
+
 def _require_review_board(actor: Actor, *, chair: bool = False) -> BoardState:
     board = board_by_name(REVIEW_BOARD)
     user = actor.account
@@ -640,10 +674,15 @@ def grant_waiver(
     if violated is not None:
         raise SeparationOfDuties(violated, "the model's owners and authors cannot waive evidence")
     evidence = governance.load_evidence(version.id)
-    store.append(
-        StreamRef(governance.evidence_stream_id(version.id), gev.EVIDENCE),
-        evidence.stream_version,
-        [event],
-        governance.meta(actor, idempotency_key),
-    )
+    with transaction.atomic():
+        result = store.append(
+            StreamRef(governance.evidence_stream_id(version.id), gev.EVIDENCE),
+            evidence.stream_version,
+            [event],
+            governance.meta(actor, idempotency_key),
+        )
+        if not result.replayed:
+            void_on_evidence_change(
+                actor=actor, version_id=version.id, evidence_version=result.last_version
+            )
     return governance.load_evidence(version.id)

@@ -90,3 +90,15 @@ class ApprovalSuspended(DomainEvent):
 @event("approvals.ApprovalReinstated")
 class ApprovalReinstated(DomainEvent):
     reason: str
+
+
+@event("approvals.ApprovalVoided")
+class ApprovalVoided(DomainEvent):
+    """The version's evidence changed after decisions were given: decisions on evidence older
+    than `evidence_version` no longer count, an approval granted on it lapses, and the request
+    is open for decisions again."""
+
+    evidence_version: int
+    previous_status: str
+    voided_decisions: int
+    reason: str

@@ -143,3 +143,16 @@ def project_approval_suspended(event: RecordedEvent, out: ProjectionWriter) -> N
 @projector("approvals.ApprovalReinstated")
 def project_approval_reinstated(event: RecordedEvent, out: ProjectionWriter) -> None:
     _touch(out, ApprovalRequest, event, suspended=False, suspension_reason="")
+
+
+@projector("approvals.ApprovalVoided")
+def project_approval_voided(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _touch(
+        out,
+        ApprovalRequest,
+        event,
+        status="open",
+        granted_at=None,
+        expires_at=None,
+        conditions=[],
+    )

@@ -7,7 +7,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from guardian.shortcuts import get_objects_for_user
 
 from approvals.commands import board_by_name, load_request
@@ -15,6 +16,7 @@ from approvals.errors import RequestNotFound
 from approvals.models import ApprovalRequest, Board, ReviewDecision
 from approvals.state import ACTIVE, BoardState, RequestState, evolve_request
 from eventstore import store
+from governance.models import Evidence
 from registry.models import RegisteredModel
 
 VIEW_PERM = "approvals.view_approvalrequest"
@@ -40,15 +42,34 @@ def visible_requests(user: Any) -> QuerySet[ApprovalRequest]:
 
 
 def pending_for(user: Any) -> QuerySet[ApprovalRequest]:
-    """Active requests of the user's boards on which the user has not decided yet."""
+    """Active requests of the user's boards on which the user has no decision on the
+    version's current evidence (a decision on evidence that changed since does not count)."""
     boards = list(Board.objects.filter(members__contains=[user.pk]).values_list("name", flat=True))
     if not boards:
         return ApprovalRequest.objects.none()
-    decided = ReviewDecision.objects.filter(reviewer_id=user.pk).values("request_id")
+    current_evidence = Coalesce(
+        Subquery(
+            Evidence.objects.filter(version_id=OuterRef("version_id"))
+            .values("version_id")
+            .annotate(top=Max("stream_version"))
+            .values("top")[:1]
+        ),
+        Value(0),
+    )
+    decided_on_current = ReviewDecision.objects.filter(
+        request_id=OuterRef("id"),
+        reviewer_id=user.pk,
+        evidence_version__gte=OuterRef("current_evidence"),
+    )
     needs = Q()
     for board in boards:
         needs |= Q(boards__has_key=board)
-    return ApprovalRequest.objects.filter(status__in=ACTIVE).filter(needs).exclude(id__in=decided)
+    return (
+        ApprovalRequest.objects.filter(status__in=ACTIVE)
+        .filter(needs)
+        .annotate(current_evidence=current_evidence)
+        .exclude(Exists(decided_on_current))
+    )
 
 
 def get_request(

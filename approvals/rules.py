@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from approvals.state import Decision, RequestState
+from approvals.state import CLOSED, Decision, RequestState
 from governance.policy import BOARDS
 
 
@@ -32,24 +32,78 @@ def latest_decisions(decisions: Iterable[Decision]) -> dict[tuple[str, int], Dec
     return latest
 
 
+def match_quorum(
+    approvals: dict[str, Iterable[int]], boards: dict[str, int]
+) -> dict[str, list[int]]:
+    """Who counts for which board: a maximum bipartite matching of people to board seats.
+
+    Each board has `quorum` seats; a person fills at most one seat, on a board they approved
+    for. Augmenting paths (Kuhn's algorithm, seats as the right side) make the number of
+    filled seats the largest possible, so a quorum fails only when no assignment of people to
+    boards could meet it. People and boards are tried in a fixed order, so the answer is the
+    same for the same input."""
+    seats = {board: max(0, needed) for board, needed in boards.items()}
+    order = sorted(seats, key=_board_rank)
+    wants: dict[int, list[str]] = {}
+    for board in order:
+        for person in sorted(set(approvals.get(board, ()))):
+            wants.setdefault(person, []).append(board)
+    holders: dict[str, list[int]] = {board: [] for board in order}
+
+    def seat(person: int, tried: set[str]) -> bool:
+        for board in wants[person]:
+            if board in tried or seats[board] == 0:
+                continue
+            tried.add(board)
+            if len(holders[board]) < seats[board]:
+                holders[board].append(person)
+                return True
+            for index, other in enumerate(holders[board]):
+                if seat(other, tried):
+                    holders[board][index] = person
+                    return True
+        return False
+
+    for person in sorted(wants):
+        seat(person, set())
+    return {board: sorted(people) for board, people in holders.items()}
+
+
+def current_approvals(
+    decisions: Iterable[Decision], boards: dict[str, int], evidence_version: int
+) -> dict[str, set[int]]:
+    """Per board, the people whose last word for it is an approval on the current evidence."""
+    approving: dict[str, set[int]] = {board: set() for board in boards}
+    for decision in latest_decisions(decisions).values():
+        if (
+            decision.decision == "approve"
+            and decision.board in approving
+            and decision.evidence_version == evidence_version
+        ):
+            approving[decision.board].add(decision.reviewer_id)
+    return approving
+
+
 def tally(
     decisions: Iterable[Decision], boards: dict[str, int], evidence_version: int
 ) -> dict[str, int]:
-    """Approvals per board that still count: given on the current evidence, and each person
-    counted once, on the first board they approved for, however many boards they sit on."""
-    counted: set[int] = set()
-    have = dict.fromkeys(boards, 0)
-    current = latest_decisions(decisions).values()
-    for decision in sorted(current, key=lambda d: d.seq):
-        if (
-            decision.decision == "approve"
-            and decision.board in have
-            and decision.evidence_version == evidence_version
-            and decision.reviewer_id not in counted
-        ):
-            counted.add(decision.reviewer_id)
-            have[decision.board] += 1
-    return have
+    """Approvals per board that count: given on the current evidence, each person counted
+    once, on the board a maximum matching of people to board seats puts them (never more than
+    the board's quorum)."""
+    matched = match_quorum(current_approvals(decisions, boards, evidence_version), boards)
+    return {board: len(matched.get(board, ())) for board in boards}
+
+
+def decisions_to_void(request: RequestState, evidence_version: int) -> list[Decision]:
+    """Decisions a change of the evidence to `evidence_version` voids: those given on older
+    evidence and not voided already. None while the request is closed."""
+    if request.status in CLOSED:
+        return []
+    return [
+        d
+        for d in request.decisions
+        if request.voided_evidence_version <= d.evidence_version < evidence_version
+    ]
 
 
 def _board_rank(board: str) -> tuple[int, str]:
@@ -110,7 +164,7 @@ def assess(
     missing = [kind for kind in required_evidence if not evidence_satisfied(kind)]
     have = tally(request.decisions, boards, evidence_version) if request else {}
     ordered = sorted(boards.items(), key=lambda item: _board_rank(item[0]))
-    counts = [BoardCount(b, n, min(have.get(b, 0), n)) for b, n in ordered]
+    counts = [BoardCount(b, n, have.get(b, 0)) for b, n in ordered]
     reasons: list[str] = []
     status = request.status if request else "none"
     if request is None:

@@ -90,6 +90,8 @@ class RequestState:
     conditions: tuple[str, ...] = ()
     suspended: bool = False
     suspension_reason: str = ""
+    # Decisions on evidence older than this were voided by a change of the evidence.
+    voided_evidence_version: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
     stream_version: int = 0
@@ -153,4 +155,15 @@ def evolve_request(state: RequestState, event: RecordedEvent) -> RequestState:
             return replace(state, suspended=True, suspension_reason=data["reason"], **stamp)
         case "approvals.ApprovalReinstated":
             return replace(state, suspended=False, suspension_reason="", **stamp)
+        case "approvals.ApprovalVoided":
+            return replace(
+                state,
+                status="open",
+                granted_at=None,
+                expires_at=None,
+                granted_evidence_version=None,
+                conditions=(),
+                voided_evidence_version=data["evidence_version"],
+                **stamp,
+            )
     return replace(state, **stamp)

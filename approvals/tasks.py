@@ -17,6 +17,7 @@ SUBJECTS = {
     "request_changes": "A reviewer asked for changes",
     "approved": "Your approval request is approved",
     "suspended": "Your approval was suspended",
+    "voided": "Evidence changed: your review is needed again",
 }
 
 

@@ -350,24 +350,32 @@ def attach_evidence(
     existing = state.items.get(kind)
     if existing is not None and existing.sha256 == stored.sha256 and existing.summary == summary:
         return state
-    store.append(
-        StreamRef(evidence_stream_id(version.id), ev.EVIDENCE),
-        state.stream_version,
-        [
-            ev.EvidenceAttached(
-                model_id=version.model_id,
-                version_id=version.id,
-                version_number=version.number,
-                kind=kind,
-                key=key,
-                uri=stored.uri,
-                sha256=stored.sha256,
-                size=stored.size,
-                summary=dict(summary),
+    # Approvals depend on governance; this one call goes the other way, lazily.
+    from approvals.commands import void_on_evidence_change
+
+    with transaction.atomic():
+        result = store.append(
+            StreamRef(evidence_stream_id(version.id), ev.EVIDENCE),
+            state.stream_version,
+            [
+                ev.EvidenceAttached(
+                    model_id=version.model_id,
+                    version_id=version.id,
+                    version_number=version.number,
+                    kind=kind,
+                    key=key,
+                    uri=stored.uri,
+                    sha256=stored.sha256,
+                    size=stored.size,
+                    summary=dict(summary),
+                )
+            ],
+            meta(actor, idempotency_key),
+        )
+        if not result.replayed:
+            void_on_evidence_change(
+                actor=actor, version_id=version.id, evidence_version=result.last_version
             )
-        ],
-        meta(actor, idempotency_key),
-    )
     return load_evidence(version.id)
 
 

@@ -169,7 +169,7 @@ class ApprovalFilter(StrictFilterSet):
     mine = django_filters.ChoiceFilter(
         choices=[("pending", "pending")],
         method="filter_mine",
-        help_text="pending: active requests of my boards that I have not decided",
+        help_text="pending: requests of my boards without my decision on the current evidence",
     )
 
     class Meta:

@@ -3,6 +3,7 @@ command as the API; auditors read everything and change nothing; boards change b
 
 from __future__ import annotations
 
+import pytest
 from django.test import Client
 
 from approvals import commands as approvals
@@ -124,6 +125,80 @@ def test_auditors_read_everything_and_change_nothing(cast, evidence_store):
     assert Event.objects.count() == before
 
 
+def test_auditors_cannot_read_api_tokens_or_sessions_when_in_the_auditors_group(cast):
+    from django.contrib.auth.models import Permission
+    from rest_framework.authtoken.models import Token
+
+    key = Token.objects.create(user=cast.owner).key
+    auditor = make_user("aude-auditor")
+    group = ensure_auditors_group()
+    auditor.groups.add(group)
+    granted = set(group.permissions.values_list("content_type__app_label", "codename"))
+    assert not {(app, code) for app, code in granted if app in ("authtoken", "sessions")}
+    client = staff_client(auditor)
+    for url in (
+        "/admin/authtoken/tokenproxy/",
+        f"/admin/authtoken/tokenproxy/{cast.owner.pk}/change/",
+        "/admin/authtoken/token/",
+    ):
+        response = client.get(url)
+        assert response.status_code in (403, 404), url
+        assert key.encode() not in response.content
+    index = client.get("/admin/")
+    assert index.status_code == 200
+    assert b"/admin/authtoken/" not in index.content
+    assert key.encode() not in index.content
+    assert client.get("/admin/approvals/approvalrequest/").status_code == 200
+    assert client.get("/admin/registry/registeredmodel/").status_code == 200
+    assert Permission.objects.filter(codename="view_tokenproxy").exists()
+
+
+def test_migration_takes_token_permissions_from_an_existing_auditors_group(db):
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.auth.models import Permission
+
+    group = ensure_auditors_group()
+    secrets = Permission.objects.filter(content_type__app_label__in=("authtoken", "sessions"))
+    group.permissions.add(*secrets)
+    migration = importlib.import_module("approvals.migrations.0003_auditors_without_secrets")
+    migration.strip_secrets(apps, None)
+    left = group.permissions.values_list("content_type__app_label", flat=True)
+    assert not {"authtoken", "sessions"} & set(left)
+    assert group.permissions.filter(codename="view_approvalrequest").exists()
+
+
+def test_voided_request_is_back_in_my_reviews_when_the_evidence_changed(cast, evidence_store):
+    from governance import commands as governance
+    from tests.api.conftest import client_for
+    from tests.approvals.conftest import approve, model_card, upload
+
+    model, version = governed_version(cast, evidence_store, "low", "queue-void")
+    request = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
+    reviewer = cast.reviewer("model-risk", 1)
+    queue = "/admin/approvals/approvalrequest/?mine=pending"
+    assert str(request.id).encode() in staff_client(reviewer).get(queue).content
+    assert approve(cast, request.id, "model-risk", 1).status == "approved"
+    assert str(request.id).encode() not in staff_client(reviewer).get(queue).content
+    document = upload(evidence_store, version, "model_card", b"a new card")
+    governance.attach_evidence(
+        actor=actor_of(cast.owner),
+        model_id=model.id,
+        number=1,
+        kind="model_card",
+        summary=model_card("queue-void", 1),
+        **document,
+    )
+    page = staff_client(reviewer).get(queue)
+    assert str(request.id).encode() in page.content
+    mine = client_for(reviewer).get("/api/v1/approvals/?mine=pending").json()["results"]
+    assert [r["id"] for r in mine] == [request.id]
+    assert mine[0]["status"] == "open"
+    detail = staff_client(reviewer).get(f"/admin/approvals/approvalrequest/{request.id}/change/")
+    assert b"approvals.ApprovalVoided" in detail.content
+
+
 def test_board_members_change_through_the_admin_form_as_events(cast, admin_client):
     newcomer = make_user("nina-new")
     board = approvals.board_by_name("ethics")
@@ -164,3 +239,50 @@ def test_api_and_admin_append_the_same_event_types_for_a_decision(cast, evidence
         )
     )
     assert by_api == by_admin == ["approvals.ReviewDecisionRecorded", "approvals.ChangesRequested"]
+
+
+def sorted_boards(boards: dict[str, int]) -> list[tuple[str, int]]:
+    from governance.policy import BOARDS
+
+    return sorted(boards.items(), key=lambda item: BOARDS.index(item[0]))
+
+
+@pytest.mark.parametrize("tier", ["low", "medium", "high", "critical"])
+def test_request_is_approved_and_promotable_when_every_board_decides_in_the_admin(
+    cast, evidence_store, tier
+):
+    from approvals import gate
+    from approvals.models import ApprovalRequest
+
+    model, _ = governed_version(cast, evidence_store, tier, f"admin-{tier}")
+    request = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
+    decide = f"/admin/approvals/approvalrequest/{request.id}/decide/"
+    decided = []
+    for board in request.boards:
+        for member in cast.members[board]:
+            if ApprovalRequest.objects.get(id=request.id).status == "approved":
+                break
+            client = staff_client(member)
+            page = client.get(f"/admin/approvals/approvalrequest/{request.id}/change/")
+            assert f'href="{decide}?decision=approve"'.encode() in page.content
+            done = client.post(
+                decide,
+                {"board": board, "decision": "approve", "rationale": f"{board} checked"},
+            )
+            assert done.status_code == 302, done.content
+            decided.append((board, member.username))
+    state = approvals.load_request(request.id)
+    assert state.status == "approved"
+    assert len(decided) >= sum(request.boards.values())
+    assert [d.reviewer_id for d in state.decisions] == [
+        next(m.pk for m in cast.members[b] if m.username == name) for b, name in decided
+    ]
+    gate.require_promotion(model_id=model.id, number=1)
+    found = gate.describe(gate.assess_promotion(model_id=model.id, number=1))
+    assert found["boards"] == [
+        {"board": b, "needed": n, "have": n} for b, n in sorted_boards(request.boards)
+    ]
+    page = staff_client(cast.reviewer("model-risk")).get(
+        f"/admin/approvals/approvalrequest/{request.id}/change/"
+    )
+    assert b"&quot;allowed&quot;: true" in page.content or b'"allowed": true' in page.content

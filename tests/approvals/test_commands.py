@@ -143,10 +143,16 @@ def test_approval_expires_after_the_policy_validity_when_the_clock_moves(cast, e
 def test_approval_is_void_when_evidence_changes_after_it_and_counts_again_when_reapproved(
     cast, evidence_store
 ):
+    from approvals import queries
+    from eventstore.models import OutboxMessage
+
     model, version = governed_version(cast, evidence_store, "high", "voided")
     request = request_for(cast, model)
     approve_high(cast, request.id)
     gate.require_promotion(model_id=model.id, number=1)
+    reviewers = [cast.reviewer(b, i) for b, i in (("model-risk", 0), ("legal", 0))]
+    assert all(not queries.pending_for(r).filter(id=request.id).exists() for r in reviewers)
+    before = Event.objects.order_by("-position").values_list("position", flat=True).first()
     document = upload(evidence_store, version, "model_card", b"a revised model card")
     governance.attach_evidence(
         actor=actor_of(cast.owner),
@@ -156,12 +162,70 @@ def test_approval_is_void_when_evidence_changes_after_it_and_counts_again_when_r
         summary=model_card("voided", 1),
         **document,
     )
+    appended = list(
+        Event.objects.filter(position__gt=before).order_by("position").values_list("type", "data")
+    )
+    assert [t for t, _ in appended] == ["governance.EvidenceAttached", "approvals.ApprovalVoided"]
+    voided = appended[1][1]
+    assert voided["previous_status"] == "approved"
+    assert voided["voided_decisions"] == 4
+    assert voided["evidence_version"] == governance.load_evidence(version.id).stream_version
+    state = approvals.load_request(request.id)
+    assert state.status == "open"
+    assert state.expires_at is None and state.conditions == ()
+    assert all(queries.pending_for(r).filter(id=request.id).exists() for r in reviewers)
+    notice = OutboxMessage.objects.filter(task="approvals.notify").order_by("-created_at").first()
+    assert notice.kwargs["event"] == "voided"
+    assert notice.kwargs["request_id"] == request.id
+    everyone = {u.pk for board in ("model-risk", "legal", "ethics") for u in cast.members[board]}
+    assert set(notice.kwargs["user_ids"]) == everyone
+
     found = gate.assess_promotion(model_id=model.id, number=1)
-    assert found.reasons == ["quorum_not_met"]
+    assert found.reasons == ["request_open", "quorum_not_met"]
     assert found.quorum_have == 0
+    with pytest.raises(PromotionBlocked):
+        gate.require_promotion(model_id=model.id, number=1)
+
     state = approve_high(cast, request.id)
     assert state.status == "approved"
+    assert not any(queries.pending_for(r).filter(id=request.id).exists() for r in reviewers)
     gate.require_promotion(model_id=model.id, number=1)
+
+
+def test_changes_requested_request_opens_again_when_the_owner_changes_the_evidence(
+    cast, evidence_store
+):
+    from approvals import queries
+
+    model, version = governed_version(cast, evidence_store, "low", "revised")
+    request = request_for(cast, model)
+    reviewer = cast.reviewer("model-risk", 1)
+    approve(cast, request.id, "model-risk", 1, decision="request_changes", rationale="more")
+    assert approvals.load_request(request.id).status == "changes_requested"
+    assert not queries.pending_for(reviewer).filter(id=request.id).exists()
+    document = upload(evidence_store, version, "model_card", b"the card, revised")
+    governance.attach_evidence(
+        actor=actor_of(cast.owner),
+        model_id=model.id,
+        number=1,
+        kind="model_card",
+        summary=model_card("revised", 1),
+        **document,
+    )
+    assert approvals.load_request(request.id).status == "open"
+    assert queries.pending_for(reviewer).filter(id=request.id).exists()
+    # A second change with no decision since appends no second void.
+    document = upload(evidence_store, version, "model_card", b"the card, revised twice")
+    governance.attach_evidence(
+        actor=actor_of(cast.owner),
+        model_id=model.id,
+        number=1,
+        kind="model_card",
+        summary=model_card("revised", 1),
+        **document,
+    )
+    assert Event.objects.filter(stream_id=request.id, type="approvals.ApprovalVoided").count() == 1
+    assert approve(cast, request.id, "model-risk", 1).status == "approved"
 
 
 def test_open_request_keeps_its_policy_when_the_policy_changes(cast, evidence_store):

@@ -140,6 +140,12 @@ SAMPLES = [
     aev.ApprovalWithdrawn(reason="not ready"),
     aev.ApprovalSuspended(reason="overdue"),
     aev.ApprovalReinstated(reason="reviewed"),
+    aev.ApprovalVoided(
+        evidence_version=4,
+        previous_status="approved",
+        voided_decisions=2,
+        reason="the evidence changed after decisions were given",
+    ),
 ]
 
 

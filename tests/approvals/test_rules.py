@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -62,6 +63,64 @@ def test_tally_never_exceeds_distinct_approvers_when_decisions_vary(raw):
         d.reviewer_id for d in rules.latest_decisions(decisions).values() if d.decision == "approve"
     }
     assert sum(have.values()) <= len(approvers)
+
+
+def test_quorum_is_met_when_an_assignment_of_people_to_boards_meets_it():
+    # X sits on both boards and approves both; Y sits on model-risk only. Counting X for
+    # model-risk (the first board decided) would leave legal empty; X -> legal, Y -> model-risk
+    # meets both quorums.
+    boards = {"model-risk": 1, "legal": 1}
+    x, y = 7, 8
+    decisions = [
+        decision(1, "model-risk", x),
+        decision(2, "legal", x),
+        decision(3, "model-risk", y),
+    ]
+    have = rules.tally(decisions, boards, 3)
+    assert have == {"model-risk": 1, "legal": 1}
+    assert rules.quorum_met(have, boards)
+    assert rules.match_quorum({"model-risk": {x, y}, "legal": {x}}, boards) == {
+        "model-risk": [y],
+        "legal": [x],
+    }
+
+
+def brute_force_best(approvals: dict[str, set[int]], boards: dict[str, int]) -> int:
+    """The most seats any assignment fills: each person to one board they approved for, or
+    none, each board counting at most its quorum."""
+    people = sorted({p for members in approvals.values() for p in members})
+    options = [[None, *[b for b in boards if p in approvals.get(b, ())]] for p in people]
+    best = 0
+    for choice in itertools.product(*options):
+        filled = sum(min(choice.count(board), needed) for board, needed in boards.items())
+        best = max(best, filled)
+    return best
+
+
+BOARD_NAMES = ["model-risk", "legal", "ethics", "security"]
+
+
+@given(
+    st.dictionaries(st.sampled_from(BOARD_NAMES), st.integers(0, 3), min_size=1),
+    st.dictionaries(
+        st.sampled_from(BOARD_NAMES), st.sets(st.integers(1, 6), max_size=6), max_size=4
+    ),
+)
+def test_matching_fills_as_many_seats_as_the_best_assignment_when_compared_by_brute_force(
+    boards, approvals
+):
+    matched = rules.match_quorum(approvals, boards)
+    assert set(matched) == set(boards)
+    seated = [p for people in matched.values() for p in people]
+    assert len(seated) == len(set(seated)), "one person counts once"
+    for board, people in matched.items():
+        assert len(people) <= boards[board]
+        assert set(people) <= set(approvals.get(board, ()))
+    best = brute_force_best(approvals, boards)
+    assert len(seated) == best
+    met = all(len(matched[b]) >= n for b, n in boards.items())
+    assert met == (best == sum(boards.values()))
+    assert rules.match_quorum(approvals, boards) == matched
 
 
 def test_assessment_lists_expiry_and_suspension_when_approval_is_stale():
