@@ -200,3 +200,29 @@ def test_the_verifier_runs_where_only_the_standard_library_is_importable(tmp_pat
             timeout=60,
         )
         assert probe.returncode != 0, package
+
+
+def test_bundle_verifies_with_the_new_key_when_the_signing_key_was_rotated(
+    pristine_ledger, ledger, auditor, tmp_path, settings
+):
+    ledger.model("rotated")
+    first = checkpoints.write_checkpoint()
+    old_public = base64.b64encode(
+        checkpoints.public_key_bytes(checkpoints.signing_key().public_key())
+    ).decode()
+    settings.LEDGER_SIGNING_KEY = base64.b64encode(bytes(range(32))).decode()
+    settings.LEDGER_TRUSTED_KEYS = [old_public]
+    new_public = base64.b64encode(
+        checkpoints.public_key_bytes(checkpoints.signing_key().public_key())
+    ).decode()
+    # No event since the last checkpoint, which the retired key signed.
+    assert checkpoints.write_checkpoint().id == first.id
+    response = client_for(auditor).get("/api/v1/exports/audit-bundle/", {"model": "rotated"})
+    body = b"".join(response.streaming_content)
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    result = _run(files, tmp_path, "--public-key", new_public)
+    assert result.returncode == 0, result.stdout + result.stderr
+    checkpoint = json.loads(files["checkpoint.json"])
+    assert checkpoint["tree_size"] > first.tree_size
+    assert checkpoint["public_key"] == new_public
