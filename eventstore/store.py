@@ -76,19 +76,29 @@ def append(
     with transaction.atomic(savepoint=False):
         raw = connection.connection
         recorded_at = clock.now()
+        # The key is claimed by the first attempt's insert; a retry after losing a race keeps
+        # that claim and must not take it for an earlier request's.
+        key_claimed = False
         with raw.cursor() as cursor:
             for _attempt in range(10 if expected_version is None else 1):
                 head = _cached_head(stream, expected_version)
                 if head is None:
-                    if key is not None and _key_used(cursor, meta["actor"], key):
+                    if (
+                        key is not None
+                        and not key_claimed
+                        and _key_used(cursor, meta["actor"], key)
+                    ):
                         return _replay(cursor, meta["actor"], key, fingerprint)
                     head = _read_head(cursor, stream, expected_version)
                 rows = _chain(stream, head[0], head[1], new_events, encoded, recorded_at)
+                claim = key if not key_claimed else None
                 claimed, positions = _insert(
-                    cursor, stream, rows, meta, key, fingerprint, recorded_at
+                    cursor, stream, rows, meta, claim, fingerprint, recorded_at
                 )
-                if key is not None and not claimed:
-                    return _replay(cursor, meta["actor"], key, fingerprint)
+                if claim is not None:
+                    if not claimed:
+                        return _replay(cursor, meta["actor"], key, fingerprint)
+                    key_claimed = True
                 if len(positions) == len(rows):
                     break
                 if positions or expected_version is not None:
