@@ -42,7 +42,10 @@ def test_versions_stay_gapless_and_unique_when_16_writers_race_on_one_stream(pri
                                 meta,
                             )
                     except ConcurrencyConflict as conflict:
-                        assert conflict.actual is None or conflict.actual > version
+                        # A loser learns where the stream really is: past what it expected.
+                        assert conflict.expected == version
+                        assert conflict.actual is not None
+                        assert conflict.actual > version
                         conflicts[number] += 1
                         continue
                     wins[number] += 1
