@@ -75,20 +75,32 @@ def append(
 
     with transaction.atomic(savepoint=False):
         raw = connection.connection
-        recorded_at = clock.now()
+        # The key is claimed by the first attempt's insert; a retry after losing a race keeps
+        # that claim and must not take it for an earlier request's.
+        key_claimed = False
         with raw.cursor() as cursor:
             for _attempt in range(10 if expected_version is None else 1):
                 head = _cached_head(stream, expected_version)
                 if head is None:
-                    if key is not None and _key_used(cursor, meta["actor"], key):
+                    if (
+                        key is not None
+                        and not key_claimed
+                        and _key_used(cursor, meta["actor"], key)
+                    ):
                         return _replay(cursor, meta["actor"], key, fingerprint)
                     head = _read_head(cursor, stream, expected_version)
+                # Read once the head is known and never before the head's: a stream's
+                # recorded_at never goes back, so reading it as of a time gives a prefix.
+                recorded_at = clock.now() if head[2] is None else max(clock.now(), head[2])
                 rows = _chain(stream, head[0], head[1], new_events, encoded, recorded_at)
+                claim = key if not key_claimed else None
                 claimed, positions = _insert(
-                    cursor, stream, rows, meta, key, fingerprint, recorded_at
+                    cursor, stream, rows, meta, claim, fingerprint, recorded_at
                 )
-                if key is not None and not claimed:
-                    return _replay(cursor, meta["actor"], key, fingerprint)
+                if claim is not None:
+                    if not claimed:
+                        return _replay(cursor, meta["actor"], key, fingerprint)
+                    key_claimed = True
                 if len(positions) == len(rows):
                     break
                 if positions or expected_version is not None:
@@ -120,7 +132,7 @@ def append(
                 ),
             )
         outbox.record(writer, side_effects, position=positions[-1], now=recorded_at)
-        head_after = (result.last_version, recorded[-1].hash, stream.type)
+        head_after = (result.last_version, recorded[-1].hash, stream.type, recorded_at)
         transaction.on_commit(lambda: _remember_head(stream.id, *head_after))
         writer.flush(commit=owns_transaction)
     return result
@@ -176,29 +188,36 @@ def _replay(cursor: psycopg.Cursor[Any], actor: str, key: str, fingerprint: byte
     return AppendResult(stream_id, first, last, tuple(json_value(positions) or ()), replayed=True)
 
 
-# The (version, hash, stream type) of committed events this process wrote or read. A committed
-# event never changes, so a cached head is always true of its version; if the stream has moved
-# past it, the insert of the next version conflicts, exactly as an expected_version should.
-_heads: OrderedDict[uuid.UUID, tuple[int, bytes, str]] = OrderedDict()
+# The (version, hash, stream type, recorded_at) of committed events this process wrote or read.
+# A committed event never changes, so a cached head is always true of its version; if the
+# stream has moved past it, the insert of the next version conflicts, exactly as an
+# expected_version should.
+_heads: OrderedDict[uuid.UUID, tuple[int, bytes, str, datetime]] = OrderedDict()
 _HEADS_KEPT = 10_000
 
+# (version, hash, recorded_at) of the event an append chains onto; recorded_at is None before
+# a stream's first event.
+Head = tuple[int, bytes, datetime | None]
 
-def _remember_head(stream_id: uuid.UUID, version: int, head: bytes, stream_type: str) -> None:
-    _heads[stream_id] = (version, head, stream_type)
+
+def _remember_head(
+    stream_id: uuid.UUID, version: int, head: bytes, stream_type: str, recorded_at: datetime
+) -> None:
+    _heads[stream_id] = (version, head, stream_type, recorded_at)
     _heads.move_to_end(stream_id)
     while len(_heads) > _HEADS_KEPT:
         _heads.popitem(last=False)
 
 
-def _cached_head(stream: StreamRef, expected: int | None) -> tuple[int, bytes] | None:
+def _cached_head(stream: StreamRef, expected: int | None) -> Head | None:
     if expected is None:
         return None
     if expected == NO_STREAM:
-        return 0, GENESIS
+        return 0, GENESIS, None
     cached = _heads.get(stream.id)
     if cached is None or cached[0] != expected or cached[2] != stream.type:
         return None
-    return cached[0], cached[1]
+    return cached[0], cached[1], cached[3]
 
 
 def _key_used(cursor: psycopg.Cursor[Any], actor: str, key: str) -> bool:
@@ -211,9 +230,7 @@ def _key_used(cursor: psycopg.Cursor[Any], actor: str, key: str) -> bool:
     return cursor.fetchone()[0]
 
 
-def _read_head(
-    cursor: psycopg.Cursor[Any], stream: StreamRef, expected: int | None
-) -> tuple[int, bytes]:
+def _read_head(cursor: psycopg.Cursor[Any], stream: StreamRef, expected: int | None) -> Head:
     """The stream's newest committed event (or GENESIS); a conflict if it is not `expected`."""
     if expected is None:
         # Appends at any version queue on the stream instead of starving each other.
@@ -221,17 +238,17 @@ def _read_head(
             "SELECT pg_advisory_xact_lock(hashtextextended(%s::text, 0))", (str(stream.id),)
         )
     cursor.execute(
-        "SELECT version, hash, stream_type FROM eventstore_event WHERE stream_id = %s"
-        " ORDER BY version DESC LIMIT 1",
+        "SELECT version, hash, stream_type, recorded_at FROM eventstore_event"
+        " WHERE stream_id = %s ORDER BY version DESC LIMIT 1",
         (stream.id,),
     )
     row = cursor.fetchone()
-    version, head = (row[0], bytes(row[1])) if row else (0, GENESIS)
+    version, head, at = (row[0], bytes(row[1]), row[3]) if row else (0, GENESIS, None)
     if row is not None and row[2] != stream.type:
         raise InvalidEvent(f"stream {stream.id} is a {row[2]}, not a {stream.type}")
     if expected is not None and version != expected:
         raise ConcurrencyConflict(stream.id, expected, version)
-    return version, head
+    return version, head, at
 
 
 def _current_version(cursor: psycopg.Cursor[Any], stream: StreamRef) -> int:
@@ -394,15 +411,21 @@ def read_stream(
         sql += " AND position <= %s"
         params.append(up_to_position)
     if as_of is not None:
-        sql += " AND recorded_at <= %s"
-        params.append(as_of)
+        # A prefix of the stream: stop before the first version recorded after `as_of`, even
+        # where an older log holds a later version recorded earlier than the one before it.
+        sql += (
+            " AND version < coalesce((SELECT min(version) FROM eventstore_event"
+            " WHERE stream_id = %s AND recorded_at > %s), 9223372036854775807)"
+        )
+        params.extend([stream_id, as_of])
     sql += " ORDER BY version"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         events = [row_to_event(row) for row in cursor.fetchall()]
     if events and up_to_position is None and as_of is None and not connection.in_atomic_block:
         # Only committed reads: a head seen inside a transaction might still roll back.
-        _remember_head(stream_id, events[-1].version, events[-1].hash, events[-1].stream_type)
+        last = events[-1]
+        _remember_head(stream_id, last.version, last.hash, last.stream_type, last.recorded_at)
     return [catalog.upcast(e) for e in events] if upcast else events
 
 

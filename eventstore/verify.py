@@ -110,6 +110,13 @@ def _missing(where: str, stream_id: object, version: int) -> str:
     return f"{where}: the event is missing from the log"
 
 
+def _leaves(start: int, end: int) -> str:
+    """Names the missing leaf indices start..end-1."""
+    if end - start == 1:
+        return f"leaf {start} is missing"
+    return f"leaves {start} to {end - 1} are missing"
+
+
 def _verify_tree(report: Report, batch_size: int) -> None:
     saved = list(Checkpoint.objects.order_by("tree_size"))
     report.checkpoints = len(saved)
@@ -148,7 +155,7 @@ def _verify_tree(report: Report, batch_size: int) -> None:
             for leaf_index, position, stream_id, version, stored_leaf, event_hash in rows:
                 if leaf_index != compact.size:
                     report.add(
-                        f"leaf {compact.size} is missing from the tree",
+                        f"{_leaves(compact.size, leaf_index)} from the tree",
                         position=compact.size,
                         stage=3,
                     )
@@ -173,7 +180,8 @@ def _verify_tree(report: Report, batch_size: int) -> None:
     if next_checkpoint is not None:
         report.add(
             f"checkpoint {next_checkpoint.id} signed {next_checkpoint.tree_size} leaves but the log"
-            f" has only {compact.size}: events after leaf {compact.size - 1} were removed",
+            f" has only {compact.size}: {_leaves(compact.size, next_checkpoint.tree_size)}"
+            + (f" (events after leaf {compact.size - 1} were removed)" if compact.size else ""),
             position=compact.size,
             stage=3,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -41,7 +42,10 @@ def test_versions_stay_gapless_and_unique_when_16_writers_race_on_one_stream(pri
                                 meta,
                             )
                     except ConcurrencyConflict as conflict:
-                        assert conflict.actual is None or conflict.actual > version
+                        # A loser learns where the stream really is: past what it expected.
+                        assert conflict.expected == version
+                        assert conflict.actual is not None
+                        assert conflict.actual > version
                         conflicts[number] += 1
                         continue
                     wins[number] += 1
@@ -131,3 +135,79 @@ def test_multi_event_append_is_atomic_when_racing_writers_interleave(pristine_le
         batch = recorded[start : start + size]
         assert len({e.data["writer"] for e in batch}) == 1
         assert [e.data["i"] for e in batch] == list(range(size))
+
+
+def _wait_until_a_backend_waits_on_a_lock(timeout: float = 30.0) -> None:
+    """Poll pg_stat_activity until another session of this database is blocked on a lock."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return
+        time.sleep(0.01)
+    raise AssertionError("no session ever waited on a lock")
+
+
+def test_keyed_any_version_append_is_kept_when_its_first_attempt_loses_a_race(
+    pristine_ledger, meta
+):
+    """An explicit-version writer takes the version an any-version append chose; the retry at
+    the next version must append, not mistake its own key claim for an earlier request."""
+    stream = new_stream()
+    store.append(stream, NO_STREAM, [NewEvent("test.Opened", {})], meta)
+    keyed = {**meta, "idempotency_key": "retried-key"}
+    rival_inserted, rival_may_commit = threading.Event(), threading.Event()
+    results: list = []
+    errors: list[BaseException] = []
+
+    def rival() -> None:
+        try:
+            with transaction.atomic():
+                store.append(stream, 1, [NewEvent("test.Rival", {})], meta)
+                rival_inserted.set()
+                assert rival_may_commit.wait(30)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            rival_inserted.set()
+            connection.close()
+
+    def keyed_writer() -> None:
+        try:
+            assert rival_inserted.wait(30)
+            results.append(store.append(stream, None, [NewEvent("test.Keyed", {})], keyed))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=rival), threading.Thread(target=keyed_writer)]
+    for thread in threads:
+        thread.start()
+    try:
+        # The keyed writer read version 1 and now waits on the rival's uncommitted version 2.
+        _wait_until_a_backend_waits_on_a_lock()
+    finally:
+        rival_may_commit.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert not errors, errors
+    (result,) = results
+    recorded = store.read_stream(stream.id)
+    assert [e.type for e in recorded] == ["test.Opened", "test.Rival", "test.Keyed"]
+    assert not result.replayed
+    assert (result.first_version, result.last_version) == (3, 3)
+    assert result.positions == (recorded[2].position,)
+    assert [e.version for e in result.events] == [3]
+    again = store.append(stream, None, [NewEvent("test.Keyed", {})], keyed)
+    assert again.replayed
+    assert (again.first_version, again.last_version, again.positions) == (
+        3,
+        3,
+        result.positions,
+    )
+    assert store.stream_version(stream.id) == 3

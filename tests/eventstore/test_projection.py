@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 
+import psycopg
 import pytest
 from django.core.management import call_command
+from django.db import DatabaseError, transaction
 
-from eventstore import store
-from eventstore.models import StreamIndex
+from eventstore import projection, store
+from eventstore.models import Event, IdempotencyKey, OutboxMessage, StreamIndex
 from eventstore.projection import (
     Add,
     KeepExisting,
@@ -17,7 +19,7 @@ from eventstore.projection import (
     rebuild,
     registered_tables,
 )
-from eventstore.types import NO_STREAM, NewEvent
+from eventstore.types import NO_STREAM, NewEvent, SideEffect
 from tests.conftest import events, new_stream
 
 pytestmark = pytest.mark.django_db
@@ -95,3 +97,67 @@ def test_update_and_delete_change_only_matching_rows_when_flushed(meta):
     writer.flush()
     assert StreamIndex.objects.get(stream_id=one.id).created_by == "updated"
     assert not StreamIndex.objects.filter(stream_id=two.id).exists()
+
+
+class ProjectorFailed(Exception):
+    pass
+
+
+# Projection writes go through the raw psycopg connection, so its errors arrive unwrapped.
+DATABASE_ERRORS = (DatabaseError, psycopg.Error)
+
+
+def _failing_in_python(event, out: ProjectionWriter) -> None:
+    raise ProjectorFailed(event.type)
+
+
+def _failing_in_sql(event, out: ProjectionWriter) -> None:
+    out.execute("SELECT 1 / 0")
+
+
+@pytest.mark.parametrize("inside_caller_transaction", [False, True])
+@pytest.mark.parametrize(
+    ("failing", "error", "extras"),
+    [
+        # Raised while projecting, before anything is sent.
+        (_failing_in_python, ProjectorFailed, True),
+        # Raised by PostgreSQL in the pipeline that also carries the outbox row, the key's
+        # result and, for an append that owns its transaction, the COMMIT.
+        (_failing_in_sql, DATABASE_ERRORS, True),
+        # Raised by the one statement flushed on its own, before the COMMIT.
+        (_failing_in_sql, DATABASE_ERRORS, False),
+    ],
+    ids=["python", "sql-pipeline", "sql-alone"],
+)
+def test_append_keeps_nothing_when_a_projector_fails(
+    pristine_ledger, meta, monkeypatch, inside_caller_transaction, failing, error, extras
+):
+    stream = new_stream()
+    store.append(stream, NO_STREAM, events("Opened"), meta)
+    monkeypatch.setitem(projection._projectors, "test.ProjectorFails", [failing])
+    keyed = {**meta, "idempotency_key": "fails-once"} if extras else meta
+    effects = [SideEffect("tests.never_sent", {"n": 1})] if extras else []
+    outbox_before = OutboxMessage.objects.count()
+
+    def attempt():
+        return store.append(
+            stream, 1, [NewEvent("test.ProjectorFails", {})], keyed, side_effects=effects
+        )
+
+    with pytest.raises(error):
+        if inside_caller_transaction:
+            with transaction.atomic():
+                attempt()
+        else:
+            attempt()
+
+    assert store.stream_version(stream.id) == 1
+    assert not Event.objects.filter(stream_id=stream.id, version=2).exists()
+    assert OutboxMessage.objects.count() == outbox_before
+    assert not IdempotencyKey.objects.filter(key="fails-once").exists()
+    # The connection is usable and the stream's head unchanged: the same append now succeeds.
+    monkeypatch.setitem(projection._projectors, "test.ProjectorFails", [])
+    result = attempt()
+    assert not result.replayed
+    assert result.last_version == 2
+    assert OutboxMessage.objects.count() == outbox_before + len(effects)

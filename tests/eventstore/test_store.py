@@ -149,6 +149,60 @@ def test_stream_reads_earlier_state_when_read_as_of_a_position_or_time(meta):
     assert store.load(stream.id, evolve, None, as_of=start - timedelta(seconds=1)) == (None, 0)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_recorded_at_never_goes_back_in_a_stream_when_the_clock_does(meta):
+    """Appends read the clock before they know the head; a later version must still not be
+    recorded before an earlier one, whichever way the head was found."""
+    stream = new_stream()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def evolve(state, event):
+        return [*state, event.type]
+
+    with clock.frozen(start) as frozen:
+        store.append(stream, NO_STREAM, events("A"), meta)
+        frozen.set(start - timedelta(hours=1))
+        store.append(stream, 1, events("B"), meta)  # the head this process cached
+        store._heads.pop(stream.id, None)
+        store.append(stream, 2, events("C"), meta)  # the head read from the log
+        store.append(stream, None, events("D"), meta)  # any version
+    recorded = store.read_stream(stream.id)
+    assert [e.recorded_at for e in recorded] == [start] * 4
+    assert all(recorded_hash(e) == e.hash for e in recorded)
+    assert store.load(stream.id, evolve, [], as_of=start - timedelta(minutes=30)) == ([], 0)
+    assert store.load(stream.id, evolve, [], as_of=start) == (
+        ["test.A", "test.B", "test.C", "test.D"],
+        4,
+    )
+
+
+def test_stream_read_as_of_a_time_is_a_prefix_when_the_log_holds_times_out_of_order(meta):
+    """A log written before recorded_at was kept monotonic may hold version N+1 recorded
+    before version N: reading as of a time stops at the first version recorded after it."""
+    stream = new_stream()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    times = [start, start - timedelta(hours=1), start + timedelta(hours=1)]
+    with connection.cursor() as cursor:
+        prev = GENESIS
+        for version, at in enumerate(times, start=1):
+            digest = bytes([version]) * 32
+            cursor.execute(
+                "INSERT INTO eventstore_event (stream_id, stream_type, version, type,"
+                " schema_version, data, metadata, occurred_at, recorded_at, prev_hash, hash)"
+                " VALUES (%s, %s, %s, %s, 1, '{}', '{}', %s, %s, %s, %s)",
+                (stream.id, stream.type, version, f"test.V{version}", at, at, prev, digest),
+            )
+            prev = digest
+
+    def versions(as_of):
+        return [e.version for e in store.read_stream(stream.id, as_of=as_of)]
+
+    assert versions(start - timedelta(minutes=30)) == []
+    assert versions(start) == [1, 2]
+    assert versions(start + timedelta(minutes=30)) == [1, 2]
+    assert versions(start + timedelta(hours=2)) == [1, 2, 3]
+
+
 def test_stream_index_row_is_written_when_a_stream_starts(meta):
     stream = new_stream()
     first = store.append(stream, NO_STREAM, events("A", "B"), meta)

@@ -8,11 +8,12 @@ from dataclasses import replace
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
 
 from eventstore import checkpoints, merkle, store
 from eventstore.canonical import canonical_json
 from eventstore.hashing import GENESIS, recorded_hash
-from eventstore.models import Checkpoint, Event
+from eventstore.models import Checkpoint, Event, LedgerLeaf
 from eventstore.types import NO_STREAM, NewEvent
 from eventstore.verify import verify
 from tests.conftest import events, new_stream, without_append_only
@@ -115,9 +116,50 @@ def test_checkpoint_catches_deletion_when_the_leaf_is_removed_too(pristine_ledge
     without_append_only("DELETE FROM eventstore_event WHERE position = %s", (newest.position,))
     report = verify()
     assert not report.ok
-    assert "leaf" in report.first_problem
-    with pytest.raises(CommandError):
+    assert report.first_problem.endswith("leaf 11 is missing (events after leaf 10 were removed)")
+    assert "signed 12 leaves but the log has only 11" in report.first_problem
+    with pytest.raises(CommandError, match="leaf 11 is missing"):
         call_command("verify_ledger")
+
+
+def test_verify_ledger_names_every_missing_leaf_when_leaves_inside_the_tree_are_removed(
+    pristine_ledger, meta
+):
+    streams = _fill(meta)
+    checkpoints.write_checkpoint()
+    removed = Event.objects.filter(stream_id=streams[1].id, version__in=(2, 3))
+    positions = sorted(removed.values_list("position", flat=True))
+    for position in positions:
+        without_append_only("DELETE FROM eventstore_leaf WHERE position = %s", (position,))
+    report = verify()
+    assert report.first_problem == "leaves 5 to 6 are missing from the tree"
+
+
+def test_leaves_and_checkpoints_cannot_be_changed_when_the_triggers_are_on(pristine_ledger, meta):
+    _fill(meta, streams=1)
+    checkpoints.write_checkpoint()
+    before = (
+        list(LedgerLeaf.objects.order_by("leaf_index").values_list()),
+        list(Checkpoint.objects.order_by("id").values_list()),
+    )
+    for statement in (
+        "UPDATE eventstore_leaf SET leaf_hash = sha256(leaf_hash)",
+        "DELETE FROM eventstore_leaf",
+        "TRUNCATE eventstore_leaf",
+        "UPDATE eventstore_checkpoint SET tree_size = tree_size + 1",
+        "DELETE FROM eventstore_checkpoint",
+        "TRUNCATE eventstore_checkpoint",
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(statement)
+    after = (
+        list(LedgerLeaf.objects.order_by("leaf_index").values_list()),
+        list(Checkpoint.objects.order_by("id").values_list()),
+    )
+    assert after == before
+    assert len(before[0]) == 4 and len(before[1]) == 1
+    assert verify().ok
 
 
 def test_careful_rewrite_is_caught_by_the_checkpoint_when_chains_were_recomputed(
