@@ -571,13 +571,6 @@ def void_on_evidence_change(*, actor: Actor, version_id: str, evidence_version: 
             governance.meta(actor),
             side_effects=_notify("voided", state.id, _members(state.boards)),
         )
-        if state.status == "approved":
-            # An approved (not yet deployed) version is under review again; a deployed one
-            # stays in production, and the gate refuses any new promotion until re-approved.
-            version = registry.load_version(version_id)
-            if version.status == "approved":
-                moves = _status_events(version, ("in_review",), "approval voided: evidence changed")
-                _append_version_status(actor, version, moves)
         voided.append(state.id)
     return voided
 

@@ -14,8 +14,7 @@ STATUSES = ("draft", "in_review", "approved", "rejected", "deployed", "deprecate
 TRANSITIONS: dict[str, frozenset[str]] = {
     "draft": frozenset({"in_review", "retired"}),
     "in_review": frozenset({"approved", "rejected", "draft"}),
-    # Back to review when the approval it rests on is voided (its evidence changed).
-    "approved": frozenset({"deployed", "deprecated", "retired", "in_review"}),
+    "approved": frozenset({"deployed", "deprecated", "retired"}),
     "rejected": frozenset({"draft", "retired"}),
     "deployed": frozenset({"deprecated"}),
     "deprecated": frozenset({"deployed", "retired"}),
