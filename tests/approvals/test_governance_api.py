@@ -299,3 +299,21 @@ def test_model_card_is_refused_when_a_required_field_is_missing(cast, evidence_s
     assert "intended_use" in body["detail"]
     assert appended_since(before) == []
     assert governance.load_evidence(version.id).items == {}
+
+
+def test_deployed_status_is_blocked_when_the_approval_has_expired(cast, evidence_store):
+    _, _, request = requested(cast, evidence_store, "low", "expired-api")
+    assert decide(cast.reviewer("model-risk", 1), request.id, "model-risk").status_code == 201
+    url = "/api/v1/models/expired-api/versions/1/"
+    assert api(cast.owner).get(url).json()["status"] == "approved"
+    expires_at = approvals.load_request(request.id).expires_at
+    with clock.frozen(expires_at + timedelta(seconds=1)):
+        before = last_position()
+        body = problem(
+            api(cast.owner).patch(url, {"status": "deployed"}, format="json"),
+            409,
+            "promotion_blocked",
+        )
+        assert body["expired"] is True
+        assert appended_since(before) == []
+    assert api(cast.owner).get(url).json()["status"] == "approved"
