@@ -120,6 +120,12 @@ class ProjectionWriter:
         """Send every queued statement, in order; several go in one pipeline round trip, and
         with commit=True (a caller that owns the transaction) the COMMIT goes with them."""
         statements, self._statements = self._statements, []
+        # Django's exception types (IntegrityError, ...), as the callers' ORM code raises them.
+        with connection.wrap_database_errors:
+            self._send(statements, commit)
+
+    @staticmethod
+    def _send(statements: list[tuple[str, Any]], commit: bool) -> None:
         raw = connection.connection
         if len(statements) <= 1:
             # Measured: for a single statement a pipeline costs more than it saves.
