@@ -44,7 +44,7 @@ from core.actors import Actor
 from eventstore import store
 from registry import commands, queries
 from registry.commands import DatasetVersionInput, VersionInput
-from registry.errors import AliasNotFound, ModelIsArchived
+from registry.errors import AliasNotFound
 from registry.models import Dataset, DatasetVersion, ModelVersion, RegisteredModel
 
 
@@ -147,28 +147,16 @@ class ModelApi(APIView):
         body = s.ModelUpdateInput(data=request.data)
         body.is_valid(raise_exception=True)
         changes = dict(body.validated_data)
-        state = queries.get_model(name)
-        expected = expected_version(request, state.stream_version)
-        actor = _actor(request)
-        new_name = changes.pop("name", None)
-        archive = changes.pop("archived", None)
-        if archive is False and state.archived:
-            raise ModelIsArchived(f"model {state.name!r} is archived and cannot be restored")
-        reason = changes.pop("reason", "")
-        if changes:
-            state = commands.update_model(
-                actor=actor, model_id=state.id, expected_version=expected, changes=changes
-            )
-            expected = None if expected is None else state.stream_version
-        if new_name is not None:
-            state = commands.rename_model(
-                actor=actor, model_id=state.id, expected_version=expected, new_name=new_name
-            )
-            expected = None if expected is None else state.stream_version
-        if archive:
-            state = commands.archive_model(
-                actor=actor, model_id=state.id, expected_version=expected, reason=reason
-            )
+        current = queries.get_model(name)
+        state = commands.change_model(
+            actor=_actor(request),
+            model_id=current.id,
+            expected_version=expected_version(request, current.stream_version),
+            name=changes.pop("name", None),
+            archive=changes.pop("archived", None),
+            reason=changes.pop("reason", ""),
+            changes=changes,
+        )
         return _with_etag(Response(s.ModelOutput(state).data), state.stream_version)
 
 

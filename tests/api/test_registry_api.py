@@ -91,6 +91,84 @@ def test_model_can_be_renamed_and_archived_when_patched(owner_api, model):
     assert_problem(refused, 409, "model_archived")
 
 
+def _model_events(name: str) -> list[tuple[int, str]]:
+    from registry.models import RegisteredModel
+
+    model_id = RegisteredModel.objects.get(name=name).id
+    return list(
+        Event.objects.filter(stream_id=model_id).order_by("version").values_list("version", "type")
+    )
+
+
+@pytest.fixture
+def appends(monkeypatch) -> list[list[str]]:
+    """The event types of each call to the event store's append (which still runs)."""
+    from eventstore import store
+
+    calls: list[list[str]] = []
+    real = store.append
+
+    def counting(stream, expected_version, events, *args, **kwargs):
+        result = real(stream, expected_version, events, *args, **kwargs)
+        calls.append([getattr(e, "event_type", getattr(e, "type", "")) for e in events])
+        return result
+
+    monkeypatch.setattr(store, "append", counting)
+    return calls
+
+
+def test_combined_patch_changes_nothing_when_the_new_name_is_taken(owner_api, model, appends):
+    owner_api.post("/api/v1/models/", {"name": "churn", "team": "fraud-ml"}, format="json")
+    before = _model_events("fraud-detector")
+    appends.clear()
+    response = owner_api.patch(
+        "/api/v1/models/fraud-detector/",
+        {"description": "changed", "tags": {"k": "v"}, "name": "Churn", "archived": True},
+        format="json",
+        HTTP_IF_MATCH='"1"',
+    )
+    assert_problem(response, 409, "name_taken")
+    assert appends == []
+    assert _model_events("fraud-detector") == before
+    after = owner_api.get("/api/v1/models/fraud-detector/")
+    assert after["ETag"] == '"1"'
+    assert (after.json()["description"], after.json()["archived"]) == ("Scores transactions", False)
+
+
+def test_combined_patch_changes_nothing_when_the_new_team_is_not_the_actors(owner_api, model):
+    from django.contrib.auth.models import Group
+
+    Group.objects.create(name="other-team")
+    response = owner_api.patch(
+        "/api/v1/models/fraud-detector/",
+        {"description": "changed", "team": "other-team", "archived": True},
+        format="json",
+    )
+    assert response.status_code == 403, response.content
+    assert [t for _, t in _model_events("fraud-detector")] == ["registry.ModelRegistered"]
+
+
+def test_combined_patch_appends_all_its_events_in_one_append(owner_api, model, appends):
+    response = owner_api.patch(
+        "/api/v1/models/fraud-detector/",
+        {"description": "changed", "name": "fraud-v2", "archived": True, "reason": "replaced"},
+        format="json",
+        HTTP_IF_MATCH='"1"',
+    )
+    assert response.status_code == 200, response.content
+    assert response["ETag"] == '"4"'
+    body = response.json()
+    assert (body["name"], body["description"], body["archived"]) == ("fraud-v2", "changed", True)
+    events = _model_events("fraud-v2")
+    assert events == [
+        (1, "registry.ModelRegistered"),
+        (2, "registry.ModelUpdated"),
+        (3, "registry.ModelRenamed"),
+        (4, "registry.ModelArchived"),
+    ]
+    assert appends == [["registry.ModelUpdated", "registry.ModelRenamed", "registry.ModelArchived"]]
+
+
 def test_versions_are_created_listed_filtered_and_paginated(owner_api, model):
     for framework in ("sklearn", "xgboost", "sklearn"):
         response = owner_api.post(
