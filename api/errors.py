@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -11,6 +12,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.views import set_rollback
 
+from api.throttling import throttle_refusal
 from core.errors import DomainError
 from eventstore.canonical import CanonicalizationError
 
@@ -93,6 +95,7 @@ def _field_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse | None:
     request = context.get("request")
     instance = request.path if request is not None else ""
+    exc = throttle_refusal(exc, context)
     if isinstance(exc, DomainError):
         set_rollback()
         extra = {k: v for k, v in exc.extra.items() if v is not None}
@@ -132,7 +135,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse |
     if getattr(exc, "auth_header", None):
         response["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None):
-        response["Retry-After"] = str(int(exc.wait))
+        response["Retry-After"] = str(max(1, math.ceil(exc.wait)))
     return response
 
 
