@@ -4,9 +4,10 @@ time travel and problem+json errors."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from eventstore.models import Event
@@ -317,163 +318,38 @@ def test_bad_model_bodies_get_400_problem_and_append_nothing(owner_api, team, bo
     assert Event.objects.count() == before
 
 
+def _nested(depth: int) -> list:
+    value: list = [1]
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
 BAD_VERSION_BODIES = [
-    {"artifact_sha256": "xyz"},
-    {"artifact_sha256": "A" * 64},
-    {"artifact_size": -1},
-    {"artifact_size": "big"},
-    {"code_commit": "not-a-sha"},
-    {"metrics": {"auc": 2**60}},
-    {"metrics": []},
-    {"training_datasets": ["nope"]},
-    {"training_datasets": ["missing@1"]},
-    {
-        "parameters": {
-            "deep": [
-                [
-                    [
-                        [
-                            [
-                                [
-                                    [
-                                        [
-                                            [
-                                                [
-                                                    [
-                                                        [
-                                                            [
-                                                                [
-                                                                    [
-                                                                        [
-                                                                            [
-                                                                                [
-                                                                                    [
-                                                                                        [
-                                                                                            [
-                                                                                                [
-                                                                                                    [
-                                                                                                        [
-                                                                                                            [
-                                                                                                                [
-                                                                                                                    [
-                                                                                                                        [
-                                                                                                                            [
-                                                                                                                                [
-                                                                                                                                    [
-                                                                                                                                        [
-                                                                                                                                            [
-                                                                                                                                                [
-                                                                                                                                                    [
-                                                                                                                                                        [
-                                                                                                                                                            [
-                                                                                                                                                                [
-                                                                                                                                                                    [
-                                                                                                                                                                        [
-                                                                                                                                                                            [
-                                                                                                                                                                                [
-                                                                                                                                                                                    [
-                                                                                                                                                                                        [
-                                                                                                                                                                                            [
-                                                                                                                                                                                                [
-                                                                                                                                                                                                    [
-                                                                                                                                                                                                        [
-                                                                                                                                                                                                            [
-                                                                                                                                                                                                                [
-                                                                                                                                                                                                                    [
-                                                                                                                                                                                                                        [
-                                                                                                                                                                                                                            [
-                                                                                                                                                                                                                                [
-                                                                                                                                                                                                                                    [
-                                                                                                                                                                                                                                        [
-                                                                                                                                                                                                                                            [
-                                                                                                                                                                                                                                                [
-                                                                                                                                                                                                                                                    [
-                                                                                                                                                                                                                                                        [
-                                                                                                                                                                                                                                                            [
-                                                                                                                                                                                                                                                                [
-                                                                                                                                                                                                                                                                    [
-                                                                                                                                                                                                                                                                        [
-                                                                                                                                                                                                                                                                            [
-                                                                                                                                                                                                                                                                                [
-                                                                                                                                                                                                                                                                                    1
-                                                                                                                                                                                                                                                                                ]
-                                                                                                                                                                                                                                                                            ]
-                                                                                                                                                                                                                                                                        ]
-                                                                                                                                                                                                                                                                    ]
-                                                                                                                                                                                                                                                                ]
-                                                                                                                                                                                                                                                            ]
-                                                                                                                                                                                                                                                        ]
-                                                                                                                                                                                                                                                    ]
-                                                                                                                                                                                                                                                ]
-                                                                                                                                                                                                                                            ]
-                                                                                                                                                                                                                                        ]
-                                                                                                                                                                                                                                    ]
-                                                                                                                                                                                                                                ]
-                                                                                                                                                                                                                            ]
-                                                                                                                                                                                                                        ]
-                                                                                                                                                                                                                    ]
-                                                                                                                                                                                                                ]
-                                                                                                                                                                                                            ]
-                                                                                                                                                                                                        ]
-                                                                                                                                                                                                    ]
-                                                                                                                                                                                                ]
-                                                                                                                                                                                            ]
-                                                                                                                                                                                        ]
-                                                                                                                                                                                    ]
-                                                                                                                                                                                ]
-                                                                                                                                                                            ]
-                                                                                                                                                                        ]
-                                                                                                                                                                    ]
-                                                                                                                                                                ]
-                                                                                                                                                            ]
-                                                                                                                                                        ]
-                                                                                                                                                    ]
-                                                                                                                                                ]
-                                                                                                                                            ]
-                                                                                                                                        ]
-                                                                                                                                    ]
-                                                                                                                                ]
-                                                                                                                            ]
-                                                                                                                        ]
-                                                                                                                    ]
-                                                                                                                ]
-                                                                                                            ]
-                                                                                                        ]
-                                                                                                    ]
-                                                                                                ]
-                                                                                            ]
-                                                                                        ]
-                                                                                    ]
-                                                                                ]
-                                                                            ]
-                                                                        ]
-                                                                    ]
-                                                                ]
-                                                            ]
-                                                        ]
-                                                    ]
-                                                ]
-                                            ]
-                                        ]
-                                    ]
-                                ]
-                            ]
-                        ]
-                    ]
-                ]
-            ]
-        }
-    },
-    {"status": "approved"},
+    ({"artifact_sha256": "xyz"}, 400, "validation_error"),
+    ({"artifact_sha256": "A" * 64}, 400, "validation_error"),
+    ({"artifact_size": -1}, 400, "validation_error"),
+    ({"artifact_size": "big"}, 400, "validation_error"),
+    ({"code_commit": "not-a-sha"}, 400, "validation_error"),
+    ({"metrics": {"auc": 2**60}}, 400, "invalid_input"),
+    ({"metrics": []}, 400, "validation_error"),
+    ({"training_datasets": ["nope"]}, 400, "validation_error"),
+    ({"training_datasets": ["missing@1"]}, 422, "unknown_dataset_version"),
+    ({"parameters": {"deep": _nested(66)}}, 400, "invalid_input"),
+    ({"status": "approved"}, 400, "validation_error"),
 ]
 
 
-@pytest.mark.parametrize("body", BAD_VERSION_BODIES)
-def test_bad_version_bodies_get_4xx_problem_and_append_nothing(owner_api, model, body):
+@pytest.mark.parametrize(("body", "status", "code"), BAD_VERSION_BODIES)
+def test_bad_version_bodies_get_their_problem_and_append_nothing(
+    owner_api, model, body, status, code
+):
     before = Event.objects.count()
     response = owner_api.post("/api/v1/models/fraud-detector/versions/", body, format="json")
-    assert 400 <= response.status_code < 500, response.content
-    assert response["Content-Type"].startswith(PROBLEM)
+    problem = assert_problem(response, status, code)
+    if code == "validation_error":
+        # The problem names the offending field.
+        assert [e["field"].split(".")[0].split("[")[0] for e in problem["errors"]] == list(body)
     assert Event.objects.count() == before
 
 
@@ -539,6 +415,155 @@ def test_16_concurrent_api_clients_get_gapless_version_numbers(team, owner):
         thread.join(timeout=120)
     assert not errors, errors
     assert sorted(numbers) == list(range(1, 49))
+
+
+def _wait_until_blocked_on_a_lock(thread: threading.Thread, timeout: float = 20) -> None:
+    """Until another session waits on a row lock this transaction holds (or the thread ends)."""
+    deadline = time.monotonic() + timeout
+    while thread.is_alive() and time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            # pg_locks is live; pg_stat_activity would be a snapshot for the whole transaction.
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cursor.fetchone()[0]:
+                return
+        time.sleep(0.02)
+    if thread.is_alive():
+        raise AssertionError("the second PATCH neither finished nor waited on the append")
+
+
+def test_racing_patches_with_the_same_if_match_give_one_200_and_one_409(transactional_db, team):
+    from tests.conftest import make_user
+
+    first, second = (
+        client_for(make_user("first-owner", team)),
+        client_for(make_user("second-owner", team)),
+    )
+    created = first.post("/api/v1/models/", {"name": "hot", "team": "fraud-ml"}, format="json")
+    assert created.status_code == 201, created.content
+    raced: dict[str, object] = {}
+
+    def second_patch() -> None:
+        try:
+            raced["response"] = second.patch(
+                "/api/v1/models/hot/", {"description": "second"}, format="json", HTTP_IF_MATCH='"1"'
+            )
+        finally:
+            connection.close()
+
+    # The first PATCH appends inside a transaction left open, so the second one passes its
+    # If-Match check (version 1 is still what is committed) and then waits on the append.
+    with transaction.atomic():
+        won = first.patch(
+            "/api/v1/models/hot/", {"description": "first"}, format="json", HTTP_IF_MATCH='"1"'
+        )
+        assert won.status_code == 200, won.content
+        racer = threading.Thread(target=second_patch)
+        racer.start()
+        _wait_until_blocked_on_a_lock(racer)
+    racer.join(timeout=30)
+    body = assert_problem(raced["response"], 409, "concurrency_conflict")
+    assert (body["expected_version"], body["current_version"]) == (1, 2)
+    after = first.get("/api/v1/models/hot/")
+    assert (after["ETag"], after.json()["description"]) == ('"2"', "first")
+
+
+def test_stale_if_match_gets_412_on_alias_put_and_delete_and_version_patch(owner_api, model):
+    owner_api.post("/api/v1/models/fraud-detector/versions/", {}, format="json")
+    alias = "/api/v1/models/fraud-detector/aliases/champion/"
+    assert owner_api.put(alias, {"version": 1}, format="json").status_code == 200
+    current = owner_api.get("/api/v1/models/fraud-detector/")["ETag"]
+    stale = '"1"'
+    assert current != stale
+    events = Event.objects.count()
+    assert_problem(
+        owner_api.put(alias, {"version": 1}, format="json", HTTP_IF_MATCH=stale),
+        412,
+        "precondition_failed",
+    )
+    assert_problem(owner_api.delete(alias, HTTP_IF_MATCH=stale), 412, "precondition_failed")
+    version = "/api/v1/models/fraud-detector/versions/1/"
+    assert owner_api.patch(version, {"description": "a"}, format="json").status_code == 200
+    assert_problem(
+        owner_api.patch(version, {"description": "b"}, format="json", HTTP_IF_MATCH='"1"'),
+        412,
+        "precondition_failed",
+    )
+    assert Event.objects.count() == events + 1
+    assert owner_api.get(alias).json() == {"alias": "champion", "version": 1}
+    assert owner_api.get(version).json()["description"] == "a"
+    # The current ETag still works for each.
+    assert owner_api.delete(alias, HTTP_IF_MATCH=current).status_code == 204
+    assert (
+        owner_api.patch(version, {"description": "b"}, format="json", HTTP_IF_MATCH='"2"')
+    ).status_code == 200
+
+
+def _lifecycle_path(owner_api, path: str, route: list[str]) -> None:
+    """Walk a new version along legal moves to the start of a transition under test."""
+    for status in route:
+        response = owner_api.patch(path, {"status": status}, format="json")
+        assert response.status_code == 200, response.content
+
+
+# From each status a version reaches by PATCH alone, the legal route there from draft.
+ROUTES = {"draft": [], "in_review": ["in_review"], "retired": ["retired"]}
+
+
+@pytest.mark.parametrize("start", sorted(ROUTES))
+def test_patch_status_walks_the_lifecycle_table_from_every_reachable_status(
+    owner_api, model, start
+):
+    from registry.state import REVIEW_OUTCOMES, STATUSES, transition_allowed
+
+    for target in STATUSES:
+        if target == start:
+            continue
+        created = owner_api.post("/api/v1/models/fraud-detector/versions/", {}, format="json")
+        path = f"/api/v1/models/fraud-detector/versions/{created.json()['number']}/"
+        _lifecycle_path(owner_api, path, ROUTES[start])
+        before = owner_api.get(path)
+        response = owner_api.patch(path, {"status": target}, format="json")
+        if not transition_allowed(start, target):
+            assert_problem(response, 409, "invalid_transition")
+        elif target in REVIEW_OUTCOMES:
+            # approved and rejected are an approval request's outcome, never a PATCH.
+            assert_problem(response, 403, "sod_violation")
+        else:
+            assert response.status_code == 200, (start, target, response.content)
+            assert response.json()["status"] == target
+            continue
+        after = owner_api.get(path)
+        assert (after["ETag"], after.json()["status"]) == (before["ETag"], start)
+
+
+def test_deployment_and_production_wait_for_the_promotion_gate(owner_api, model):
+    owner_api.post("/api/v1/models/fraud-detector/versions/", {}, format="json")
+    path = "/api/v1/models/fraud-detector/versions/1/"
+    # deployed is reached only from approved (or deprecated); approved only through an approval.
+    assert_problem(
+        owner_api.patch(path, {"status": "deployed"}, format="json"), 409, "invalid_transition"
+    )
+    assert_problem(
+        owner_api.put(
+            "/api/v1/models/fraud-detector/aliases/production/", {"version": 1}, format="json"
+        ),
+        409,
+        "promotion_blocked",
+    )
+    assert owner_api.get(path).json()["status"] == "draft"
+    assert owner_api.get("/api/v1/models/fraud-detector/aliases/").json() == []
+
+
+@pytest.mark.parametrize(
+    "status", ["", "Draft", "deleted", "in-review", 1, None, ["draft"], {"to": "draft"}]
+)
+def test_patch_status_outside_the_vocabulary_is_a_validation_error(owner_api, model, status):
+    owner_api.post("/api/v1/models/fraud-detector/versions/", {}, format="json")
+    path = "/api/v1/models/fraud-detector/versions/1/"
+    response = owner_api.patch(path, {"status": status}, format="json")
+    problem = assert_problem(response, 400, "validation_error")
+    assert [e["field"] for e in problem["errors"]] == ["status"]
+    assert owner_api.get(path)["ETag"] == '"1"'
 
 
 def test_aliases_are_listed_and_read_as_they_were(owner_api, model):
