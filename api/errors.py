@@ -139,6 +139,41 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse |
     return response
 
 
+def api_bad_request(request, exception=None):
+    """handler400: what Django refuses before any view runs (a Host not served, a body or a
+    query string over the limits, other suspicious requests) is problem+json under /api/.
+    The detail is generic: Django's message may echo the header or name the settings."""
+    if request.path.startswith("/api/"):
+        if isinstance(exception, RequestDataTooBig):
+            return problem(
+                413,
+                "payload_too_large",
+                "The request body is too large",
+                "The request body exceeds the size this service accepts.",
+                instance=request.path,
+            )
+        return problem(
+            400,
+            "bad_request",
+            "The request was refused",
+            "The request was refused before it reached the API (its Host header, size or form).",
+            instance=request.path,
+        )
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
+
+
+def api_forbidden(request, exception=None):
+    """handler403: a PermissionDenied raised outside the API views, as problem+json."""
+    if request.path.startswith("/api/"):
+        detail = "This request is not allowed."
+        return problem(403, "permission_denied", "Not allowed", detail, instance=request.path)
+    from django.views.defaults import permission_denied
+
+    return permission_denied(request, exception)
+
+
 def api_not_found(request, exception=None):
     """handler404: problem+json under /api/, Django's page elsewhere."""
     if request.path.startswith("/api/"):

@@ -3,6 +3,7 @@ time travel and problem+json errors."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -375,6 +376,54 @@ def test_unknown_paths_and_methods_get_problems(owner_api, model):
     assert_problem(
         owner_api.get("/api/v1/models/fraud-detector/versions/99/"), 404, "model_version_not_found"
     )
+
+
+@pytest.mark.parametrize("method", ["get", "post", "patch"])
+def test_a_host_not_served_gets_a_400_problem_before_any_view(owner_api, model, method):
+    before = Event.objects.count()
+    response = getattr(owner_api, method)(
+        "/api/v1/models/fraud-detector/", {"description": "x"}, format="json", HTTP_HOST="evil.test"
+    )
+    body = assert_problem(response, 400, "bad_request")
+    assert "evil.test" not in body["detail"]
+    assert Event.objects.count() == before
+
+
+def test_django_level_refusals_outside_the_api_keep_djangos_pages(client):
+    response = client.get("/admin/login/", HTTP_HOST="evil.test")
+    assert response.status_code == 400
+    assert not response["Content-Type"].startswith(PROBLEM)
+
+
+@pytest.mark.parametrize(
+    ("exception", "status", "code"),
+    [
+        ("RequestDataTooBig", 413, "payload_too_large"),
+        ("TooManyFieldsSent", 400, "bad_request"),
+        ("SuspiciousOperation", 400, "bad_request"),
+    ],
+)
+def test_django_level_400s_under_the_api_are_problems(rf, exception, status, code):
+    from django.core import exceptions
+    from django.utils.module_loading import import_string
+
+    from config import urls
+
+    handler = import_string(urls.handler400)
+    response = handler(rf.post("/api/v1/models/"), getattr(exceptions, exception)("refused"))
+    response.json = lambda: json.loads(response.content)
+    assert_problem(response, status, code)
+
+
+def test_django_level_403s_under_the_api_are_problems(rf):
+    from django.core.exceptions import PermissionDenied
+    from django.utils.module_loading import import_string
+
+    from config import urls
+
+    response = import_string(urls.handler403)(rf.get("/api/v1/models/"), PermissionDenied())
+    response.json = lambda: json.loads(response.content)
+    assert_problem(response, 403, "permission_denied")
 
 
 def test_schema_and_docs_are_served_when_authenticated(owner_api):
