@@ -134,8 +134,16 @@ class ModelApi(APIView):
         summary="Read a model",
     )
     def get(self, request: Request, name: str) -> Response:
-        state = queries.get_model(name, **as_of(request).query)
-        return _with_etag(Response(s.ModelOutput(state).data), state.stream_version)
+        point = as_of(request)
+        state = queries.get_model(name, **point.query)
+        context: dict[str, Any] = {}
+        if point.position is not None or point.moment is not None:
+            # The tier lives in governance's stream: read it at the same point as the model.
+            from governance.queries import get_risk
+
+            context["risk_tiers"] = {str(state.id): get_risk(state.id, **point.query).tier}
+        output = s.ModelOutput(state, context=context)
+        return _with_etag(Response(output.data), state.stream_version)
 
     @extend_schema(
         request=s.ModelUpdateInput,

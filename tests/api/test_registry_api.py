@@ -615,6 +615,39 @@ def test_patch_status_outside_the_vocabulary_is_a_validation_error(owner_api, mo
     assert owner_api.get(path)["ETag"] == '"1"'
 
 
+LOW_RISK_INTAKE = {
+    "use_case": "internal search ranking",
+    "affected_people": "internal",
+    "automated_decisions": False,
+    "significant_effects": False,
+    "personal_data": False,
+    "special_category_data": False,
+    "regulated_domain": "none",
+    "safety_component": False,
+}
+
+
+def test_time_travel_reports_the_risk_tier_as_it_was(owner_api, owner_actor, model):
+    from core.actors import Actor
+    from governance import commands as governance
+    from tests.conftest import make_user
+
+    officer = Actor.user(make_user("rafa-risk", superuser=True), auth_method="session")
+    governance.record_intake(actor=owner_actor, model_id=model["id"], answers=LOW_RISK_INTAKE)
+    before_tier = Event.objects.order_by("-position").values_list("position", flat=True)[0]
+    governance.assign_risk_tier(actor=officer, model_id=model["id"])
+    confirmed_low = Event.objects.order_by("-position").values_list("position", flat=True)[0]
+    governance.assign_risk_tier(
+        actor=officer, model_id=model["id"], tier="high", reason="feeds credit decisions"
+    )
+    path = "/api/v1/models/fraud-detector/"
+    assert owner_api.get(path).json()["risk_tier"] == "high"
+    assert owner_api.get(f"{path}?as_of={confirmed_low}").json()["risk_tier"] == "low"
+    assert owner_api.get(f"{path}?as_of={before_tier}").json()["risk_tier"] == ""
+    moment = Event.objects.get(position=confirmed_low).recorded_at.isoformat()
+    assert owner_api.get(path, {"as_of": moment}).json()["risk_tier"] == "low"
+
+
 def test_aliases_are_listed_and_read_as_they_were(owner_api, model):
     for _ in range(2):
         owner_api.post("/api/v1/models/fraud-detector/versions/", {}, format="json")
