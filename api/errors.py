@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -11,6 +12,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.views import set_rollback
 
+from api.throttling import throttle_refusal
 from core.errors import DomainError
 from eventstore.canonical import CanonicalizationError
 
@@ -93,6 +95,7 @@ def _field_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse | None:
     request = context.get("request")
     instance = request.path if request is not None else ""
+    exc = throttle_refusal(exc, context)
     if isinstance(exc, DomainError):
         set_rollback()
         extra = {k: v for k, v in exc.extra.items() if v is not None}
@@ -132,8 +135,43 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse |
     if getattr(exc, "auth_header", None):
         response["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None):
-        response["Retry-After"] = str(int(exc.wait))
+        response["Retry-After"] = str(max(1, math.ceil(exc.wait)))
     return response
+
+
+def api_bad_request(request, exception=None):
+    """handler400: what Django refuses before any view runs (a Host not served, a body or a
+    query string over the limits, other suspicious requests) is problem+json under /api/.
+    The detail is generic: Django's message may echo the header or name the settings."""
+    if request.path.startswith("/api/"):
+        if isinstance(exception, RequestDataTooBig):
+            return problem(
+                413,
+                "payload_too_large",
+                "The request body is too large",
+                "The request body exceeds the size this service accepts.",
+                instance=request.path,
+            )
+        return problem(
+            400,
+            "bad_request",
+            "The request was refused",
+            "The request was refused before it reached the API (its Host header, size or form).",
+            instance=request.path,
+        )
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
+
+
+def api_forbidden(request, exception=None):
+    """handler403: a PermissionDenied raised outside the API views, as problem+json."""
+    if request.path.startswith("/api/"):
+        detail = "This request is not allowed."
+        return problem(403, "permission_denied", "Not allowed", detail, instance=request.path)
+    from django.views.defaults import permission_denied
+
+    return permission_denied(request, exception)
 
 
 def api_not_found(request, exception=None):

@@ -186,6 +186,19 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 LEDGER_OUTBOX_POLL_SECONDS = env.integer("LEDGER_OUTBOX_POLL_SECONDS", 2)
 
+# One cache for every web and worker process (throttle counters, task de-duplication): Redis
+# when CACHE_URL is set, otherwise a table in PostgreSQL (core's migration creates it).
+_cache_url = env.optional("CACHE_URL")
+if _cache_url is not None and not _cache_url.startswith(("redis://", "rediss://", "unix://")):
+    raise env.MissingSetting("CACHE_URL must be a redis://, rediss:// or unix:// URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+        if _cache_url
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ledger_cache"}
+    )
+}
+
 # REST API: authenticated everywhere, problem+json errors, cursor pages, throttled.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -202,13 +215,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.pagination.LedgerCursorPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "api.throttling.AnonThrottle",
+        "api.throttling.UserThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.text("API_THROTTLE_ANON", "60/minute"),
         "user": env.text("API_THROTTLE_USER", "100000/hour"),
     },
+    # Client addresses for the anonymous rate: REMOTE_ADDR unless proxies in front are declared,
+    # so a made-up X-Forwarded-For does not buy a fresh allowance.
+    "NUM_PROXIES": env.integer("API_NUM_PROXIES", 0),
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "STRICT_JSON": True,

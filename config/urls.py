@@ -21,5 +21,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
 ]
 
+handler400 = "api.errors.api_bad_request"
+handler403 = "api.errors.api_forbidden"
 handler404 = "api.errors.api_not_found"
 handler500 = "api.errors.api_server_error"

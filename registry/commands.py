@@ -156,12 +156,32 @@ def register_model(
     return load_model(model_id)
 
 
-def update_model(
-    *, actor: Actor, model_id: str, expected_version: int | None, changes: dict[str, Any]
+MODEL_FIELDS = ("description", "intended_use", "limitations", "tags", "team")
+
+
+def change_model(
+    *,
+    actor: Actor,
+    model_id: str,
+    expected_version: int | None,
+    changes: dict[str, Any],
+    name: str | None = None,
+    archive: bool | None = None,
+    reason: str = "",
 ) -> ModelState:
+    """Change a model's fields, rename it and/or archive it as one decision.
+
+    Everything is checked before anything is recorded; the events (ModelUpdated, ModelRenamed,
+    ModelArchived, in that order) go in one append at the version read, with the unique-name
+    guard and the team's object permissions in the same transaction. Bad input records nothing."""
     state = load_model(model_id)
     permissions.require_change_model(actor.account, state.id)
     version = _require_expected(state.stream_version, expected_version, state.id)
+    unknown = set(changes) - set(MODEL_FIELDS)
+    if unknown:
+        raise InvalidInput(f"these fields cannot be changed here: {', '.join(sorted(unknown))}")
+    if archive is False and state.archived:
+        raise ModelIsArchived(f"model {state.name!r} is archived and cannot be restored")
     checked: dict[str, Any] = {}
     for field in ("description", "intended_use", "limitations"):
         if field in changes:
@@ -172,17 +192,21 @@ def update_model(
     if new_team is not None and new_team != state.team:
         permissions.require_member(actor.account, new_team)
         checked["team"] = new_team
-    unknown = set(changes) - {"description", "intended_use", "limitations", "tags", "team"}
-    if unknown:
-        raise InvalidInput(f"these fields cannot be changed here: {', '.join(sorted(unknown))}")
     events: list[Any] = []
     if checked:
         events.append(ev.ModelUpdated(changes=checked))
-    if "name" in changes:
-        raise InvalidInput("rename a model with rename_model")
+    renamed = name is not None and name != state.name
+    if renamed:
+        rules.check_name(name)
+        taken = RegisteredModel.objects.filter(name__iexact=name).exclude(id=state.id).exists()
+        if taken:
+            raise NameTaken(f"the name {name!r} is already in use")
+        events.append(ev.ModelRenamed(old_name=state.name, new_name=name))
+    if archive and not state.archived:
+        events.append(ev.ModelArchived(reason=rules.check_text(reason, "reason", 2000)))
     if not events:
         return state
-    with transaction.atomic():
+    with transaction.atomic(), _unique_name_guard("registry_model_name_ci", name or state.name):
         store.append(StreamRef(uuid.UUID(state.id), ev.MODEL), version, events, _meta(actor))
         if "team" in checked:
             obj = RegisteredModel(id=state.id)
@@ -193,43 +217,39 @@ def update_model(
     return load_model(state.id)
 
 
+def update_model(
+    *, actor: Actor, model_id: str, expected_version: int | None, changes: dict[str, Any]
+) -> ModelState:
+    if "name" in changes:
+        raise InvalidInput("rename a model with rename_model")
+    return change_model(
+        actor=actor, model_id=model_id, expected_version=expected_version, changes=changes
+    )
+
+
 def rename_model(
     *, actor: Actor, model_id: str, expected_version: int | None, new_name: str
 ) -> ModelState:
-    state = load_model(model_id)
-    permissions.require_change_model(actor.account, state.id)
-    version = _require_expected(state.stream_version, expected_version, state.id)
-    rules.check_name(new_name)
-    if new_name == state.name:
-        return state
-    taken = RegisteredModel.objects.filter(name__iexact=new_name).exclude(id=state.id).exists()
-    if taken:
-        raise NameTaken(f"the name {new_name!r} is already in use")
-    with transaction.atomic(), _unique_name_guard("registry_model_name_ci", new_name):
-        store.append(
-            StreamRef(uuid.UUID(state.id), ev.MODEL),
-            version,
-            [ev.ModelRenamed(old_name=state.name, new_name=new_name)],
-            _meta(actor),
-        )
-    return load_model(state.id)
+    return change_model(
+        actor=actor,
+        model_id=model_id,
+        expected_version=expected_version,
+        changes={},
+        name=new_name,
+    )
 
 
 def archive_model(
     *, actor: Actor, model_id: str, expected_version: int | None, reason: str
 ) -> ModelState:
-    state = load_model(model_id)
-    permissions.require_change_model(actor.account, state.id)
-    version = _require_expected(state.stream_version, expected_version, state.id)
-    if state.archived:
-        return state
-    store.append(
-        StreamRef(uuid.UUID(state.id), ev.MODEL),
-        version,
-        [ev.ModelArchived(reason=rules.check_text(reason, "reason", 2000))],
-        _meta(actor),
+    return change_model(
+        actor=actor,
+        model_id=model_id,
+        expected_version=expected_version,
+        changes={},
+        archive=True,
+        reason=reason,
     )
-    return load_model(state.id)
 
 
 # -- model versions ----------------------------------------------------------------------

@@ -44,7 +44,7 @@ from core.actors import Actor
 from eventstore import store
 from registry import commands, queries
 from registry.commands import DatasetVersionInput, VersionInput
-from registry.errors import AliasNotFound, ModelIsArchived
+from registry.errors import AliasNotFound
 from registry.models import Dataset, DatasetVersion, ModelVersion, RegisteredModel
 
 
@@ -134,8 +134,16 @@ class ModelApi(APIView):
         summary="Read a model",
     )
     def get(self, request: Request, name: str) -> Response:
-        state = queries.get_model(name, **as_of(request).query)
-        return _with_etag(Response(s.ModelOutput(state).data), state.stream_version)
+        point = as_of(request)
+        state = queries.get_model(name, **point.query)
+        context: dict[str, Any] = {}
+        if point.position is not None or point.moment is not None:
+            # The tier lives in governance's stream: read it at the same point as the model.
+            from governance.queries import get_risk
+
+            context["risk_tiers"] = {str(state.id): get_risk(state.id, **point.query).tier}
+        output = s.ModelOutput(state, context=context)
+        return _with_etag(Response(output.data), state.stream_version)
 
     @extend_schema(
         request=s.ModelUpdateInput,
@@ -147,28 +155,16 @@ class ModelApi(APIView):
         body = s.ModelUpdateInput(data=request.data)
         body.is_valid(raise_exception=True)
         changes = dict(body.validated_data)
-        state = queries.get_model(name)
-        expected = expected_version(request, state.stream_version)
-        actor = _actor(request)
-        new_name = changes.pop("name", None)
-        archive = changes.pop("archived", None)
-        if archive is False and state.archived:
-            raise ModelIsArchived(f"model {state.name!r} is archived and cannot be restored")
-        reason = changes.pop("reason", "")
-        if changes:
-            state = commands.update_model(
-                actor=actor, model_id=state.id, expected_version=expected, changes=changes
-            )
-            expected = None if expected is None else state.stream_version
-        if new_name is not None:
-            state = commands.rename_model(
-                actor=actor, model_id=state.id, expected_version=expected, new_name=new_name
-            )
-            expected = None if expected is None else state.stream_version
-        if archive:
-            state = commands.archive_model(
-                actor=actor, model_id=state.id, expected_version=expected, reason=reason
-            )
+        current = queries.get_model(name)
+        state = commands.change_model(
+            actor=_actor(request),
+            model_id=current.id,
+            expected_version=expected_version(request, current.stream_version),
+            name=changes.pop("name", None),
+            archive=changes.pop("archived", None),
+            reason=changes.pop("reason", ""),
+            changes=changes,
+        )
         return _with_etag(Response(s.ModelOutput(state).data), state.stream_version)
 
 

@@ -130,6 +130,49 @@ def test_stale_expected_version_conflicts_when_updating(owner_actor):
     assert RegisteredModel.objects.get(id=model.id).description == "a"
 
 
+@pytest.mark.parametrize(
+    ("extra", "error"),
+    [
+        ({"name": "CHURN"}, NameTaken),
+        ({"name": "bad name!"}, InvalidInput),
+        ({"archive": True, "reason": "x" * 2001}, InvalidInput),
+        ({"archive": False, "changes": {"description": "b", "colour": "red"}}, InvalidInput),
+    ],
+)
+def test_change_model_records_nothing_when_any_part_is_refused(owner_actor, extra, error):
+    _model(owner_actor, name="churn")
+    model = _model(owner_actor)
+    arguments = {"changes": {"description": "b", "tags": {"k": "v"}}, **extra}
+    with pytest.raises(error):
+        commands.change_model(actor=owner_actor, model_id=model.id, expected_version=1, **arguments)
+    assert [e.type for e in store.read_stream(model.id)] == ["registry.ModelRegistered"]
+    assert RegisteredModel.objects.get(id=model.id).description == ""
+
+
+def test_change_model_records_every_change_in_one_append_at_the_expected_version(owner_actor):
+    model = _model(owner_actor)
+    state = commands.change_model(
+        actor=owner_actor,
+        model_id=model.id,
+        expected_version=1,
+        changes={"description": "b"},
+        name="fraud-v2",
+        archive=True,
+        reason="replaced",
+    )
+    assert (state.name, state.description, state.archived) == ("fraud-v2", "b", True)
+    events = store.read_stream(model.id)[1:]
+    assert [(e.version, e.type) for e in events] == [
+        (2, "registry.ModelUpdated"),
+        (3, "registry.ModelRenamed"),
+        (4, "registry.ModelArchived"),
+    ]
+    with pytest.raises(ConcurrencyConflict):
+        commands.change_model(
+            actor=owner_actor, model_id=model.id, expected_version=1, changes={"limitations": "c"}
+        )
+
+
 def test_aliases_move_between_versions_and_production_needs_the_gate(owner_actor):
     model = _model(owner_actor)
     for _ in range(2):

@@ -1,0 +1,88 @@
+"""Throttling over HTTP: per user once authenticated, per client address before that (bad
+tokens included), counted in the cache every worker process shares."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache, caches
+from django.core.cache.backends.db import DatabaseCache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests.api.conftest import client_for
+from tests.api.test_registry_api import assert_problem
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def rates(settings):
+    """Small rates for the test; counters from earlier tests are cleared first."""
+
+    def set_rates(**rates: str) -> None:
+        current = settings.REST_FRAMEWORK
+        merged = {**current["DEFAULT_THROTTLE_RATES"], **rates}
+        settings.REST_FRAMEWORK = {**current, "DEFAULT_THROTTLE_RATES": merged}
+
+    cache.clear()
+    yield set_rates
+    cache.clear()
+
+
+def assert_throttled(response) -> None:
+    body = assert_problem(response, 429, "throttled")
+    assert int(response["Retry-After"]) >= 1
+    assert body["detail"]
+
+
+def test_authenticated_client_gets_429_with_retry_after_when_over_its_rate(rates, owner, outsider):
+    rates(user="3/minute")
+    client = client_for(owner)
+    for _ in range(3):
+        assert client.get("/api/v1/models/").status_code == 200
+    assert_throttled(client.get("/api/v1/models/"))
+    assert_throttled(client.post("/api/v1/models/", {"name": "x", "team": "t"}, format="json"))
+    # The limit is per user: another client is still served.
+    assert client_for(outsider).get("/api/v1/models/").status_code == 200
+
+
+def test_anonymous_client_gets_429_when_over_the_anonymous_rate(rates):
+    rates(anon="3/minute")
+    anonymous = APIClient()
+    for _ in range(3):
+        assert_problem(anonymous.get("/api/v1/models/"), 401, "not_authenticated")
+    assert_throttled(anonymous.get("/api/v1/models/"))
+    assert_throttled(anonymous.post("/api/v1/models/", {}, format="json"))
+
+
+def test_bad_tokens_get_429_when_over_the_anonymous_rate(rates):
+    rates(anon="3/minute")
+    guesser = APIClient()
+    for attempt in range(3):
+        guesser.credentials(HTTP_AUTHORIZATION=f"Bearer wrong-{attempt}")
+        assert_problem(guesser.get("/api/v1/models/"), 401, "authentication_failed")
+    guesser.credentials(HTTP_AUTHORIZATION="Token wrong-again")
+    assert_throttled(guesser.get("/api/v1/models/"))
+    # A made-up forwarding header is not a new client.
+    assert_throttled(guesser.get("/api/v1/models/", HTTP_X_FORWARDED_FOR="203.0.113.9"))
+
+
+def test_anonymous_refusals_do_not_use_up_an_authenticated_clients_rate(rates, owner):
+    rates(anon="2/minute", user="2/minute")
+    for _ in range(3):
+        APIClient().get("/api/v1/models/")
+    client = client_for(owner)
+    assert client.get("/api/v1/models/").status_code == 200
+    assert client.get("/api/v1/models/").status_code == 200
+    assert_throttled(client.get("/api/v1/models/"))
+
+
+def test_throttle_counters_live_in_the_database_cache_every_worker_shares(rates, owner):
+    assert isinstance(caches["default"], DatabaseCache)
+    client_for(owner).get("/api/v1/models/")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM ledger_cache WHERE cache_key LIKE %s",
+            [f"%throttle_user_{owner.pk}"],
+        )
+        assert cursor.fetchone()[0] == 1
