@@ -6,9 +6,9 @@ middle of its transaction leaves nothing behind and is redone; a task delivered 
 its outcome once.
 
 Each runs against every broker at hand, on a queue of its own: RabbitMQ and Redis on
-127.0.0.1 where they answer, a private `redis-server` started here where Redis does not
-answer but the program is installed, and always the filesystem broker the project uses by
-default, which needs no service. `TEST_BROKERS=private-redis,filesystem` chooses."""
+127.0.0.1 where they answer, a private `redis-server` started here where the program is
+installed (the one broker the tests stop for real), and always the filesystem broker the
+project uses by default, which needs no service. `TEST_BROKERS=private-redis,filesystem` chooses."""
 
 from __future__ import annotations
 
@@ -68,8 +68,8 @@ def _broker_kinds() -> list[str]:
         kinds.append("rabbitmq")
     if _reachable(SHARED_REDIS):
         kinds.append("redis")
-    elif shutil.which("redis-server"):
-        kinds.append("private-redis")
+    if shutil.which("redis-server"):
+        kinds.append("private-redis")  # one the tests can stop and start
     return [*kinds, "filesystem"]
 
 
@@ -292,22 +292,32 @@ def wait_for_sentinel(mail: Path) -> None:
 
 
 def test_notifications_wait_for_a_stopped_broker_and_are_delivered_once(
-    pristine_ledger, cast, evidence_store, workers, publisher, monkeypatch, tmp_path
+    pristine_ledger, cast, evidence_store, broker, workers, publisher, monkeypatch, tmp_path
 ):
     with clock.frozen(T0):
         approved_version(cast, evidence_store, "high")
-    down = Celery("down", broker="redis://127.0.0.1:1/0")
-    down.conf.broker_connection_timeout = 0.5
-    down.conf.task_publish_retry_policy = {"max_retries": 0}
-    monkeypatch.setattr(outbox, "celery_app", lambda: down)
+    if broker.server is not None:
+        # The tests own this broker: stop it for real, under a running worker.
+        workers()
+        broker.server.stop()
+    else:
+        # A broker the tests do not own stands in for a stopped one by an address where
+        # nothing listens.
+        down = Celery("down", broker="redis://127.0.0.1:1/0")
+        down.conf.broker_connection_timeout = 0.5
+        down.conf.task_publish_retry_policy = {"max_retries": 0}
+        monkeypatch.setattr(outbox, "celery_app", lambda: down)
     with clock.frozen(T0 + 16 * DAY):
         report = reviews.scan_reviews(actor=Actor.system("tests"))  # the command succeeds
     assert report.opened == 1
     (message,) = OutboxMessage.objects.filter(task="governance.notify_review")
     assert message.dispatched_at is None and message.last_error
 
-    monkeypatch.setattr(outbox, "celery_app", lambda: publisher)
-    workers()
+    if broker.server is not None:
+        broker.server.start()
+    else:
+        monkeypatch.setattr(outbox, "celery_app", lambda: publisher)
+        workers()
     with clock.frozen(message.next_attempt_at + timedelta(seconds=1)):
         assert outbox.dispatch().sent == 1
         assert outbox.dispatch().sent == 0
