@@ -1,14 +1,15 @@
 """Celery tasks of approvals: e-mail board members about new requests and requesters about
-decisions. Sent from the outbox after commit (at least once); a worker process that sees the
-same message id again skips it, through the configured cache."""
+decisions. Sent from the outbox after commit (at least once); each e-mail is sent once per
+message id and recipient through the database (governance/delivery.py), and retried with
+backoff while the mail server fails."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.cache import cache
-from django.core.mail import send_mail
+
+from governance.delivery import send_once
+from governance.tasks import RETRY, SEND_FAILURES
 
 SUBJECTS = {
     "requested": "Approval requested: your review is needed",
@@ -21,20 +22,10 @@ SUBJECTS = {
 }
 
 
-@shared_task(name="approvals.notify", bind=True, acks_late=True, ignore_result=True)
+@shared_task(name="approvals.notify", bind=True, autoretry_for=SEND_FAILURES, **RETRY)
 def notify(self, event: str, request_id: str, user_ids: list[int]) -> int:
-    """E-mail each active recipient with an address; returns how many were sent."""
-    if self.request.id and not cache.add(f"approvals.notify:{self.request.id}", 1, 86_400):
-        return 0
+    """E-mail each active recipient with an address; returns how many were sent now."""
     link = f"{settings.LEDGER_BASE_URL}/admin/approvals/approvalrequest/{request_id}/change/"
     subject = SUBJECTS.get(event, f"Approval request update: {event}")
-    sent = 0
-    users = get_user_model().objects.filter(pk__in=user_ids, is_active=True).exclude(email="")
-    for user in users:
-        sent += send_mail(
-            subject,
-            f"Approval request {request_id}: {event}.\n\nOpen it: {link}\n",
-            settings.DEFAULT_FROM_EMAIL,
-            [user.email],
-        )
-    return sent
+    body = f"Approval request {request_id}: {event}.\n\nOpen it: {link}\n"
+    return send_once(self.request.id, subject, body, user_ids)

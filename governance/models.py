@@ -1,4 +1,5 @@
-"""Read tables of governance. Only governance/projectors.py writes them."""
+"""Read tables of governance, which only governance/projectors.py writes, and the delivery
+log of notification e-mails, which only governance/delivery.py writes."""
 
 from django.db import models
 
@@ -184,3 +185,25 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.severity} finding: {self.title}"
+
+
+class DeliveredNotification(models.Model):
+    """One e-mail handed to the mail server: a notification task's message id (the outbox row
+    id) and the recipient (`user:<id>`, no address). The unique pair is the claim that makes a
+    redelivered task, in any worker process, send nothing twice."""
+
+    message_id = models.CharField(max_length=255)
+    recipient = models.CharField(max_length=100)
+    delivered_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "governance_delivery"
+        ordering = ["-delivered_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message_id", "recipient"], name="governance_delivered_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} to {self.recipient}"

@@ -1,21 +1,19 @@
 """Celery tasks of governance: the periodic review scan and review notifications. Thin: each
-calls one command or sends one e-mail. Delivered at least once (acks late, redone when a
-worker dies); the scan is idempotent by construction and notifications skip a message id
-they have already sent."""
+calls one command or sends one notification. Delivered at least once (acks late, redone when
+a worker dies); the scan is idempotent by construction and notifications are sent once per
+message id and recipient through the database (governance/delivery.py), retried with backoff
+while the mail server fails."""
 
 from __future__ import annotations
 
 from smtplib import SMTPException
-from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.cache import cache
-from django.core.mail import send_mail
 from django.db import InterfaceError, OperationalError
 
 from core.actors import Actor
+from governance.delivery import send_once
 
 RETRY = {
     "acks_late": True,
@@ -26,6 +24,8 @@ RETRY = {
     "max_retries": 10,
     "ignore_result": True,
 }
+# What a send may fail with and a later try may not: the mail server or the database away.
+SEND_FAILURES = (SMTPException, OSError, OperationalError, InterfaceError)
 
 SUBJECTS = {
     "opened": "A periodic model review is open for your board",
@@ -57,42 +57,16 @@ def scan_reviews(self) -> dict[str, int]:
     }
 
 
-def _send(task: Any, subject: str, body: str, user_ids: list[int]) -> int:
-    """E-mail each active recipient with an address, once per message id: marked done only
-    once sent, so a retry after an SMTP failure still sends."""
-    key = f"governance.notify:{task.request.id}"
-    if task.request.id and cache.get(key):
-        return 0
-    sent = 0
-    users = get_user_model().objects.filter(pk__in=user_ids, is_active=True).exclude(email="")
-    for user in users:
-        sent += send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
-    if task.request.id:
-        cache.set(key, 1, 86_400)
-    return sent
-
-
-@shared_task(
-    name="governance.notify_finding",
-    bind=True,
-    autoretry_for=(SMTPException, ConnectionError),
-    **RETRY,
-)
+@shared_task(name="governance.notify_finding", bind=True, autoretry_for=SEND_FAILURES, **RETRY)
 def notify_finding(self, event: str, finding_id: str, user_ids: list[int]) -> int:
     link = f"{settings.LEDGER_BASE_URL}/admin/governance/finding/{finding_id}/change/"
     body = f"Finding {finding_id}: {event}.\n\nOpen it: {link}\n"
-    return _send(self, f"A governance finding was {event}", body, user_ids)
+    return send_once(self.request.id, f"A governance finding was {event}", body, user_ids)
 
 
-@shared_task(
-    name="governance.notify_review",
-    bind=True,
-    autoretry_for=(SMTPException, ConnectionError),
-    **RETRY,
-)
+@shared_task(name="governance.notify_review", bind=True, autoretry_for=SEND_FAILURES, **RETRY)
 def notify_review(self, event: str, review_id: str, user_ids: list[int]) -> int:
     link = f"{settings.LEDGER_BASE_URL}/admin/governance/periodicreview/{review_id}/change/"
     subject = SUBJECTS.get(event, f"Periodic review update: {event}")
-    return _send(
-        self, subject, f"Periodic review {review_id}: {event}.\n\nOpen it: {link}\n", user_ids
-    )
+    body = f"Periodic review {review_id}: {event}.\n\nOpen it: {link}\n"
+    return send_once(self.request.id, subject, body, user_ids)

@@ -10,11 +10,13 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from approvals import commands as approvals
 from core import clock
 from core.actors import Actor
 from eventstore import store
+from governance import commands as governance
 from governance import reviews
 from governance.models import PeriodicReview
 from tests.approvals.conftest import actor_of
@@ -29,24 +31,31 @@ ON_TIME = -4
 SHOWN = ("governance.Review", "approvals.Request")
 
 
+def _names(ids) -> str:
+    users = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "username"))
+    return ", ".join(users.get(pk, f"user {pk}") for pk in ids)
+
+
 def _describe(event) -> str:
     data = event.data
     match event.type.split(".")[1]:
         case "PeriodicReviewOpened":
-            return (
-                f"review {data['sequence']} due {data['due_at'][:10]} to {','.join(data['boards'])}"
-            )
-        case "ReviewReminderSent" | "ReviewEscalated":
-            extra = f"level {data['level']} {data['escalated_to']} " if "level" in data else ""
-            return f"{extra}to users {data['recipient_ids']}"
+            boards = ", ".join(data["boards"])
+            return f"review {data['sequence']}, due {data['due_at'][:10]}, for {boards}"
+        case "ReviewReminderSent":
+            return f"reminded {_names(data['recipient_ids'])}"
+        case "ReviewEscalated":
+            who = data["escalated_to"].replace("_", " ")
+            return f"level {data['level']}, to the {who}: {_names(data['recipient_ids'])}"
         case "ReviewCompleted":
-            return f"{data['outcome']} by user {data['reviewer_id']} ({data['board']})" + (
-                ", late" if data["late"] else ""
+            late = " (late)" if data["late"] else ""
+            return (
+                f"{data['outcome']}{late}, by {_names([data['reviewer_id']])} for {data['board']}"
             )
         case "VersionMarkedNonCompliant":
-            return f"approval {data['suspended_request_id'][:8]} suspended"
+            return f"production approval {data['suspended_request_id'][:8]} suspended"
         case "ApprovalSuspended" | "ApprovalReinstated" | "ReviewFlagged":
-            return data["reason"][:60]
+            return data["reason"]
     return ""
 
 
@@ -54,7 +63,7 @@ def test_a_high_tier_model_goes_through_a_year_of_reviews(cast, evidence_store):
     scan = Actor.system("governance.scan_reviews")
     raj = actor_of(cast.reviewer("model-risk", 1))
     with clock.frozen(T0) as now:
-        _, version, request = approved_version(cast, evidence_store, "high")
+        model, version, request = approved_version(cast, evidence_store, "high")
         start = store.read_stream(version.id)[-1].position
         for day in range(1, 366):
             now.set(T0 + day * DAY)
@@ -79,11 +88,21 @@ def test_a_high_tier_model_goes_through_a_year_of_reviews(cast, evidence_store):
                     )
 
     produced = [e for e in store.read_all(after_position=start) if e.stream_type in SHOWN]
-    print(f"\nOne year of cadence for a high-tier model (approved {T0.date()}):")
+    tier = governance.current_policy().document["high"]
+    boards = ", ".join(f"{board} {quorum}" for board, quorum in tier["boards"].items())
+    print(
+        f"\nOne year of periodic reviews of {model.name} version 1, tier high"
+        f" (boards: {boards}; review every {tier['review_cadence_days']} days, reminder"
+        f" {tier['review_reminder_days']} days ahead, grace {tier['review_grace_days']} days),"
+        f" approved {T0.date()}:\n"
+    )
+    print(f"{'date':<10}  {'event':<26}  detail")
     for event in produced:
-        print(f"{event.recorded_at.date()}  {event.type.split('.')[1]:<26} {_describe(event)}")
+        print(f"{event.recorded_at.date()}  {event.type.split('.')[1]:<26}  {_describe(event)}")
     counts = Counter(e.type.split(".")[1] for e in produced)
-    print(dict(counts))
+    print(f"\n{'events by type':<26}  count")
+    for name, count in counts.most_common():
+        print(f"{name:<26}  {count:>5}")
 
     rows = PeriodicReview.objects.filter(version_id=version.id).order_by("sequence")
     assert all(r.status == "completed" for r in rows[: len(rows) - 1])

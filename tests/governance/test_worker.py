@@ -1,14 +1,19 @@
 """Governance tasks against a real broker and a real `celery worker` process on the test
-database: review notifications wait out a broker outage and are delivered once; a scan
-killed (SIGKILL) in the middle of its transaction leaves nothing behind and is redone; a
-task delivered twice records its outcome once.
+database: review notifications wait out a broker outage and are delivered once; a
+notification delivered twice, to two worker processes at once or after a restart, sends each
+e-mail once; a send that fails is retried and then sent once; a scan killed (SIGKILL) in the
+middle of its transaction leaves nothing behind and is redone; a task delivered twice records
+its outcome once.
 
-Each runs against RabbitMQ and against Redis on 127.0.0.1 (skipped where one is not
-running), on a queue of its own."""
+Each runs against every broker at hand, on a queue of its own: RabbitMQ and Redis on
+127.0.0.1 where they answer, a private `redis-server` started here where the program is
+installed (the one broker the tests stop for real), and always the filesystem broker the
+project uses by default, which needs no service. `TEST_BROKERS=private-redis,filesystem` chooses."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,24 +26,28 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from celery import Celery
+from django.conf import settings
 from django.db import connection
 
 from approvals import commands as approvals
+from config import env
 from core import clock
 from core.actors import Actor
 from eventstore import outbox, store
 from eventstore.models import OutboxMessage
 from governance import reviews
-from governance.models import PeriodicReview
+from governance.models import DeliveredNotification, PeriodicReview
 from tests.governance.cadence_helpers import approved_version, event_types
 
 ROOT = Path(__file__).resolve().parents[2]
-BROKERS = ("amqp://guest:guest@127.0.0.1:5672//", "redis://127.0.0.1:6379/15")
+AMQP = "amqp://guest:guest@127.0.0.1:5672//"
+SHARED_REDIS = "redis://127.0.0.1:6379/15"
 # In the past, so the worker's real clock finds every step of the first review due.
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 REDIS_VISIBILITY_SECONDS = 3
 HIGH_MEMBERS = 6  # model-risk 3, legal 1, ethics 2, each with an e-mail address
+FLAKY_MAIL = "tests.governance.mail_backends.FlakyFileBackend"
 
 
 def _reachable(url: str) -> bool:
@@ -50,11 +59,18 @@ def _reachable(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="module", params=BROKERS, ids=("rabbitmq", "redis"))
-def broker_url(request) -> str:
-    if not _reachable(request.param):
-        pytest.skip(f"no broker at {urlsplit(request.param).netloc} to run a worker against")
-    return request.param
+def _broker_kinds() -> list[str]:
+    """The brokers at hand; `TEST_BROKERS` (comma-separated kinds) picks some instead."""
+    if os.environ.get("TEST_BROKERS"):
+        return os.environ["TEST_BROKERS"].split(",")
+    kinds = []
+    if _reachable(AMQP):
+        kinds.append("rabbitmq")
+    if _reachable(SHARED_REDIS):
+        kinds.append("redis")
+    if shutil.which("redis-server"):
+        kinds.append("private-redis")  # one the tests can stop and start
+    return [*kinds, "filesystem"]
 
 
 def wait_until(predicate, timeout: float = 60, what: str = "condition"):
@@ -67,20 +83,102 @@ def wait_until(predicate, timeout: float = 60, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+class PrivateRedis:
+    """A `redis-server` of the tests' own, persisting every write (append-only file), so it
+    can be stopped for real and started again with what it held."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.directory = directory
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.directory),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ],
+            stdout=(self.directory / "redis.log").open("a"),
+            stderr=subprocess.STDOUT,
+        )
+        wait_until(lambda: _reachable(self.url), timeout=20, what="redis-server to listen")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        wait_until(lambda: not _reachable(self.url), timeout=10, what="redis-server to stop")
+
+
+class Broker:
+    """Where the publisher and the workers meet, and whether the tests own it."""
+
+    def __init__(self, kind: str, url: str, server: PrivateRedis | None = None) -> None:
+        self.kind, self.url, self.server = kind, url, server
+
+    @property
+    def redelivers_after_a_crash(self) -> bool:
+        """RabbitMQ and Redis hand an unacknowledged task to the next worker; the filesystem
+        transport removes a message from its folder when a worker takes it."""
+        return self.kind != "filesystem"
+
+    @property
+    def transport_options(self) -> dict:
+        if self.kind == "filesystem":
+            folder = env.STATE_DIR / ("test-broker" if settings.LEDGER_ENV == "test" else "broker")
+            return {
+                "data_folder_in": str(folder / "queue"),
+                "data_folder_out": str(folder / "queue"),
+                "processed_folder": str(folder / "processed"),
+                "control_folder": str(folder / "control"),
+            }
+        if "redis" in self.kind:
+            return {"visibility_timeout": REDIS_VISIBILITY_SECONDS}
+        return {}
+
+
+@pytest.fixture(scope="module", params=_broker_kinds())
+def broker(request, tmp_path_factory):
+    kind = request.param
+    if kind == "private-redis":
+        server = PrivateRedis(tmp_path_factory.mktemp("redis"))
+        server.start()
+        yield Broker(kind, server.url, server)
+        server.stop()
+        return
+    yield Broker(kind, {"rabbitmq": AMQP, "redis": SHARED_REDIS}.get(kind, "filesystem://"))
+
+
 class Worker:
     """`celery worker` in its own process, on the test database and a private queue."""
 
-    def __init__(self, broker: str, queue: str, mail: Path, log: Path) -> None:
+    def __init__(self, broker: Broker, queue: str, mail: Path, log: Path, **env) -> None:
         url = urlsplit(os.environ["DATABASE_URL"])
         database = urlunsplit(url._replace(path=f"/{connection.settings_dict['NAME']}"))
         self.env = {
             **os.environ,
             "DATABASE_URL": database,
-            "CELERY_BROKER_URL": broker,
+            "CELERY_BROKER_URL": broker.url,
             "CELERY_TASK_DEFAULT_QUEUE": queue,
             "CELERY_VISIBILITY_TIMEOUT": str(REDIS_VISIBILITY_SECONDS),
-            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_BACKEND": FLAKY_MAIL,
             "EMAIL_FILE_PATH": str(mail),
+            **env,
         }
         self.queue, self.log = queue, log
         self.process: subprocess.Popen | None = None
@@ -112,6 +210,9 @@ class Worker:
         wait_until(lambda: "ready." in self.log.read_text(), what="the worker to start")
         return self
 
+    def ran(self, task_id: str) -> bool:
+        return f"[{task_id}] succeeded" in self.log.read_text()
+
     def kill(self) -> None:
         assert self.process is not None
         os.kill(self.process.pid, signal.SIGKILL)
@@ -131,13 +232,19 @@ def queue() -> str:
     return f"ledger-test-{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture
-def publisher(broker_url, queue, monkeypatch):
-    """What the outbox publishes with: the real broker, the test's queue."""
-    app = Celery("ledger-tests", broker=broker_url)
+def broker_app(broker: Broker, queue: str) -> Celery:
+    app = Celery("ledger-tests", broker=broker.url)
     app.conf.task_default_queue = queue
+    app.conf.broker_transport_options = broker.transport_options
     app.conf.broker_connection_timeout = 2
     app.conf.task_publish_retry_policy = {"max_retries": 1}
+    return app
+
+
+@pytest.fixture
+def publisher(broker, queue, monkeypatch):
+    """What the outbox publishes with: the real broker, the test's queue."""
+    app = broker_app(broker, queue)
     monkeypatch.setattr(outbox, "celery_app", lambda: app)
     yield app
     with app.connection_for_write() as conn:
@@ -146,13 +253,12 @@ def publisher(broker_url, queue, monkeypatch):
 
 
 @pytest.fixture
-def workers(pristine_ledger, broker_url, queue, tmp_path):
+def workers(pristine_ledger, broker, queue, tmp_path):
     started: list[Worker] = []
 
-    def start() -> Worker:
-        worker = Worker(
-            broker_url, queue, tmp_path / "mail", tmp_path / f"worker{len(started)}.log"
-        )
+    def start(on: str | None = None, **env) -> Worker:
+        log = tmp_path / f"worker{len(started)}.log"
+        worker = Worker(broker, on or queue, tmp_path / "mail", log, **env)
         started.append(worker)
         return worker.start()
 
@@ -181,23 +287,37 @@ def sentinel(app: Celery, user_id: int) -> None:
     )
 
 
+def wait_for_sentinel(mail: Path) -> None:
+    wait_until(lambda: any("sentinel" in s for s in mails(mail)), what="the sentinel e-mail")
+
+
 def test_notifications_wait_for_a_stopped_broker_and_are_delivered_once(
-    pristine_ledger, cast, evidence_store, workers, publisher, monkeypatch, tmp_path
+    pristine_ledger, cast, evidence_store, broker, workers, publisher, monkeypatch, tmp_path
 ):
     with clock.frozen(T0):
         approved_version(cast, evidence_store, "high")
-    down = Celery("down", broker="redis://127.0.0.1:1/0")
-    down.conf.broker_connection_timeout = 0.5
-    down.conf.task_publish_retry_policy = {"max_retries": 0}
-    monkeypatch.setattr(outbox, "celery_app", lambda: down)
+    if broker.server is not None:
+        # The tests own this broker: stop it for real, under a running worker.
+        workers()
+        broker.server.stop()
+    else:
+        # A broker the tests do not own stands in for a stopped one by an address where
+        # nothing listens.
+        down = Celery("down", broker="redis://127.0.0.1:1/0")
+        down.conf.broker_connection_timeout = 0.5
+        down.conf.task_publish_retry_policy = {"max_retries": 0}
+        monkeypatch.setattr(outbox, "celery_app", lambda: down)
     with clock.frozen(T0 + 16 * DAY):
         report = reviews.scan_reviews(actor=Actor.system("tests"))  # the command succeeds
     assert report.opened == 1
     (message,) = OutboxMessage.objects.filter(task="governance.notify_review")
     assert message.dispatched_at is None and message.last_error
 
-    monkeypatch.setattr(outbox, "celery_app", lambda: publisher)
-    workers()
+    if broker.server is not None:
+        broker.server.start()
+    else:
+        monkeypatch.setattr(outbox, "celery_app", lambda: publisher)
+        workers()
     with clock.frozen(message.next_attempt_at + timedelta(seconds=1)):
         assert outbox.dispatch().sent == 1
         assert outbox.dispatch().sent == 0
@@ -209,7 +329,7 @@ def test_notifications_wait_for_a_stopped_broker_and_are_delivered_once(
     message.refresh_from_db()
     publisher.send_task(message.task, kwargs=message.kwargs, task_id=str(message.id))
     sentinel(publisher, cast.owner.pk)
-    wait_until(lambda: any("sentinel" in s for s in mails(mail)), what="the sentinel e-mail")
+    wait_for_sentinel(mail)
     assert mails(mail).count(opened) == HIGH_MEMBERS
 
 
@@ -230,7 +350,7 @@ def _gone(pid: int) -> bool:
 
 
 def test_scan_killed_mid_transaction_leaves_no_record_and_is_redone_once(
-    pristine_ledger, cast, evidence_store, workers, publisher, broker_url, tmp_path
+    pristine_ledger, cast, evidence_store, workers, publisher, broker, tmp_path
 ):
     with clock.frozen(T0):
         _, version, request = approved_version(cast, evidence_store, "high")
@@ -250,10 +370,14 @@ def test_scan_killed_mid_transaction_leaves_no_record_and_is_redone_once(
     assert not PeriodicReview.objects.exists()
     assert not approvals.load_request(request.id).suspended
 
-    if broker_url.startswith("redis"):
+    if "redis" in broker.kind:
         # Redis hands back an unacknowledged task once its visibility timeout (3 s) passed.
         time.sleep(REDIS_VISIBILITY_SECONDS + 1)
     workers()  # the broker hands the unacknowledged scan to the new worker
+    if not broker.redelivers_after_a_crash:
+        # The filesystem transport lost the taken task with its worker: beat's next tick, a
+        # new task, redoes the scan.
+        publisher.send_task("governance.scan_reviews", task_id="scan-2")
     review = wait_until(
         lambda: PeriodicReview.objects.filter(version_id=version.id, non_compliant=True).first(),
         what="the redone scan",
@@ -261,7 +385,7 @@ def test_scan_killed_mid_transaction_leaves_no_record_and_is_redone_once(
     # The same task delivered again records nothing more.
     publisher.send_task("governance.scan_reviews", task_id="scan-1")
     sentinel(publisher, cast.owner.pk)
-    wait_until(lambda: any("sentinel" in s for s in mails(tmp_path / "mail")), what="the sentinel")
+    wait_for_sentinel(tmp_path / "mail")
     assert event_types(review.id) == [
         "PeriodicReviewOpened",
         "ReviewReminderSent",
@@ -272,3 +396,53 @@ def test_scan_killed_mid_transaction_leaves_no_record_and_is_redone_once(
     suspensions = [e for e in store.read_stream(uuid.UUID(request.id)) if "Suspended" in e.type]
     assert len(suspensions) == 1
     assert approvals.load_request(request.id).suspended
+
+
+def _board_members(cast, board: str = "model-risk") -> list[int]:
+    return [user.pk for user in cast.members[board]]
+
+
+def test_a_notification_delivered_to_two_workers_at_once_sends_each_email_once(
+    cast, broker, workers, publisher, queue, tmp_path
+):
+    other = f"{queue}-b"
+    # Each send takes a second, so the second worker arrives while the first still sends.
+    first, second = workers(TEST_MAIL_DELAY="1"), workers(on=other, TEST_MAIL_DELAY="1")
+    task_id = str(uuid.uuid4())
+    kwargs = {"event": "opened", "review_id": str(uuid.uuid4()), "user_ids": _board_members(cast)}
+    publisher.send_task("governance.notify_review", kwargs=kwargs, task_id=task_id)
+    publisher.send_task("governance.notify_review", kwargs=kwargs, task_id=task_id, queue=other)
+    # The later delivery waits on the earlier one's claim rather than sending beside it.
+    wait_until(_waiting_on_a_lock, what="the second delivery to wait for the first")
+    wait_until(lambda: first.ran(task_id) and second.ran(task_id), what="both deliveries")
+
+    opened = "Subject: A periodic model review is open for your board"
+    assert mails(tmp_path / "mail").count(opened) == 3
+    assert DeliveredNotification.objects.filter(message_id=task_id).count() == 3
+    with broker_app(broker, other).connection_for_write() as conn:
+        conn.default_channel.queue_delete(other)
+
+
+def test_a_notification_whose_send_fails_is_retried_and_then_sent_once(
+    cast, workers, publisher, tmp_path
+):
+    # The mail server drops the second and third sends: the first recipient's e-mail goes
+    # out, the second's fails twice; the retries send the rest and nothing twice.
+    flaky = workers(TEST_MAIL_FAIL_SENDS="2,3")
+    task_id = str(uuid.uuid4())
+    kwargs = {"event": "remind", "review_id": str(uuid.uuid4()), "user_ids": _board_members(cast)}
+    publisher.send_task("governance.notify_review", kwargs=kwargs, task_id=task_id)
+    wait_until(lambda: flaky.ran(task_id), what="the notification to get through")
+
+    reminder = "Subject: Reminder: a periodic model review is due soon"
+    mail = tmp_path / "mail"
+    assert mails(mail).count(reminder) == 3
+    assert flaky.log.read_text().count(f"[{task_id}] retry") == 2
+
+    # A restarted worker given the same message again sends nothing more.
+    flaky.stop()
+    workers()
+    publisher.send_task("governance.notify_review", kwargs=kwargs, task_id=task_id)
+    sentinel(publisher, cast.owner.pk)
+    wait_for_sentinel(mail)
+    assert mails(mail).count(reminder) == 3
