@@ -1,14 +1,15 @@
 """Throttling over HTTP: per user once authenticated, per client address before that (bad
-tokens included), counted in the cache every worker process shares."""
+tokens included), counted in PostgreSQL where every worker process shares the count."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
-from django.core.cache import cache, caches
-from django.core.cache.backends.db import DatabaseCache
 from django.db import connection
 from rest_framework.test import APIClient
 
+from core import clock
 from tests.api.conftest import client_for
 from tests.api.test_registry_api import assert_problem
 
@@ -24,9 +25,9 @@ def rates(settings):
         merged = {**current["DEFAULT_THROTTLE_RATES"], **rates}
         settings.REST_FRAMEWORK = {**current, "DEFAULT_THROTTLE_RATES": merged}
 
-    cache.clear()
-    yield set_rates
-    cache.clear()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM core_throttle")
+    return set_rates
 
 
 def assert_throttled(response) -> None:
@@ -77,12 +78,27 @@ def test_anonymous_refusals_do_not_use_up_an_authenticated_clients_rate(rates, o
     assert_throttled(client.get("/api/v1/models/"))
 
 
-def test_throttle_counters_live_in_the_database_cache_every_worker_shares(rates, owner):
-    assert isinstance(caches["default"], DatabaseCache)
-    client_for(owner).get("/api/v1/models/")
+def test_throttle_counters_live_in_postgresql_where_every_worker_shares_them(rates, owner):
+    rates(user="5/minute")
+    client = client_for(owner)
+    client.get("/api/v1/models/")
+    client.get("/api/v1/models/")
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM ledger_cache WHERE cache_key LIKE %s",
-            [f"%throttle_user_{owner.pk}"],
+            "SELECT hits FROM core_throttle WHERE key = %s", [f"throttle_user_{owner.pk}"]
         )
-        assert cursor.fetchone()[0] == 1
+        assert cursor.fetchone() == (2,)
+
+
+def test_counting_starts_again_when_the_next_window_begins(rates, owner):
+    rates(user="2/minute")
+    client = client_for(owner)
+    start = datetime(2026, 6, 1, 12, 0, 10, tzinfo=UTC)
+    with clock.frozen(start) as now:
+        assert client.get("/api/v1/models/").status_code == 200
+        assert client.get("/api/v1/models/").status_code == 200
+        refused = client.get("/api/v1/models/")
+        assert_throttled(refused)
+        assert int(refused["Retry-After"]) == 50
+        now.advance(timedelta(seconds=50))
+        assert client.get("/api/v1/models/").status_code == 200
