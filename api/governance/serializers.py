@@ -44,6 +44,11 @@ _TIER_SPEC = {
         "review_grace_days": {"type": "integer", "minimum": 0, "maximum": 3650},
         "overdue_action": {"type": "string", "enum": list(policy.OVERDUE_ACTIONS)},
         "suspend_approval_when_non_compliant": {"type": "boolean"},
+        "bias_audit_on_new_version": {
+            "type": "boolean",
+            "description": "Audit each version as soon as evaluation data with an audit_spec"
+            " is attached to it, whatever its status",
+        },
         "fairness_thresholds": {
             "type": "object",
             "additionalProperties": False,
