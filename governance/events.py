@@ -163,6 +163,10 @@ class ReviewCompleted(DomainEvent):
 
 BIAS_AUDIT = "governance.BiasAudit"
 FINDING = "governance.Finding"
+# What started an audit: a person or client, the periodic scan on the tier's cadence, or the
+# evaluation data attached to a version of a tier that audits every new version.
+ON_DEMAND, SCHEDULED, NEW_VERSION = "on_demand", "scheduled", "new_version"
+AUDIT_TRIGGERS = (ON_DEMAND, SCHEDULED, NEW_VERSION)
 
 
 @event("governance.BiasAuditCompleted")

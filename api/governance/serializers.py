@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers import JsonObject, Pattern, StrictInput, Text
-from governance import policy
+from governance import events, policy
 
 # A plain file name: letters, digits, '.', '_', '-' and inner spaces; no path, no leading '.'.
 FILENAME = r"^[A-Za-z0-9_]([A-Za-z0-9._ -]{0,148}[A-Za-z0-9._-])?$"
@@ -264,7 +264,7 @@ class BiasAuditOutput(serializers.Serializer):
     model_id = serializers.UUIDField()
     version_id = serializers.UUIDField()
     version_number = serializers.IntegerField()
-    trigger = serializers.ChoiceField(choices=("on_demand", "scheduled"))
+    trigger = serializers.ChoiceField(choices=events.AUDIT_TRIGGERS)
     source = serializers.ChoiceField(choices=("rows", "evidence"))
     evidence_sha256 = serializers.CharField()
     tier = serializers.ChoiceField(choices=policy.TIERS)
