@@ -1,7 +1,9 @@
 """Bias audits and findings: run an audit of a version's evaluation data (attached evidence
 or posted rows) with the fairness thresholds of the policy in force, record the result, and
 open a finding for the model's owners and the ethics board when it fails. Scheduled audits
-run on each tier's bias-audit cadence from the periodic scan. Load -> decide -> append."""
+run on each tier's bias-audit cadence from the periodic scan; where the tier's policy says so,
+every new version is audited as soon as its evaluation data is attached. Load -> decide ->
+append."""
 
 from __future__ import annotations
 
@@ -94,13 +96,15 @@ def run_bias_audit(
     spec: Any,
     rows: Any = None,
     use_evidence: bool = False,
-    trigger: str = "on_demand",
+    trigger: str = ev.ON_DEMAND,
     audit_key: str | None = None,
+    evidence_sha256: str | None = None,
     idempotency_key: str | None = None,
 ) -> AuditOutcome:
     """Audit the version's evaluation data (attached evidence, or `rows`) against the
     fairness thresholds of the policy in force for the model's tier; a failing audit opens a
-    finding in the same transaction."""
+    finding in the same transaction. With `evidence_sha256`, only that evidence document is
+    audited (NoEvaluationData once another replaced it)."""
     model = registry.load_model(model_id)
     _require_auditor(actor, model)
     if isinstance(number, bool) or not isinstance(number, int) or number not in model.versions:
@@ -118,6 +122,10 @@ def run_bias_audit(
         evidence = evaluation_evidence(version.id)
         if evidence is None:
             raise NoEvaluationData(f"version {number} has no evaluation data attached")
+        if evidence_sha256 is not None and evidence.sha256 != evidence_sha256:
+            raise NoEvaluationData(
+                f"the evaluation data {evidence_sha256} of version {number} was replaced"
+            )
         result = evaluation_data.audit_artifact(evidence.artifact_key, spec=audit_spec)
         sha = evidence.sha256
     else:
@@ -157,9 +165,14 @@ def run_bias_audit(
         audit_id = appended.stream_id
         if not appended.replayed and result.verdict == "fail":
             finding_id = str(_open_finding(actor, model, version, audit_id, tier, result))
-    if finding_id is None:
-        found = finding_stream_id(audit_id)
-        finding_id = str(found) if store.stream_version(found) else None
+    if finding_id is not None:
+        return AuditOutcome(BiasAudit.objects.get(id=audit_id), finding_id)
+    return _recorded_outcome(audit_id)
+
+
+def _recorded_outcome(audit_id: uuid.UUID) -> AuditOutcome:
+    found = finding_stream_id(audit_id)
+    finding_id = str(found) if store.stream_version(found) else None
     return AuditOutcome(BiasAudit.objects.get(id=audit_id), finding_id)
 
 
@@ -261,7 +274,7 @@ def scan_bias_audits(*, actor: Actor, now: datetime | None = None) -> AuditScanR
                 number=version.number,
                 spec=evidence.summary["audit_spec"],
                 use_evidence=True,
-                trigger="scheduled",
+                trigger=ev.SCHEDULED,
                 audit_key=f"scheduled:{due.isoformat()}",
             )
             ran += 1
@@ -272,6 +285,55 @@ def scan_bias_audits(*, actor: Actor, now: datetime | None = None) -> AuditScanR
             log.warning("scheduled bias audit of version %s refused: %s", version.id, error)
             skipped += 1
     return AuditScanReport(ran, skipped)
+
+
+# -- audits of every new version ---------------------------------------------------------
+
+
+def new_version_audit_key(evidence_sha256: str) -> str:
+    """One audit per evaluation data document of a version, whatever delivers the task."""
+    return f"{ev.NEW_VERSION}:{evidence_sha256}"
+
+
+def audit_new_version(
+    *, actor: Actor, version_id: str, evidence_sha256: str
+) -> AuditOutcome | None:
+    """The audit queued when evaluation data with an `audit_spec` was attached to a version of
+    a tier whose policy sets `bias_audit_on_new_version` (governance.commands.attach_evidence).
+    Its id is derived from the document's sha256, so a task delivered twice records nothing
+    the second time; a document replaced before its audit ran is left to its successor, which
+    queued its own. Evaluation data the audit refuses is logged, not retried: a retry would
+    meet the same data. None when nothing was audited."""
+    version = registry.load_version(version_id)
+    audit_id = audit_stream_id(version.id, new_version_audit_key(evidence_sha256))
+    if store.stream_version(audit_id):
+        return _recorded_outcome(audit_id)
+    evidence = evaluation_evidence(version.id)
+    if evidence is None or evidence.sha256 != evidence_sha256:
+        log.info("evaluation data %s of version %s was replaced", evidence_sha256, version.id)
+        return None
+    if "audit_spec" not in evidence.summary:
+        return None
+    try:
+        return run_bias_audit(
+            actor=actor,
+            model_id=version.model_id,
+            number=version.number,
+            spec=evidence.summary["audit_spec"],
+            use_evidence=True,
+            trigger=ev.NEW_VERSION,
+            audit_key=new_version_audit_key(evidence_sha256),
+            evidence_sha256=evidence_sha256,
+        )
+    except (ConcurrencyConflict, IntegrityError):
+        # Another delivery of the same task recorded it first.
+        return _recorded_outcome(audit_id)
+    except NoEvaluationData:
+        log.info("evaluation data %s of version %s was replaced", evidence_sha256, version.id)
+        return None
+    except DomainError as error:
+        log.warning("bias audit of new version %s refused: %s", version.id, error)
+        return None
 
 
 # -- findings ----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from core.actors import Actor
 from core.errors import InvalidInput
 from eventstore import store
 from eventstore.canonical import CanonicalizationError, check_json_value
-from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
+from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
 from governance import events as ev
 from governance import policy
 from governance.errors import (
@@ -48,6 +48,7 @@ from registry.state import VersionState
 
 NAMESPACE = uuid.UUID("0b7f6e2a-4c51-4c1f-9d0e-5a3f2f6c9b21")
 DEFAULT_REASON = "defaults shipped with Model Ledger (GOVERNANCE.md)"
+AUDIT_NEW_VERSION_TASK = "governance.audit_new_version"
 
 
 def meta(actor: Actor, idempotency_key: str | None = None) -> dict[str, Any]:
@@ -371,12 +372,29 @@ def attach_evidence(
                 )
             ],
             meta(actor, idempotency_key),
+            side_effects=_new_version_audit(version, kind, stored.sha256, summary),
         )
         if not result.replayed:
             void_on_evidence_change(
                 actor=actor, version_id=version.id, evidence_version=result.last_version
             )
     return load_evidence(version.id)
+
+
+def _new_version_audit(
+    version: VersionState, kind: str, sha256: str, summary: dict[str, Any]
+) -> list[SideEffect]:
+    """The audit of a new version that GOVERNANCE.md asks of the critical tier (of every tier
+    whose policy in force sets `bias_audit_on_new_version`): queued with the evaluation data
+    that carries an `audit_spec`, whatever the version's status, so it runs before review."""
+    if kind != "evaluation_data" or "audit_spec" not in summary:
+        return []
+    tier = load_risk(version.model_id).tier
+    if not tier or not current_policy().document[tier]["bias_audit_on_new_version"]:
+        return []
+    return [
+        SideEffect(AUDIT_NEW_VERSION_TASK, {"version_id": version.id, "evidence_sha256": sha256})
+    ]
 
 
 def waiver_event(

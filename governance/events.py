@@ -17,7 +17,7 @@ MODEL_RISK = "governance.ModelRisk"
 EVIDENCE = "governance.Evidence"
 
 
-@event("governance.PolicyVersionRecorded", schema_version=2)
+@event("governance.PolicyVersionRecorded", schema_version=3)
 class PolicyVersionRecorded(DomainEvent):
     number: int
     tiers: dict[str, Any]
@@ -28,6 +28,13 @@ class PolicyVersionRecorded(DomainEvent):
 def _policy_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     """Version 1 documents predate review reminders, escalation, grace, the overdue action
     and fairness thresholds: they are read with the shipped defaults for those."""
+    return {**data, "tiers": upgrade_tiers(data["tiers"])}
+
+
+@upcaster("governance.PolicyVersionRecorded", from_version=2)
+def _policy_v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 documents predate `bias_audit_on_new_version`: they are read with the shipped
+    default (an audit on every new version for the critical tier only)."""
     return {**data, "tiers": upgrade_tiers(data["tiers"])}
 
 
@@ -156,6 +163,10 @@ class ReviewCompleted(DomainEvent):
 
 BIAS_AUDIT = "governance.BiasAudit"
 FINDING = "governance.Finding"
+# What started an audit: a person or client, the periodic scan on the tier's cadence, or the
+# evaluation data attached to a version of a tier that audits every new version.
+ON_DEMAND, SCHEDULED, NEW_VERSION = "on_demand", "scheduled", "new_version"
+AUDIT_TRIGGERS = (ON_DEMAND, SCHEDULED, NEW_VERSION)
 
 
 @event("governance.BiasAuditCompleted")

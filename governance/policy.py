@@ -61,6 +61,7 @@ DEFAULT_TIERS: dict[str, dict[str, Any]] = {
         "approval_validity_days": 365,
         "review_cadence_days": 365,
         "bias_audit_cadence_days": None,
+        "bias_audit_on_new_version": False,
         "retention_years": 5,
         "review_reminder_days": 14,
         "review_escalation_days": 0,
@@ -76,6 +77,7 @@ DEFAULT_TIERS: dict[str, dict[str, Any]] = {
         "approval_validity_days": 182,
         "review_cadence_days": 91,
         "bias_audit_cadence_days": 91,
+        "bias_audit_on_new_version": False,
         "retention_years": 7,
         "review_reminder_days": 7,
         "review_escalation_days": 0,
@@ -91,6 +93,7 @@ DEFAULT_TIERS: dict[str, dict[str, Any]] = {
         "approval_validity_days": 91,
         "review_cadence_days": 30,
         "bias_audit_cadence_days": 30,
+        "bias_audit_on_new_version": False,
         "retention_years": 10,
         "review_reminder_days": 7,
         "review_escalation_days": 0,
@@ -111,6 +114,7 @@ DEFAULT_TIERS: dict[str, dict[str, Any]] = {
         "approval_validity_days": 91,
         "review_cadence_days": 30,
         "bias_audit_cadence_days": 30,
+        "bias_audit_on_new_version": True,
         "retention_years": 10,
         "review_reminder_days": 3,
         "review_escalation_days": 0,
@@ -136,6 +140,10 @@ CADENCE_FIELDS = (
     "suspend_approval_when_non_compliant",
     "fairness_thresholds",
 )
+# Added later still (policy schema version 3): GOVERNANCE.md's "and on every new version" for
+# the critical tier, an audit of each version as soon as its evaluation data is attached.
+NEW_VERSION_AUDIT_FIELDS = ("bias_audit_on_new_version",)
+LATER_FIELDS = (*CADENCE_FIELDS, *NEW_VERSION_AUDIT_FIELDS)
 
 
 def upgrade_tiers(tiers: Any) -> Any:
@@ -145,7 +153,7 @@ def upgrade_tiers(tiers: Any) -> Any:
     upgraded = copy.deepcopy(tiers)
     for tier, spec in upgraded.items():
         if tier in DEFAULT_TIERS and isinstance(spec, dict):
-            for name in CADENCE_FIELDS:
+            for name in LATER_FIELDS:
                 spec.setdefault(name, copy.deepcopy(DEFAULT_TIERS[tier][name]))
     return upgraded
 
@@ -212,6 +220,8 @@ def check_tiers(tiers: Any) -> dict[str, dict[str, Any]]:
             raise InvalidInput(f"{tier}.overdue_action is one of {', '.join(OVERDUE_ACTIONS)}")
         if not isinstance(spec["suspend_approval_when_non_compliant"], bool):
             raise InvalidInput(f"{tier}.suspend_approval_when_non_compliant is true or false")
+        if not isinstance(spec["bias_audit_on_new_version"], bool):
+            raise InvalidInput(f"{tier}.bias_audit_on_new_version is true or false")
         _fairness(spec["fairness_thresholds"], f"{tier}.fairness_thresholds")
         checked[tier] = copy.deepcopy(spec)
     return checked

@@ -1,13 +1,15 @@
-"""Celery tasks of governance: the periodic review scan and review notifications. Thin: each
-calls one command or sends one notification. Delivered at least once (acks late, redone when
-a worker dies); the scan is idempotent by construction and notifications are sent once per
-message id and recipient through the database (governance/delivery.py), retried with backoff
-while the mail server fails."""
+"""Celery tasks of governance: the periodic review scan, the audit of a new version queued
+with its evaluation data, and notifications. Thin: each calls one command or sends one
+notification. Delivered at least once (acks late, redone when a worker dies); the scan and
+the audit are idempotent by construction and notifications are sent once per message id and
+recipient through the database (governance/delivery.py), retried with backoff while the mail
+server fails."""
 
 from __future__ import annotations
 
 from smtplib import SMTPException
 
+from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -26,6 +28,10 @@ RETRY = {
 }
 # What a send may fail with and a later try may not: the mail server or the database away.
 SEND_FAILURES = (SMTPException, OSError, OperationalError, InterfaceError)
+# What reading evaluation data and recording its audit may fail with and a later try may not:
+# the database or the artifact store away.
+AUDIT_FAILURES = (OperationalError, InterfaceError, OSError, BotoCoreError, ClientError)
+AUDIT_NEW_VERSION = "governance.audit_new_version"
 
 SUBJECTS = {
     "opened": "A periodic model review is open for your board",
@@ -55,6 +61,19 @@ def scan_reviews(self) -> dict[str, int]:
         "skipped": report.skipped + audited.skipped,
         "audits": audited.ran,
     }
+
+
+@shared_task(name=AUDIT_NEW_VERSION, bind=True, autoretry_for=AUDIT_FAILURES, **RETRY)
+def audit_new_version(self, version_id: str, evidence_sha256: str) -> str | None:
+    """The bias audit of a version's newly attached evaluation data; the audit id is derived
+    from the document's sha256, so a redelivered task records nothing twice."""
+    from governance import audits
+
+    actor = Actor.system(AUDIT_NEW_VERSION, causation_id=self.request.id)
+    outcome = audits.audit_new_version(
+        actor=actor, version_id=version_id, evidence_sha256=evidence_sha256
+    )
+    return str(outcome.audit.id) if outcome is not None else None
 
 
 @shared_task(name="governance.notify_finding", bind=True, autoretry_for=SEND_FAILURES, **RETRY)

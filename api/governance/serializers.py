@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers import JsonObject, Pattern, StrictInput, Text
-from governance import policy
+from governance import events, policy
 
 # A plain file name: letters, digits, '.', '_', '-' and inner spaces; no path, no leading '.'.
 FILENAME = r"^[A-Za-z0-9_]([A-Za-z0-9._ -]{0,148}[A-Za-z0-9._-])?$"
@@ -44,6 +44,11 @@ _TIER_SPEC = {
         "review_grace_days": {"type": "integer", "minimum": 0, "maximum": 3650},
         "overdue_action": {"type": "string", "enum": list(policy.OVERDUE_ACTIONS)},
         "suspend_approval_when_non_compliant": {"type": "boolean"},
+        "bias_audit_on_new_version": {
+            "type": "boolean",
+            "description": "Audit each version as soon as evaluation data with an audit_spec"
+            " is attached to it, whatever its status",
+        },
         "fairness_thresholds": {
             "type": "object",
             "additionalProperties": False,
@@ -259,7 +264,7 @@ class BiasAuditOutput(serializers.Serializer):
     model_id = serializers.UUIDField()
     version_id = serializers.UUIDField()
     version_number = serializers.IntegerField()
-    trigger = serializers.ChoiceField(choices=("on_demand", "scheduled"))
+    trigger = serializers.ChoiceField(choices=events.AUDIT_TRIGGERS)
     source = serializers.ChoiceField(choices=("rows", "evidence"))
     evidence_sha256 = serializers.CharField()
     tier = serializers.ChoiceField(choices=policy.TIERS)

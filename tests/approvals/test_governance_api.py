@@ -103,6 +103,21 @@ def test_policy_version_is_recorded_only_when_a_policy_admin_posts_it(cast):
     assert governance.current_policy().number == current.number + 1
 
 
+def test_new_version_audits_are_a_policy_field_set_over_the_api_when_a_boolean(cast):
+    admin = api(cast.admin)
+    before = last_position()
+    wrong = {"changes": {"high": {"bias_audit_on_new_version": "yes"}}, "reason": "audit all"}
+    problem(admin.post("/api/v1/policies/", wrong, format="json"), 400, "invalid_input")
+    assert appended_since(before) == []
+    right = {"changes": {"high": {"bias_audit_on_new_version": True}}, "reason": "audit all"}
+    created = admin.post("/api/v1/policies/", right, format="json")
+    assert created.status_code == 201, created.content
+    tiers = created.json()["tiers"]
+    assert tiers["high"]["bias_audit_on_new_version"] is True
+    assert tiers["critical"]["bias_audit_on_new_version"] is True
+    assert tiers["medium"]["bias_audit_on_new_version"] is False
+
+
 def test_waiver_is_granted_only_by_the_model_risk_chair_and_lapses_when_it_expires(
     cast, evidence_store
 ):

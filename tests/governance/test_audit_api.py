@@ -1,15 +1,19 @@
 """The bias-audit and finding API: run an audit on posted rows, read it, list a version's
-audits; the failing audit's finding is listed, read as of a time and closed by a reviewer."""
+audits; the failing audit's finding is listed, read as of a time and closed by a reviewer; an
+audit of a new critical version is listed with its trigger."""
 
 from __future__ import annotations
 
 import pytest
 
 from eventstore import store
+from eventstore.models import OutboxMessage
+from governance import tasks
 from tests.api.conftest import client_for
+from tests.approvals.conftest import governed_version, unique_name
 from tests.conftest import make_user
 from tests.governance.cadence_helpers import approved_version
-from tests.governance.test_audits import SPEC, rows
+from tests.governance.test_audits import SPEC, _attach_evaluation_data, rows
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +80,16 @@ def test_outsiders_see_no_audits_or_findings_when_not_concerned(audited):
     assert outsider.get(url).json()["results"] == []
     assert outsider.get(response["Location"]).status_code == 404
     assert outsider.get("/api/v1/findings/").json()["results"] == []
+
+
+def test_audit_of_a_new_critical_version_is_listed_with_its_trigger(cast, evidence_store):
+    model, version = governed_version(
+        cast, evidence_store, "critical", unique_name("critical-model")
+    )
+    _attach_evaluation_data(cast, evidence_store, model, version, rows(0.5, 0.5))
+    (message,) = OutboxMessage.objects.filter(task=tasks.AUDIT_NEW_VERSION)
+    tasks.audit_new_version.apply(kwargs=message.kwargs, task_id=str(message.id)).get()
+    url = f"/api/v1/models/{model.name}/versions/1/bias-audits/"
+    (listed,) = client_for(cast.reviewer("ethics")).get(url).json()["results"]
+    assert listed["trigger"] == "new_version" and listed["verdict"] == "pass"
+    assert listed["recorded_by"] == "system:governance.audit_new_version"

@@ -1,6 +1,8 @@
 """Bias audits through the commands: the policy's fairness thresholds, the result recorded as
 an event, a finding for the owners and the ethics board when it fails (closed only with
-evidence by a reviewer), and scheduled audits on the tier's cadence from attached evidence."""
+evidence by a reviewer), scheduled audits on the tier's cadence from attached evidence, and
+an audit of every new version whose tier asks for it, queued when its evaluation data is
+attached."""
 
 from __future__ import annotations
 
@@ -15,11 +17,13 @@ from core import clock
 from core.actors import Actor
 from core.errors import InvalidInput
 from eventstore import store
-from governance import audits
+from eventstore.models import Event, OutboxMessage
+from governance import audits, tasks
 from governance import commands as governance
 from governance.errors import FindingClosed, NoEvaluationData, NotAuditor
 from governance.models import BiasAudit, Finding
-from tests.approvals.conftest import actor_of, upload
+from registry import commands as registry
+from tests.approvals.conftest import actor_of, governed_version, unique_name, upload
 from tests.conftest import make_user
 from tests.governance.cadence_helpers import approved_version
 
@@ -140,14 +144,16 @@ def test_finding_closes_only_with_evidence_by_a_board_reviewer(cast, evidence_st
         )
 
 
-def _attach_evaluation_data(cast, evidence_store, model, version, data: list[dict]) -> None:
+def _csv(data: list[dict]) -> bytes:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=["sex", "label", "prediction"])
     writer.writeheader()
     writer.writerows(data)
-    document = upload(
-        evidence_store, version, "evaluation_data", buffer.getvalue().encode(), "eval.csv"
-    )
+    return buffer.getvalue().encode()
+
+
+def _attach_evaluation_data(cast, evidence_store, model, version, data: list[dict]) -> None:
+    document = upload(evidence_store, version, "evaluation_data", _csv(data), "eval.csv")
     governance.attach_evidence(
         actor=actor_of(cast.owner),
         model_id=model.id,
@@ -180,3 +186,129 @@ def test_scheduled_audit_runs_once_per_cadence_from_the_attached_evaluation_data
     assert Finding.objects.filter(version_id=version.id).count() == 2
     first = scheduled.order_by("recorded_at").first()
     assert [e.type for e in store.read_stream(first.id)] == ["governance.BiasAuditCompleted"]
+
+
+# -- audits of every new version (critical tier) ----------------------------------------
+
+
+def _new_version_messages(version) -> list[OutboxMessage]:
+    return list(
+        OutboxMessage.objects.filter(
+            task=tasks.AUDIT_NEW_VERSION, kwargs__version_id=str(version.id)
+        ).order_by("created_at")
+    )
+
+
+def _deliver(message: OutboxMessage):
+    """Run the queued task's body here, under the outbox message's id as a worker would."""
+    return tasks.audit_new_version.apply(kwargs=message.kwargs, task_id=str(message.id)).get()
+
+
+def _new_version(cast, evidence_store, tier: str):
+    model, version = governed_version(cast, evidence_store, tier, unique_name(f"{tier}-model"))
+    return model, version
+
+
+def test_new_version_of_a_critical_model_is_audited_once_when_evaluation_data_is_attached(
+    cast, evidence_store
+):
+    model, version = _new_version(cast, evidence_store, "critical")
+    assert registry.load_version(version.id).status == "draft"
+    _attach_evaluation_data(cast, evidence_store, model, version, rows(0.8, 0.3))
+    (message,) = _new_version_messages(version)
+    evidence = audits.evaluation_evidence(str(version.id))
+    assert message.kwargs == {"version_id": str(version.id), "evidence_sha256": evidence.sha256}
+
+    audit_id = _deliver(message)
+    (audit,) = BiasAudit.objects.filter(version_id=version.id)
+    assert str(audit.id) == audit_id
+    assert audit.trigger == "new_version" and audit.source == "evidence"
+    assert audit.evidence_sha256 == evidence.sha256 and audit.tier == "critical"
+    assert audit.verdict == "fail"
+    (finding,) = Finding.objects.filter(version_id=version.id)
+    assert finding.source_id == str(audit.id) and finding.severity == "critical"
+
+    # The task delivered again (a redelivery, or the relay publishing twice) records nothing.
+    before = Event.objects.count()
+    assert _deliver(message) == audit_id
+    assert Event.objects.count() == before
+    assert BiasAudit.objects.filter(version_id=version.id).count() == 1
+    assert Finding.objects.filter(version_id=version.id).count() == 1
+
+
+def test_same_evaluation_data_attached_again_is_audited_once(cast, evidence_store):
+    model, version = _new_version(cast, evidence_store, "critical")
+    _attach_evaluation_data(cast, evidence_store, model, version, rows(0.5, 0.5))
+    _attach_evaluation_data(cast, evidence_store, model, version, rows(0.5, 0.5))
+    assert len(_new_version_messages(version)) == 1  # the repeat appended nothing
+    # The same document with another summary is new evidence, but not new data to audit.
+    document = upload(evidence_store, version, "evaluation_data", _csv(rows(0.5, 0.5)), "eval.csv")
+    governance.attach_evidence(
+        actor=actor_of(cast.owner),
+        model_id=model.id,
+        number=1,
+        kind="evaluation_data",
+        summary={"audit_spec": SPEC, "note": "same rows, described again"},
+        **document,
+    )
+    messages = _new_version_messages(version)
+    assert len(messages) == 2
+    for message in messages:
+        _deliver(message)
+    (audit,) = BiasAudit.objects.filter(version_id=version.id)
+    assert audit.trigger == "new_version" and audit.verdict == "pass"
+    assert not Finding.objects.filter(version_id=version.id).exists()
+
+
+def test_new_version_of_a_high_tier_model_is_not_audited_when_evaluation_data_is_attached(
+    cast, evidence_store
+):
+    model, version = _new_version(cast, evidence_store, "high")
+    _attach_evaluation_data(cast, evidence_store, model, version, rows(0.8, 0.3))
+    assert _new_version_messages(version) == []
+    assert not BiasAudit.objects.filter(version_id=version.id).exists()
+
+
+def test_high_tier_versions_are_audited_on_attach_when_the_policy_switches_it_on(
+    cast, evidence_store
+):
+    governance.record_policy_version(
+        actor=actor_of(cast.admin),
+        changes={"high": {"bias_audit_on_new_version": True}},
+        reason="audit every new credit model",
+    )
+    model, version = _new_version(cast, evidence_store, "high")
+    _attach_evaluation_data(cast, evidence_store, model, version, rows(0.5, 0.5))
+    (message,) = _new_version_messages(version)
+    _deliver(message)
+    (audit,) = BiasAudit.objects.filter(version_id=version.id)
+    assert audit.trigger == "new_version" and audit.policy_version == 2
+
+
+def test_evaluation_data_without_an_audit_spec_queues_no_audit(cast, evidence_store):
+    model, version = _new_version(cast, evidence_store, "critical")
+    document = upload(evidence_store, version, "evaluation_data", _csv(rows(0.5, 0.5)), "eval.csv")
+    governance.attach_evidence(
+        actor=actor_of(cast.owner),
+        model_id=model.id,
+        number=1,
+        kind="evaluation_data",
+        summary={"note": "no specification"},
+        **document,
+    )
+    assert _new_version_messages(version) == []
+
+
+def test_evaluation_data_replaced_before_its_audit_ran_is_left_to_its_successor(
+    cast, evidence_store
+):
+    model, version = _new_version(cast, evidence_store, "critical")
+    _attach_evaluation_data(cast, evidence_store, model, version, rows(0.8, 0.3))
+    _attach_evaluation_data(cast, evidence_store, model, version, rows(0.5, 0.5))
+    first, second = _new_version_messages(version)
+    assert _deliver(first) is None
+    assert not BiasAudit.objects.filter(version_id=version.id).exists()
+    _deliver(second)
+    (audit,) = BiasAudit.objects.filter(version_id=version.id)
+    assert audit.evidence_sha256 == second.kwargs["evidence_sha256"]
+    assert audit.verdict == "pass"

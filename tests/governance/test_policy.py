@@ -45,11 +45,39 @@ def test_defaults_follow_the_governance_table():
         {"low": {"evidence": ["horoscope"]}},
         {"low": {"approval_validity_days": True}},
         {"low": {"colour": "blue"}},
+        {"critical": {"bias_audit_on_new_version": "yes"}},
+        {"high": {"bias_audit_on_new_version": None}},
     ],
 )
 def test_policy_change_is_refused_when_it_breaks_the_policy(changes):
     with pytest.raises(InvalidInput):
         policy.merge_tiers(policy.default_tiers(), changes)
+
+
+def test_only_the_critical_tier_audits_every_new_version_by_default():
+    tiers = policy.check_tiers(policy.default_tiers())
+    assert {t: tiers[t]["bias_audit_on_new_version"] for t in policy.TIERS} == {
+        "low": False,
+        "medium": False,
+        "high": False,
+        "critical": True,
+    }
+
+
+def test_policy_without_the_new_version_audit_field_is_refused_when_checked_whole():
+    tiers = policy.default_tiers()
+    del tiers["critical"]["bias_audit_on_new_version"]
+    with pytest.raises(InvalidInput):
+        policy.check_tiers(tiers)
+    assert policy.check_tiers(policy.upgrade_tiers(tiers)) == policy.DEFAULT_TIERS
+
+
+def test_new_version_audits_are_switched_on_for_a_tier_when_the_policy_says_so():
+    merged = policy.merge_tiers(
+        policy.default_tiers(), {"high": {"bias_audit_on_new_version": True}}
+    )
+    assert merged["high"]["bias_audit_on_new_version"] is True
+    assert merged["critical"] == policy.default_tiers()["critical"]
 
 
 def test_policy_change_replaces_only_the_fields_it_names():

@@ -41,18 +41,18 @@ def test_schedule_follows_the_policy_when_the_tier_is_high():
     assert plan.grace_ends_at == T0 + 37 * DAY
 
 
-def test_old_policy_documents_are_read_with_the_cadence_defaults_when_they_lack_them():
+def _stored_policy(schema_version: int, lacking: tuple[str, ...]) -> RecordedEvent:
     stored = {
-        tier: {k: v for k, v in spec.items() if k not in policy.CADENCE_FIELDS}
+        tier: {k: v for k, v in spec.items() if k not in lacking}
         for tier, spec in policy.DEFAULT_TIERS.items()
     }
-    old = RecordedEvent(
+    return RecordedEvent(
         position=1,
         stream_id=uuid.uuid4(),
         stream_type="governance.Policy",
         version=1,
         type="governance.PolicyVersionRecorded",
-        schema_version=1,
+        schema_version=schema_version,
         data={"number": 1, "tiers": stored, "reason": "seed"},
         metadata={},
         occurred_at=T0,
@@ -60,10 +60,25 @@ def test_old_policy_documents_are_read_with_the_cadence_defaults_when_they_lack_
         prev_hash=b"",
         hash=b"",
     )
+
+
+def test_old_policy_documents_are_read_with_the_cadence_defaults_when_they_lack_them():
+    old = _stored_policy(1, policy.LATER_FIELDS)
+    stored = old.data["tiers"]
     lifted = catalog.upcast(old)
-    assert lifted.schema_version == 2
+    assert lifted.schema_version == 3
     assert policy.check_tiers(lifted.data["tiers"]) == policy.DEFAULT_TIERS
     assert old.data["tiers"] == stored
+    assert "bias_audit_on_new_version" not in stored["critical"]
+
+
+def test_version_2_policy_documents_audit_new_versions_as_shipped_when_they_lack_the_field():
+    old = _stored_policy(2, policy.NEW_VERSION_AUDIT_FIELDS)
+    lifted = catalog.upcast(old)
+    assert lifted.schema_version == 3
+    tiers = policy.check_tiers(lifted.data["tiers"])
+    assert tiers["critical"]["bias_audit_on_new_version"] is True
+    assert tiers["high"]["bias_audit_on_new_version"] is False
 
 
 def test_policy_refuses_cadence_fields_when_they_are_invalid():

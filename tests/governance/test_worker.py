@@ -3,7 +3,8 @@ database: review notifications wait out a broker outage and are delivered once; 
 notification delivered twice, to two worker processes at once or after a restart, sends each
 e-mail once; a send that fails is retried and then sent once; a scan killed (SIGKILL) in the
 middle of its transaction leaves nothing behind and is redone; a task delivered twice records
-its outcome once.
+its outcome once; the audit queued with a new critical version's evaluation data runs in a
+worker and is recorded once however often it is delivered.
 
 Each runs against every broker at hand, on a queue of its own: RabbitMQ and Redis on
 127.0.0.1 where they answer, a private `redis-server` started here where the program is
@@ -35,8 +36,10 @@ from core import clock
 from core.actors import Actor
 from eventstore import outbox, store
 from eventstore.models import OutboxMessage
+from governance import commands as governance
 from governance import reviews
-from governance.models import DeliveredNotification, PeriodicReview
+from governance.models import BiasAudit, DeliveredNotification, Finding, PeriodicReview
+from tests.approvals.conftest import actor_of, governed_version, unique_name, upload
 from tests.governance.cadence_helpers import approved_version, event_types
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -446,3 +449,46 @@ def test_a_notification_whose_send_fails_is_retried_and_then_sent_once(
     sentinel(publisher, cast.owner.pk)
     wait_for_sentinel(mail)
     assert mails(mail).count(reminder) == 3
+
+
+def test_new_critical_version_is_audited_once_by_a_worker_when_its_evaluation_data_arrives(
+    pristine_ledger, cast, evidence_store, workers, publisher, tmp_path
+):
+    model, version = governed_version(
+        cast, evidence_store, "critical", unique_name("critical-model")
+    )
+    # Group a is selected at 80%, group b at 30%: the audit fails and opens a finding.
+    lines = ["sex,label,prediction"] + [
+        f"{group},{i % 2},{1 if i < rate * 100 else 0}"
+        for group, rate in (("a", 0.8), ("b", 0.3))
+        for i in range(100)
+    ]
+    document = upload(
+        evidence_store, version, "evaluation_data", "\n".join(lines).encode(), "eval.csv"
+    )
+    governance.attach_evidence(
+        actor=actor_of(cast.owner),
+        model_id=model.id,
+        number=1,
+        kind="evaluation_data",
+        summary={
+            "audit_spec": {"attributes": ["sex"], "label": "label", "prediction": "prediction"}
+        },
+        **document,
+    )
+    # Published to the broker once the attachment committed.
+    (message,) = OutboxMessage.objects.filter(task="governance.audit_new_version")
+    assert message.dispatched_at is not None
+
+    worker = workers(ARTIFACT_ROOT=str(tmp_path / "artifacts"), S3_BUCKET="")
+    wait_until(lambda: worker.ran(str(message.id)), what="the audit task")
+    audit = BiasAudit.objects.get(version_id=version.id)
+    assert audit.trigger == "new_version" and audit.verdict == "fail"
+    assert audit.recorded_by == "system:governance.audit_new_version"
+
+    # The relay published it again (a crash before marking it sent): same id, nothing new.
+    publisher.send_task(message.task, kwargs=message.kwargs, task_id=str(message.id))
+    sentinel(publisher, cast.owner.pk)
+    wait_for_sentinel(tmp_path / "mail")
+    assert BiasAudit.objects.filter(version_id=version.id).count() == 1
+    assert Finding.objects.filter(version_id=version.id).count() == 1
