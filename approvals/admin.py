@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from approvals import commands, gate, queries
 from approvals.models import ApprovalRequest, Board, ReviewDecision
@@ -23,8 +24,8 @@ from approvals.state import DECISIONS
 from core.actors import Actor
 from core.errors import DomainError
 from eventstore.admin import ReadOnlyAdmin
-from governance.admin import pretty
-from governance.models import Evidence
+from governance.admin import pretty, selection_rate_chart
+from governance.models import BiasAudit, Evidence
 from lineage.svg import lineage_svg
 from registry.admin import _history
 from registry.models import RegisteredModel
@@ -231,12 +232,37 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
 
     @admin.display(description="bias results")
     def bias_results(self, obj):
-        audit = Evidence.objects.filter(version_id=obj.version_id, kind="bias_audit").first()
-        if audit is None:
-            return "no bias audit attached"
-        if audit.waived:
-            return f"waived until {audit.expires_at}: {audit.reason}"
-        return pretty(audit.summary)
+        """The audit the ledger computed itself (newest first, with its chart), beside the
+        bias-audit document the owners attached as evidence."""
+        recorded = BiasAudit.objects.filter(version_id=obj.version_id).order_by("-recorded_at")
+        latest = recorded.first()
+        if latest is None:
+            computed = mark_safe("<p>no bias audit recorded by the ledger</p>")  # noqa: S308
+        else:
+            computed = format_html(
+                '<p><a href="{}">{} audit, {}</a> on {} rows, {} (policy {}); {} recorded</p>{}',
+                reverse("admin:governance_biasaudit_change", args=[latest.id]),
+                latest.verdict.upper(),
+                latest.trigger,
+                latest.rows,
+                latest.recorded_at,
+                latest.policy_version,
+                recorded.count(),
+                selection_rate_chart(latest.result),
+            )
+        attached = Evidence.objects.filter(version_id=obj.version_id, kind="bias_audit").first()
+        if attached is None:
+            document = "no bias audit document attached"
+        elif attached.waived:
+            document = f"waived until {attached.expires_at}: {attached.reason}"
+        else:
+            document = pretty(attached.summary)
+        return format_html(
+            "{}<p>attached document ({}):</p>{}",
+            computed,
+            attached.sha256[:12] if attached is not None and not attached.waived else "-",
+            document,
+        )
 
     @admin.display(description="lineage")
     def lineage(self, obj):

@@ -14,6 +14,7 @@ from governance import reviews
 from governance.models import PeriodicReview
 from tests.approvals.test_admin import staff_client
 from tests.conftest import make_user
+from tests.approvals.conftest import governed_version
 from tests.governance.cadence_helpers import approved_version
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +82,24 @@ def test_audit_page_shows_selection_rates_as_an_svg_chart(cast, evidence_store):
     assert b"0.30 (n=100)" in page.content and b"#c0392b" in page.content
     findings = eli.get("/admin/governance/finding/?status=open")
     assert b"bias audit of" in findings.content
+
+
+def test_approval_page_shows_the_bias_audit_the_ledger_recorded(cast, evidence_store):
+    from approvals import commands as approvals
+    from governance import audits
+    from tests.approvals.conftest import actor_of
+    from tests.governance.test_audits import SPEC, rows
+
+    model, version = governed_version(cast, evidence_store, "high", "audited-page")
+    outcome = audits.run_bias_audit(
+        actor=actor_of(cast.owner), model_id=model.id, number=1, spec=SPEC, rows=rows(0.8, 0.3)
+    )
+    request = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
+    page = staff_client(cast.reviewer("ethics")).get(
+        f"/admin/approvals/approvalrequest/{request.id}/change/"
+    )
+    assert page.status_code == 200
+    assert f"/admin/governance/biasaudit/{outcome.audit.id}/change/".encode() in page.content
+    assert b"FAIL audit, on_demand" in page.content
+    assert b"<svg" in page.content and b"0.30 (n=100)" in page.content
+    assert b"attached document" in page.content
