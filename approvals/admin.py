@@ -237,7 +237,7 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         recorded = BiasAudit.objects.filter(version_id=obj.version_id).order_by("-recorded_at")
         latest = recorded.first()
         if latest is None:
-            computed = mark_safe("<p>no bias audit recorded by the ledger</p>")  # noqa: S308
+            computed = mark_safe("<p>no bias audit recorded by the ledger</p>")
         else:
             computed = format_html(
                 '<p><a href="{}">{} audit, {}</a> on {} rows, {} (policy {}); {} recorded</p>{}',

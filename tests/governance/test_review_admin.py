@@ -12,9 +12,9 @@ from core.actors import Actor
 from eventstore import store
 from governance import reviews
 from governance.models import PeriodicReview
+from tests.approvals.conftest import governed_version
 from tests.approvals.test_admin import staff_client
 from tests.conftest import make_user
-from tests.approvals.conftest import governed_version
 from tests.governance.cadence_helpers import approved_version
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +90,7 @@ def test_approval_page_shows_the_bias_audit_the_ledger_recorded(cast, evidence_s
     from tests.approvals.conftest import actor_of
     from tests.governance.test_audits import SPEC, rows
 
-    model, version = governed_version(cast, evidence_store, "high", "audited-page")
+    model, _ = governed_version(cast, evidence_store, "high", "audited-page")
     outcome = audits.run_bias_audit(
         actor=actor_of(cast.owner), model_id=model.id, number=1, spec=SPEC, rows=rows(0.8, 0.3)
     )
