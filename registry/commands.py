@@ -314,16 +314,23 @@ def _version_event(model_id: str, number: int, data: VersionInput) -> ev.ModelVe
 def create_model_version(
     *,
     actor: Actor,
-    model_id: str,
+    model_id: str | None = None,
+    model_name: str | None = None,
     data: VersionInput,
     idempotency_key: str | None = None,
 ) -> VersionState:
-    """Number a new version (gapless per model, retried under contention) and record it.
+    """Number a new version (gapless per model, retried under contention) and record it, for
+    the model given by id or by name (one query then finds it and checks the permission).
 
     The model may be this process's cached state: numbering appends to the model's stream at
     the version read, so a stale state is a conflict and the retry reads afresh."""
-    state = load_model(model_id, cached=True)
-    permissions.require_change_model(actor.account, state.id)
+    if (model_id is None) == (model_name is None):
+        raise TypeError("create_model_version needs model_id or model_name")
+    if model_name is not None:
+        state = load_model(permissions.model_to_change(actor.account, model_name), cached=True)
+    else:
+        state = load_model(model_id, cached=True)
+        permissions.require_change_model(actor.account, state.id)
     template = _version_event(state.id, 0, data)  # validate once, before any retry
     model_stream = StreamRef(uuid.UUID(state.id), ev.MODEL)
     for _attempt in range(NUMBERING_ATTEMPTS):

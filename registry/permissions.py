@@ -3,13 +3,14 @@ django-guardian when a model or dataset is registered; superusers may do anythin
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib.auth.models import Group
 from django.db import connection, models
 from guardian.shortcuts import assign_perm, remove_perm
 
-from registry.errors import NotOwner, UnknownTeam
+from registry.errors import ModelNotFound, NotOwner, UnknownTeam
 from registry.models import Dataset, RegisteredModel
 
 MODEL_PERMS = ("registry.change_registeredmodel", "registry.view_registeredmodel")
@@ -53,42 +54,79 @@ def require_change_dataset(user: Any, dataset_id: str) -> None:
 
 # Whether the user holds a guardian object permission, directly or through a group, in one
 # indexed query. guardian's own checker answers the same question with several ORM queries per
-# call, which on the write path cost more than the append itself.
-_HOLDS_OBJECT_PERM = """
-    SELECT EXISTS (
+# call, which on the write path cost more than the append itself. {pk} is the object's key as
+# guardian stores it (text).
+_HOLDS = """
+    EXISTS (
         SELECT 1 FROM guardian_groupobjectpermission AS granted
           JOIN auth_user_groups AS membership ON membership.group_id = granted.group_id
           JOIN auth_permission AS perm ON perm.id = granted.permission_id
           JOIN django_content_type AS kind ON kind.id = granted.content_type_id
-         WHERE membership.user_id = %(user)s AND granted.object_pk = %(pk)s
+         WHERE membership.user_id = %(user)s AND granted.object_pk = {pk}
            AND perm.codename = %(codename)s AND kind.app_label = %(app)s AND kind.model = %(model)s
         UNION ALL
         SELECT 1 FROM guardian_userobjectpermission AS granted
           JOIN auth_permission AS perm ON perm.id = granted.permission_id
           JOIN django_content_type AS kind ON kind.id = granted.content_type_id
-         WHERE granted.user_id = %(user)s AND granted.object_pk = %(pk)s
+         WHERE granted.user_id = %(user)s AND granted.object_pk = {pk}
            AND perm.codename = %(codename)s AND kind.app_label = %(app)s AND kind.model = %(model)s
     )
 """
+_HOLDS_OBJECT_PERM = "SELECT " + _HOLDS.format(pk="%(pk)s")
+# A model found by name (lower(name) is what the unique index holds) and whether the user may
+# change it, in one round trip: the create-version request's lookup and permission check.
+_MODEL_NAMED_AND_CHANGEABLE = (
+    "SELECT model.id, %(anyone)s OR "
+    + _HOLDS.format(pk="model.id::text")
+    + " FROM registry_registeredmodel AS model WHERE lower(model.name) = lower(%(name)s)"
+)
 
 
-def has_object_perm(user: Any, perm: str, model: type[models.Model], pk: Any) -> bool:
-    """guardian's answer to user.has_perm(perm, obj) for an active user, superusers included."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
+def _perm_params(user: Any, perm: str, model: type[models.Model]) -> dict[str, Any]:
     app_label, codename = perm.split(".", 1)
-    params = {
-        "user": user.pk,
-        "pk": str(pk),
+    return {
+        "user": getattr(user, "pk", None),
         "codename": codename,
         "app": app_label,
         "model": model._meta.model_name,
     }
+
+
+def _may_hold_perms(user: Any) -> bool:
+    return user is not None and user.is_authenticated and user.is_active
+
+
+def has_object_perm(user: Any, perm: str, model: type[models.Model], pk: Any) -> bool:
+    """guardian's answer to user.has_perm(perm, obj) for an active user, superusers included."""
+    if not _may_hold_perms(user):
+        return False
+    if user.is_superuser:
+        return True
     with connection.cursor() as cursor:
-        cursor.execute(_HOLDS_OBJECT_PERM, params)
+        cursor.execute(_HOLDS_OBJECT_PERM, {**_perm_params(user, perm, model), "pk": str(pk)})
         return bool(cursor.fetchone()[0])
+
+
+def model_to_change(user: Any, name: str) -> uuid.UUID:
+    """The id of the model named `name` (any case), if the user may change it: one query for
+    what model_id_for and require_change_model ask in two. ModelNotFound, then NotOwner."""
+    active = _may_hold_perms(user)
+    params = {
+        **_perm_params(user, "registry.change_registeredmodel", RegisteredModel),
+        # Without an active account nothing is granted (a NULL user matches no grant), but a
+        # missing model is still a 404 first, for everyone.
+        "user": user.pk if active else None,
+        "name": name,
+        "anyone": active and bool(user.is_superuser),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_MODEL_NAMED_AND_CHANGEABLE, params)
+        row = cursor.fetchone()
+    if row is None:
+        raise ModelNotFound(f"no model named {name!r}")
+    if not row[1]:
+        raise NotOwner("only the owning team can change this model")
+    return row[0]
 
 
 def is_member(user: Any, team: str) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from api.serializers import Integer, JsonObject, Pattern, StrictInput, Tags, Text
+from api.serializers import Integer, JsonObject, LeanFields, Pattern, StrictInput, Tags, Text
 from registry import rules
 from registry.state import STATUSES
 
@@ -52,7 +52,7 @@ class _ModelListOutput(serializers.ListSerializer):
         return super().to_representation(items)
 
 
-class ModelOutput(serializers.Serializer):
+class ModelOutput(LeanFields):
     id = serializers.UUIDField()
     name = serializers.CharField()
     team = serializers.CharField()
@@ -115,7 +115,7 @@ class VersionUpdateInput(StrictInput):
     reason = Text(max_length=2000, allow_blank=True, required=False)
 
 
-class VersionOutput(serializers.Serializer):
+class VersionOutput(LeanFields):
     id = serializers.UUIDField()
     model_id = serializers.UUIDField()
     number = serializers.IntegerField()
@@ -157,7 +157,7 @@ class DatasetCreateInput(StrictInput):
     tags = Tags(required=False)
 
 
-class DatasetOutput(serializers.Serializer):
+class DatasetOutput(LeanFields):
     id = serializers.UUIDField()
     name = serializers.CharField()
     team = serializers.CharField()
@@ -184,7 +184,7 @@ class DatasetVersionCreateInput(StrictInput):
     tags = Tags(required=False)
 
 
-class DatasetVersionOutput(serializers.Serializer):
+class DatasetVersionOutput(LeanFields):
     id = serializers.UUIDField()
     dataset_id = serializers.UUIDField()
     number = serializers.IntegerField()

@@ -213,7 +213,7 @@ class ModelVersionCollectionApi(ListAPIView):
             data[key] = tuple(data.get(key, ()))
         version = commands.create_model_version(
             actor=_actor(request),
-            model_id=str(commands.model_id_for(name)),
+            model_name=name,
             data=VersionInput(**data),
             idempotency_key=idempotency_key(request),
         )
