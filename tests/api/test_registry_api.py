@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from eventstore.models import Event
 from tests.api.conftest import client_for
+from tests.approvals.conftest import INTAKE
 
 pytestmark = pytest.mark.django_db
 PROBLEM = "application/problem+json"
@@ -615,16 +616,7 @@ def test_patch_status_outside_the_vocabulary_is_a_validation_error(owner_api, mo
     assert owner_api.get(path)["ETag"] == '"1"'
 
 
-LOW_RISK_INTAKE = {
-    "use_case": "internal search ranking",
-    "affected_people": "internal",
-    "automated_decisions": False,
-    "significant_effects": False,
-    "personal_data": False,
-    "special_category_data": False,
-    "regulated_domain": "none",
-    "safety_component": False,
-}
+LOW_RISK_INTAKE = INTAKE["low"]
 
 
 def test_time_travel_reports_the_risk_tier_as_it_was(owner_api, owner_actor, model):
