@@ -16,6 +16,8 @@ pytestmark = pytest.mark.django_db
     ("method", "path"),
     [
         ("get", "/api/v1/models/a%00b/"),
+        ("get", "/api/v1/approvals/6f1c3a52-0d4b-4f0e-9a57-3d2b8c1e7a10%00/"),
+        ("post", "/api/v1/reviews/6f1c3a52-0d4b-4f0e-9a57-3d2b8c1e7a10%00/completion/"),
         ("post", "/api/v1/models/a%00b/versions/"),
         ("get", "/api/v1/models/fraud-detector/versions/?status=dr%00aft"),
         ("get", "/api/v1/models/?search=x%00y"),

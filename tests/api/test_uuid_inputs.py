@@ -41,7 +41,7 @@ MALFORMED = [
     "6f1c3a52-0d4b-4f0e-9a57-3d2b8c1e7a1",
     "6f1c3a52-0d4b-4f0e-9a57-3d2b8c1e7a100",
     "{6f1c3a52-0d4b-4f0e-9a57-3d2b8c1e7a10}",
-    "6f1c3a52%2D0d4b-4f0e-9a57-3d2b8c1e7a10%00",
+    "6f1c3a52%2D0d4b-4f0e-9a57-3d2b8c1e7a10%20",
     "%F0%9F%92%A5",
     "x" * 5000,
 ]
