@@ -178,3 +178,16 @@ def approve(cast, request_id: str, board: str, index: int = 0, **kwargs):
         rationale=kwargs.pop("rationale", "reviewed the evidence"),
         **kwargs,
     )
+
+
+def revise_model_card(cast, store, version, body: bytes, name: str) -> None:
+    """The owner attaches a new model card document to version 1 (the evidence changes)."""
+    document = upload(store, version, "model_card", body)
+    governance.attach_evidence(
+        actor=actor_of(cast.owner),
+        model_id=version.model_id,
+        number=1,
+        kind="model_card",
+        summary=model_card(name, 1),
+        **document,
+    )

@@ -9,7 +9,7 @@ from django.test import Client
 from approvals import commands as approvals
 from approvals.roles import ensure_auditors_group
 from eventstore.models import Event
-from tests.approvals.conftest import actor_of, governed_version
+from tests.approvals.conftest import actor_of, governed_version, revise_model_card
 from tests.conftest import make_user
 
 
@@ -170,9 +170,8 @@ def test_migration_takes_token_permissions_from_an_existing_auditors_group(db):
 
 
 def test_voided_request_is_back_in_my_reviews_when_the_evidence_changed(cast, evidence_store):
-    from governance import commands as governance
     from tests.api.conftest import client_for
-    from tests.approvals.conftest import approve, model_card, upload
+    from tests.approvals.conftest import approve
 
     model, version = governed_version(cast, evidence_store, "low", "queue-void")
     request = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
@@ -181,15 +180,7 @@ def test_voided_request_is_back_in_my_reviews_when_the_evidence_changed(cast, ev
     assert str(request.id).encode() in staff_client(reviewer).get(queue).content
     assert approve(cast, request.id, "model-risk", 1).status == "approved"
     assert str(request.id).encode() not in staff_client(reviewer).get(queue).content
-    document = upload(evidence_store, version, "model_card", b"a new card")
-    governance.attach_evidence(
-        actor=actor_of(cast.owner),
-        model_id=model.id,
-        number=1,
-        kind="model_card",
-        summary=model_card("queue-void", 1),
-        **document,
-    )
+    revise_model_card(cast, evidence_store, version, b"a new card", "queue-void")
     page = staff_client(reviewer).get(queue)
     assert str(request.id).encode() in page.content
     mine = client_for(reviewer).get("/api/v1/approvals/?mine=pending").json()["results"]

@@ -27,8 +27,7 @@ from tests.approvals.conftest import (
     actor_of,
     approve,
     governed_version,
-    model_card,
-    upload,
+    revise_model_card,
 )
 from tests.conftest import make_user
 
@@ -153,15 +152,7 @@ def test_approval_is_void_when_evidence_changes_after_it_and_counts_again_when_r
     reviewers = [cast.reviewer(b, i) for b, i in (("model-risk", 0), ("legal", 0))]
     assert all(not queries.pending_for(r).filter(id=request.id).exists() for r in reviewers)
     before = Event.objects.order_by("-position").values_list("position", flat=True).first()
-    document = upload(evidence_store, version, "model_card", b"a revised model card")
-    governance.attach_evidence(
-        actor=actor_of(cast.owner),
-        model_id=model.id,
-        number=1,
-        kind="model_card",
-        summary=model_card("voided", 1),
-        **document,
-    )
+    revise_model_card(cast, evidence_store, version, b"a revised model card", "voided")
     appended = list(
         Event.objects.filter(position__gt=before).order_by("position").values_list("type", "data")
     )
@@ -203,27 +194,11 @@ def test_changes_requested_request_opens_again_when_the_owner_changes_the_eviden
     approve(cast, request.id, "model-risk", 1, decision="request_changes", rationale="more")
     assert approvals.load_request(request.id).status == "changes_requested"
     assert not queries.pending_for(reviewer).filter(id=request.id).exists()
-    document = upload(evidence_store, version, "model_card", b"the card, revised")
-    governance.attach_evidence(
-        actor=actor_of(cast.owner),
-        model_id=model.id,
-        number=1,
-        kind="model_card",
-        summary=model_card("revised", 1),
-        **document,
-    )
+    revise_model_card(cast, evidence_store, version, b"the card, revised", "revised")
     assert approvals.load_request(request.id).status == "open"
     assert queries.pending_for(reviewer).filter(id=request.id).exists()
     # A second change with no decision since appends no second void.
-    document = upload(evidence_store, version, "model_card", b"the card, revised twice")
-    governance.attach_evidence(
-        actor=actor_of(cast.owner),
-        model_id=model.id,
-        number=1,
-        kind="model_card",
-        summary=model_card("revised", 1),
-        **document,
-    )
+    revise_model_card(cast, evidence_store, version, b"the card, revised twice", "revised")
     assert Event.objects.filter(stream_id=request.id, type="approvals.ApprovalVoided").count() == 1
     assert approve(cast, request.id, "model-risk", 1).status == "approved"
 

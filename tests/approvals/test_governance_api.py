@@ -11,18 +11,17 @@ from approvals import commands as approvals
 from core import clock
 from eventstore.models import Event
 from governance import commands as governance
-from tests.approvals.conftest import actor_of, api, governed_version, model_card, upload
+from tests.approvals.conftest import (
+    actor_of,
+    api,
+    governed_version,
+    model_card,
+    revise_model_card,
+    upload,
+)
+from tests.approvals.test_workflow_api import problem
 
-PROBLEM = "application/problem+json"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-def problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["code"] == code, body
-    return body
 
 
 def last_position() -> int:
@@ -260,15 +259,7 @@ def test_mine_pending_lists_only_requests_waiting_for_my_decision(cast, evidence
 def test_deployed_status_is_refused_when_the_approval_was_voided(cast, evidence_store):
     _, version, request = requested(cast, evidence_store, "low", "unapproved")
     assert decide(cast.reviewer("model-risk", 1), request.id, "model-risk").status_code == 201
-    document = upload(evidence_store, version, "model_card", b"a changed card")
-    governance.attach_evidence(
-        actor=actor_of(cast.owner),
-        model_id=version.model_id,
-        number=1,
-        kind="model_card",
-        summary=model_card("unapproved", 1),
-        **document,
-    )
+    revise_model_card(cast, evidence_store, version, b"a changed card", "unapproved")
     url = "/api/v1/models/unapproved/versions/1/"
     assert api(cast.owner).get(url).json()["status"] == "approved"
     before = last_position()
