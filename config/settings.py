@@ -85,6 +85,12 @@ _database.setdefault("OPTIONS", {})
 # Server-side binding lets PostgreSQL prepare the hot statements (append, projections) once.
 _database["OPTIONS"].setdefault("server_side_binding", True)
 _database["OPTIONS"].setdefault("prepare_threshold", 1)
+# Plan those statements once per connection, not at every execution: every hot statement looks
+# rows up by key, where PostgreSQL's default (a fresh custom plan while it judges the generic
+# one dearer) spent more time planning than executing.
+_options = _database["OPTIONS"].get("options", "")
+if "plan_cache_mode" not in _options:
+    _database["OPTIONS"]["options"] = f"{_options} -c plan_cache_mode=force_generic_plan".strip()
 _database["TEST"] = {"NAME": env.text("DATABASE_TEST_NAME", "test_model_ledger")}
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -52,12 +52,16 @@ def append(
     *,
     side_effects: Sequence[SideEffect] = (),
     request_fingerprint: bytes | None = None,
+    head: Head | None = None,
 ) -> AppendResult:
     """Append events to a stream at `expected_version` (NO_STREAM for a new stream, None for
     any). Raises ConcurrencyConflict when the stream has moved on. With an idempotency_key in
     the metadata, a repeat by the same actor returns the first result and appends nothing; the
     repeat must be the same request: the same events, or the same `request_fingerprint` where
     the events hold values the server assigns (such as a version number).
+
+    `head` is the stream's (version, hash, recorded_at) as load_locked read it in this
+    transaction; it spares the append reading it again.
 
     A conflict raised inside a caller's transaction leaves that transaction to be rolled back
     (no savepoint is spent on the common path)."""
@@ -80,7 +84,8 @@ def append(
         key_claimed = False
         with raw.cursor() as cursor:
             for _attempt in range(10 if expected_version is None else 1):
-                head = _cached_head(stream, expected_version)
+                if head is None or head[0] != expected_version:
+                    head = _cached_head(stream, expected_version)
                 if head is None:
                     if (
                         key is not None
@@ -103,6 +108,7 @@ def append(
                     key_claimed = True
                 if len(positions) == len(rows):
                     break
+                head = None
                 if positions or expected_version is not None:
                     raise ConcurrencyConflict(
                         stream.id, expected_version, _current_version(cursor, stream)
@@ -486,6 +492,51 @@ def load(
         while len(_states) > _STATES_KEPT:
             _states.popitem(last=False)
     return state, version
+
+
+def load_locked(
+    stream: StreamRef, evolve: Callable[[S, RecordedEvent], S], initial: S
+) -> tuple[S, Head]:
+    """Inside a transaction: take the stream's append lock, held until the transaction ends,
+    and fold the stream as committed under it; returns (state, head) for an append at
+    head[0] with head=head, which then cannot conflict with another load_locked writer.
+
+    For commands whose new events depend on the latest state (numbering): writers queue on
+    the lock instead of racing and retrying. Lock and read go in one round trip (a pipeline,
+    so the read's snapshot is taken once the lock is held), and only the events after this
+    process's last known state are read."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("load_locked needs a transaction")
+    known_version, state = _states.get((stream.id, evolve), (0, initial))
+    known_head = _heads.get(stream.id)
+    if known_head is None or known_head[0] != known_version:
+        # The head event's hash is not at hand: read it with the rest.
+        known_version, state = 0, initial
+    connection.ensure_connection()
+    raw = connection.connection
+    with raw.pipeline(), raw.cursor() as lock, raw.cursor() as cursor:
+        lock.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s::text, 0))", (str(stream.id),)
+        )
+        cursor.execute(
+            f"SELECT {EVENT_COLUMNS} FROM eventstore_event WHERE stream_id = %s AND version > %s"
+            " ORDER BY version",
+            (stream.id, known_version),
+        )
+        rows = cursor.fetchall()
+    events = [catalog.upcast(row_to_event(row)) for row in rows]
+    for recorded in events:
+        if recorded.stream_type != stream.type:
+            raise InvalidEvent(
+                f"stream {stream.id} is a {recorded.stream_type}, not a {stream.type}"
+            )
+        state = evolve(state, recorded)
+    if events:
+        last = events[-1]
+        return state, (last.version, last.hash, last.recorded_at)
+    if known_head is not None and known_version:
+        return state, (known_head[0], known_head[1], known_head[3])
+    return state, (0, GENESIS, None)
 
 
 def remember(

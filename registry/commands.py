@@ -319,34 +319,40 @@ def create_model_version(
     data: VersionInput,
     idempotency_key: str | None = None,
 ) -> VersionState:
-    """Number a new version (gapless per model, retried under contention) and record it, for
-    the model given by id or by name (one query then finds it and checks the permission).
+    """Number a new version (gapless per model) and record it, for the model given by id or by
+    name (one query then finds it and checks the permission).
 
-    The model may be this process's cached state: numbering appends to the model's stream at
-    the version read, so a stale state is a conflict and the retry reads afresh."""
+    Creators of versions of one model queue on its stream's lock and number from the state
+    committed under it, so racing creates wait their turn instead of conflicting and retrying;
+    a conflict can still come from another kind of change to the model, and is retried."""
     if (model_id is None) == (model_name is None):
         raise TypeError("create_model_version needs model_id or model_name")
     if model_name is not None:
-        state = load_model(permissions.model_to_change(actor.account, model_name), cached=True)
+        model_id = str(permissions.model_to_change(actor.account, model_name))
     else:
-        state = load_model(model_id, cached=True)
-        permissions.require_change_model(actor.account, state.id)
-    template = _version_event(state.id, 0, data)  # validate once, before any retry
-    model_stream = StreamRef(uuid.UUID(state.id), ev.MODEL)
+        load_model(model_id, cached=True)  # ModelNotFound before NotOwner
+        permissions.require_change_model(actor.account, model_id)
+    template = _version_event(str(model_id), 0, data)  # validate once, before any retry
+    model_stream = StreamRef(uuid.UUID(str(model_id)), ev.MODEL)
+    fingerprint = _request_fingerprint(str(model_id), template)
     for _attempt in range(NUMBERING_ATTEMPTS):
-        if state.archived:
-            raise ModelIsArchived(f"model {state.name!r} is archived")
-        number = state.latest_version + 1
-        version_id = version_stream_id(state.id, number)
-        created = ev.ModelVersionCreated(**{**template.to_data(), "number": number})
         try:
             with transaction.atomic():
+                state, head = store.load_locked(model_stream, evolve_model, ModelState())
+                if not state.exists:
+                    raise ModelNotFound(f"no model with id {model_id}")
+                if state.archived:
+                    raise ModelIsArchived(f"model {state.name!r} is archived")
+                number = state.latest_version + 1
+                version_id = version_stream_id(state.id, number)
+                created = ev.ModelVersionCreated(**{**template.to_data(), "number": number})
                 numbered = store.append(
                     model_stream,
-                    state.stream_version,
+                    head[0],
                     [ev.ModelVersionNumbered(number=number, version_id=str(version_id))],
                     _meta(actor, idempotency_key),
-                    request_fingerprint=_request_fingerprint(state.id, template),
+                    request_fingerprint=fingerprint,
+                    head=head,
                 )
                 if numbered.replayed:
                     return load_version_by_number(state.id, _numbered_at(numbered))
@@ -354,14 +360,13 @@ def create_model_version(
                     StreamRef(version_id, ev.MODEL_VERSION), NO_STREAM, [created], _meta(actor)
                 )
         except ConcurrencyConflict:
-            state = load_model(state.id)
             continue
         model_after = evolve_model(state, numbered.events[0])
         store.remember(model_stream.id, evolve_model, numbered.last_version, model_after)
         version = evolve_version(VersionState(), recorded.events[0])
         store.remember(version_id, evolve_version, recorded.last_version, version)
         return version
-    raise ConcurrencyConflict(uuid.UUID(state.id), state.stream_version, None)
+    raise ConcurrencyConflict(model_stream.id, None, None)
 
 
 def _request_fingerprint(owner_id: str, event: Any, **overrides: Any) -> bytes:
