@@ -9,8 +9,10 @@ Idempotency-Key, ETag, hash chain, inline projections, outbox) in a throwaway da
 same server. Every server is started and left to go idle first; then rounds alternate between
 them. MLflow is measured in several configurations, each with two clients (keep-alive and a
 new connection per request), and its best is the baseline; our figure is the slower of our
-two clients. CPU per request is read from /proc for the server's process tree, PostgreSQL's
-processes (0 when PostgreSQL is not local) and this client process. --quick (about a minute)
+two clients. A bare Django view under the same gunicorn (bench/floor_app.py; --no-floor leaves
+it out) shows what the stack costs before any feature. CPU per request is read from /proc
+for the server's process tree, PostgreSQL's processes (0 when PostgreSQL is not local) and
+this client process. --quick (about a minute)
 is a smoke test: one round, fewer calls, one MLflow configuration."""
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ class Ledger:
     """Our service under gunicorn (sync workers), against the bench database."""
 
     name = "Model Ledger"
+    role = "ours"
     expect = 201
 
     def __init__(self, stack: ExitStack, logdir: Path, workers: int) -> None:
@@ -140,8 +143,9 @@ class Ledger:
         for name in names:
             commands.register_model(actor=self.actor, name=name, team=TEAM)
 
-    def call(self, model: str, i: int) -> Call:
-        body = {
+    @staticmethod
+    def body(model: str, i: int) -> dict:
+        return {
             "description": f"nightly retrain {i}",
             "framework": "xgboost",
             "artifact_uri": f"s3://models/{model}/{i}/model.ubj",
@@ -152,6 +156,9 @@ class Ledger:
             "code_commit": uuid.uuid4().hex[:40],
             "tags": {"pipeline": "nightly", "owner": "bench"},
         }
+
+    def call(self, model: str, i: int) -> Call:
+        body = self.body(model, i)
         headers = {
             "Authorization": self.auth,
             "Content-Type": "application/json",
@@ -182,6 +189,7 @@ class MLflow:
     """MLflow's tracking server from its own venv, on its own throwaway database."""
 
     name = f"MLflow {MLFLOW_VERSION}"
+    role = "baseline"
     expect = 200
 
     def __init__(
@@ -256,10 +264,70 @@ class MLflow:
         return None
 
 
+# -- the floor -----------------------------------------------------------------------------
+
+
+class Floor:
+    """bench/floor_app.py under the same gunicorn: a bare Django view that numbers and inserts
+    one row per call. What the stack costs before any feature; not a competitor."""
+
+    name = "Django floor"
+    role = "floor"
+    expect = 201
+
+    def __init__(self, stack: ExitStack, logdir: Path, workers: int) -> None:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TABLE bench_floor_version (model text NOT NULL, number integer NOT NULL,"
+                " body jsonb NOT NULL, PRIMARY KEY (model, number))"
+            )
+        self.config = f"gunicorn -w {workers} sync"
+        self.port = free_port()
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        argv = [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "bench.floor_app:application",
+            "--bind",
+            f"{HOST}:{self.port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--log-level",
+            "warning",
+        ]
+        log(f"starting the Django floor: {self.config} on port {self.port}")
+        self.server = stack.enter_context(
+            running(Server("floor", argv, port=self.port, env=env, cwd=ROOT, logdir=logdir))
+        )
+        self.server.wait_ready("/healthz", timeout=60)
+        log(f"{self.name} ready; idle after {self.server.wait_quiet():.0f} s more")
+        warm_up(self)
+
+    def create_models(self, names: Sequence[str]) -> None:
+        return None  # a model is just a name here
+
+    def call(self, model: str, i: int) -> Call:
+        body = Ledger.body(model, i)
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        return Call(f"/floor/{model}/versions/", json.dumps(body).encode(), headers, key=model)
+
+    @staticmethod
+    def number(body: bytes) -> int:
+        return int(json.loads(body)["number"])
+
+    def stored_numbers(self, model: str) -> None:
+        return None
+
+
+System = Ledger | MLflow | Floor
+
 # -- measuring -----------------------------------------------------------------------------
 
 
-def warm_up(system: Ledger | MLflow, clients: int = 8, per_client: int = 6) -> None:
+def warm_up(system: System, clients: int = 8, per_client: int = 6) -> None:
     """Every server worker answers a few calls (imports, connections, caches) before timing."""
     models = [f"bench-warmup-{uuid.uuid4().hex[:6]}"]
     system.create_models(models)
@@ -277,7 +345,7 @@ class Track:
 
     def __init__(
         self,
-        system: Ledger | MLflow,
+        system: System,
         scenario: Scenario,
         client: str,
         keepalive: bool,
@@ -368,11 +436,13 @@ def print_table(tracks: list[Track], best: dict[str, Track], counted: dict[str, 
             print()
         last = key
         r = track.result()
-        ours = isinstance(track.system, Ledger)
-        if ours:
+        role = track.system.role
+        if role != "baseline":
             ratio = f"{r.rate / best[key].result().rate:6.2f}x"
             if track is counted[key]:
                 ratio += "  (ours, counted)"
+            elif role == "floor":
+                ratio += "  (floor)"
         else:
             ratio = "  (MLflow best)" if track is best[key] else ""
         cut = f"  [{r.not_sent} not sent: time cap]" if r.not_sent else ""
@@ -410,6 +480,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=GUNICORN_WORKERS, help="our gunicorn -w")
     parser.add_argument("--max-seconds", type=float, default=30, help="time cap per round")
     parser.add_argument(
+        "--no-floor", action="store_true", help="leave out the bare-Django floor rows"
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="~1 min: fewer requests, one round, one MLflow configuration",
@@ -439,7 +512,9 @@ def main() -> int:
         store_uri = sqlalchemy_url(base_url, mlflow_db)
         # Every server is up (and idle) before timing starts; rounds alternate between them
         # so that background noise on the machine hits all of them alike.
-        systems: list[Ledger | MLflow] = [Ledger(stack, logdir, args.workers)]
+        systems: list[System] = [Ledger(stack, logdir, args.workers)]
+        if not args.no_floor:
+            systems.append(Floor(stack, logdir, args.workers))
         for config, config_flags in configs:
             systems.append(MLflow(stack, logdir, bin_dir, store_uri, config, config_flags))
         postgres = postmaster_pid(base_url)
@@ -459,20 +534,23 @@ def main() -> int:
             log(f"round {n + 1} of {rounds} done")
         problems = [problem for track in tracks for problem in track.problems()]
 
-    def pick(key: str, ours: bool, better) -> Track:
-        candidates = [
-            t for t in tracks if t.scenario.key == key and isinstance(t.system, Ledger) == ours
-        ]
+    def pick(key: str, role: str, better) -> Track:
+        candidates = [t for t in tracks if t.scenario.key == key and t.system.role == role]
         return better(candidates, key=lambda t: t.result().rate)
 
-    best = {s.key: pick(s.key, False, max) for s in plan}
-    counted = {s.key: pick(s.key, True, min) for s in plan}
+    best = {s.key: pick(s.key, "baseline", max) for s in plan}
+    counted = {s.key: pick(s.key, "ours", min) for s in plan}
     print_table(tracks, best, counted)
     print()
     print(
         f"Model Ledger: gunicorn {args.workers} sync workers, all features on (token auth, team"
         " permissions, Idempotency-Key, ETag, hash chain, projections, outbox)."
     )
+    if not args.no_floor:
+        print(
+            "Django floor: bench/floor_app.py under the same gunicorn, a bare view that numbers"
+            " and inserts one row per call (no auth, no features): what the stack itself costs."
+        )
     print(
         f"MLflow {MLFLOW_VERSION} (own venv, no auth): {'; '.join(c for c, _ in configs)}."
         " Its best configuration and client per scenario is the baseline."
@@ -493,7 +571,7 @@ def main() -> int:
     p99 = max(
         t.result().percentile(99)
         for t in tracks
-        if t.scenario.key == "eight" and isinstance(t.system, Ledger)
+        if t.scenario.key == "eight" and t.system.role == "ours"
     )
     print(
         f"target: >= {TARGET_EIGHT:.0f}x MLflow's best at 8 clients: "
@@ -509,6 +587,18 @@ def main() -> int:
         f"target: our p99 < {TARGET_P99_MS:.0f} ms at 8 clients: "
         f"{verdict(p99 < TARGET_P99_MS)} ({p99:.1f} ms, the worse client)"
     )
+    floors = {
+        s.key: [t for t in tracks if t.scenario.key == s.key and t.system.role == "floor"]
+        for s in plan
+    }
+    for key, result in (("eight", eight), ("hot", hot)):
+        if floors[key]:
+            floor = max(t.result().rate for t in floors[key])
+            print(
+                f"headroom ({key}): the bare-Django floor answers {floor:.0f} req/s,"
+                f" {floor / best[key].result().rate:.2f}x MLflow's best; ours is"
+                f" {result.rate / floor:.0%} of the floor"
+            )
     if problems:
         print("\nproblems:")
         for problem in problems:
