@@ -140,22 +140,29 @@ class JsonObject(serializers.DictField):
     """A JSON object the ledger can hash exactly: numbers within +-(2**53 - 1), no NaN."""
 
 
+SHA256_HEX_OUTPUT = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+
+
 class EventOutput(serializers.Serializer):
     """One event of an object's history."""
 
-    position = serializers.IntegerField()
-    version = serializers.IntegerField()
+    position = serializers.IntegerField(help_text="Global position in the log")
+    version = serializers.IntegerField(help_text="Version within the object's stream: 1, 2, ...")
     type = serializers.CharField()
     schema_version = serializers.IntegerField()
-    data = serializers.JSONField()
-    metadata = serializers.JSONField()
+    data = serializers.DictField(help_text="The event's payload, as recorded")
+    metadata = serializers.DictField(help_text="Actor, request and correlation ids, ...")
     occurred_at = serializers.DateTimeField()
     recorded_at = serializers.DateTimeField()
     hash = serializers.SerializerMethodField()
-    prev_hash = serializers.SerializerMethodField()
+    prev_hash = serializers.SerializerMethodField(
+        help_text="The previous event's hash; 64 zeros for the first event"
+    )
 
+    @extend_schema_field(SHA256_HEX_OUTPUT)
     def get_hash(self, event: Any) -> str:
         return bytes(event.hash).hex()
 
+    @extend_schema_field(SHA256_HEX_OUTPUT)
     def get_prev_hash(self, event: Any) -> str:
         return bytes(event.prev_hash).hex()

@@ -15,14 +15,13 @@ from rest_framework.views import APIView
 
 from api.approvals import serializers as s
 from api.filters import StrictFilterSet, StrictOrderingFilter
+from api.history import EventHistoryApi, history_schema
 from api.idempotency import idempotency_key
 from api.params import AS_OF, IDEMPOTENCY_KEY, IF_MATCH, MODEL_NAME, NUMBER, as_of, problems
 from api.preconditions import etag, expected_version
-from api.serializers import EventOutput
 from approvals import commands, gate, queries
 from approvals.models import ApprovalRequest, Board
 from core.actors import Actor
-from eventstore import store
 from registry import commands as registry
 from registry import queries as registry_queries
 
@@ -230,15 +229,11 @@ class ApprovalApi(APIView):
         return _with_etag(Response(s.ApprovalOutput(state).data), state.stream_version)
 
 
-class ApprovalHistoryApi(APIView):
-    @extend_schema(
-        responses={200: EventOutput(many=True), **problems(404)},
-        parameters=[REQUEST_ID],
-        summary="An approval request's events, oldest first",
-    )
-    def get(self, request: Request, request_id: uuid.UUID) -> Response:
-        queries.get_request(str(request_id), user=request.user)
-        return Response(EventOutput(store.read_stream(request_id, upcast=False), many=True).data)
+@history_schema("An approval request's events, oldest first", REQUEST_ID)
+class ApprovalHistoryApi(EventHistoryApi):
+    def stream_id(self, request_id: uuid.UUID) -> uuid.UUID:
+        queries.get_request(str(request_id), user=self.request.user)
+        return request_id
 
 
 def _visible(request: Request, request_id: uuid.UUID):

@@ -19,14 +19,13 @@ from rest_framework.views import APIView
 
 from api.filters import StrictFilterSet, StrictOrderingFilter
 from api.governance import serializers as s
+from api.history import EventHistoryApi, history_schema
 from api.idempotency import idempotency_key
 from api.params import AS_OF, IDEMPOTENCY_KEY, IF_MATCH, MODEL_NAME, NUMBER, as_of, problems
 from api.preconditions import etag, expected_version
-from api.serializers import EventOutput
 from approvals import commands as approvals
 from core import clock
 from core.actors import Actor
-from eventstore import store
 from governance import audits, commands, policy, queries, reviews
 from governance.models import Evidence, Finding, PeriodicReview, PolicyVersion
 from registry import commands as registry
@@ -371,15 +370,11 @@ class ReviewApi(APIView):
         return _with_etag(Response(s.ReviewOutput(state).data), state.stream_version)
 
 
-class ReviewHistoryApi(APIView):
-    @extend_schema(
-        responses={200: EventOutput(many=True), **problems(404)},
-        parameters=[REVIEW_ID],
-        summary="A periodic review's events, oldest first",
-    )
-    def get(self, request: Request, review_id: uuid.UUID) -> Response:
-        queries.get_review(str(review_id), user=request.user)
-        return Response(EventOutput(store.read_stream(review_id, upcast=False), many=True).data)
+@history_schema("A periodic review's events, oldest first", REVIEW_ID)
+class ReviewHistoryApi(EventHistoryApi):
+    def stream_id(self, review_id: uuid.UUID) -> uuid.UUID:
+        queries.get_review(str(review_id), user=self.request.user)
+        return review_id
 
 
 class ReviewCompletionApi(APIView):

@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 
 from api.errors import LengthRequired
 from api.filters import StrictFilterSet, StrictOrderingFilter
+from api.history import EventHistoryApi, history_schema
 from api.idempotency import idempotency_key
 from api.params import (
     ALIAS,
@@ -39,9 +40,7 @@ from api.params import (
 )
 from api.preconditions import etag, expected_version
 from api.registry import serializers as s
-from api.serializers import EventOutput
 from core.actors import Actor
-from eventstore import store
 from registry import commands, queries
 from registry.commands import DatasetVersionInput, VersionInput
 from registry.errors import AliasNotFound
@@ -457,35 +456,14 @@ class AliasApi(APIView):
         return _with_etag(Response(status=status.HTTP_204_NO_CONTENT), state.stream_version)
 
 
-class _HistoryApi(APIView):
-    """An object's events, oldest first, with their hashes."""
-
-    def stream_id(self, **kwargs: Any) -> uuid.UUID:
-        raise NotImplementedError
-
-    def get(self, request: Request, **kwargs: Any) -> Response:
-        events = store.read_stream(self.stream_id(**kwargs), upcast=False)
-        return Response(EventOutput(events, many=True).data)
-
-
-def _history_schema(summary: str, *parameters: OpenApiParameter) -> Any:
-    return extend_schema_view(
-        get=extend_schema(
-            responses={200: EventOutput(many=True), **problems(404)},
-            parameters=list(parameters),
-            summary=summary,
-        )
-    )
-
-
-@_history_schema("Model history")
-class ModelHistoryApi(_HistoryApi):
+@history_schema("Model history", MODEL_NAME)
+class ModelHistoryApi(EventHistoryApi):
     def stream_id(self, name: str) -> uuid.UUID:
         return commands.model_id_for(name)
 
 
-@_history_schema("Model version history", MODEL_NAME, NUMBER)
-class ModelVersionHistoryApi(_HistoryApi):
+@history_schema("Model version history", MODEL_NAME, NUMBER)
+class ModelVersionHistoryApi(EventHistoryApi):
     def stream_id(self, name: str, number: int) -> uuid.UUID:
         return uuid.UUID(queries.get_version(name, number).id)
 
@@ -581,14 +559,14 @@ class DatasetVersionCollectionApi(ListAPIView):
         )
 
 
-@_history_schema("Dataset history")
-class DatasetHistoryApi(_HistoryApi):
+@history_schema("Dataset history")
+class DatasetHistoryApi(EventHistoryApi):
     def stream_id(self, name: str) -> uuid.UUID:
         return commands.dataset_id_for(name)
 
 
-@_history_schema("Dataset version history", NUMBER)
-class DatasetVersionHistoryApi(_HistoryApi):
+@history_schema("Dataset version history", NUMBER)
+class DatasetVersionHistoryApi(EventHistoryApi):
     def stream_id(self, name: str, number: int) -> uuid.UUID:
         return uuid.UUID(queries.get_dataset_version(name, number).id)
 

@@ -249,13 +249,13 @@ def test_aliases_are_assigned_moved_and_removed_and_production_needs_the_gate(ow
 
 def test_history_lists_events_oldest_first_with_hashes(owner_api, model):
     owner_api.patch("/api/v1/models/fraud-detector/", {"description": "x"}, format="json")
-    history = owner_api.get("/api/v1/models/fraud-detector/history/").json()
+    history = owner_api.get("/api/v1/models/fraud-detector/history/").json()["results"]
     assert [e["type"] for e in history] == ["registry.ModelRegistered", "registry.ModelUpdated"]
     assert history[1]["prev_hash"] == history[0]["hash"]
     assert history[0]["metadata"]["actor"].startswith("user:")
     owner_api.post("/api/v1/models/fraud-detector/versions/", {}, format="json")
     version_history = owner_api.get("/api/v1/models/fraud-detector/versions/1/history/").json()
-    assert [e["type"] for e in version_history] == ["registry.ModelVersionCreated"]
+    assert [e["type"] for e in version_history["results"]] == ["registry.ModelVersionCreated"]
 
 
 def test_repeated_post_with_the_same_idempotency_key_creates_once(owner_api, model):
@@ -645,7 +645,8 @@ def test_aliases_are_listed_and_read_as_they_were(owner_api, model):
         owner_api.post("/api/v1/models/fraud-detector/versions/", {}, format="json")
     path = "/api/v1/models/fraud-detector/aliases/"
     owner_api.put(path + "champion/", {"version": 1}, format="json")
-    then = owner_api.get("/api/v1/models/fraud-detector/history/").json()[-1]["position"]
+    history = owner_api.get("/api/v1/models/fraud-detector/history/").json()["results"]
+    then = history[-1]["position"]
     owner_api.put(path + "champion/", {"version": 2}, format="json")
     owner_api.put(path + "challenger/", {"version": 1}, format="json")
     assert owner_api.get(path).json() == [
@@ -667,14 +668,14 @@ def test_dataset_and_dataset_version_histories_are_their_events(owner_api):
     owner_api.post(
         "/api/v1/datasets/s3://lake/history/versions/", {"uri": "s3://lake/h/1"}, format="json"
     )
-    history = owner_api.get("/api/v1/datasets/s3://lake/history/history/").json()
+    history = owner_api.get("/api/v1/datasets/s3://lake/history/history/").json()["results"]
     assert [e["type"] for e in history] == [
         "registry.DatasetRegistered",
         "registry.DatasetVersionNumbered",
     ]
     assert history[1]["prev_hash"] == history[0]["hash"]
     versions = owner_api.get("/api/v1/datasets/s3://lake/history/versions/1/history/").json()
-    assert [e["type"] for e in versions] == ["registry.DatasetVersionCreated"]
+    assert [e["type"] for e in versions["results"]] == ["registry.DatasetVersionCreated"]
     assert_problem(owner_api.get("/api/v1/datasets/nope/history/"), 404, "dataset_not_found")
 
 

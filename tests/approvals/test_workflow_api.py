@@ -270,7 +270,7 @@ def test_approval_request_reads_as_it_was_when_as_of_is_given(cast, evidence_sto
     then = owner.get(f"/api/v1/approvals/{request['id']}/?as_of={requested_at.position}").json()
     assert then["status"] == "open"
     assert then["decisions"] == []
-    history = owner.get(f"/api/v1/approvals/{request['id']}/history/").json()
+    history = owner.get(f"/api/v1/approvals/{request['id']}/history/").json()["results"]
     assert [e["type"] for e in history] == [
         "approvals.ApprovalRequested",
         "approvals.ReviewDecisionRecorded",

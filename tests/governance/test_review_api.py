@@ -88,3 +88,17 @@ def test_outsiders_see_no_reviews_when_they_are_not_concerned(overdue_review):
     api = client_for(make_user("oscar-outsider"))
     assert api.get("/api/v1/reviews/").json()["results"] == []
     assert api.get(f"/api/v1/reviews/{overdue_review.id}/").status_code == 404
+    assert api.get(f"/api/v1/reviews/{overdue_review.id}/history/").status_code == 404
+
+
+def test_review_history_is_paged_oldest_first_when_page_size_is_given(cast, overdue_review):
+    api = client_for(cast.reviewer("legal"))
+    url = f"/api/v1/reviews/{overdue_review.id}/history/"
+    first = api.get(url, {"page_size": 2})
+    assert first.status_code == 200, first.content
+    assert [e["version"] for e in first.json()["results"]] == [1, 2]
+    assert first.json()["previous"] is None
+    rest = api.get(first.json()["next"]).json()
+    assert [e["version"] for e in rest["results"]] == [3]
+    assert rest["next"] is None
+    assert rest["results"][0]["type"] == "governance.ReviewEscalated"
