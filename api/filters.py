@@ -1,9 +1,15 @@
 """Filter backends that refuse what they do not understand instead of ignoring it."""
 
+from datetime import datetime
+from typing import Any
+
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
+
+from api.params import parse_timestamp
 
 
 class StrictOrderingFilter(OrderingFilter):
@@ -49,3 +55,23 @@ class StrictFilterSet(django_filters.FilterSet):
                     ),
                 )
         return not self.form.errors
+
+
+class _TimestampField(forms.Field):
+    default_error_messages = {"invalid": "an ISO 8601 timestamp, e.g. 2026-01-31T12:00:00Z"}
+
+    def to_python(self, value: Any) -> datetime | None:
+        if value in self.empty_values:
+            return None
+        moment = parse_timestamp(value)
+        if moment is None:
+            raise DjangoValidationError(self.error_messages["invalid"], code="invalid")
+        return moment
+
+
+class TimestampFilter(django_filters.IsoDateTimeFilter):
+    """A timestamp read the way `as_of` reads one (UTC when no offset is given), so every
+    RFC 3339 date-time the schema allows is understood; anything else is a 400. (The schema
+    calls it a date-time, as for any IsoDateTimeFilter.)"""
+
+    field_class = _TimestampField

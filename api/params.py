@@ -25,23 +25,29 @@ class AsOf:
         return {"up_to_position": self.position, "as_of": self.moment}
 
 
-def as_of(request: Request) -> AsOf:
-    raw = request.query_params.get("as_of")
-    if raw is None:
-        return AsOf()
-    if raw.isdigit() and len(raw) <= 18:
-        return AsOf(position=int(raw))
+def parse_timestamp(raw: str) -> datetime | None:
+    """An ISO 8601 / RFC 3339 timestamp, UTC when it names no offset; None if it is not one."""
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
         try:
             moment = isoparse(raw)  # RFC 3339 forms fromisoformat refuses (long fractions)
         except (ValueError, OverflowError):
-            raise ValidationError(
-                {"as_of": "an ISO 8601 timestamp or a global position (a whole number)"}
-            ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+            return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def as_of(request: Request) -> AsOf:
+    raw = request.query_params.get("as_of")
+    if raw is None:
+        return AsOf()
+    if raw.isdigit() and len(raw) <= 18:
+        return AsOf(position=int(raw))
+    moment = parse_timestamp(raw)
+    if moment is None:
+        raise ValidationError(
+            {"as_of": "an ISO 8601 timestamp or a global position (a whole number)"}
+        )
     return AsOf(moment=moment)
 
 

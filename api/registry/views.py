@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.errors import LengthRequired
-from api.filters import StrictFilterSet, StrictOrderingFilter
+from api.filters import StrictFilterSet, StrictOrderingFilter, TimestampFilter
 from api.history import EventHistoryApi, history_schema
 from api.idempotency import idempotency_key
 from api.params import (
@@ -519,6 +519,28 @@ class DatasetApi(APIView):
         return _with_etag(Response(s.DatasetOutput(state).data), state.stream_version)
 
 
+class DatasetVersionFilter(StrictFilterSet):
+    created_after = TimestampFilter(
+        field_name="created_at", lookup_expr="gte", help_text="Created at or after this time"
+    )
+    created_before = TimestampFilter(
+        field_name="created_at", lookup_expr="lt", help_text="Created before this time"
+    )
+    pii_category = django_filters.CharFilter(
+        method="filter_pii_category", help_text="Versions that list this PII category"
+    )
+    legal_basis = django_filters.CharFilter()
+    owner = django_filters.CharFilter()
+
+    class Meta:
+        model = DatasetVersion
+        fields = ["legal_basis", "owner"]
+
+    def filter_pii_category(self, queryset, name, value):
+        # jsonb containment: the category is one element of the version's list.
+        return queryset.filter(pii_categories__contains=[value])
+
+
 @extend_schema_view(
     get=extend_schema(
         responses={200: s.DatasetVersionOutput(many=True), **problems(400, 404)},
@@ -526,12 +548,23 @@ class DatasetApi(APIView):
     )
 )
 class DatasetVersionCollectionApi(ListAPIView):
+    """List and create versions of a dataset; the list filters, searches and orders like the
+    other registry lists."""
+
     serializer_class = s.DatasetVersionOutput
-    filter_backends = [StrictOrderingFilter]
+    filterset_class = DatasetVersionFilter
+    filter_backends = [
+        django_filters.rest_framework.DjangoFilterBackend,
+        filters.SearchFilter,
+        StrictOrderingFilter,
+    ]
+    search_fields = ["uri", "description", "owner", "legal_basis"]
     ordering_fields = ["number", "created_at"]
     ordering = "-number"
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return DatasetVersion.objects.none()
         return DatasetVersion.objects.filter(
             dataset_id=commands.dataset_id_for(self.kwargs["name"])
         )
