@@ -11,6 +11,7 @@ import hashlib
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -115,33 +116,144 @@ def append(
                     )
             else:
                 raise ConcurrencyConflict(stream.id, None, _current_version(cursor, stream))
-        recorded = _recorded(rows, positions, new_events, meta)
-        result = AppendResult(
-            stream_id=stream.id,
-            first_version=recorded[0].version,
-            last_version=recorded[-1].version,
-            positions=tuple(positions),
-            events=tuple(recorded),
-        )
         writer = ProjectionWriter()
-        project(recorded, writer)
-        if key is not None:
-            writer.execute(
-                "UPDATE eventstore_idempotency SET first_version = %s, last_version = %s,"
-                " positions = %s::jsonb WHERE actor = %s AND key = %s",
-                (
-                    result.first_version,
-                    result.last_version,
-                    canonical_json(list(positions)).decode(),
-                    meta["actor"],
-                    key,
-                ),
-            )
-        outbox.record(writer, side_effects, position=positions[-1], now=recorded_at)
-        head_after = (result.last_version, recorded[-1].hash, stream.type, recorded_at)
-        transaction.on_commit(lambda: _remember_head(stream.id, *head_after))
+        result = _finish(
+            writer, stream, rows, positions, new_events, meta, side_effects, recorded_at
+        )
         writer.flush(commit=owns_transaction)
     return result
+
+
+def _finish(
+    writer: ProjectionWriter,
+    stream: StreamRef,
+    rows: Sequence[tuple[Any, ...]],
+    positions: Sequence[int],
+    events: Sequence[NewEvent],
+    meta: dict[str, Any],
+    side_effects: Sequence[SideEffect],
+    recorded_at: datetime,
+) -> AppendResult:
+    """Queue what follows inserted events on the writer: projections, the idempotency key's
+    result, outbox rows; the head is remembered once the transaction commits."""
+    recorded = _recorded(rows, positions, events, meta)
+    result = AppendResult(
+        stream_id=stream.id,
+        first_version=recorded[0].version,
+        last_version=recorded[-1].version,
+        positions=tuple(positions),
+        events=tuple(recorded),
+    )
+    project(recorded, writer)
+    key = meta.get("idempotency_key")
+    if key is not None:
+        writer.execute(
+            "UPDATE eventstore_idempotency SET first_version = %s, last_version = %s,"
+            " positions = %s::jsonb WHERE actor = %s AND key = %s",
+            (
+                result.first_version,
+                result.last_version,
+                canonical_json(list(positions)).decode(),
+                meta["actor"],
+                key,
+            ),
+        )
+    outbox.record(writer, side_effects, position=positions[-1], now=recorded_at)
+    head_after = (result.last_version, recorded[-1].hash, stream.type, recorded_at)
+    transaction.on_commit(lambda: _remember_head(stream.id, *head_after))
+    return result
+
+
+@dataclass(frozen=True)
+class Append:
+    """One append of an append_all batch: append's arguments, at a known version."""
+
+    stream: StreamRef
+    expected_version: int
+    events: Sequence[NewEvent | catalog.DomainEvent]
+    metadata: Mapping[str, Any]
+    side_effects: Sequence[SideEffect] = ()
+    request_fingerprint: bytes | None = None
+    head: Head | None = None
+
+
+def append_all(appends: Sequence[Append]) -> list[AppendResult]:
+    """Append to several streams in one transaction (or the caller's) in two round trips:
+    every insert in one pipeline, then every projection, idempotency result and outbox row
+    (with the COMMIT when this call owns the transaction).
+
+    Each append is at a known version (NO_STREAM, or a version whose head load_locked read or
+    this process knows; otherwise the head is read first). Only the first append may carry an
+    idempotency key: a repeat returns [the first's earlier result] and appends nothing. Every
+    later insert happens only if the one before it did (it looks for that event's hash), so a
+    refused first append leaves nothing behind, and a conflict anywhere raises
+    ConcurrencyConflict and leaves the transaction to be rolled back."""
+    if not appends:
+        raise InvalidEvent("append_all needs at least one append")
+    batch = []
+    for index, item in enumerate(appends):
+        new_events = [e.to_new() if isinstance(e, catalog.DomainEvent) else e for e in item.events]
+        _check_arguments(item.stream, item.expected_version, new_events, item.metadata)
+        if item.expected_version is None:
+            raise InvalidEvent("append_all appends at known versions")
+        meta = dict(item.metadata)
+        key = meta.get("idempotency_key")
+        fingerprint = b""
+        if key is not None:
+            if index:
+                raise InvalidEvent("only the first append of a batch may carry a key")
+            fingerprint = item.request_fingerprint or _fingerprint(item.stream, new_events)
+        batch.append((item, new_events, meta, _encode(new_events, meta), fingerprint))
+    first, _, first_meta, _, first_fingerprint = batch[0]
+    key = first_meta.get("idempotency_key")
+    owns_transaction = not connection.in_atomic_block
+
+    with transaction.atomic(savepoint=False):
+        raw = connection.connection
+        heads: list[Head] = []
+        with raw.cursor() as cursor:
+            for item, *_ in batch:
+                head = item.head if item.head and item.head[0] == item.expected_version else None
+                head = head or _cached_head(item.stream, item.expected_version)
+                if head is None:
+                    # As in append: a repeat is answered before any version check.
+                    actor = first_meta["actor"]
+                    if item is first and key is not None and _key_used(cursor, actor, key):
+                        return [_replay(cursor, actor, key, first_fingerprint)]
+                    head = _read_head(cursor, item.stream, item.expected_version)
+                heads.append(head)
+        now = clock.now()
+        planned, statements = [], []
+        after: tuple[uuid.UUID, int, bytes] | None = None
+        for (item, new_events, meta, encoded, fingerprint), head in zip(batch, heads, strict=True):
+            recorded_at = now if head[2] is None else max(now, head[2])
+            rows = _chain(item.stream, head[0], head[1], new_events, encoded, recorded_at)
+            claim = meta.get("idempotency_key")
+            statements.append(
+                _insert_statement(item.stream, rows, meta, claim, fingerprint, recorded_at, after)
+            )
+            planned.append((rows, recorded_at))
+            after = (item.stream.id, rows[-1][2], rows[-1][10])
+        outcomes = _run_inserts(raw, statements)
+        if key is not None and not outcomes[0][0]:
+            with raw.cursor() as cursor:
+                return [_replay(cursor, first_meta["actor"], key, first_fingerprint)]
+        for (item, *_), (rows, _at), (_claimed, positions) in zip(
+            batch, planned, outcomes, strict=True
+        ):
+            if len(positions) != len(rows):
+                with raw.cursor() as cursor:
+                    actual = _current_version(cursor, item.stream)
+                raise ConcurrencyConflict(item.stream.id, item.expected_version, actual)
+        writer = ProjectionWriter()
+        results = [
+            _finish(writer, item.stream, rows, positions, new_events, meta, item.side_effects, at)
+            for (item, new_events, meta, _, _), (rows, at), (_, positions) in zip(
+                batch, planned, outcomes, strict=True
+            )
+        ]
+        writer.flush(commit=owns_transaction)
+    return results
 
 
 def _check_arguments(
@@ -368,12 +480,52 @@ def _insert(
     fingerprint: bytes,
     now: datetime,
 ) -> tuple[bool, list[int]]:
-    """Claim the idempotency key and insert the events in one statement.
+    """Claim the idempotency key and insert the events in one statement; returns (claimed,
+    positions), fewer positions than rows meaning the stream moved on."""
+    cursor.execute(*_insert_statement(stream, rows, meta, key, fingerprint, now))
+    claimed, positions = cursor.fetchone()
+    return bool(claimed), list(positions)
+
+
+def _run_inserts(
+    raw: psycopg.Connection[Any], statements: Sequence[tuple[str, list[Any]]]
+) -> list[tuple[bool, list[int]]]:
+    """Run insert statements in order, several in one pipeline round trip."""
+    if len(statements) == 1:
+        with raw.cursor() as cursor:
+            cursor.execute(*statements[0])
+            claimed, positions = cursor.fetchone()
+        return [(bool(claimed), list(positions))]
+    cursors = [raw.cursor() for _ in statements]
+    try:
+        with raw.pipeline():
+            for cursor, statement in zip(cursors, statements, strict=True):
+                cursor.execute(*statement)
+        return [
+            (bool(claimed), list(positions))
+            for claimed, positions in (cursor.fetchone() for cursor in cursors)
+        ]
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
+def _insert_statement(
+    stream: StreamRef,
+    rows: list[tuple[Any, ...]],
+    meta: dict[str, Any],
+    key: str | None,
+    fingerprint: bytes,
+    now: datetime,
+    after: tuple[uuid.UUID, int, bytes] | None = None,
+) -> tuple[str, list[Any]]:
+    """The statement that claims the idempotency key and inserts the events.
 
     UNIQUE (stream_id, version) is the concurrency guard: ON CONFLICT DO NOTHING waits for a
     racing writer of the same version and inserts nothing if it committed. NOT EXISTS keeps a
-    batch all-or-nothing against writers that already committed. Returns (claimed, positions);
-    fewer positions than rows means the stream moved on."""
+    batch all-or-nothing against writers that already committed. With `after` (stream id,
+    version, hash) it inserts only if that event is there: the previous append of a batch
+    went in. Returns one row: (claimed, positions)."""
     values = ", ".join([_TYPED_ROW] * len(rows))
     events = [value for row in rows for value in row]
     next_version = rows[0][2]
@@ -385,18 +537,23 @@ def _insert(
             " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (actor, key) DO NOTHING RETURNING id"
         )
         params = [meta["actor"], key, fingerprint, stream.id, now, *events, stream.id, next_version]
-    cursor.execute(
+    previous = ""
+    if after is not None:
+        previous = (
+            " AND EXISTS (SELECT 1 FROM eventstore_event"
+            " WHERE stream_id = %s AND version = %s AND hash = %s)"
+        )
+        params.extend(after)
+    sql = (
         f"WITH claim AS ({claim}),"
         f" ins AS (INSERT INTO eventstore_event ({_EVENT_COLUMNS})"
         f"  SELECT * FROM (VALUES {values}) AS v"
         "  WHERE EXISTS (SELECT 1 FROM claim) AND NOT EXISTS ("
-        "    SELECT 1 FROM eventstore_event WHERE stream_id = %s AND version = %s)"
+        f"    SELECT 1 FROM eventstore_event WHERE stream_id = %s AND version = %s){previous}"
         "  ON CONFLICT (stream_id, version) DO NOTHING RETURNING position)"
-        " SELECT EXISTS (SELECT 1 FROM claim), ARRAY(SELECT position FROM ins ORDER BY 1)",
-        params,
+        " SELECT EXISTS (SELECT 1 FROM claim), ARRAY(SELECT position FROM ins ORDER BY 1)"
     )
-    claimed, positions = cursor.fetchone()
-    return bool(claimed), list(positions)
+    return sql, params
 
 
 def read_stream(

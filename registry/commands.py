@@ -346,19 +346,27 @@ def create_model_version(
                 number = state.latest_version + 1
                 version_id = version_stream_id(state.id, number)
                 created = ev.ModelVersionCreated(**{**template.to_data(), "number": number})
-                numbered = store.append(
-                    model_stream,
-                    head[0],
-                    [ev.ModelVersionNumbered(number=number, version_id=str(version_id))],
-                    _meta(actor, idempotency_key),
-                    request_fingerprint=fingerprint,
-                    head=head,
+                numbered, *rest = store.append_all(
+                    [
+                        store.Append(
+                            model_stream,
+                            head[0],
+                            [ev.ModelVersionNumbered(number=number, version_id=str(version_id))],
+                            _meta(actor, idempotency_key),
+                            request_fingerprint=fingerprint,
+                            head=head,
+                        ),
+                        store.Append(
+                            StreamRef(version_id, ev.MODEL_VERSION),
+                            NO_STREAM,
+                            [created],
+                            _meta(actor),
+                        ),
+                    ]
                 )
                 if numbered.replayed:
                     return load_version_by_number(state.id, _numbered_at(numbered))
-                recorded = store.append(
-                    StreamRef(version_id, ev.MODEL_VERSION), NO_STREAM, [created], _meta(actor)
-                )
+                (recorded,) = rest
         except ConcurrencyConflict:
             continue
         model_after = evolve_model(state, numbered.events[0])

@@ -379,3 +379,90 @@ def test_remembered_state_is_kept_only_once_its_events_commit(transactional_db):
     result = store.append(stream, NO_STREAM, events("Changed"), {"actor": "tester"})
     store.remember(stream.id, count, result.last_version, 1)
     assert store.load(stream.id, count, 0, cached=True) == (1, 1)
+
+
+# -- append_all: several streams, one transaction, two round trips --------------------------
+
+
+def test_append_all_appends_to_several_streams_with_their_own_chains(meta):
+    first, second = new_stream(), new_stream("test.Other")
+    store.append(first, NO_STREAM, events("A"), meta)
+    results = store.append_all(
+        [
+            store.Append(first, 1, events("B", "C"), meta),
+            store.Append(second, NO_STREAM, events("X"), meta),
+        ]
+    )
+    assert [(r.stream_id, r.first_version, r.last_version) for r in results] == [
+        (first.id, 2, 3),
+        (second.id, 1, 1),
+    ]
+    assert results[0].positions[-1] < results[1].positions[0]
+    for stream in (first, second):
+        recorded = store.read_stream(stream.id)
+        assert recorded[0].prev_hash == GENESIS
+        for before, after in itertools.pairwise(recorded):
+            assert after.prev_hash == before.hash
+        assert all(recorded_hash(e) == e.hash for e in recorded)
+    assert StreamIndex.objects.filter(stream_id=second.id, stream_type="test.Other").exists()
+
+
+def test_append_all_repeated_with_the_same_key_returns_the_first_result_and_appends_nothing(
+    meta,
+):
+    first, second = new_stream(), new_stream()
+    keyed = {**meta, "idempotency_key": "batch-1"}
+    batch = [store.Append(first, NO_STREAM, events("A"), keyed)]
+    original = store.append_all([*batch, store.Append(second, NO_STREAM, events("X"), meta)])
+    third = new_stream()
+    again = store.append_all([*batch, store.Append(third, NO_STREAM, events("X"), meta)])
+    assert len(again) == 1
+    assert again[0].replayed
+    assert again[0].positions == original[0].positions
+    assert not Event.objects.filter(stream_id=third.id).exists()
+    with pytest.raises(IdempotencyKeyReused):
+        store.append_all([store.Append(first, 1, events("Different"), keyed)])
+
+
+def test_append_all_leaves_nothing_when_its_first_append_conflicts(meta):
+    first, second = new_stream(), new_stream()
+    store.append(first, NO_STREAM, events("A", "B"), meta)
+    with pytest.raises(ConcurrencyConflict) as conflict, transaction.atomic():
+        store.append_all(
+            [
+                store.Append(first, 1, events("Stale"), meta),
+                store.Append(second, NO_STREAM, events("X"), meta),
+            ]
+        )
+    assert (conflict.value.expected, conflict.value.actual) == (1, 2)
+    assert not Event.objects.filter(stream_id=second.id).exists()
+    assert store.stream_version(first.id) == 2
+
+
+def test_append_all_leaves_nothing_when_a_later_append_conflicts(meta):
+    first, second = new_stream(), new_stream()
+    store.append(second, NO_STREAM, events("Taken"), meta)
+    with pytest.raises(ConcurrencyConflict), transaction.atomic():
+        store.append_all(
+            [
+                store.Append(first, NO_STREAM, events("A"), meta),
+                store.Append(second, NO_STREAM, events("X"), meta),
+            ]
+        )
+    assert not Event.objects.filter(stream_id=first.id).exists()
+    assert [e.type for e in store.read_stream(second.id)] == ["test.Taken"]
+
+
+def test_append_all_refuses_keys_after_the_first_and_unknown_versions(meta):
+    keyed = {**meta, "idempotency_key": "late-key"}
+    with pytest.raises(InvalidEvent):
+        store.append_all(
+            [
+                store.Append(new_stream(), NO_STREAM, events("A"), meta),
+                store.Append(new_stream(), NO_STREAM, events("B"), keyed),
+            ]
+        )
+    with pytest.raises(InvalidEvent):
+        store.append_all([store.Append(new_stream(), None, events("A"), meta)])
+    with pytest.raises(InvalidEvent):
+        store.append_all([])
