@@ -23,6 +23,7 @@ This module uses the standard library only: it is copied verbatim into the offli
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Final
@@ -87,7 +88,8 @@ def check_json_value(value: object) -> None:
     ``int`` within +-MAX_SAFE_INTEGER and finite ``float``, nested at most ``MAX_DEPTH`` deep.
     Strings (keys included) must not contain U+0000 or lone surrogates.
     """
-    _Encoder(strict=True).encode(value)
+    if _plain_json(value) is None:
+        _Encoder(strict=True).encode(value)
 
 
 def canonical_json(value: object, *, strict: bool = True) -> bytes:
@@ -97,7 +99,62 @@ def canonical_json(value: object, *, strict: bool = True) -> bytes:
     the integer range rule: an integer is then encoded as ``float(n)`` (which is how RFC 8785
     reads every JSON number) and rejected only if it overflows a double.
     """
+    plain = _plain_json(value)
+    if plain is not None:
+        return plain
     return _Encoder(strict=strict).encode(value).encode("utf-8")
+
+
+# The standard library's C encoder, set up to write what RFC 8785 writes for plain values.
+_dumps = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False, check_circular=False
+).encode
+
+
+def _plain_json(value: object) -> bytes | None:
+    """The canonical bytes of a value the standard library's C encoder writes exactly as RFC
+    8785 does, or None to leave it to _Encoder (which also explains what is wrong).
+
+    Plain means: only exact dicts with str keys, lists, str, bool, None, ints within
+    +-MAX_SAFE_INTEGER and floats whose repr is their ECMAScript form, at most MAX_DEPTH deep.
+    Keys must stay in the Basic Multilingual Plane, where code point order (what sort_keys
+    uses) is UTF-16 order. Both write strings with the same escapes; a U+0000 shows up as an
+    escape in the output and a lone surrogate fails the UTF-8 encoding, and either sends the
+    value to _Encoder, as does anything else (tuples, subclasses, -0.0, 1e16, ...)."""
+    pending: list[tuple[object, int]] = [(value, 1)]
+    pop, push = pending.pop, pending.append
+    while pending:
+        item, depth = pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:  # type: ignore[operator]
+                continue
+            return None
+        if kind is float:
+            if math.isfinite(item) and float.__repr__(item) == _format_double(item):  # type: ignore[arg-type]
+                continue
+            return None
+        if depth > MAX_DEPTH:
+            return None
+        if kind is dict:
+            for key, member in item.items():  # type: ignore[attr-defined]
+                if type(key) is not str or (not key.isascii() and max(key) > "\uffff"):
+                    return None
+                push((member, depth + 1))
+        elif kind is list:
+            for member in item:  # type: ignore[attr-defined]
+                push((member, depth + 1))
+        else:
+            return None
+    text = _dumps(value)
+    if "\\u0000" in text:
+        return None
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
 
 
 class _Encoder:

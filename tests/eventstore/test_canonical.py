@@ -17,6 +17,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from eventstore import canonical as canonical_module
 from eventstore.canonical import (
     MAX_SAFE_INTEGER,
     CanonicalizationError,
@@ -434,3 +435,74 @@ def test_integer_outside_safe_range_is_rejected_when_strict_and_accepted_when_no
 def test_integer_is_rejected_when_float_conversion_overflows():
     with pytest.raises(CanonicalizationError, match="too large"):
         canonical_json(10**309, strict=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# The standard library's C encoder for plain values
+# ---------------------------------------------------------------------------------------------
+
+_control_text = st.text(st.characters(codec="utf-8", max_codepoint=0x7F), max_size=8)
+_plain_candidates = st.recursive(
+    st.one_of(_scalars, _control_text),
+    lambda children: st.one_of(
+        st.lists(children, max_size=5),
+        st.dictionaries(st.one_of(_keys, _control_text), children, max_size=5),
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_plain_candidates)
+def test_c_encoder_path_writes_what_the_full_encoder_writes_when_it_takes_a_value(value: Any):
+    taken = canonical_module._plain_json(value)
+    try:
+        full = canonical_module._Encoder(strict=True).encode(value).encode("utf-8")
+    except CanonicalizationError:
+        assert taken is None  # refusals always come from the full encoder, with their reason
+        return
+    assert taken is None or taken == full
+
+
+def test_c_encoder_path_takes_typical_event_data():
+    data = {
+        "model_id": str(uuid.uuid4()),
+        "number": 12,
+        "description": 'nightly retrain \u00e9\n\t"quoted"',
+        "parameters": {"max_depth": 6, "eta": 0.05, "seed": -3},
+        "metrics": {"auc": 0.91, "logloss": 0.2741, "rmse": 1234.5678},
+        "tags": {"owner": "ml", "": ""},
+        "datasets": ["dataset:customers@3"],
+        "signature": None,
+        "approved": False,
+    }
+    assert canonical_module._plain_json(data) == rfc8785.dumps(data)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"x": 1e16},  # 10000000000000000 in RFC 8785, 1e+16 from repr
+        {"x": 1e-05},  # 0.00001 in RFC 8785
+        {"x": 100.0},
+        {"x": -0.0},
+        {"x": 2**53},
+        {"x": (1, 2)},
+        {"x": OrderedDict(a=1)},
+        {"\U0001f600": 1, "\ue000": 2},  # UTF-16 order differs from code point order
+        {"x": "\x00"},
+        {"x": "\ud800"},
+        {1: "not a str key"},
+    ],
+)
+def test_c_encoder_path_leaves_the_rest_to_the_full_encoder(value: Any):
+    assert canonical_module._plain_json(value) is None
+
+
+def test_c_encoder_path_declines_values_nested_too_deep():
+    value: Any = []
+    for _ in range(70):
+        value = [value]
+    assert canonical_module._plain_json(value) is None
+    with pytest.raises(CanonicalizationError, match="nesting"):
+        canonical_json(value)
