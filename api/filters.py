@@ -61,9 +61,10 @@ class _TimestampField(forms.Field):
     default_error_messages = {"invalid": "an ISO 8601 timestamp, e.g. 2026-01-31T12:00:00Z"}
 
     def to_python(self, value: Any) -> datetime | None:
-        if value in self.empty_values:
+        if value is None:  # not sent
             return None
-        moment = parse_timestamp(value)
+        # Sent empty is not a timestamp either: the schema's date-time has no empty form.
+        moment = parse_timestamp(value) if value else None
         if moment is None:
             raise DjangoValidationError(self.error_messages["invalid"], code="invalid")
         return moment

@@ -99,6 +99,7 @@ def test_dataset_version_time_filters_take_any_rfc3339_moment_when_at_the_edges(
     ("params", "field"),
     [
         ({"created_after": "yesterday"}, "created_after"),
+        ({"created_after": ""}, "created_after"),
         ({"created_before": "2026-02-30T00:00:00Z"}, "created_before"),
         ({"ordering": "owner"}, "ordering"),
         ({"page_size": "0"}, "page_size"),
