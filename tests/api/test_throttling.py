@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from core import clock
@@ -102,3 +103,31 @@ def test_counting_starts_again_when_the_next_window_begins(rates, owner):
         assert int(refused["Retry-After"]) == 50
         now.advance(timedelta(seconds=50))
         assert client.get("/api/v1/models/").status_code == 200
+
+
+def test_a_token_request_is_counted_by_the_statement_that_looks_the_token_up(rates, owner):
+    rates(user="5/minute")
+    client = client_for(owner)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/models/").status_code == 200
+    counting = [q["sql"] for q in queries.captured_queries if "core_throttle" in q["sql"]]
+    assert len(counting) == 1
+    assert "authtoken_token" in counting[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT hits FROM core_throttle WHERE key = %s", [f"throttle_user_{owner.pk}"]
+        )
+        assert cursor.fetchone() == (1,)
+
+
+def test_an_inactive_users_token_is_refused_and_not_counted_as_theirs(rates, owner):
+    rates(user="5/minute")
+    client = client_for(owner)
+    owner.is_active = False
+    owner.save()
+    assert_problem(client.get("/api/v1/models/"), 401, "authentication_failed")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM core_throttle WHERE key = %s", [f"throttle_user_{owner.pk}"]
+        )
+        assert cursor.fetchone() == (0,)
