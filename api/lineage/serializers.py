@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.schema import NUL_FREE
 from api.serializers import Pattern, StrictInput, Text
 from lineage import rules
 from lineage.commands import RUN_EVENT_TYPES
@@ -85,10 +87,31 @@ class JobBody(serializers.Serializer):
     facets = serializers.DictField(required=False)
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "OpenLineage dataset facets, passed over except for what the ledger "
+        "reads. version.datasetVersion is read from every dataset and stored as text (a "
+        "string or number; other types are passed over). dataSource.uri and the names and "
+        "types of schema.fields are read only when the event creates a dataset version, and "
+        "are then refused if they hold NUL or are too long (2000 and 500 characters).",
+        "properties": {
+            "version": {
+                # No "type": a member of another type is passed over, not refused.
+                "properties": {"datasetVersion": {"maxLength": 200, "pattern": NUL_FREE}}
+            },
+        },
+        "additionalProperties": {},
+    }
+)
+class DatasetFacets(serializers.DictField):
+    """The facets of an OpenLineage dataset, described as far as the ledger always reads them."""
+
+
 class DatasetBody(serializers.Serializer):
     namespace = Pattern(_dataset_part(249), max_length=249)
     name = Pattern(_dataset_part(250), max_length=250)
-    facets = serializers.DictField(required=False)
+    facets = DatasetFacets(required=False)
 
 
 class RunEventBody(serializers.Serializer):

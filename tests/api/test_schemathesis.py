@@ -131,8 +131,6 @@ def test_api_has_no_server_errors_and_honours_its_schema_when_fuzzed(
             "25",
             "--workers",
             "1",
-            "--generation-allow-x00",
-            "false",
             "--generation-codec",
             "utf-8",
             "--seed",
