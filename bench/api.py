@@ -87,6 +87,45 @@ def split(calls: list[Call], clients: int) -> list[list[Call]]:
 # -- Model Ledger --------------------------------------------------------------------------
 
 
+def start_gunicorn(
+    system: Ledger | Floor,
+    stack: ExitStack,
+    logdir: Path,
+    app: str,
+    workers: int,
+    env: dict[str, str],
+) -> None:
+    """Serve `app` from gunicorn sync workers for `system` (sets its config, port and server),
+    wait until it answers and idles, then warm every worker up."""
+    system.config = f"gunicorn -w {workers} sync"
+    system.port = free_port()
+    argv = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        app,
+        "--bind",
+        f"{HOST}:{system.port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--log-level",
+        "warning",
+    ]
+    log(f"starting {system.name}: {system.config} on port {system.port}")
+    server = Server(
+        system.role,
+        argv,
+        port=system.port,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        cwd=ROOT,
+        logdir=logdir,
+    )
+    system.server = stack.enter_context(running(server))
+    system.server.wait_ready("/healthz", timeout=60)
+    log(f"{system.name} ready; idle after {system.server.wait_quiet():.0f} s more")
+    warm_up(system)
+
+
 class Ledger:
     """Our service under gunicorn (sync workers), against the bench database."""
 
@@ -108,34 +147,12 @@ class Ledger:
         token = Token.objects.create(user=user)
         self.actor = Actor.user(user, auth_method="bench")
         self.auth = f"Bearer {token.key}"
-        self.config = f"gunicorn -w {workers} sync"
-        self.port = free_port()
         env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
             "LEDGER_ENV": "development",
             "DJANGO_DEBUG": "false",
             "API_THROTTLE_USER": "100000000/hour",
         }
-        argv = [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "config.wsgi:application",
-            "--bind",
-            f"{HOST}:{self.port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "sync",
-            "--log-level",
-            "warning",
-        ]
-        log(f"starting Model Ledger: {self.config} on port {self.port}")
-        self.server = stack.enter_context(
-            running(Server("ledger", argv, port=self.port, env=env, cwd=ROOT, logdir=logdir))
-        )
-        self.server.wait_ready("/healthz", timeout=60)
-        log(f"{self.name} ready; idle after {self.server.wait_quiet():.0f} s more")
-        warm_up(self)
+        start_gunicorn(self, stack, logdir, "config.wsgi:application", workers, env)
 
     def create_models(self, names: Sequence[str]) -> None:
         from registry import commands
@@ -283,28 +300,7 @@ class Floor:
                 "CREATE TABLE bench_floor_version (model text NOT NULL, number integer NOT NULL,"
                 " body jsonb NOT NULL, PRIMARY KEY (model, number))"
             )
-        self.config = f"gunicorn -w {workers} sync"
-        self.port = free_port()
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        argv = [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "bench.floor_app:application",
-            "--bind",
-            f"{HOST}:{self.port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "sync",
-            "--log-level",
-            "warning",
-        ]
-        log(f"starting the Django floor: {self.config} on port {self.port}")
-        self.server = stack.enter_context(
-            running(Server("floor", argv, port=self.port, env=env, cwd=ROOT, logdir=logdir))
-        )
-        self.server.wait_ready("/healthz", timeout=60)
-        log(f"{self.name} ready; idle after {self.server.wait_quiet():.0f} s more")
-        warm_up(self)
+        start_gunicorn(self, stack, logdir, "bench.floor_app:application", workers, {})
 
     def create_models(self, names: Sequence[str]) -> None:
         return None  # a model is just a name here

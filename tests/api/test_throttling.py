@@ -31,6 +31,16 @@ def rates(settings):
     return set_rates
 
 
+def user_hits(user) -> int | None:
+    """The user's count in the current window, None when nothing was counted."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT hits FROM core_throttle WHERE key = %s", [f"throttle_user_{user.pk}"]
+        )
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
 def assert_throttled(response) -> None:
     body = assert_problem(response, 429, "throttled")
     assert int(response["Retry-After"]) >= 1
@@ -84,11 +94,7 @@ def test_throttle_counters_live_in_postgresql_where_every_worker_shares_them(rat
     client = client_for(owner)
     client.get("/api/v1/models/")
     client.get("/api/v1/models/")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT hits FROM core_throttle WHERE key = %s", [f"throttle_user_{owner.pk}"]
-        )
-        assert cursor.fetchone() == (2,)
+    assert user_hits(owner) == 2
 
 
 def test_counting_starts_again_when_the_next_window_begins(rates, owner):
@@ -113,11 +119,7 @@ def test_a_token_request_is_counted_by_the_statement_that_looks_the_token_up(rat
     counting = [q["sql"] for q in queries.captured_queries if "core_throttle" in q["sql"]]
     assert len(counting) == 1
     assert "authtoken_token" in counting[0]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT hits FROM core_throttle WHERE key = %s", [f"throttle_user_{owner.pk}"]
-        )
-        assert cursor.fetchone() == (1,)
+    assert user_hits(owner) == 1
 
 
 def test_an_inactive_users_token_is_refused_and_not_counted_as_theirs(rates, owner):
@@ -126,8 +128,4 @@ def test_an_inactive_users_token_is_refused_and_not_counted_as_theirs(rates, own
     owner.is_active = False
     owner.save()
     assert_problem(client.get("/api/v1/models/"), 401, "authentication_failed")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM core_throttle WHERE key = %s", [f"throttle_user_{owner.pk}"]
-        )
-        assert cursor.fetchone() == (0,)
+    assert user_hits(owner) is None
