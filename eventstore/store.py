@@ -67,35 +67,28 @@ def append(
 
     A conflict raised inside a caller's transaction leaves that transaction to be rolled back
     (no savepoint is spent on the common path)."""
-    new_events = [e.to_new() if isinstance(e, catalog.DomainEvent) else e for e in events]
-    _check_arguments(stream, expected_version, new_events, metadata)
-    meta = dict(metadata)
+    if expected_version is not None:
+        batch = Append(
+            stream, expected_version, events, metadata, side_effects, request_fingerprint, head
+        )
+        return append_all([batch])[0]
+    new_events, meta, encoded, fingerprint = _prepare(
+        stream, expected_version, events, metadata, request_fingerprint
+    )
     key = meta.get("idempotency_key")
-    # Encoded (and so validated) before the transaction starts: refusing bad data never
-    # poisons the caller's transaction.
-    encoded = _encode(new_events, meta)
-    fingerprint = b""
-    if key is not None:
-        fingerprint = request_fingerprint or _fingerprint(stream, new_events)
     owns_transaction = not connection.in_atomic_block
 
+    # Any version: appends queue on the stream's lock (see _read_head), so a retry is rare.
     with transaction.atomic(savepoint=False):
         raw = connection.connection
         # The key is claimed by the first attempt's insert; a retry after losing a race keeps
         # that claim and must not take it for an earlier request's.
         key_claimed = False
         with raw.cursor() as cursor:
-            for _attempt in range(10 if expected_version is None else 1):
-                if head is None or head[0] != expected_version:
-                    head = _cached_head(stream, expected_version)
-                if head is None:
-                    if (
-                        key is not None
-                        and not key_claimed
-                        and _key_used(cursor, meta["actor"], key)
-                    ):
-                        return _replay(cursor, meta["actor"], key, fingerprint)
-                    head = _read_head(cursor, stream, expected_version)
+            for _attempt in range(10):
+                if key is not None and not key_claimed and _key_used(cursor, meta["actor"], key):
+                    return _replay(cursor, meta["actor"], key, fingerprint)
+                head = _read_head(cursor, stream, None)
                 # Read once the head is known and never before the head's: a stream's
                 # recorded_at never goes back, so reading it as of a time gives a prefix.
                 recorded_at = clock.now() if head[2] is None else max(clock.now(), head[2])
@@ -109,11 +102,8 @@ def append(
                     key_claimed = True
                 if len(positions) == len(rows):
                     break
-                head = None
-                if positions or expected_version is not None:
-                    raise ConcurrencyConflict(
-                        stream.id, expected_version, _current_version(cursor, stream)
-                    )
+                if positions:
+                    raise ConcurrencyConflict(stream.id, None, _current_version(cursor, stream))
             else:
                 raise ConcurrencyConflict(stream.id, None, _current_version(cursor, stream))
         writer = ProjectionWriter()
@@ -192,18 +182,18 @@ def append_all(appends: Sequence[Append]) -> list[AppendResult]:
         raise InvalidEvent("append_all needs at least one append")
     batch = []
     for index, item in enumerate(appends):
-        new_events = [e.to_new() if isinstance(e, catalog.DomainEvent) else e for e in item.events]
-        _check_arguments(item.stream, item.expected_version, new_events, item.metadata)
         if item.expected_version is None:
             raise InvalidEvent("append_all appends at known versions")
-        meta = dict(item.metadata)
-        key = meta.get("idempotency_key")
-        fingerprint = b""
-        if key is not None:
-            if index:
-                raise InvalidEvent("only the first append of a batch may carry a key")
-            fingerprint = item.request_fingerprint or _fingerprint(item.stream, new_events)
-        batch.append((item, new_events, meta, _encode(new_events, meta), fingerprint))
+        if index and item.metadata.get("idempotency_key") is not None:
+            raise InvalidEvent("only the first append of a batch may carry a key")
+        prepared = _prepare(
+            item.stream,
+            item.expected_version,
+            item.events,
+            item.metadata,
+            item.request_fingerprint,
+        )
+        batch.append((item, *prepared))
     first, _, first_meta, _, first_fingerprint = batch[0]
     key = first_meta.get("idempotency_key")
     owns_transaction = not connection.in_atomic_block
@@ -254,6 +244,26 @@ def append_all(appends: Sequence[Append]) -> list[AppendResult]:
         ]
         writer.flush(commit=owns_transaction)
     return results
+
+
+def _prepare(
+    stream: StreamRef,
+    expected_version: int | None,
+    events: Sequence[NewEvent | catalog.DomainEvent],
+    metadata: Mapping[str, Any],
+    request_fingerprint: bytes | None,
+) -> tuple[list[NewEvent], dict[str, Any], tuple[list[bytes], bytes], bytes]:
+    """Check and encode an append's arguments before any transaction starts, so refusing bad
+    data never poisons the caller's transaction: (events, metadata, encoded, fingerprint),
+    the fingerprint empty without an idempotency key."""
+    new_events = [e.to_new() if isinstance(e, catalog.DomainEvent) else e for e in events]
+    _check_arguments(stream, expected_version, new_events, metadata)
+    meta = dict(metadata)
+    encoded = _encode(new_events, meta)
+    fingerprint = b""
+    if meta.get("idempotency_key") is not None:
+        fingerprint = request_fingerprint or _fingerprint(stream, new_events)
+    return new_events, meta, encoded, fingerprint
 
 
 def _check_arguments(

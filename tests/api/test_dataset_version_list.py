@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core import clock
+from tests.api.test_registry_api import assert_problem
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -108,11 +109,7 @@ def test_dataset_version_time_filters_take_any_rfc3339_moment_when_at_the_edges(
 def test_dataset_version_list_refuses_values_it_cannot_read_with_a_problem(
     owner_api, versions, params, field
 ):
-    response = owner_api.get(VERSIONS, params)
-    assert response.status_code == 400, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["code"] == "validation_error"
+    body = assert_problem(owner_api.get(VERSIONS, params), 400, "validation_error")
     assert [error["field"] for error in body["errors"]] == [field]
 
 

@@ -10,6 +10,7 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 from eventstore import store
+from tests.api.test_registry_api import assert_problem
 
 pytestmark = pytest.mark.django_db
 MODEL_HISTORY = "/api/v1/models/fraud-detector/history/"
@@ -100,10 +101,8 @@ def test_history_shows_the_events_exactly_as_the_store_reads_them(owner_api, mod
 def test_history_page_parameters_are_checked_like_every_list_when_bad(
     owner_api, model, params, field
 ):
-    response = owner_api.get(MODEL_HISTORY, params)
-    assert response.status_code == 400, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
-    assert [error["field"] for error in response.json()["errors"]] == [field]
+    body = assert_problem(owner_api.get(MODEL_HISTORY, params), 400, "validation_error")
+    assert [error["field"] for error in body["errors"]] == [field]
 
 
 def test_every_history_path_is_paged_when_called(owner_api, model):

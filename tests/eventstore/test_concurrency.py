@@ -19,58 +19,72 @@ WRITERS = 16
 EVENTS_PER_WRITER = 5
 
 
-def test_versions_stay_gapless_and_unique_when_16_writers_race_on_one_stream(pristine_ledger, meta):
-    stream = new_stream()
-    store.append(stream, NO_STREAM, [NewEvent("test.Opened", {})], meta)
-    barrier = threading.Barrier(WRITERS)
-    conflicts: Counter[int] = Counter()
-    wins: Counter[int] = Counter()
+def race(write, writers: int = WRITERS) -> None:
+    """Run write(number) in `writers` threads released together; fail with the errors any of
+    them met (each thread has its own database connection, closed when it ends)."""
+    barrier = threading.Barrier(writers)
     errors: list[BaseException] = []
 
     def writer(number: int) -> None:
         try:
             barrier.wait()
-            for sequence in range(EVENTS_PER_WRITER):
-                while True:
-                    version = store.stream_version(stream.id)
-                    try:
-                        with transaction.atomic():
-                            store.append(
-                                stream,
-                                version,
-                                [NewEvent("test.Wrote", {"writer": number, "seq": sequence})],
-                                meta,
-                            )
-                    except ConcurrencyConflict as conflict:
-                        # A loser learns where the stream really is: past what it expected.
-                        assert conflict.expected == version
-                        assert conflict.actual is not None
-                        assert conflict.actual > version
-                        conflicts[number] += 1
-                        continue
-                    wins[number] += 1
-                    break
+            write(number)
         except BaseException as exc:  # surfaced in the main thread below
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
     assert not errors, errors
-    recorded = store.read_stream(stream.id)
-    total = 1 + WRITERS * EVENTS_PER_WRITER
+
+
+def assert_gapless_chain(recorded, total: int) -> None:
+    """Versions 1..total, each event chained onto the one before and hashed as recorded."""
     assert [e.version for e in recorded] == list(range(1, total + 1))
+    for before, after in itertools.pairwise(recorded):
+        assert after.prev_hash == before.hash
+    assert all(recorded_hash(e) == e.hash for e in recorded)
+
+
+def test_versions_stay_gapless_and_unique_when_16_writers_race_on_one_stream(pristine_ledger, meta):
+    stream = new_stream()
+    store.append(stream, NO_STREAM, [NewEvent("test.Opened", {})], meta)
+    conflicts: Counter[int] = Counter()
+    wins: Counter[int] = Counter()
+
+    def write(number: int) -> None:
+        for sequence in range(EVENTS_PER_WRITER):
+            while True:
+                version = store.stream_version(stream.id)
+                try:
+                    with transaction.atomic():
+                        store.append(
+                            stream,
+                            version,
+                            [NewEvent("test.Wrote", {"writer": number, "seq": sequence})],
+                            meta,
+                        )
+                except ConcurrencyConflict as conflict:
+                    # A loser learns where the stream really is: past what it expected.
+                    assert conflict.expected == version
+                    assert conflict.actual is not None
+                    assert conflict.actual > version
+                    conflicts[number] += 1
+                    continue
+                wins[number] += 1
+                break
+
+    race(write)
+    recorded = store.read_stream(stream.id)
+    assert_gapless_chain(recorded, 1 + WRITERS * EVENTS_PER_WRITER)
     written = Counter(e.data["writer"] for e in recorded[1:])
     assert written == Counter(dict.fromkeys(range(WRITERS), EVENTS_PER_WRITER))
     assert sum(wins.values()) == WRITERS * EVENTS_PER_WRITER
     assert sum(conflicts.values()) > 0, "the writers did not actually race"
-    for before, after in itertools.pairwise(recorded):
-        assert after.prev_hash == before.hash
-    assert all(recorded_hash(e) == e.hash for e in recorded)
 
 
 def test_same_idempotency_key_appends_once_when_sent_concurrently(pristine_ledger, meta):
@@ -222,42 +236,26 @@ def test_writers_under_load_locked_queue_and_never_conflict(pristine_ledger, met
     each other instead of conflicting, and every number is taken exactly once."""
     stream = new_stream()
     store.append(stream, NO_STREAM, [NewEvent("test.Opened", {})], meta)
-    barrier = threading.Barrier(WRITERS)
-    errors: list[BaseException] = []
 
-    def writer(number: int) -> None:
-        try:
-            barrier.wait()
-            for _ in range(EVENTS_PER_WRITER):
-                with transaction.atomic():
-                    count, head = store.load_locked(stream, _count, 0)
-                    assert head[0] == count  # one event per version: the head is the count
-                    store.append(
-                        stream,
-                        head[0],
-                        [NewEvent("test.Numbered", {"writer": number, "number": count + 1})],
-                        meta,
-                        head=head,
-                    )
-                store.remember(stream.id, _count, count + 1, count + 1)
-        except BaseException as exc:  # a ConcurrencyConflict here fails the test
-            errors.append(exc)
-        finally:
-            connection.close()
+    def write(number: int) -> None:  # a ConcurrencyConflict here fails the test
+        for _ in range(EVENTS_PER_WRITER):
+            with transaction.atomic():
+                count, head = store.load_locked(stream, _count, 0)
+                assert head[0] == count  # one event per version: the head is the count
+                store.append(
+                    stream,
+                    head[0],
+                    [NewEvent("test.Numbered", {"writer": number, "number": count + 1})],
+                    meta,
+                    head=head,
+                )
+            store.remember(stream.id, _count, count + 1, count + 1)
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
+    race(write)
     recorded = store.read_stream(stream.id)
     total = 1 + WRITERS * EVENTS_PER_WRITER
-    assert [e.version for e in recorded] == list(range(1, total + 1))
+    assert_gapless_chain(recorded, total)
     assert [e.data["number"] for e in recorded[1:]] == list(range(2, total + 1))
-    for before, after in itertools.pairwise(recorded):
-        assert after.prev_hash == before.hash
-    assert all(recorded_hash(e) == e.hash for e in recorded)
 
 
 def test_load_locked_starts_from_the_state_this_process_knows(pristine_ledger, meta):
