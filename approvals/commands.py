@@ -265,7 +265,7 @@ def _status_events(version: Any, targets: Iterable[str], reason: str) -> list[An
 
     moves, current = [], version.status
     for target in targets:
-        if current != target and transition_allowed(current, target):
+        if current != target and transition_allowed(current, target, by_review=True):
             moves.append(
                 rev.ModelVersionStatusChanged(from_status=current, to_status=target, reason=reason)
             )
@@ -545,8 +545,10 @@ def void_on_evidence_change(*, actor: Actor, version_id: str, evidence_version: 
     """Inside the evidence command's transaction: the version's evidence is now at
     `evidence_version`, so decisions given on older evidence no longer count. The latest
     request per target (the one the gate reads) records ApprovalVoided and is open again, and
-    its boards are told, as for a new request. Returns the voided request ids."""
+    its boards are told, as for a new request. A version that was approved by a voided
+    request goes back into review. Returns the voided request ids."""
     voided: list[str] = []
+    approval_voided = False
     seen: set[str] = set()
     rows = ApprovalRequest.objects.filter(version_id=version_id).order_by("-created_at")
     for row in rows.values("id", "target"):
@@ -572,6 +574,17 @@ def void_on_evidence_change(*, actor: Actor, version_id: str, evidence_version: 
             side_effects=_notify("voided", state.id, _members(state.boards)),
         )
         voided.append(state.id)
+        approval_voided = approval_voided or state.status == "approved"
+    if approval_voided:
+        version = registry.load_version(version_id)
+        if version.status == "approved":
+            _append_version_status(
+                actor,
+                version,
+                _status_events(
+                    version, ("in_review",), "approval voided: the evidence changed after it"
+                ),
+            )
     return voided
 
 

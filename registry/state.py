@@ -21,13 +21,20 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "retired": frozenset(),
 }
 REVIEW_OUTCOMES = frozenset({"approved", "rejected"})
+# Moves only the approval workflow makes, never a client: an approval that stops counting (its
+# evidence changed after it) sends the version back into review.
+REVIEW_TRANSITIONS: dict[str, frozenset[str]] = {"approved": frozenset({"in_review"})}
 RESERVED_ALIASES = frozenset({"production"})
 ALIAS_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
-def transition_allowed(current: str, target: str) -> bool:
-    return target in TRANSITIONS.get(current, frozenset())
+def transition_allowed(current: str, target: str, *, by_review: bool = False) -> bool:
+    """Whether a version may move from `current` to `target`; `by_review` adds the moves
+    that only the approval workflow makes (REVIEW_TRANSITIONS)."""
+    if target in TRANSITIONS.get(current, frozenset()):
+        return True
+    return by_review and target in REVIEW_TRANSITIONS.get(current, frozenset())
 
 
 @dataclass(frozen=True)

@@ -151,16 +151,28 @@ def test_approval_is_void_when_evidence_changes_after_it_and_counts_again_when_r
     gate.require_promotion(model_id=model.id, number=1)
     reviewers = [cast.reviewer(b, i) for b, i in (("model-risk", 0), ("legal", 0))]
     assert all(not queries.pending_for(r).filter(id=request.id).exists() for r in reviewers)
+    assert registry.load_version(version.id).status == "approved"
+    before_version = registry.load_version(version.id).stream_version
     before = Event.objects.order_by("-position").values_list("position", flat=True).first()
     revise_model_card(cast, evidence_store, version, b"a revised model card", "voided")
     appended = list(
         Event.objects.filter(position__gt=before).order_by("position").values_list("type", "data")
     )
-    assert [t for t, _ in appended] == ["governance.EvidenceAttached", "approvals.ApprovalVoided"]
+    assert [t for t, _ in appended] == [
+        "governance.EvidenceAttached",
+        "approvals.ApprovalVoided",
+        "registry.ModelVersionStatusChanged",
+    ]
     voided = appended[1][1]
     assert voided["previous_status"] == "approved"
     assert voided["voided_decisions"] == 4
     assert voided["evidence_version"] == governance.load_evidence(version.id).stream_version
+    # The version is back in review: it no longer shows an approval that stopped counting.
+    moved = appended[2][1]
+    assert (moved["from_status"], moved["to_status"]) == ("approved", "in_review")
+    assert "voided" in moved["reason"]
+    assert registry.load_version(version.id).status == "in_review"
+    assert registry.load_version(version.id).stream_version == before_version + 1
     state = approvals.load_request(request.id)
     assert state.status == "open"
     assert state.expires_at is None and state.conditions == ()
@@ -179,6 +191,7 @@ def test_approval_is_void_when_evidence_changes_after_it_and_counts_again_when_r
 
     state = approve_high(cast, request.id)
     assert state.status == "approved"
+    assert registry.load_version(version.id).status == "approved"
     assert not any(queries.pending_for(r).filter(id=request.id).exists() for r in reviewers)
     gate.require_promotion(model_id=model.id, number=1)
 

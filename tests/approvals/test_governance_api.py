@@ -256,22 +256,38 @@ def test_mine_pending_lists_only_requests_waiting_for_my_decision(cast, evidence
     problem(api(raj).get("/api/v1/approvals/?mine=everything"), 400, "validation_error")
 
 
-def test_deployed_status_is_refused_when_the_approval_was_voided(cast, evidence_store):
+def test_a_voided_approval_sends_the_version_back_to_review_and_deploying_is_refused(
+    cast, evidence_store
+):
     _, version, request = requested(cast, evidence_store, "low", "unapproved")
-    assert decide(cast.reviewer("model-risk", 1), request.id, "model-risk").status_code == 201
-    revise_model_card(cast, evidence_store, version, b"a changed card", "unapproved")
     url = "/api/v1/models/unapproved/versions/1/"
+    assert decide(cast.reviewer("model-risk", 1), request.id, "model-risk").status_code == 201
     assert api(cast.owner).get(url).json()["status"] == "approved"
+    revise_model_card(cast, evidence_store, version, b"a changed card", "unapproved")
+    assert api(cast.owner).get(url).json()["status"] == "in_review"
+    history = api(cast.owner).get(url + "history/").json()["results"]
+    assert history[-1]["type"] == "registry.ModelVersionStatusChanged"
+    assert (history[-1]["data"]["from_status"], history[-1]["data"]["to_status"]) == (
+        "approved",
+        "in_review",
+    )
     before = last_position()
-    body = problem(
+    problem(
         api(cast.owner).patch(url, {"status": "deployed"}, format="json"),
         409,
-        "promotion_blocked",
+        "invalid_transition",
     )
-    assert body["request_status"] == "open"
-    assert set(body["reasons"]) == {"request_open", "quorum_not_met"}
+    # Nor can a client put the approval back by hand.
+    problem(
+        api(cast.owner).patch(url, {"status": "approved"}, format="json"),
+        403,
+        "sod_violation",
+    )
     assert appended_since(before) == []
+    # Approved again on the changed evidence, the version is approved and may be deployed.
+    assert decide(cast.reviewer("model-risk", 1), request.id, "model-risk").status_code == 201
     assert api(cast.owner).get(url).json()["status"] == "approved"
+    assert api(cast.owner).patch(url, {"status": "deployed"}, format="json").status_code == 200
 
 
 def test_deployed_status_is_refused_when_the_version_was_never_reviewed(cast, evidence_store):
