@@ -106,10 +106,13 @@ class LedgerCollector:
 
     def _outbox(self, cursor, now: datetime) -> Iterator[Metric]:
         cursor.execute(
-            "SELECT count(*), count(*) FILTER (WHERE attempts > 0), min(created_at)"
-            " FROM eventstore_outbox WHERE dispatched_at IS NULL"
+            "SELECT count(*) FILTER (WHERE dispatched_at IS NULL),"
+            " count(*) FILTER (WHERE dispatched_at IS NULL AND attempts > 0),"
+            " min(created_at) FILTER (WHERE dispatched_at IS NULL),"
+            " count(*) FILTER (WHERE dispatched_at IS NOT NULL)"
+            " FROM eventstore_outbox WHERE completed_at IS NULL"
         )
-        pending, retrying, oldest = cursor.fetchone()
+        pending, retrying, oldest, unfinished = cursor.fetchone()
         yield GaugeMetricFamily(
             "ledger_outbox_pending", "Side effects recorded but not yet published.", value=pending
         )
@@ -117,6 +120,11 @@ class LedgerCollector:
             "ledger_outbox_retrying",
             "Pending side effects whose publication failed at least once.",
             value=retrying,
+        )
+        yield GaugeMetricFamily(
+            "ledger_outbox_unfinished",
+            "Side effects published but not yet finished by a worker.",
+            value=unfinished,
         )
         yield GaugeMetricFamily(
             "ledger_outbox_oldest_pending_age_seconds",

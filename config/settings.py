@@ -192,6 +192,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 LEDGER_OUTBOX_POLL_SECONDS = env.integer("LEDGER_OUTBOX_POLL_SECONDS", 2)
+# A published task no worker finished within this time is published again (same task id).
+LEDGER_OUTBOX_REDELIVER_SECONDS = env.integer(
+    "LEDGER_OUTBOX_REDELIVER_SECONDS", env.integer("CELERY_VISIBILITY_TIMEOUT", 3600)
+)
 
 # One cache for every web and worker process (throttle counters, task de-duplication): Redis
 # when CACHE_URL is set, otherwise a table in PostgreSQL (core's migration creates it).

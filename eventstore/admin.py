@@ -85,5 +85,13 @@ class CheckpointAdmin(ReadOnlyAdmin):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyAdmin):
-    list_display = ("id", "task", "created_at", "attempts", "dispatched_at", "last_error")
+    list_display = (
+        "id",
+        "task",
+        "created_at",
+        "attempts",
+        "dispatched_at",
+        "completed_at",
+        "last_error",
+    )
     list_filter = ("task",)

@@ -61,6 +61,7 @@ class OutboxMessage(models.Model):
     attempts = models.IntegerField()
     next_attempt_at = models.DateTimeField()
     dispatched_at = models.DateTimeField(null=True)
+    completed_at = models.DateTimeField(null=True)
     last_error = models.TextField()
 
     class Meta:
@@ -69,6 +70,8 @@ class OutboxMessage(models.Model):
         ordering = ["created_at"]
 
     def __str__(self) -> str:
+        if self.completed_at:
+            return f"{self.task} (done)"
         return f"{self.task} ({'sent' if self.dispatched_at else 'pending'})"
 
 

@@ -1,8 +1,13 @@
 """The transactional outbox: side effects are rows written with the events that cause them,
 sent to the broker after commit, and retried with backoff until the broker takes them.
 
+A row stays due until a worker has finished its task (the task id is the row id; a signal
+in the worker marks the row done). A task that a broker took but no worker finished, because
+the worker was killed on a broker that cannot hand the task back (the filesystem broker) or
+because its own retries ran out, is published again by the relay after the redelivery delay.
+
 Delivery is at least once: a crash between publishing and marking a row sent publishes it
-again, with the same task id (the outbox row id), so tasks treat a repeated id as done."""
+again, with the same task id, so tasks treat a repeated id as done."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from core import clock
@@ -74,21 +80,30 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=2 ** min(attempts, 20)), MAX_BACKOFF)
 
 
+def redelivery_delay() -> timedelta:
+    """How long a published task may stay unfinished before the relay publishes it again: as
+    long as a Redis broker waits before it hands an unacknowledged task to another worker."""
+    return timedelta(seconds=settings.LEDGER_OUTBOX_REDELIVER_SECONDS)
+
+
 def dispatch(*, ids: Sequence[uuid.UUID] | None = None, limit: int = 100) -> DispatchReport:
-    """Publish due outbox rows (or just `ids`), each row locked so relays never double-send."""
+    """Publish due outbox rows (or just `ids`, once, after their commit), each row locked so
+    relays never double-send. Due: never published and past its backoff, or published and
+    not finished by a worker within the redelivery delay."""
     sent = failed = 0
     with transaction.atomic(), connection.cursor() as cursor:
         now = clock.now()
         if ids is not None:
             cursor.execute(
                 "SELECT id, task, kwargs, attempts FROM eventstore_outbox"
-                " WHERE id = ANY(%s) AND dispatched_at IS NULL FOR UPDATE SKIP LOCKED",
+                " WHERE id = ANY(%s) AND dispatched_at IS NULL AND completed_at IS NULL"
+                " FOR UPDATE SKIP LOCKED",
                 (list(ids),),
             )
         else:
             cursor.execute(
                 "SELECT id, task, kwargs, attempts FROM eventstore_outbox"
-                " WHERE dispatched_at IS NULL AND next_attempt_at <= %s"
+                " WHERE completed_at IS NULL AND next_attempt_at <= %s"
                 " ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED",
                 (now, limit),
             )
@@ -111,15 +126,66 @@ def dispatch(*, ids: Sequence[uuid.UUID] | None = None, limit: int = 100) -> Dis
                 sent += 1
                 cursor.execute(
                     "UPDATE eventstore_outbox SET attempts = attempts + 1, dispatched_at = %s,"
-                    " last_error = '' WHERE id = %s",
-                    (now, message_id),
+                    " next_attempt_at = %s, last_error = '' WHERE id = %s",
+                    (now, now + redelivery_delay(), message_id),
                 )
     return DispatchReport(sent, failed)
 
 
+def _row_id(task_id: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(task_id))
+    except ValueError:
+        return None  # not an outbox task (beat's tasks, tests' own ids)
+
+
+def task_finished(task_id: Any) -> None:
+    """A worker finished the task published for this row: it is not due any more."""
+    row = _row_id(task_id)
+    if row is None:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE eventstore_outbox SET completed_at = %s WHERE id = %s AND completed_at IS NULL",
+            (clock.now(), row),
+        )
+
+
+def task_failed(task_id: Any, error: BaseException | None) -> None:
+    """The task ran out of its own retries: the relay publishes it again after the backoff."""
+    row = _row_id(task_id)
+    if row is None:
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attempts FROM eventstore_outbox WHERE id = %s AND completed_at IS NULL"
+            " FOR UPDATE",
+            (row,),
+        )
+        found = cursor.fetchone()
+        if found is None:
+            return
+        cursor.execute(
+            "UPDATE eventstore_outbox SET next_attempt_at = %s, last_error = %s WHERE id = %s",
+            (
+                clock.now() + backoff(found[0]),
+                f"task failed: {type(error).__name__}: {error}"[:2000],
+                row,
+            ),
+        )
+
+
 def pending_count() -> int:
+    """Rows no broker has taken yet."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM eventstore_outbox WHERE dispatched_at IS NULL")
+        return cursor.fetchone()[0]
+
+
+def unfinished_count() -> int:
+    """Rows whose task no worker has finished yet, published or not."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM eventstore_outbox WHERE completed_at IS NULL")
         return cursor.fetchone()[0]
 
 

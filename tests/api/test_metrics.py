@@ -35,6 +35,7 @@ def test_metrics_report_the_log_outbox_and_governance_when_scraped_by_staff(
     assert samples[("ledger_model_versions", (("status", "draft"),))] == 1
     assert samples[("ledger_events_not_sequenced", ())] >= 3
     assert ("ledger_outbox_pending", ()) in samples
+    assert ("ledger_outbox_unfinished", ()) in samples
     assert samples[("ledger_periodic_reviews_open", (("timing", "overdue"),))] == 0
     assert ("process_resident_memory_bytes", ()) in samples
 

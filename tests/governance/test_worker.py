@@ -36,10 +36,12 @@ from core import clock
 from core.actors import Actor
 from eventstore import outbox, store
 from eventstore.models import OutboxMessage
+from eventstore.types import NO_STREAM, NewEvent, SideEffect
 from governance import commands as governance
 from governance import reviews
 from governance.models import BiasAudit, DeliveredNotification, Finding, PeriodicReview
 from tests.approvals.conftest import actor_of, governed_version, unique_name, upload
+from tests.conftest import new_stream
 from tests.governance.cadence_helpers import approved_version, event_types
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -403,6 +405,57 @@ def test_scan_killed_mid_transaction_leaves_no_record_and_is_redone_once(
 
 def _board_members(cast, board: str = "model-risk") -> list[int]:
     return [user.pk for user in cast.members[board]]
+
+
+def _unfinished(message_id) -> bool:
+    return OutboxMessage.objects.get(id=message_id).completed_at is None
+
+
+def test_a_task_whose_worker_was_killed_is_finished_by_the_next_worker(
+    cast, broker, workers, publisher, meta, tmp_path
+):
+    """Whatever the broker: RabbitMQ and Redis hand the task back; the filesystem broker lost
+    it with the worker, so the relay publishes it again once the redelivery delay passed."""
+    members = _board_members(cast)
+    slow = workers(TEST_MAIL_DELAY="2")
+    store.append(
+        new_stream(),
+        NO_STREAM,
+        [NewEvent("test.Happened", {})],
+        meta,
+        side_effects=[
+            SideEffect(
+                "governance.notify_review",
+                {"event": "opened", "review_id": str(uuid.uuid4()), "user_ids": members},
+            )
+        ],
+    )
+    (message,) = OutboxMessage.objects.filter(task="governance.notify_review")
+    assert message.dispatched_at is not None
+    mail = tmp_path / "mail"
+    opened = "Subject: A periodic model review is open for your board"
+    wait_until(lambda: mails(mail).count(opened) >= 1, what="the first e-mail")
+    slow.kill()
+    assert _unfinished(message.id)
+
+    workers()
+    redeliver_at = OutboxMessage.objects.get(id=message.id).next_attempt_at
+    if broker.redelivers_after_a_crash:
+        if "redis" in broker.kind:
+            time.sleep(REDIS_VISIBILITY_SECONDS + 1)
+        wait_until(lambda: not _unfinished(message.id), what="the broker's redelivery")
+        with clock.frozen(redeliver_at + timedelta(seconds=1)):
+            assert outbox.dispatch().sent == 0  # finished: nothing to publish again
+    else:
+        with clock.frozen(redeliver_at - timedelta(seconds=1)):
+            assert outbox.dispatch().sent == 0  # not before the delay
+        assert _unfinished(message.id)
+        with clock.frozen(redeliver_at + timedelta(seconds=1)):
+            assert outbox.dispatch().sent == 1
+        wait_until(lambda: not _unfinished(message.id), what="the relay's redelivery")
+    # Every member got the e-mail; the one being sent when the worker died may go twice.
+    assert len(members) <= mails(mail).count(opened) <= len(members) + 1
+    assert DeliveredNotification.objects.filter(message_id=message.id).count() == len(members)
 
 
 def test_a_notification_delivered_to_two_workers_at_once_sends_each_email_once(
