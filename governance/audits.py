@@ -26,11 +26,11 @@ from core.errors import DomainError, InvalidInput
 from eventstore import store
 from eventstore.canonical import CanonicalizationError, canonical_json
 from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
-from governance import evaluation_data
+from governance import evaluation_data, fairness
 from governance import events as ev
 from governance.commands import NAMESPACE, _text, current_policy, load_risk, meta
 from governance.errors import FindingClosed, FindingNotFound, NoEvaluationData, NotAuditor
-from governance.fairness import AuditResult, AuditSpec
+from governance.fairness import AuditResult
 from governance.models import BiasAudit, Evidence, ModelRisk
 from governance.state import FindingState, evolve_finding
 from registry import commands as registry
@@ -59,14 +59,6 @@ def finding_stream_id(source_id: str | uuid.UUID) -> uuid.UUID:
 class AuditOutcome:
     audit: BiasAudit
     finding_id: str | None
-
-
-def _spec(spec: Any, thresholds: dict[str, Any]) -> AuditSpec:
-    if not isinstance(spec, dict):
-        raise InvalidInput("spec is an audit specification object")
-    if "thresholds" in spec:
-        raise InvalidInput("thresholds come from the policy in force, not the request")
-    return AuditSpec.from_dict({**spec, "thresholds": thresholds})
 
 
 def _require_auditor(actor: Actor, model: Any) -> None:
@@ -116,7 +108,9 @@ def run_bias_audit(
     if not tier:
         raise RiskTierMissing(f"model {model.name!r} needs a confirmed risk tier first")
     policy_in_force = current_policy()
-    audit_spec = _spec(spec, policy_in_force.document[tier]["fairness_thresholds"])
+    audit_spec = fairness.spec_with_thresholds(
+        spec, policy_in_force.document[tier]["fairness_thresholds"]
+    )
     sha = ""
     if use_evidence:
         evidence = evaluation_evidence(version.id)

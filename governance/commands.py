@@ -346,6 +346,8 @@ def attach_evidence(
     missing = policy.missing_model_card_fields(summary) if kind == "model_card" else []
     if missing:
         raise IncompleteModelCard(f"the model card misses: {', '.join(missing)}")
+    if kind == "evaluation_data" and "audit_spec" in summary:
+        _check_audit_spec(summary["audit_spec"])
     stored = artifacts.get_store().verify(key, size=size, sha256=sha256)
     state = load_evidence(version.id)
     existing = state.items.get(kind)
@@ -379,6 +381,17 @@ def attach_evidence(
                 actor=actor, version_id=version.id, evidence_version=result.last_version
             )
     return load_evidence(version.id)
+
+
+def _check_audit_spec(spec: Any) -> None:
+    """The audit specification given with evaluation data is checked when it is attached, not
+    when the audit runs later in a worker (the thresholds there come from the tier's policy)."""
+    from governance.fairness import Thresholds, spec_with_thresholds
+
+    try:
+        spec_with_thresholds(spec, Thresholds().as_dict())
+    except InvalidInput as exc:
+        raise type(exc)(f"summary.audit_spec: {exc.detail}", **exc.extra) from exc
 
 
 def _new_version_audit(

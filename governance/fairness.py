@@ -302,6 +302,16 @@ class AuditSpec:
         }
 
 
+def spec_with_thresholds(spec: Any, thresholds: Mapping[str, Any]) -> AuditSpec:
+    """An audit specification as a client gives it (no thresholds: those come from the policy
+    in force for the model's tier), completed with `thresholds`."""
+    if not isinstance(spec, dict):
+        raise InvalidInput("spec is an audit specification object")
+    if "thresholds" in spec:
+        raise InvalidInput("thresholds come from the policy in force, not the request")
+    return AuditSpec.from_dict({**spec, "thresholds": thresholds})
+
+
 def _refuse_unknown(data: Mapping[str, Any], cls: type, what: str) -> None:
     unknown = set(data) - {item.name for item in fields(cls)}
     if unknown:

@@ -9,9 +9,12 @@ from tests.approvals.conftest import actor_of, approve, governed_version, unique
 QUORUMS = {"low": {"model-risk": 1}, "medium": {"model-risk": 1}}
 
 
-def approved_version(cast, evidence_store, tier: str = "high"):
-    """A model of `tier` whose version 1 holds a granted production approval."""
+def approved_version(cast, evidence_store, tier: str = "high", *, before_request=None):
+    """A model of `tier` whose version 1 holds a granted production approval;
+    `before_request(model, version)` adds evidence before approval is asked for."""
     model, version = governed_version(cast, evidence_store, tier, unique_name(f"{tier}-model"))
+    if before_request is not None:
+        before_request(model, version)
     request = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
     boards = QUORUMS.get(tier, {"model-risk": 2, "legal": 1, "ethics": 1})
     if tier == "critical":

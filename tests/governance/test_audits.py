@@ -168,8 +168,14 @@ def test_scheduled_audit_runs_once_per_cadence_from_the_attached_evaluation_data
     cast, evidence_store
 ):
     with clock.frozen(T0) as now:
-        model, version, _ = approved_version(cast, evidence_store, "high")
-        _attach_evaluation_data(cast, evidence_store, model, version, rows(0.8, 0.3))
+        _, version, _ = approved_version(
+            cast,
+            evidence_store,
+            "high",
+            before_request=lambda model, version: _attach_evaluation_data(
+                cast, evidence_store, model, version, rows(0.8, 0.3)
+            ),
+        )
         scan = Actor.system("governance.scan_reviews")
         now.set(T0 + 29 * DAY)
         assert audits.scan_bias_audits(actor=scan).ran == 0
@@ -296,6 +302,41 @@ def test_evaluation_data_without_an_audit_spec_queues_no_audit(cast, evidence_st
         summary={"note": "no specification"},
         **document,
     )
+    assert _new_version_messages(version) == []
+
+
+@pytest.mark.parametrize(
+    ("audit_spec", "code"),
+    [
+        ("sex", "invalid_input"),
+        ({**SPEC, "thresholds": {"min_group_size": 1}}, "invalid_input"),
+        ({**SPEC, "reference": {"kind": "loudest"}}, "invalid_audit_spec"),
+        ({**SPEC, "surprise": 1}, "invalid_audit_spec"),
+        ({"label": "label", "prediction": "prediction"}, "invalid_audit_spec"),
+    ],
+)
+def test_evaluation_data_with_a_bad_audit_spec_is_refused_when_attached(
+    cast, evidence_store, audit_spec, code
+):
+    """Refused at once, not when the audit runs days later in a worker."""
+    from governance.models import Evidence
+
+    model, version = _new_version(cast, evidence_store, "critical")
+    document = upload(evidence_store, version, "evaluation_data", _csv(rows(0.5, 0.5)), "eval.csv")
+    before = Event.objects.count()
+    with pytest.raises(InvalidInput) as refused:
+        governance.attach_evidence(
+            actor=actor_of(cast.owner),
+            model_id=model.id,
+            number=1,
+            kind="evaluation_data",
+            summary={"audit_spec": audit_spec},
+            **document,
+        )
+    assert refused.value.code == code
+    assert "audit_spec" in str(refused.value)
+    assert Event.objects.count() == before
+    assert not Evidence.objects.filter(version_id=version.id, kind="evaluation_data").exists()
     assert _new_version_messages(version) == []
 
 

@@ -53,14 +53,10 @@ def _rows(rate_a: float, rate_b: float, n: int = 100) -> list[dict]:
 @pytest.fixture
 def governed(pristine_ledger, cast, evidence_store):  # noqa: F811
     """Two high-tier models taken through the whole workflow; only the first is exported."""
-    with clock.frozen(T0) as now:
-        model, _, request = approved_version(cast, evidence_store, "high")
-        other, _, _ = approved_version(cast, evidence_store, "high")
-        officer = actor_of(cast.officer)
-        governance.suspend_model(actor=officer, model_id=model.id, reason="incident 7")
-        governance.reinstate_model(actor=officer, model_id=model.id, reason="incident closed")
-        approvals.suspend_approval(actor=officer, request_id=request.id, reason="drift")
-        approvals.reinstate_approval(actor=officer, request_id=request.id, reason="retested")
+    officer = actor_of(cast.officer)
+
+    def waive_monitoring_plan(model, version):
+        # Before approval is asked for: a waiver is evidence, and a later one voids approvals.
         approvals.grant_waiver(
             actor=officer,
             model_id=model.id,
@@ -69,6 +65,16 @@ def governed(pristine_ledger, cast, evidence_store):  # noqa: F811
             reason="plan due next quarter",
             expires_at=T0 + 90 * DAY,
         )
+
+    with clock.frozen(T0) as now:
+        model, _, request = approved_version(
+            cast, evidence_store, "high", before_request=waive_monitoring_plan
+        )
+        other, _, _ = approved_version(cast, evidence_store, "high")
+        governance.suspend_model(actor=officer, model_id=model.id, reason="incident 7")
+        governance.reinstate_model(actor=officer, model_id=model.id, reason="incident closed")
+        approvals.suspend_approval(actor=officer, request_id=request.id, reason="drift")
+        approvals.reinstate_approval(actor=officer, request_id=request.id, reason="retested")
         outcome = audits.run_bias_audit(
             actor=actor_of(cast.owner), model_id=model.id, number=1, spec=SPEC, rows=_rows(0.8, 0.3)
         )
