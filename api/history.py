@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 
 from api.pagination import EventCursorPagination
@@ -32,16 +33,34 @@ class EventHistoryApi(ListAPIView):
     def get_queryset(self) -> QuerySet[Event]:
         if getattr(self, "swagger_fake_view", False):
             return Event.objects.none()
-        return Event.objects.filter(stream_id=self.stream_id(**self.kwargs))
+        events = Event.objects.filter(stream_id=self.stream_id(**self.kwargs))
+        after = self.request.query_params.get(AFTER_VERSION.name)
+        if after is not None:
+            if not after.isdigit() or len(after) > MAX_DIGITS:
+                raise ValidationError({AFTER_VERSION.name: "a stream version (a whole number)"})
+            events = events.filter(version__gt=int(after))
+        return events
+
+
+MAX_DIGITS = 18  # below 2^63: a bigint
+# A client that has read up to a version (the last page's `next` is null) follows on with the
+# events recorded since: `?after_version=<the version of the last event it holds>`.
+AFTER_VERSION = OpenApiParameter(
+    "after_version",
+    {"type": "integer", "minimum": 0, "maximum": 10**MAX_DIGITS - 1},
+    OpenApiParameter.QUERY,
+    description="Only the events after this stream version: how a client follows new events.",
+)
 
 
 def history_schema(summary: str, *parameters: OpenApiParameter) -> Any:
     """The schema of a history view: a page of events (drf-spectacular wraps the list in the
-    pagination envelope and adds `cursor` and `page_size`), or the object's 404."""
+    pagination envelope and adds `cursor` and `page_size`), or a 400 for a bad parameter, or
+    the object's 404."""
     return extend_schema_view(
         get=extend_schema(
-            responses={200: EventOutput(many=True), **problems(404)},
-            parameters=list(parameters),
+            responses={200: EventOutput(many=True), **problems(400, 404)},
+            parameters=[*parameters, AFTER_VERSION],
             summary=summary,
         )
     )

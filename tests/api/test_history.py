@@ -90,12 +90,27 @@ def test_history_shows_the_events_exactly_as_the_store_reads_them(owner_api, mod
         assert later["prev_hash"] == earlier["hash"]
 
 
+def test_a_client_follows_new_events_after_the_last_version_it_read(owner_api, model):
+    _describe(owner_api, "a")
+    pages = _walk(owner_api, MODEL_HISTORY, page_size=1)
+    assert pages == [[1], [2]]  # the last page has no `next`: the client keeps the version
+    assert _walk(owner_api, MODEL_HISTORY, after_version=2) == [[]]
+    for text in ("b", "c", "d"):
+        _describe(owner_api, text)
+    assert _walk(owner_api, MODEL_HISTORY, after_version=2, page_size=2) == [[3, 4], [5]]
+    assert _walk(owner_api, MODEL_HISTORY, after_version=0) == [[1, 2, 3, 4, 5]]
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
         ({"page_size": "0"}, "page_size"),
         ({"page_size": "201"}, "page_size"),
         ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"after_version": "-1"}, "after_version"),
+        ({"after_version": "two"}, "after_version"),
+        ({"after_version": "9" * 19}, "after_version"),
+        ({"after_version": ""}, "after_version"),
     ],
 )
 def test_history_page_parameters_are_checked_like_every_list_when_bad(
@@ -128,7 +143,9 @@ def test_history_schema_is_the_page_envelope_for_every_history_operation():
     for path, operation in operations.items():
         content = operation["responses"]["200"]["content"]["application/json"]
         assert content["schema"] == {"$ref": page_ref}, path
-        assert {"cursor", "page_size"} <= {p["name"] for p in operation["parameters"]}, path
+        names = {p["name"] for p in operation["parameters"]}
+        assert {"cursor", "page_size", "after_version"} <= names, path
+        assert "400" in operation["responses"], path
     page = schema["components"]["schemas"]["PaginatedEventOutputList"]
     assert page["required"] == ["next", "previous", "results"]
     for link in ("next", "previous"):
