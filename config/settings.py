@@ -257,6 +257,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "EvidenceKindEnum": "governance.policy.EVIDENCE_KINDS",
         "LineageNodeKindEnum": "lineage.rules.NODE_KINDS",
+        "OpenClosedStatusEnum": "governance.events.OPEN_CLOSED",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

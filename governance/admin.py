@@ -1,6 +1,7 @@
-"""Read-only admin of governance projections: policy versions, risk records, evidence and
+"""Read-only admin of governance projections: policy versions, risk records, evidence,
 periodic reviews (due, overdue and escalated), with a form that completes a review through
-the same command as the API."""
+the same command as the API, bias audits, findings and serious incidents with their Art. 73
+reporting clocks."""
 
 import json
 
@@ -17,8 +18,16 @@ from core import clock
 from core.actors import Actor
 from core.errors import DomainError
 from eventstore.admin import ReadOnlyAdmin
-from governance import cadence, queries
-from governance.models import BiasAudit, Evidence, Finding, ModelRisk, PeriodicReview, PolicyVersion
+from governance import art73, cadence, queries
+from governance.models import (
+    BiasAudit,
+    Evidence,
+    Finding,
+    Incident,
+    ModelRisk,
+    PeriodicReview,
+    PolicyVersion,
+)
 from registry.admin import _history
 
 
@@ -332,6 +341,69 @@ class FindingAdmin(ReadOnlyAdmin):
             return True
         visible = queries.visible_findings(request.user)
         return visible.exists() if obj is None else visible.filter(id=obj.id).exists()
+
+    @admin.display(description="event history")
+    def history(self, obj):
+        return _history(obj.id)
+
+
+# -- serious incidents -------------------------------------------------------------------
+
+
+class IncidentReporting(admin.SimpleListFilter):
+    """Where the Art. 73 report stands now, by the clock the commands read."""
+
+    title = "Art. 73 report"
+    parameter_name = "reporting"
+
+    def lookups(self, request, model_admin):
+        return [(status, status.replace("_", " ")) for status in art73.REPORTING_STATUSES]
+
+    def queryset(self, request, queryset):
+        if self.value() in art73.REPORTING_STATUSES:
+            return queries.with_reporting_status(queryset, self.value(), clock.now())
+        return queryset
+
+
+@admin.register(Incident)
+class IncidentAdmin(ReadOnlyAdmin):
+    list_display = (
+        "title",
+        "tier",
+        "classes",
+        "status",
+        "reporting",
+        "deadline_at",
+        "authority_reported_at",
+        "became_aware_at",
+    )
+    list_filter = (IncidentReporting, "status", "tier", "clock_applies", "overdue")
+    search_fields = ("=model_id", "=version_id", "owner_team", "title")
+    date_hierarchy = "became_aware_at"
+    ordering = ("deadline_at",)
+    readonly_fields = ("history",)
+
+    def get_queryset(self, request):
+        return queries.visible_incidents(request.user)
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or queries.visible_incidents(request.user).exists()
+
+    def has_view_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        visible = queries.visible_incidents(request.user)
+        return visible.exists() if obj is None else visible.filter(id=obj.id).exists()
+
+    @admin.display(description="Art. 73 report")
+    def reporting(self, obj):
+        return art73.reporting_status(
+            clock_applies=obj.clock_applies,
+            deadline_at=obj.deadline_at,
+            reported=obj.authority_reported_at is not None,
+            closed=obj.status != "open",
+            now=clock.now(),
+        )
 
     @admin.display(description="event history")
     def history(self, obj):

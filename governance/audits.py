@@ -177,11 +177,41 @@ def _failing_slices(result: AuditResult) -> list[str]:
 def _open_finding(
     actor: Actor, model: Any, version: Any, audit_id: uuid.UUID, tier: str, result: AuditResult
 ) -> uuid.UUID:
-    finding_id = finding_stream_id(audit_id)
     slices = ", ".join(_failing_slices(result)) or "a slice"
+    return open_finding(
+        actor=actor,
+        model=model,
+        version_id=version.id,
+        version_number=version.number,
+        source="bias_audit",
+        source_id=str(audit_id),
+        title=f"bias audit of {model.name} version {version.number} failed: {slices}",
+        severity=tier,
+        boards=FINDING_BOARDS,
+        due_at=clock.now() + timedelta(days=FINDING_DUE_DAYS[tier]),
+    )
+
+
+def open_finding(
+    *,
+    actor: Actor,
+    model: Any,
+    version_id: str | None,
+    version_number: int | None,
+    source: str,
+    source_id: str,
+    title: str,
+    severity: str,
+    boards: list[str],
+    due_at: datetime,
+) -> uuid.UUID:
+    """Open a finding owned by the model's team for `boards`, inside the caller's transaction,
+    and notify both; its id is derived from what opened it (`source_id`), so the same failed
+    check never opens two. Without a version, the finding concerns the model as a whole."""
+    finding_id = finding_stream_id(source_id)
     owners = approvals._owner_ids(model.team)
     members: set[int] = set()
-    for ids in Board.objects.filter(name__in=FINDING_BOARDS).values_list("members", flat=True):
+    for ids in Board.objects.filter(name__in=boards).values_list("members", flat=True):
         members.update(ids)
     recipients = sorted(set(owners) | members)
     store.append(
@@ -190,15 +220,15 @@ def _open_finding(
         [
             ev.FindingOpened(
                 model_id=model.id,
-                version_id=version.id,
-                version_number=version.number,
-                source="bias_audit",
-                source_id=str(audit_id),
-                title=f"bias audit of {model.name} version {version.number} failed: {slices}",
-                severity=tier,
+                version_id=version_id or "",
+                version_number=version_number or 0,
+                source=source,
+                source_id=source_id,
+                title=title,
+                severity=severity,
                 owner_team=model.team,
-                boards=list(FINDING_BOARDS),
-                due_at=(clock.now() + timedelta(days=FINDING_DUE_DAYS[tier])).isoformat(),
+                boards=list(boards),
+                due_at=due_at.isoformat(),
             )
         ],
         meta(actor),
@@ -344,6 +374,20 @@ def load_finding(finding_id: str | uuid.UUID) -> FindingState:
     return state
 
 
+def require_independent(user: Any, owner_team: str, version_id: str | None, detail: str) -> None:
+    """Separation of duties for whoever checks a model's own conduct: not one of its owners,
+    nor an author of the version concerned (if any)."""
+    authors = approvals._author_ids(registry.load_version(version_id)) if version_id else []
+    violated = approval_rules.separation_of_duties(
+        user.pk,
+        requester_id=-1,
+        owner_ids=approvals._owner_ids(owner_team),
+        author_ids=authors,
+    )
+    if violated is not None:
+        raise SeparationOfDuties(violated, detail)
+
+
 def close_finding(
     *,
     actor: Actor,
@@ -368,15 +412,9 @@ def close_finding(
         ).exists()
     ):
         raise NotBoardMember(f"only members of {', '.join(state.boards)} close this finding")
-    version = registry.load_version(state.version_id)
-    violated = approval_rules.separation_of_duties(
-        user.pk,
-        requester_id=-1,
-        owner_ids=approvals._owner_ids(state.owner_team),
-        author_ids=approvals._author_ids(version),
+    require_independent(
+        user, state.owner_team, state.version_id, "the model's owners and authors cannot close it"
     )
-    if violated is not None:
-        raise SeparationOfDuties(violated, "the model's owners and authors cannot close it")
     if expected_version is not None and expected_version != state.stream_version:
         raise ConcurrencyConflict(uuid.UUID(state.id), expected_version, state.stream_version)
     store.append(

@@ -66,6 +66,20 @@ def evidence_stream_id(version_id: str | uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"evidence:{version_id}")
 
 
+def repeated(stream_id: uuid.UUID, event_type: str, actor: Actor, key: str | None) -> bool:
+    """The stream's last event is of `event_type` and was this very request, sent again by the
+    same actor with its Idempotency-Key: the command returns the state instead of refusing a
+    step already taken."""
+    if key is None:
+        return False
+    last = store.read_stream(stream_id)[-1]
+    return (
+        last.type == event_type
+        and last.metadata.get("idempotency_key") == key
+        and last.metadata.get("actor") == actor.ref
+    )
+
+
 def _text(value: Any, what: str, limit: int = 2000, *, required: bool = False) -> str:
     if value is None:
         value = ""

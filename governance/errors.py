@@ -95,3 +95,48 @@ class NoEvaluationData(Conflict):
 class NotAuditor(PermissionDenied):
     code = "not_allowed_to_audit"
     title = "Only the model's owners and board members run bias audits"
+
+
+class IncidentNotFound(NotFound):
+    code = "incident_not_found"
+    title = "No such incident"
+
+
+class AwarenessInFuture(Unprocessable):
+    code = "awareness_in_future"
+    title = "The moment of awareness cannot be in the future"
+
+
+class AwareBeforeOccurred(Unprocessable):
+    code = "aware_before_occurred"
+    title = "Nobody becomes aware of an incident before it occurs"
+
+
+class InvalidAuthorityReport(Unprocessable):
+    code = "invalid_authority_report"
+    title = "The report to the authority is not valid"
+
+
+class NotIncidentReporter(PermissionDenied):
+    code = "not_allowed_to_report_incident"
+    title = "Only the model's owners, the model-risk board and risk officers report incidents"
+
+
+class NotIncidentReviewer(PermissionDenied):
+    code = "not_incident_reviewer"
+    title = "Only the model-risk and legal boards and risk officers do this"
+
+
+class IncidentClosed(Conflict):
+    code = "incident_closed"
+    title = "The incident is already closed"
+
+
+class AlreadyReportedToAuthority(Conflict):
+    code = "already_reported_to_authority"
+    title = "The incident was already reported to the authority"
+
+
+class AuthorityReportRequired(Conflict):
+    code = "authority_report_required"
+    title = "The Art. 73 report must be filed, or a reason given, before closing"

@@ -17,7 +17,7 @@ MODEL_RISK = "governance.ModelRisk"
 EVIDENCE = "governance.Evidence"
 
 
-@event("governance.PolicyVersionRecorded", schema_version=3)
+@event("governance.PolicyVersionRecorded", schema_version=4)
 class PolicyVersionRecorded(DomainEvent):
     number: int
     tiers: dict[str, Any]
@@ -35,6 +35,14 @@ def _policy_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
 def _policy_v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
     """Version 2 documents predate `bias_audit_on_new_version`: they are read with the shipped
     default (an audit on every new version for the critical tier only)."""
+    return {**data, "tiers": upgrade_tiers(data["tiers"])}
+
+
+@upcaster("governance.PolicyVersionRecorded", from_version=3)
+def _policy_v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 documents predate serious incidents: they are read with the shipped defaults
+    (the Art. 73 reporting clock for the high and critical tiers, reminders at half the window
+    and a day before the deadline)."""
     return {**data, "tiers": upgrade_tiers(data["tiers"])}
 
 
@@ -203,3 +211,64 @@ class FindingClosed(DomainEvent):
     reviewer_id: int
     resolution: str
     evidence: str
+
+
+# -- serious incidents -------------------------------------------------------------------
+# One stream per incident ("governance.Incident"). A serious incident on a model whose tier's
+# policy starts the EU AI Act Art. 73 clock carries its reporting deadline and reminder times,
+# fixed when it is reported, so a later policy change never moves a running clock. Versions
+# are optional: "" and 0 when the incident concerns the model as a whole.
+
+INCIDENT = "governance.Incident"
+# Where a finding or an incident stands.
+OPEN_CLOSED = ("open", "closed")
+
+
+@event("governance.IncidentReported")
+class IncidentReported(DomainEvent):
+    model_id: str
+    version_id: str
+    version_number: int
+    title: str
+    description: str
+    occurred_at: str
+    became_aware_at: str
+    classes: list[str]
+    tier: str
+    policy_version: int
+    clock_applies: bool
+    deadline_at: str
+    reminder_times: list[str]
+    owner_team: str
+    reporter_id: int
+    recipient_ids: list[int]
+
+
+@event("governance.IncidentReportDeadlineReminderSent")
+class IncidentReportDeadlineReminderSent(DomainEvent):
+    reminder: int
+    deadline_at: str
+    recipient_ids: list[int]
+
+
+@event("governance.IncidentReportOverdue")
+class IncidentReportOverdue(DomainEvent):
+    deadline_at: str
+    finding_id: str
+    recipient_ids: list[int]
+
+
+@event("governance.IncidentReportedToAuthority")
+class IncidentReportedToAuthority(DomainEvent):
+    recorded_by: int
+    reported_at: str
+    authority: str
+    reference: str
+    late: bool
+
+
+@event("governance.IncidentClosed")
+class IncidentClosed(DomainEvent):
+    closed_by: int
+    resolution: str
+    no_report_reason: str

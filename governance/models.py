@@ -159,12 +159,13 @@ class BiasAudit(models.Model):
 
 
 class Finding(models.Model):
-    """A failed check (a bias audit) with a severity, an owner and a due date."""
+    """A failed check (a bias audit, an overdue incident report) with a severity, an owner and
+    a due date; no version when it concerns the model as a whole."""
 
     id = models.UUIDField(primary_key=True)
     model_id = models.UUIDField(db_index=True)
-    version_id = models.UUIDField()
-    version_number = models.IntegerField()
+    version_id = models.UUIDField(null=True)
+    version_number = models.IntegerField(null=True)
     source = models.CharField(max_length=30)
     source_id = models.CharField(max_length=36)
     title = models.TextField()
@@ -207,3 +208,57 @@ class DeliveredNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_id} to {self.recipient}"
+
+
+class Incident(models.Model):
+    """A serious incident and its EU AI Act Art. 73 reporting clock (none below the tiers whose
+    policy starts one): the deadline, reminders sent, the report to the authority, closure."""
+
+    id = models.UUIDField(primary_key=True)
+    model_id = models.UUIDField(db_index=True)
+    version_id = models.UUIDField(null=True)
+    version_number = models.IntegerField(null=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField()
+    occurred_at = models.DateTimeField()
+    became_aware_at = models.DateTimeField()
+    classes = models.JSONField(default=list)
+    tier = models.CharField(max_length=20, blank=True)
+    policy_version = models.IntegerField()
+    clock_applies = models.BooleanField()
+    deadline_at = models.DateTimeField(null=True)
+    reminder_times = models.JSONField(default=list)
+    owner_team = models.CharField(max_length=150)
+    reported_by = models.IntegerField()
+    status = models.CharField(max_length=20, db_index=True)
+    reminders_sent = models.IntegerField(default=0)
+    overdue = models.BooleanField(default=False)
+    finding_id = models.UUIDField(null=True)
+    authority_reported_at = models.DateTimeField(null=True)
+    authority_recorded_by = models.IntegerField(null=True)
+    authority = models.CharField(max_length=200, blank=True)
+    authority_reference = models.CharField(max_length=200, blank=True)
+    reported_late = models.BooleanField(default=False)
+    closed_at = models.DateTimeField(null=True)
+    closed_by = models.IntegerField(null=True)
+    resolution = models.TextField(blank=True)
+    no_report_reason = models.TextField(blank=True)
+    opened_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    stream_version = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["-became_aware_at"]
+        indexes = [
+            # The scan's and the legal team's question: which running clocks end first.
+            models.Index(
+                fields=["deadline_at"],
+                condition=models.Q(
+                    status="open", clock_applies=True, authority_reported_at__isnull=True
+                ),
+                name="governance_incident_open_clock",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"incident: {self.title}"

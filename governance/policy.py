@@ -52,6 +52,12 @@ FAIRNESS_THRESHOLDS: dict[str, Any] = {
     "significance_level": 0.05,
 }
 
+# GOVERNANCE.md, "Findings, exceptions and incidents": reminders ahead of each EU AI Act
+# Art. 73 reporting deadline, at these fractions of the reporting window and these hours
+# before its end (governance.art73 merges them).
+INCIDENT_REMINDER_FRACTIONS = [0.5]
+INCIDENT_REMINDER_HOURS_BEFORE = [24]
+
 _HIGH_EVIDENCE = ["model_card", "bias_audit", "explainability_report", "validation_report"]
 DEFAULT_TIERS: dict[str, dict[str, Any]] = {
     "low": {
@@ -69,6 +75,9 @@ DEFAULT_TIERS: dict[str, dict[str, Any]] = {
         "overdue_action": "flag",
         "suspend_approval_when_non_compliant": False,
         "fairness_thresholds": dict(FAIRNESS_THRESHOLDS),
+        "incident_reporting_clock": False,
+        "incident_reminder_fractions": list(INCIDENT_REMINDER_FRACTIONS),
+        "incident_reminder_hours_before": list(INCIDENT_REMINDER_HOURS_BEFORE),
     },
     "medium": {
         "evidence": ["model_card", "bias_audit"],
@@ -85,6 +94,9 @@ DEFAULT_TIERS: dict[str, dict[str, Any]] = {
         "overdue_action": "flag",
         "suspend_approval_when_non_compliant": False,
         "fairness_thresholds": dict(FAIRNESS_THRESHOLDS),
+        "incident_reporting_clock": False,
+        "incident_reminder_fractions": list(INCIDENT_REMINDER_FRACTIONS),
+        "incident_reminder_hours_before": list(INCIDENT_REMINDER_HOURS_BEFORE),
     },
     "high": {
         "evidence": list(_HIGH_EVIDENCE),
@@ -101,6 +113,9 @@ DEFAULT_TIERS: dict[str, dict[str, Any]] = {
         "overdue_action": "non_compliant",
         "suspend_approval_when_non_compliant": True,
         "fairness_thresholds": dict(FAIRNESS_THRESHOLDS),
+        "incident_reporting_clock": True,
+        "incident_reminder_fractions": list(INCIDENT_REMINDER_FRACTIONS),
+        "incident_reminder_hours_before": list(INCIDENT_REMINDER_HOURS_BEFORE),
     },
     "critical": {
         "evidence": [
@@ -122,6 +137,9 @@ DEFAULT_TIERS: dict[str, dict[str, Any]] = {
         "overdue_action": "non_compliant",
         "suspend_approval_when_non_compliant": True,
         "fairness_thresholds": dict(FAIRNESS_THRESHOLDS),
+        "incident_reporting_clock": True,
+        "incident_reminder_fractions": list(INCIDENT_REMINDER_FRACTIONS),
+        "incident_reminder_hours_before": list(INCIDENT_REMINDER_HOURS_BEFORE),
     },
 }
 
@@ -143,7 +161,14 @@ CADENCE_FIELDS = (
 # Added later still (policy schema version 3): GOVERNANCE.md's "and on every new version" for
 # the critical tier, an audit of each version as soon as its evaluation data is attached.
 NEW_VERSION_AUDIT_FIELDS = ("bias_audit_on_new_version",)
-LATER_FIELDS = (*CADENCE_FIELDS, *NEW_VERSION_AUDIT_FIELDS)
+# Added in policy schema version 4: which tiers start the EU AI Act Art. 73 reporting clock
+# for a serious incident, and when reminders run ahead of its deadline.
+INCIDENT_FIELDS = (
+    "incident_reporting_clock",
+    "incident_reminder_fractions",
+    "incident_reminder_hours_before",
+)
+LATER_FIELDS = (*CADENCE_FIELDS, *NEW_VERSION_AUDIT_FIELDS, *INCIDENT_FIELDS)
 
 
 def upgrade_tiers(tiers: Any) -> Any:
@@ -179,6 +204,37 @@ def _positive_int(value: Any, what: str, *, nullable: bool = False) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 36_500:
         raise InvalidInput(f"{what} must be a whole number from 1 to 36500")
+
+
+MAX_INCIDENT_REMINDERS = 10
+
+
+def _incident_reminders(spec: dict[str, Any], tier: str) -> None:
+    if not isinstance(spec["incident_reporting_clock"], bool):
+        raise InvalidInput(f"{tier}.incident_reporting_clock is true or false")
+    fractions = spec["incident_reminder_fractions"]
+    if (
+        not isinstance(fractions, list)
+        or len(fractions) > MAX_INCIDENT_REMINDERS
+        or any(
+            isinstance(f, bool) or not isinstance(f, int | float) or not 0 < f < 1
+            for f in fractions
+        )
+    ):
+        raise InvalidInput(
+            f"{tier}.incident_reminder_fractions lists at most {MAX_INCIDENT_REMINDERS}"
+            " fractions of the reporting window, each between 0 and 1"
+        )
+    hours = spec["incident_reminder_hours_before"]
+    if (
+        not isinstance(hours, list)
+        or len(hours) > MAX_INCIDENT_REMINDERS
+        or any(isinstance(h, bool) or not isinstance(h, int) or not 1 <= h <= 8760 for h in hours)
+    ):
+        raise InvalidInput(
+            f"{tier}.incident_reminder_hours_before lists at most {MAX_INCIDENT_REMINDERS}"
+            " whole numbers of hours from 1 to 8760"
+        )
 
 
 def check_tiers(tiers: Any) -> dict[str, dict[str, Any]]:
@@ -223,6 +279,7 @@ def check_tiers(tiers: Any) -> dict[str, dict[str, Any]]:
         if not isinstance(spec["bias_audit_on_new_version"], bool):
             raise InvalidInput(f"{tier}.bias_audit_on_new_version is true or false")
         _fairness(spec["fairness_thresholds"], f"{tier}.fairness_thresholds")
+        _incident_reminders(spec, tier)
         checked[tier] = copy.deepcopy(spec)
     return checked
 

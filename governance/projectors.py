@@ -10,12 +10,13 @@ from governance.models import (
     BiasAudit,
     Evidence,
     Finding,
+    Incident,
     ModelRisk,
     PeriodicReview,
     PolicyVersion,
 )
 
-projection_tables(PolicyVersion, ModelRisk, Evidence, PeriodicReview, BiasAudit, Finding)
+projection_tables(PolicyVersion, ModelRisk, Evidence, PeriodicReview, BiasAudit, Finding, Incident)
 
 
 @projector("governance.PolicyVersionRecorded")
@@ -262,8 +263,8 @@ def project_finding_opened(event: RecordedEvent, out: ProjectionWriter) -> None:
         Finding,
         id=event.stream_id,
         model_id=data["model_id"],
-        version_id=data["version_id"],
-        version_number=data["version_number"],
+        version_id=data["version_id"] or None,
+        version_number=data["version_number"] or None,
         source=data["source"],
         source_id=data["source_id"],
         title=data["title"],
@@ -293,4 +294,97 @@ def project_finding_closed(event: RecordedEvent, out: ProjectionWriter) -> None:
         resolution=data["resolution"],
         evidence=data["evidence"],
         stream_version=event.version,
+    )
+
+
+# -- serious incidents -------------------------------------------------------------------
+
+
+@projector("governance.IncidentReported")
+def project_incident_reported(event: RecordedEvent, out: ProjectionWriter) -> None:
+    data = event.data
+    out.insert(
+        Incident,
+        id=event.stream_id,
+        model_id=data["model_id"],
+        version_id=data["version_id"] or None,
+        version_number=data["version_number"] or None,
+        title=data["title"],
+        description=data["description"],
+        occurred_at=data["occurred_at"],
+        became_aware_at=data["became_aware_at"],
+        classes=data["classes"],
+        tier=data["tier"],
+        policy_version=data["policy_version"],
+        clock_applies=data["clock_applies"],
+        deadline_at=data["deadline_at"] or None,
+        reminder_times=data["reminder_times"],
+        owner_team=data["owner_team"],
+        reported_by=data["reporter_id"],
+        status="open",
+        reminders_sent=0,
+        overdue=False,
+        finding_id=None,
+        authority_reported_at=None,
+        authority_recorded_by=None,
+        authority="",
+        authority_reference="",
+        reported_late=False,
+        closed_at=None,
+        closed_by=None,
+        resolution="",
+        no_report_reason="",
+        opened_at=event.recorded_at,
+        updated_at=event.recorded_at,
+        stream_version=event.version,
+    )
+
+
+def _incident(out: ProjectionWriter, event: RecordedEvent, **values) -> None:
+    out.update(
+        Incident,
+        {"id": event.stream_id},
+        updated_at=event.recorded_at,
+        stream_version=event.version,
+        **values,
+    )
+
+
+@projector("governance.IncidentReportDeadlineReminderSent")
+def project_incident_report_deadline_reminder_sent(
+    event: RecordedEvent, out: ProjectionWriter
+) -> None:
+    _incident(out, event, reminders_sent=event.data["reminder"])
+
+
+@projector("governance.IncidentReportOverdue")
+def project_incident_report_overdue(event: RecordedEvent, out: ProjectionWriter) -> None:
+    _incident(out, event, overdue=True, finding_id=event.data["finding_id"])
+
+
+@projector("governance.IncidentReportedToAuthority")
+def project_incident_reported_to_authority(event: RecordedEvent, out: ProjectionWriter) -> None:
+    data = event.data
+    _incident(
+        out,
+        event,
+        authority_reported_at=data["reported_at"],
+        authority_recorded_by=data["recorded_by"],
+        authority=data["authority"],
+        authority_reference=data["reference"],
+        reported_late=data["late"],
+    )
+
+
+@projector("governance.IncidentClosed")
+def project_incident_closed(event: RecordedEvent, out: ProjectionWriter) -> None:
+    data = event.data
+    _incident(
+        out,
+        event,
+        status="closed",
+        closed_at=event.recorded_at,
+        closed_by=data["closed_by"],
+        resolution=data["resolution"],
+        no_report_reason=data["no_report_reason"],
     )

@@ -194,3 +194,56 @@ def get_finding(
     if not state.exists:
         raise FindingNotFound(f"finding {finding_id} did not exist yet at that point")
     return state
+
+
+# -- serious incidents -------------------------------------------------------------------
+
+
+def visible_incidents(user):
+    """Every incident for superusers, auditors (governance.view_incident) and board members;
+    the incidents of their teams' models for everyone else."""
+    from governance.models import Incident
+
+    return _concerned(user, Incident.objects.all(), "governance.view_incident")
+
+
+def get_incident(
+    incident_id: str, *, user, up_to_position: int | None = None, as_of: datetime | None = None
+):
+    from governance.errors import IncidentNotFound
+    from governance.incidents import load_incident
+    from governance.state import IncidentState, evolve_incident
+
+    if not visible_incidents(user).filter(id=incident_id).exists():
+        raise IncidentNotFound(f"no incident {incident_id}")
+    if up_to_position is None and as_of is None:
+        return load_incident(incident_id)
+    state, _ = store.load(
+        uuid.UUID(str(incident_id)),
+        evolve_incident,
+        IncidentState(),
+        up_to_position=up_to_position,
+        as_of=as_of,
+    )
+    if not state.exists:
+        raise IncidentNotFound(f"incident {incident_id} did not exist yet at that point")
+    return state
+
+
+def with_reporting_status(queryset, status: str, now: datetime):
+    """Incidents by where their Art. 73 report stands now (governance.art73.reporting_status):
+    not_required, reported, not_filed, overdue (deadline passed without it) or pending."""
+    from django.db.models import Q
+
+    if status == "not_required":
+        return queryset.filter(clock_applies=False)
+    clocked = queryset.filter(clock_applies=True)
+    if status == "reported":
+        return clocked.filter(authority_reported_at__isnull=False)
+    unreported = clocked.filter(authority_reported_at__isnull=True)
+    if status == "not_filed":
+        return unreported.exclude(status="open")
+    running = unreported.filter(status="open")
+    if status == "overdue":
+        return running.filter(Q(deadline_at__lt=now) | Q(overdue=True))
+    return running.filter(deadline_at__gte=now, overdue=False)

@@ -27,7 +27,7 @@ from eventstore import store
 from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
 from governance import cadence
 from governance import events as ev
-from governance.commands import NAMESPACE, _text, current_policy, meta
+from governance.commands import NAMESPACE, _text, current_policy, meta, repeated
 from governance.errors import ReviewClosed, ReviewNotFound, Unprocessable
 from governance.models import ModelRisk, PeriodicReview
 from governance.state import ReviewState, evolve_review
@@ -273,18 +273,6 @@ def _step_event(actor: Actor, state: ReviewState, step: str, effects: list[SideE
 # -- completing a review -----------------------------------------------------------------
 
 
-def _repeated(state: ReviewState, actor: Actor, idempotency_key: str | None) -> bool:
-    """The completion was this very request, sent again with its Idempotency-Key."""
-    if idempotency_key is None:
-        return False
-    last = store.read_stream(uuid.UUID(state.id))[-1]
-    return (
-        last.type == "governance.ReviewCompleted"
-        and last.metadata.get("idempotency_key") == idempotency_key
-        and last.metadata.get("actor") == actor.ref
-    )
-
-
 def complete_review(
     *,
     actor: Actor,
@@ -301,7 +289,9 @@ def complete_review(
         raise InvalidInput(f"outcome is one of {', '.join(OUTCOMES)}")
     rationale = _text(rationale, "rationale", 5000, required=True)
     state = load_review(review_id)
-    if state.status != "open" and _repeated(state, actor, idempotency_key):
+    if state.status != "open" and repeated(
+        uuid.UUID(state.id), "governance.ReviewCompleted", actor, idempotency_key
+    ):
         return state
     if state.status != "open":
         raise ReviewClosed(f"review {state.id} is already {state.status}")

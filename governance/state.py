@@ -266,8 +266,8 @@ def evolve_review(state: ReviewState, event: RecordedEvent) -> ReviewState:
 class FindingState:
     id: str = ""
     model_id: str = ""
-    version_id: str = ""
-    version_number: int = 0
+    version_id: str | None = None
+    version_number: int | None = None
     source: str = ""
     source_id: str = ""
     title: str = ""
@@ -285,7 +285,7 @@ class FindingState:
 
     @property
     def exists(self) -> bool:
-        return bool(self.version_id)
+        return bool(self.id)
 
 
 def evolve_finding(state: FindingState, event: RecordedEvent) -> FindingState:
@@ -296,8 +296,9 @@ def evolve_finding(state: FindingState, event: RecordedEvent) -> FindingState:
                 state,
                 id=str(event.stream_id),
                 model_id=data["model_id"],
-                version_id=data["version_id"],
-                version_number=data["version_number"],
+                # A finding about a model as a whole (an incident naming no version) has none.
+                version_id=data["version_id"] or None,
+                version_number=data["version_number"] or None,
                 source=data["source"],
                 source_id=data["source_id"],
                 title=data["title"],
@@ -319,3 +320,102 @@ def evolve_finding(state: FindingState, event: RecordedEvent) -> FindingState:
                 stream_version=event.version,
             )
     return replace(state, stream_version=event.version)
+
+
+@dataclass(frozen=True)
+class IncidentState:
+    id: str = ""
+    model_id: str = ""
+    version_id: str | None = None
+    version_number: int | None = None
+    title: str = ""
+    description: str = ""
+    occurred_at: datetime | None = None
+    became_aware_at: datetime | None = None
+    classes: tuple[str, ...] = ()
+    tier: str = ""
+    policy_version: int = 0
+    clock_applies: bool = False
+    deadline_at: datetime | None = None
+    reminder_times: tuple[datetime, ...] = ()
+    owner_team: str = ""
+    reported_by: int | None = None
+    status: str = "open"
+    reminders_sent: int = 0
+    overdue: bool = False
+    finding_id: str | None = None
+    authority_reported_at: datetime | None = None
+    authority_recorded_by: int | None = None
+    authority: str = ""
+    authority_reference: str = ""
+    reported_late: bool = False
+    closed_at: datetime | None = None
+    closed_by: int | None = None
+    resolution: str = ""
+    no_report_reason: str = ""
+    opened_at: datetime | None = None
+    updated_at: datetime | None = None
+    stream_version: int = 0
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.id)
+
+    @property
+    def reported_to_authority(self) -> bool:
+        return self.authority_reported_at is not None
+
+
+def evolve_incident(state: IncidentState, event: RecordedEvent) -> IncidentState:
+    data = event.data
+    stamp = {"updated_at": event.recorded_at, "stream_version": event.version}
+    match event.type:
+        case "governance.IncidentReported":
+            return replace(
+                state,
+                id=str(event.stream_id),
+                model_id=data["model_id"],
+                version_id=data["version_id"] or None,
+                version_number=data["version_number"] or None,
+                title=data["title"],
+                description=data["description"],
+                occurred_at=_at(data["occurred_at"]),
+                became_aware_at=_at(data["became_aware_at"]),
+                classes=tuple(data["classes"]),
+                tier=data["tier"],
+                policy_version=data["policy_version"],
+                clock_applies=data["clock_applies"],
+                deadline_at=_at(data["deadline_at"]) if data["deadline_at"] else None,
+                reminder_times=tuple(_at(t) for t in data["reminder_times"]),
+                owner_team=data["owner_team"],
+                reported_by=data["reporter_id"],
+                opened_at=event.recorded_at,
+                **stamp,
+            )
+        case "governance.IncidentReportDeadlineReminderSent":
+            return replace(
+                state, reminders_sent=max(state.reminders_sent, data["reminder"]), **stamp
+            )
+        case "governance.IncidentReportOverdue":
+            return replace(state, overdue=True, finding_id=data["finding_id"], **stamp)
+        case "governance.IncidentReportedToAuthority":
+            return replace(
+                state,
+                authority_reported_at=_at(data["reported_at"]),
+                authority_recorded_by=data["recorded_by"],
+                authority=data["authority"],
+                authority_reference=data["reference"],
+                reported_late=data["late"],
+                **stamp,
+            )
+        case "governance.IncidentClosed":
+            return replace(
+                state,
+                status="closed",
+                closed_at=event.recorded_at,
+                closed_by=data["closed_by"],
+                resolution=data["resolution"],
+                no_report_reason=data["no_report_reason"],
+                **stamp,
+            )
+    return replace(state, **stamp)

@@ -1,9 +1,9 @@
-"""Celery tasks of governance: the periodic review scan, the audit of a new version queued
-with its evaluation data, and notifications. Thin: each calls one command or sends one
-notification. Delivered at least once (acks late, redone when a worker dies); the scan and
-the audit are idempotent by construction and notifications are sent once per message id and
-recipient through the database (governance/delivery.py), retried with backoff while the mail
-server fails."""
+"""Celery tasks of governance: the periodic review scan, the Art. 73 incident clock scan, the
+audit of a new version queued with its evaluation data, and notifications. Thin: each calls
+one command or sends one notification. Delivered at least once (acks late, redone when a
+worker dies); the scans and the audit are idempotent by construction and notifications are
+sent once per message id and recipient through the database (governance/delivery.py), retried
+with backoff while the mail server fails."""
 
 from __future__ import annotations
 
@@ -63,6 +63,21 @@ def scan_reviews(self) -> dict[str, int]:
     }
 
 
+@shared_task(
+    name="governance.scan_incidents",
+    bind=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    **RETRY,
+)
+def scan_incidents(self) -> dict[str, int]:
+    """The Art. 73 clock scan: reminders ahead of each reporting deadline, overdue reports."""
+    from governance import incidents
+
+    actor = Actor.system("governance.scan_incidents", causation_id=self.request.id)
+    report = incidents.scan_incidents(actor=actor)
+    return {"reminders": report.reminders, "overdue": report.overdue, "skipped": report.skipped}
+
+
 @shared_task(name=AUDIT_NEW_VERSION, bind=True, autoretry_for=AUDIT_FAILURES, **RETRY)
 def audit_new_version(self, version_id: str, evidence_sha256: str) -> str | None:
     """The bias audit of a version's newly attached evaluation data; the audit id is derived
@@ -81,6 +96,21 @@ def notify_finding(self, event: str, finding_id: str, user_ids: list[int]) -> in
     link = f"{settings.LEDGER_BASE_URL}/admin/governance/finding/{finding_id}/change/"
     body = f"Finding {finding_id}: {event}.\n\nOpen it: {link}\n"
     return send_once(self.request.id, f"A governance finding was {event}", body, user_ids)
+
+
+INCIDENT_SUBJECTS = {
+    "reported": "A serious incident was reported on a model of yours or your board",
+    "reminder": "Reminder: an EU AI Act Art. 73 incident report is due soon",
+    "overdue": "Overdue: an EU AI Act Art. 73 incident report missed its deadline",
+}
+
+
+@shared_task(name="governance.notify_incident", bind=True, autoretry_for=SEND_FAILURES, **RETRY)
+def notify_incident(self, event: str, incident_id: str, user_ids: list[int]) -> int:
+    link = f"{settings.LEDGER_BASE_URL}/admin/governance/incident/{incident_id}/change/"
+    subject = INCIDENT_SUBJECTS.get(event, f"Serious incident update: {event}")
+    body = f"Serious incident {incident_id}: {event}.\n\nOpen it: {link}\n"
+    return send_once(self.request.id, subject, body, user_ids)
 
 
 @shared_task(name="governance.notify_review", bind=True, autoretry_for=SEND_FAILURES, **RETRY)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers import JsonObject, Pattern, StrictInput, Text
-from governance import events, policy
+from core import clock
+from governance import art73, events, policy
 
 # A plain file name: letters, digits, '.', '_', '-' and inner spaces; no path, no leading '.'.
 FILENAME = r"^[A-Za-z0-9_]([A-Za-z0-9._ -]{0,148}[A-Za-z0-9._-])?$"
@@ -48,6 +51,23 @@ _TIER_SPEC = {
             "type": "boolean",
             "description": "Audit each version as soon as evaluation data with an audit_spec"
             " is attached to it, whatever its status",
+        },
+        "incident_reporting_clock": {
+            "type": "boolean",
+            "description": "A serious incident on a model of this tier starts the EU AI Act"
+            " Art. 73 reporting clock",
+        },
+        "incident_reminder_fractions": {
+            "type": "array",
+            "maxItems": policy.MAX_INCIDENT_REMINDERS,
+            "items": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+            "description": "Reminders at these fractions of the reporting window",
+        },
+        "incident_reminder_hours_before": {
+            "type": "array",
+            "maxItems": policy.MAX_INCIDENT_REMINDERS,
+            "items": {"type": "integer", "minimum": 1, "maximum": 8760},
+            "description": "Reminders these many hours before the reporting deadline",
         },
         "fairness_thresholds": {
             "type": "object",
@@ -290,8 +310,10 @@ class FindingCloseInput(StrictInput):
 class FindingOutput(serializers.Serializer):
     id = serializers.UUIDField()
     model_id = serializers.UUIDField()
-    version_id = serializers.UUIDField()
-    version_number = serializers.IntegerField()
+    version_id = serializers.UUIDField(
+        allow_null=True, help_text="None when the finding concerns the model as a whole"
+    )
+    version_number = serializers.IntegerField(allow_null=True)
     source = serializers.CharField()
     source_id = serializers.CharField()
     title = serializers.CharField()
@@ -299,10 +321,119 @@ class FindingOutput(serializers.Serializer):
     owner_team = serializers.CharField()
     boards = serializers.ListField(child=serializers.CharField())
     due_at = serializers.DateTimeField()
-    status = serializers.ChoiceField(choices=("open", "closed"))
+    status = serializers.ChoiceField(choices=events.OPEN_CLOSED)
     opened_at = serializers.DateTimeField()
     closed_at = serializers.DateTimeField(allow_null=True)
     closed_by = serializers.IntegerField(allow_null=True)
     resolution = serializers.CharField()
     evidence = serializers.CharField()
     version = serializers.IntegerField(source="stream_version", help_text="ETag of this finding")
+
+
+# -- serious incidents -------------------------------------------------------------------
+
+
+class IncidentCreateInput(StrictInput):
+    title = Text(max_length=200, min_length=1)
+    description = Text(
+        max_length=10_000,
+        min_length=1,
+        help_text="What happened and its effects; name no person (the log is immutable)",
+    )
+    occurred_at = serializers.DateTimeField()
+    became_aware_at = serializers.DateTimeField(
+        help_text="When the provider became aware; the Art. 73 clock runs from here"
+    )
+    classes = serializers.ListField(
+        child=serializers.ChoiceField(choices=art73.CLASSES),
+        min_length=1,
+        max_length=len(art73.CLASSES),
+        help_text="serious (15 days), death (10 days), widespread or critical-infrastructure"
+        " (2 days); the strictest applies",
+    )
+    version = serializers.IntegerField(
+        min_value=1,
+        max_value=2147483647,
+        required=False,
+        help_text="The model version concerned; omit for the model as a whole",
+    )
+
+
+class AuthorityReportInput(StrictInput):
+    authority = Text(max_length=200, min_length=1, help_text="The authority reported to")
+    reference = Text(max_length=200, min_length=1, help_text="The authority's case reference")
+    reported_at = serializers.DateTimeField(
+        required=False, help_text="When it was reported; now if omitted"
+    )
+
+
+class IncidentCloseInput(StrictInput):
+    resolution = Text(max_length=10_000, min_length=1)
+    no_report_reason = Text(
+        max_length=10_000,
+        allow_blank=True,
+        required=False,
+        help_text="Why no Art. 73 report was filed where the clock applied",
+    )
+
+
+class Moments(serializers.ListField):
+    """Timestamps held as ISO text (read rows) or datetimes (folded state), shown alike."""
+
+    child = serializers.DateTimeField()
+
+    def to_representation(self, data):
+        return [
+            self.child.to_representation(
+                datetime.fromisoformat(value) if isinstance(value, str) else value
+            )
+            for value in data
+        ]
+
+
+class IncidentOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    model_id = serializers.UUIDField()
+    version_id = serializers.UUIDField(allow_null=True)
+    version_number = serializers.IntegerField(allow_null=True)
+    title = serializers.CharField()
+    description = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    became_aware_at = serializers.DateTimeField()
+    classes = serializers.ListField(child=serializers.ChoiceField(choices=art73.CLASSES))
+    tier = serializers.CharField(help_text="The model's tier when reported ('' if unassessed)")
+    policy_version = serializers.IntegerField()
+    clock_applies = serializers.BooleanField(
+        help_text="Whether the EU AI Act Art. 73 reporting clock runs for this incident"
+    )
+    deadline_at = serializers.DateTimeField(allow_null=True)
+    reminder_times = Moments()
+    owner_team = serializers.CharField()
+    reported_by = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=events.OPEN_CLOSED)
+    reporting_status = serializers.SerializerMethodField()
+    reminders_sent = serializers.IntegerField()
+    overdue = serializers.BooleanField(help_text="Marked overdue by the scan (a finding opened)")
+    finding_id = serializers.UUIDField(allow_null=True)
+    authority_reported_at = serializers.DateTimeField(allow_null=True)
+    authority_recorded_by = serializers.IntegerField(allow_null=True)
+    authority = serializers.CharField()
+    authority_reference = serializers.CharField()
+    reported_late = serializers.BooleanField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    closed_by = serializers.IntegerField(allow_null=True)
+    resolution = serializers.CharField()
+    no_report_reason = serializers.CharField()
+    opened_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    version = serializers.IntegerField(source="stream_version", help_text="ETag of this incident")
+
+    @extend_schema_field({"type": "string", "enum": list(art73.REPORTING_STATUSES)})
+    def get_reporting_status(self, incident) -> str:
+        return art73.reporting_status(
+            clock_applies=incident.clock_applies,
+            deadline_at=incident.deadline_at,
+            reported=incident.authority_reported_at is not None,
+            closed=incident.status != "open",
+            now=clock.now(),
+        )

@@ -1,4 +1,5 @@
-"""Governance routes: policies, a model's risk tier and suspension, a version's evidence."""
+"""Governance routes: policies, a model's risk tier and suspension, a version's evidence,
+bias audits, findings, periodic reviews and serious incidents."""
 
 from django.urls import path
 
@@ -35,6 +36,28 @@ urlpatterns = [
         "findings/<uuid:finding_id>/closure/",
         views.FindingClosureApi.as_view(),
         name="finding-closure",
+    ),
+    path(
+        "models/<str:name>/incidents/",
+        views.ModelIncidentCollectionApi.as_view(),
+        name="model-incidents",
+    ),
+    path("incidents/", views.IncidentCollectionApi.as_view(), name="incidents"),
+    path("incidents/<uuid:incident_id>/", views.IncidentApi.as_view(), name="incident"),
+    path(
+        "incidents/<uuid:incident_id>/history/",
+        views.IncidentHistoryApi.as_view(),
+        name="incident-history",
+    ),
+    path(
+        "incidents/<uuid:incident_id>/authority-report/",
+        views.IncidentAuthorityReportApi.as_view(),
+        name="incident-authority-report",
+    ),
+    path(
+        "incidents/<uuid:incident_id>/closure/",
+        views.IncidentClosureApi.as_view(),
+        name="incident-closure",
     ),
     path("reviews/", views.ReviewCollectionApi.as_view(), name="reviews"),
     path("reviews/<uuid:review_id>/", views.ReviewApi.as_view(), name="review"),

@@ -138,7 +138,7 @@ def test_history_schema_is_the_page_envelope_for_every_history_operation():
     schema = SchemaGenerator().get_schema(request=None, public=True)
     paths = schema["paths"].items()
     operations = {path: item["get"] for path, item in paths if "/history/" in path}
-    assert len(operations) == 6
+    assert len(operations) == 7
     page_ref = "#/components/schemas/PaginatedEventOutputList"
     for path, operation in operations.items():
         content = operation["responses"]["200"]["content"]["application/json"]

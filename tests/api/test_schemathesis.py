@@ -74,8 +74,8 @@ def _seed_governance(owner, model, settings, tmp_path) -> None:
 
 
 def _seed_review(actor, officer, model) -> None:
-    """Version 1 approved a year ago, so the scan opens its periodic review, and a failed
-    bias audit with its finding."""
+    """Version 1 approved a year ago, so the scan opens its periodic review, a failed bias
+    audit with its finding, and a serious incident."""
     from datetime import timedelta
 
     from approvals import commands as approvals
@@ -99,6 +99,18 @@ def _seed_review(actor, officer, model) -> None:
         actor=actor, model_id=model.id, number=1, spec=SPEC, rows=rows(0.8, 0.3)
     )
     assert failed.finding_id is not None
+    from governance import incidents
+
+    incidents.report_incident(
+        actor=actor,
+        model_id=model.id,
+        title="scores missing for an hour",
+        description="a feature store outage left transactions unscored",
+        occurred_at=clock.now() - timedelta(hours=3),
+        became_aware_at=clock.now() - timedelta(hours=1),
+        classes=["serious"],
+        version_number=1,
+    )
 
 
 # Fuzzing every operation takes minutes on a busy machine; the run itself is bounded at 1400 s.

@@ -107,6 +107,38 @@ SAMPLES = [
         due_at="2026-02-01T00:00:00+00:00",
     ),
     gev.FindingClosed(reviewer_id=8, resolution="retrained", evidence="audit of version 2"),
+    gev.IncidentReported(
+        model_id=M,
+        version_id=V,
+        version_number=1,
+        title="wrong triage priority",
+        description="urgent cases were ranked low for six hours",
+        occurred_at="2026-01-01T08:00:00+00:00",
+        became_aware_at="2026-01-01T10:00:00+00:00",
+        classes=["serious", "death"],
+        tier="critical",
+        policy_version=1,
+        clock_applies=True,
+        deadline_at="2026-01-11T10:00:00+00:00",
+        reminder_times=["2026-01-06T10:00:00+00:00", "2026-01-10T10:00:00+00:00"],
+        owner_team="fraud-ml",
+        reporter_id=3,
+        recipient_ids=[3, 4],
+    ),
+    gev.IncidentReportDeadlineReminderSent(
+        reminder=1, deadline_at="2026-01-11T10:00:00+00:00", recipient_ids=[3, 4]
+    ),
+    gev.IncidentReportOverdue(
+        deadline_at="2026-01-11T10:00:00+00:00", finding_id=str(uuid.uuid4()), recipient_ids=[5]
+    ),
+    gev.IncidentReportedToAuthority(
+        recorded_by=6,
+        reported_at="2026-01-09T10:00:00+00:00",
+        authority="national market surveillance authority",
+        reference="MSA-2026-0042",
+        late=False,
+    ),
+    gev.IncidentClosed(closed_by=6, resolution="model rolled back", no_report_reason=""),
     aev.BoardCreated(name="sample-board", title="A sample board"),
     aev.BoardMemberAdded(user_id=4),
     aev.BoardMemberRemoved(user_id=4),

@@ -66,7 +66,7 @@ def test_old_policy_documents_are_read_with_the_cadence_defaults_when_they_lack_
     old = _stored_policy(1, policy.LATER_FIELDS)
     stored = old.data["tiers"]
     lifted = catalog.upcast(old)
-    assert lifted.schema_version == 3
+    assert lifted.schema_version == 4
     assert policy.check_tiers(lifted.data["tiers"]) == policy.DEFAULT_TIERS
     assert old.data["tiers"] == stored
     assert "bias_audit_on_new_version" not in stored["critical"]
@@ -75,7 +75,7 @@ def test_old_policy_documents_are_read_with_the_cadence_defaults_when_they_lack_
 def test_version_2_policy_documents_audit_new_versions_as_shipped_when_they_lack_the_field():
     old = _stored_policy(2, policy.NEW_VERSION_AUDIT_FIELDS)
     lifted = catalog.upcast(old)
-    assert lifted.schema_version == 3
+    assert lifted.schema_version == 4
     tiers = policy.check_tiers(lifted.data["tiers"])
     assert tiers["critical"]["bias_audit_on_new_version"] is True
     assert tiers["high"]["bias_audit_on_new_version"] is False

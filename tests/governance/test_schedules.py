@@ -33,6 +33,13 @@ def test_migrations_seed_the_review_scan_and_the_checkpoint_when_the_database_is
     )
 
 
+def test_migrations_seed_the_incident_clock_scan_every_quarter_hour_when_the_database_is_created():
+    (task,) = PeriodicTask.objects.filter(task="governance.scan_incidents", enabled=True)
+    # The strictest Art. 73 window is two days: a reminder or an overdue mark is never an
+    # hour late.
+    assert _every(task) == timedelta(minutes=15)
+
+
 def test_every_seeded_task_is_registered_with_the_celery_app_when_the_worker_loads():
     app.loader.import_default_modules()
     names = set(PeriodicTask.objects.values_list("task", flat=True))
