@@ -1,7 +1,7 @@
 """Read-only admin of governance projections: policy versions, risk records, evidence,
 periodic reviews (due, overdue and escalated), with a form that completes a review through
 the same command as the API, bias audits, findings and serious incidents with their Art. 73
-reporting clocks."""
+reporting clocks, with forms that record the report to the authority and close them."""
 
 import json
 
@@ -179,29 +179,45 @@ class PeriodicReviewAdmin(ReadOnlyAdmin):
         if not boards:
             raise PermissionDenied
         form = CompleteReviewForm(request.POST or None, boards=boards)
-        if request.method == "POST" and form.is_valid():
-            try:
-                reviews.complete_review(
-                    actor=Actor.from_request(request),
-                    review_id=str(obj.id),
-                    expected_version=obj.stream_version,
-                    **form.cleaned_data,
-                )
-            except DomainError as error:
-                form.add_error(None, f"{error.detail} ({error.code})")
-            else:
-                messages.success(request, "Periodic review completed.")
-                return HttpResponseRedirect(
-                    reverse("admin:governance_periodicreview_change", args=[obj.id])
-                )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Complete periodic review {obj.sequence}",
-            "review": obj,
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/governance/complete_review.html", context)
+        return command_form(
+            self,
+            request,
+            obj,
+            form,
+            lambda actor, data: reviews.complete_review(
+                actor=actor, review_id=str(obj.id), expected_version=obj.stream_version, **data
+            ),
+            done="Periodic review completed.",
+            title=f"Complete periodic review {obj.sequence}",
+            template="admin/governance/complete_review.html",
+            review=obj,
+        )
+
+
+def command_form(model_admin, request, obj, form, run, *, done, title, template, **context):
+    """An admin form that runs one command (the same as the API's) as the signed-in user: on
+    success back to the object's page with `done`, on a refusal the form again with the
+    command's message and code."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            run(Actor.from_request(request), form.cleaned_data)
+        except DomainError as error:
+            form.add_error(None, f"{error.detail} ({error.code})")
+        else:
+            messages.success(request, done)
+            opts = model_admin.model._meta
+            return HttpResponseRedirect(
+                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+            )
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "opts": model_admin.model._meta,
+        "object": obj,
+        **context,
+    }
+    return TemplateResponse(request, template, context)
 
 
 # -- bias audits and findings ------------------------------------------------------------
@@ -365,6 +381,24 @@ class IncidentReporting(admin.SimpleListFilter):
         return queryset
 
 
+class AuthorityReportForm(forms.Form):
+    authority = forms.CharField(max_length=200, help_text="The market surveillance authority.")
+    reference = forms.CharField(max_length=200, help_text="The authority's case reference.")
+    reported_at = forms.DateTimeField(
+        required=False, help_text="When it was reported (UTC); now when left empty."
+    )
+
+
+class CloseIncidentForm(forms.Form):
+    resolution = forms.CharField(widget=forms.Textarea, max_length=10_000)
+    no_report_reason = forms.CharField(
+        widget=forms.Textarea,
+        max_length=10_000,
+        required=False,
+        help_text="Where a clock ran and no report was filed: why none was due.",
+    )
+
+
 @admin.register(Incident)
 class IncidentAdmin(ReadOnlyAdmin):
     list_display = (
@@ -381,10 +415,89 @@ class IncidentAdmin(ReadOnlyAdmin):
     search_fields = ("=model_id", "=version_id", "owner_team", "title")
     date_hierarchy = "became_aware_at"
     ordering = ("deadline_at",)
-    readonly_fields = ("history",)
+    readonly_fields = ("actions_links", "history")
 
     def get_queryset(self, request):
         return queries.visible_incidents(request.user)
+
+    @admin.display(description="actions")
+    def actions_links(self, obj):
+        if obj.status != "open":
+            return "-"
+        links = []
+        if obj.clock_applies and obj.authority_reported_at is None:
+            links.append(("authority-report", "Record the report to the authority"))
+        links.append(("closure", "Close the incident"))
+        return format_html_join(
+            " ",
+            '<a class="button" href="{}">{}</a>',
+            (
+                (
+                    reverse(f"admin:governance_incident_{name.replace('-', '_')}", args=[obj.id]),
+                    text,
+                )
+                for name, text in links
+            ),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<uuid:incident_id>/authority-report/",
+                self.admin_site.admin_view(self.authority_report_view),
+                name="governance_incident_authority_report",
+            ),
+            path(
+                "<uuid:incident_id>/closure/",
+                self.admin_site.admin_view(self.closure_view),
+                name="governance_incident_closure",
+            ),
+            *super().get_urls(),
+        ]
+
+    def authority_report_view(self, request, incident_id):
+        """record_authority_report, the same command as the API; it decides who may."""
+        from governance import incidents
+
+        obj = get_object_or_404(self.get_queryset(request), id=incident_id)
+        return command_form(
+            self,
+            request,
+            obj,
+            AuthorityReportForm(request.POST or None),
+            lambda actor, data: incidents.record_authority_report(
+                actor=actor,
+                incident_id=str(obj.id),
+                expected_version=obj.stream_version,
+                **data,
+            ),
+            done="The report to the authority is recorded.",
+            title=f"Report of incident: {obj.title}",
+            template="admin/governance/incident_action.html",
+            submit="Record the report",
+        )
+
+    def closure_view(self, request, incident_id):
+        """close_incident, the same command as the API; it decides who may."""
+        from governance import incidents
+
+        obj = get_object_or_404(self.get_queryset(request), id=incident_id)
+        return command_form(
+            self,
+            request,
+            obj,
+            CloseIncidentForm(request.POST or None),
+            lambda actor, data: incidents.close_incident(
+                actor=actor,
+                incident_id=str(obj.id),
+                expected_version=obj.stream_version,
+                **data,
+            ),
+            done="The incident is closed.",
+            title=f"Close incident: {obj.title}",
+            template="admin/governance/incident_action.html",
+            submit="Close the incident",
+        )
 
     def has_module_permission(self, request):
         return request.user.is_superuser or queries.visible_incidents(request.user).exists()

@@ -44,3 +44,60 @@ def test_outsider_gets_no_incident_pages_when_not_concerned(cast):
     outsider = staff_client(make_user("oscar-outsider"))
     assert outsider.get("/admin/governance/incident/").status_code == 403
     assert outsider.get(f"/admin/governance/incident/{state.id}/change/").status_code in (302, 403)
+
+
+def test_legal_reviewer_records_the_report_and_closes_the_incident_in_the_admin(cast):
+    model = model_of_tier(cast, "high")
+    with clock.frozen(T0):
+        state = report(cast, model, title="limits zeroed")
+        lena = staff_client(cast.reviewer("legal"))
+        page = lena.get(f"/admin/governance/incident/{state.id}/change/")
+        assert b"Record the report to the authority" in page.content
+        assert b"Close the incident" in page.content
+        url = f"/admin/governance/incident/{state.id}/authority-report/"
+        assert lena.get(url).status_code == 200
+        # A form the command refuses shows the command's message and code, records nothing.
+        refused = lena.post(url, {"authority": "BNetzA", "reference": "x" * 201})
+        assert refused.status_code == 200
+        assert incidents.load_incident(state.id).authority_reported_at is None
+        done = lena.post(url, {"authority": "BNetzA", "reference": "AI-73-2026-0042"})
+        assert done.status_code == 302
+        reported = incidents.load_incident(state.id)
+        assert reported.authority == "BNetzA" and reported.authority_reference == "AI-73-2026-0042"
+        page = lena.get(f"/admin/governance/incident/{state.id}/change/")
+        assert b"Record the report to the authority" not in page.content
+        closed = lena.post(
+            f"/admin/governance/incident/{state.id}/closure/", {"resolution": "pipeline fixed"}
+        )
+        assert closed.status_code == 302
+    assert incidents.load_incident(state.id).status == "closed"
+
+
+def test_owner_is_refused_by_the_command_when_recording_the_authority_report(cast):
+    model = model_of_tier(cast, "high")
+    with clock.frozen(T0):
+        state = report(cast, model)
+        owner = staff_client(cast.owner)
+        url = f"/admin/governance/incident/{state.id}/authority-report/"
+        response = owner.post(url, {"authority": "CNIL", "reference": "R-1"})
+    assert response.status_code == 200
+    assert b"not_incident_reviewer" in response.content
+    assert incidents.load_incident(state.id).authority_reported_at is None
+
+
+def test_closing_without_the_report_asks_for_a_reason_in_the_admin(cast):
+    model = model_of_tier(cast, "high")
+    with clock.frozen(T0):
+        state = report(cast, model)
+        lena = staff_client(cast.reviewer("legal"))
+        url = f"/admin/governance/incident/{state.id}/closure/"
+        refused = lena.post(url, {"resolution": "not serious after all"})
+        assert refused.status_code == 200
+        assert b"authority_report_required" in refused.content
+        assert incidents.load_incident(state.id).status == "open"
+        done = lena.post(
+            url,
+            {"resolution": "not serious after all", "no_report_reason": "assessed not serious"},
+        )
+    assert done.status_code == 302
+    assert incidents.load_incident(state.id).status == "closed"
