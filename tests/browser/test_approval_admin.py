@@ -5,13 +5,7 @@ board the request does not involve cannot even see it. The pages are kept as scr
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
-from django.conf import settings
-from django.db import connections
 
 from approvals import commands as approvals
 from approvals.gate import assess_promotion
@@ -19,61 +13,7 @@ from core.actors import Actor
 from eventstore.models import Event
 from registry import commands as registry
 from tests.approvals.conftest import actor_of, approve, governed_version
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(
-    os.environ.get("LEDGER_SCREENSHOT_DIR", Path(settings.BASE_DIR) / ".ledger" / "screenshots")
-)
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    assert CHROMIUM, "the browser tests need Chromium; ./ledger test installs Debian's"
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls around it are
-    # ordinary synchronous test code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = instance.new_context(viewport={"width": 1280, "height": 900})
-        yield context
-        # Closing the browser ends its keep-alive connections before the live server stops.
-        context.close()
-        instance.close()
-        # With Playwright's loop running, the ORM keyed its connections to that context; close
-        # them here, where they are visible, so none outlives the test database.
-        connections.close_all()
-
-
-def _log_in(browser, live_server, user, next_path: str):
-    user.is_staff = True
-    user.save()
-    page = browser.new_page()
-    page.goto(f"{live_server.url}/admin/login/?next={next_path}")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", f"{user.username}-password-1")
-    page.click("input[type=submit]")
-    return page
-
-
-def _screenshot(page, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / name
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 10_000, "an empty page was captured"
-    return path
+from tests.browser.pages import log_in, screenshot
 
 
 @pytest.fixture
@@ -96,12 +36,12 @@ def test_reviewer_approves_from_the_queue_and_the_version_becomes_promotable(
 ):
     model, request = awaiting_legal
     lena = cast.reviewer("legal")
-    page = _log_in(browser, live_server, lena, "/admin/approvals/approvalrequest/")
+    page = log_in(browser, live_server, lena, "/admin/approvals/approvalrequest/")
     page.wait_for_selector("text=Waiting for me")
     page.click("text=Waiting for me")
     page.wait_for_url("**mine=pending**")
     page.wait_for_selector(f"a[href*='{request.id}']")
-    _screenshot(page, "review-queue.png")
+    screenshot(page, "review-queue.png")
 
     page.click(f"a[href*='{request.id}']")
     page.wait_for_selector("text=event history")
@@ -110,7 +50,7 @@ def test_reviewer_approves_from_the_queue_and_the_version_becomes_promotable(
     assert "approvals.ReviewDecisionRecorded" in content  # the history so far
     assert "Bias results" in content and '"verdict": "pass"' in content
     assert "Lineage" in content
-    _screenshot(page, "approval-page.png")
+    screenshot(page, "approval-page.png")
 
     page.click("a.decision-button:text('Approve')")
     page.wait_for_selector("#id_rationale")
@@ -138,7 +78,7 @@ def test_reviewer_of_an_uninvolved_board_cannot_see_the_request(
 ):
     _, request = awaiting_legal
     sam = cast.reviewer("security")  # security signs off critical models only
-    page = _log_in(browser, live_server, sam, "/admin/approvals/approvalrequest/")
+    page = log_in(browser, live_server, sam, "/admin/approvals/approvalrequest/")
     page.wait_for_selector("#content")
     assert str(request.id) not in page.content()
     assert "browser-model" not in page.content()
