@@ -404,7 +404,7 @@ class IncidentAdmin(ReadOnlyAdmin):
     list_display = (
         "title",
         "tier",
-        "classes",
+        "incident_classes",
         "status",
         "reporting",
         "deadline_at",
@@ -507,6 +507,10 @@ class IncidentAdmin(ReadOnlyAdmin):
             return True
         visible = queries.visible_incidents(request.user)
         return visible.exists() if obj is None else visible.filter(id=obj.id).exists()
+
+    @admin.display(description="classes")
+    def incident_classes(self, obj):
+        return ", ".join(obj.classes)
 
     @admin.display(description="Art. 73 report")
     def reporting(self, obj):
