@@ -459,21 +459,13 @@ class IncidentAdmin(ReadOnlyAdmin):
         """record_authority_report, the same command as the API; it decides who may."""
         from governance import incidents
 
-        obj = get_object_or_404(self.get_queryset(request), id=incident_id)
-        return command_form(
-            self,
+        return self._step_view(
             request,
-            obj,
-            AuthorityReportForm(request.POST or None),
-            lambda actor, data: incidents.record_authority_report(
-                actor=actor,
-                incident_id=str(obj.id),
-                expected_version=obj.stream_version,
-                **data,
-            ),
+            incident_id,
+            AuthorityReportForm,
+            incidents.record_authority_report,
             done="The report to the authority is recorded.",
-            title=f"Report of incident: {obj.title}",
-            template="admin/governance/incident_action.html",
+            title="Report of incident",
             submit="Record the report",
         )
 
@@ -481,22 +473,30 @@ class IncidentAdmin(ReadOnlyAdmin):
         """close_incident, the same command as the API; it decides who may."""
         from governance import incidents
 
+        return self._step_view(
+            request,
+            incident_id,
+            CloseIncidentForm,
+            incidents.close_incident,
+            done="The incident is closed.",
+            title="Close incident",
+            submit="Close the incident",
+        )
+
+    def _step_view(self, request, incident_id, form_class, command, *, done, title, submit):
         obj = get_object_or_404(self.get_queryset(request), id=incident_id)
         return command_form(
             self,
             request,
             obj,
-            CloseIncidentForm(request.POST or None),
-            lambda actor, data: incidents.close_incident(
-                actor=actor,
-                incident_id=str(obj.id),
-                expected_version=obj.stream_version,
-                **data,
+            form_class(request.POST or None),
+            lambda actor, data: command(
+                actor=actor, incident_id=str(obj.id), expected_version=obj.stream_version, **data
             ),
-            done="The incident is closed.",
-            title=f"Close incident: {obj.title}",
+            done=done,
+            title=f"{title}: {obj.title}",
             template="admin/governance/incident_action.html",
-            submit="Close the incident",
+            submit=submit,
         )
 
     def has_module_permission(self, request):

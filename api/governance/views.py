@@ -634,17 +634,9 @@ class IncidentAuthorityReportApi(APIView):
         summary="Record the incident's Art. 73 report to the authority (model-risk or legal)",
     )
     def post(self, request: Request, incident_id: uuid.UUID) -> Response:
-        body = s.AuthorityReportInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        current = queries.get_incident(str(incident_id), user=request.user)
-        state = incidents.record_authority_report(
-            actor=Actor.from_request(request),
-            incident_id=current.id,
-            expected_version=expected_version(request, current.stream_version),
-            idempotency_key=idempotency_key(request),
-            **body.validated_data,
+        return _incident_step(
+            request, incident_id, s.AuthorityReportInput, incidents.record_authority_report
         )
-        return _with_etag(Response(s.IncidentOutput(state).data), state.stream_version)
 
 
 class IncidentClosureApi(APIView):
@@ -655,14 +647,20 @@ class IncidentClosureApi(APIView):
         summary="Close a serious incident (its Art. 73 report filed, or a reason why not)",
     )
     def post(self, request: Request, incident_id: uuid.UUID) -> Response:
-        body = s.IncidentCloseInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        current = queries.get_incident(str(incident_id), user=request.user)
-        state = incidents.close_incident(
-            actor=Actor.from_request(request),
-            incident_id=current.id,
-            expected_version=expected_version(request, current.stream_version),
-            idempotency_key=idempotency_key(request),
-            **body.validated_data,
-        )
-        return _with_etag(Response(s.IncidentOutput(state).data), state.stream_version)
+        return _incident_step(request, incident_id, s.IncidentCloseInput, incidents.close_incident)
+
+
+def _incident_step(request: Request, incident_id: uuid.UUID, body_class, command) -> Response:
+    """A POST that takes an incident one step (the authority report, closure): the body
+    checked, the incident read as the caller may see it, the command run at If-Match."""
+    body = body_class(data=request.data)
+    body.is_valid(raise_exception=True)
+    current = queries.get_incident(str(incident_id), user=request.user)
+    state = command(
+        actor=Actor.from_request(request),
+        incident_id=current.id,
+        expected_version=expected_version(request, current.stream_version),
+        idempotency_key=idempotency_key(request),
+        **body.validated_data,
+    )
+    return _with_etag(Response(s.IncidentOutput(state).data), state.stream_version)
