@@ -71,6 +71,8 @@ REVIEW_BOARD = "model-risk"
 NOTIFY_TASK = "approvals.notify"
 REQUEST_VIEW_PERM = "approvals.view_approvalrequest"
 MAX_CONDITIONS = 20
+# A deployment whose production approval was voided: the boards decide within a week.
+VOIDED_DEPLOYMENT_FINDING_DUE = timedelta(days=7)
 
 
 def group_name(board: str) -> str:
@@ -549,6 +551,7 @@ def void_on_evidence_change(*, actor: Actor, version_id: str, evidence_version: 
     request goes back into review. Returns the voided request ids."""
     voided: list[str] = []
     approval_voided = False
+    production_voided: RequestState | None = None
     seen: set[str] = set()
     rows = ApprovalRequest.objects.filter(version_id=version_id).order_by("-created_at")
     for row in rows.values("id", "target"):
@@ -575,8 +578,12 @@ def void_on_evidence_change(*, actor: Actor, version_id: str, evidence_version: 
         )
         voided.append(state.id)
         approval_voided = approval_voided or state.status == "approved"
+        if state.status == "approved" and state.target == "production":
+            production_voided = state
     if approval_voided:
         version = registry.load_version(version_id)
+        if version.status == "deployed" and production_voided is not None:
+            _flag_deployment_without_approval(actor, version, production_voided, evidence_version)
         if version.status == "approved":
             _append_version_status(
                 actor,
@@ -586,6 +593,32 @@ def void_on_evidence_change(*, actor: Actor, version_id: str, evidence_version: 
                 ),
             )
     return voided
+
+
+def _flag_deployment_without_approval(
+    actor: Actor, version: Any, request: RequestState, evidence_version: int
+) -> None:
+    """A deployed version cannot go back into review: its voided production approval opens a
+    finding for the owners and the request's boards (approve again, or take it down). One per
+    void: its id is derived from the request and the evidence version that voided it."""
+    from governance import audits
+
+    model = registry.load_model(version.model_id)
+    audits.open_finding(
+        actor=actor,
+        model=model,
+        version_id=version.id,
+        version_number=version.number,
+        source="approval_voided",
+        source_id=str(uuid.uuid5(uuid.UUID(request.id), f"voided at {evidence_version}")),
+        title=(
+            f"version {version.number} of {model.name} is deployed, but its production approval"
+            " was voided when its evidence changed"
+        ),
+        severity=request.tier,
+        boards=sorted(request.boards),
+        due_at=clock.now() + VOIDED_DEPLOYMENT_FINDING_DUE,
+    )
 
 
 def _require_review_board(actor: Actor, *, chair: bool = False) -> BoardState:

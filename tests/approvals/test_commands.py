@@ -321,3 +321,36 @@ def test_tier_override_needs_a_reason_and_owners_cannot_set_the_tier(cast, evide
     insider = make_user("ivy-insider", team, perms=("governance.assign_risk_tier",))
     with pytest.raises(RiskSeparationOfDuties):
         governance.assign_risk_tier(actor=actor_of(insider), model_id=model.id)
+
+
+def test_a_deployed_version_whose_approval_is_voided_stays_deployed_and_opens_a_finding(
+    cast, evidence_store
+):
+    from governance.models import Finding
+
+    model, version = governed_version(cast, evidence_store, "high", "deployed-voided")
+    request = request_for(cast, model)
+    approve_high(cast, request.id)
+    registry.transition_model_version(
+        actor=actor_of(cast.owner),
+        version_id=version.id,
+        expected_version=None,
+        to_status="deployed",
+    )
+    revise_model_card(cast, evidence_store, version, b"revised in production", "deployed-voided")
+    # No legal move takes a running deployment back into review: it stays deployed, and the
+    # boards and owners get a finding to resolve (re-approve, or take the version down).
+    assert registry.load_version(version.id).status == "deployed"
+    assert approvals.load_request(request.id).status == "open"
+    (finding,) = Finding.objects.filter(version_id=version.id, source="approval_voided")
+    assert finding.severity == "high" and finding.status == "open"
+    assert finding.owner_team == model.team
+    assert sorted(finding.boards) == ["ethics", "legal", "model-risk"]
+    assert "deployed" in finding.title and "voided" in finding.title
+    # A second change with no decision since voids nothing more and opens nothing more.
+    revise_model_card(cast, evidence_store, version, b"revised again", "deployed-voided")
+    assert Finding.objects.filter(version_id=version.id, source="approval_voided").count() == 1
+    # Approved again and changed again: that void opens a finding of its own.
+    approve_high(cast, request.id)
+    revise_model_card(cast, evidence_store, version, b"revised a third time", "deployed-voided")
+    assert Finding.objects.filter(version_id=version.id, source="approval_voided").count() == 2
