@@ -225,14 +225,12 @@ def appoint_chair(
 
 
 def load_request(request_id: str | uuid.UUID) -> RequestState:
-    try:
-        stream_id = uuid.UUID(str(request_id))
-    except ValueError:
-        raise RequestNotFound(f"no approval request {request_id}") from None
-    state, _ = store.load(stream_id, evolve_request, RequestState())
-    if not state.exists:
-        raise RequestNotFound(f"no approval request {request_id}")
-    return state
+    return store.load_existing(
+        request_id,
+        evolve_request,
+        RequestState(),
+        RequestNotFound(f"no approval request {request_id}"),
+    )
 
 
 def _members(boards: Iterable[str]) -> list[int]:

@@ -3,7 +3,6 @@ may see which request, and a reviewer's pending work."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +10,7 @@ from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from guardian.shortcuts import get_objects_for_user
 
-from approvals.commands import board_by_name, load_request
+from approvals.commands import board_by_name
 from approvals.errors import RequestNotFound
 from approvals.models import ApprovalRequest, Board, ReviewDecision
 from approvals.state import ACTIVE, BoardState, RequestState, evolve_request
@@ -81,18 +80,14 @@ def get_request(
 ) -> RequestState:
     if not visible_requests(user).filter(id=request_id).exists():
         raise RequestNotFound(f"no approval request {request_id}")
-    if up_to_position is None and as_of is None:
-        return load_request(request_id)
-    state, _ = store.load(
-        uuid.UUID(str(request_id)),
+    return store.load_existing(
+        request_id,
         evolve_request,
         RequestState(),
+        RequestNotFound(f"approval request {request_id} did not exist yet at that point"),
         up_to_position=up_to_position,
         as_of=as_of,
     )
-    if not state.exists:
-        raise RequestNotFound(f"approval request {request_id} did not exist yet at that point")
-    return state
 
 
 def get_board(name: str) -> BoardState:

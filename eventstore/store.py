@@ -643,6 +643,28 @@ def load(
     return state, version
 
 
+def load_existing(
+    stream_id: str | uuid.UUID,
+    evolve: Callable[[S, RecordedEvent], S],
+    initial: S,
+    missing: Exception,
+    *,
+    up_to_position: int | None = None,
+    as_of: datetime | None = None,
+) -> S:
+    """load() of an aggregate by the id a client gave (also as of a position or time): raises
+    `missing` when the id is not a UUID or the stream did not exist (yet). The state needs an
+    `exists` property."""
+    try:
+        stream = uuid.UUID(str(stream_id))
+    except ValueError:
+        raise missing from None
+    state, _ = load(stream, evolve, initial, up_to_position=up_to_position, as_of=as_of)
+    if not state.exists:
+        raise missing
+    return state
+
+
 def load_locked(
     stream: StreamRef, evolve: Callable[[S, RecordedEvent], S], initial: S
 ) -> tuple[S, Head]:

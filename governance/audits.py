@@ -364,14 +364,9 @@ def audit_new_version(
 
 
 def load_finding(finding_id: str | uuid.UUID) -> FindingState:
-    try:
-        stream_id = uuid.UUID(str(finding_id))
-    except ValueError:
-        raise FindingNotFound(f"no finding {finding_id}") from None
-    state, _ = store.load(stream_id, evolve_finding, FindingState())
-    if not state.exists:
-        raise FindingNotFound(f"no finding {finding_id}")
-    return state
+    return store.load_existing(
+        finding_id, evolve_finding, FindingState(), FindingNotFound(f"no finding {finding_id}")
+    )
 
 
 def require_independent(user: Any, owner_team: str, version_id: str | None, detail: str) -> None:

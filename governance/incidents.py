@@ -59,14 +59,12 @@ REFERENCE_LIMIT = 200
 
 
 def load_incident(incident_id: str | uuid.UUID) -> IncidentState:
-    try:
-        stream_id = uuid.UUID(str(incident_id))
-    except ValueError:
-        raise IncidentNotFound(f"no incident {incident_id}") from None
-    state, _ = store.load(stream_id, evolve_incident, IncidentState())
-    if not state.exists:
-        raise IncidentNotFound(f"no incident {incident_id}")
-    return state
+    return store.load_existing(
+        incident_id,
+        evolve_incident,
+        IncidentState(),
+        IncidentNotFound(f"no incident {incident_id}"),
+    )
 
 
 # -- who hears about it and who may act --------------------------------------------------

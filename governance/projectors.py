@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from eventstore.projection import KeepExisting, ProjectionWriter, projection_tables, projector
+from eventstore.projection import (
+    KeepExisting,
+    ProjectionWriter,
+    projection_tables,
+    projector,
+    touch,
+)
 from eventstore.types import RecordedEvent
 from governance.models import (
     BiasAudit,
@@ -185,41 +191,38 @@ def project_periodic_review_opened(event: RecordedEvent, out: ProjectionWriter) 
     )
 
 
-def _review(out: ProjectionWriter, event: RecordedEvent, **values) -> None:
-    out.update(
-        PeriodicReview,
-        {"id": event.stream_id},
-        updated_at=event.recorded_at,
-        stream_version=event.version,
-        **values,
-    )
-
-
 @projector("governance.ReviewReminderSent")
 def project_review_reminder_sent(event: RecordedEvent, out: ProjectionWriter) -> None:
-    _review(out, event, reminded=True)
+    touch(out, PeriodicReview, event, reminded=True)
 
 
 @projector("governance.ReviewEscalated")
 def project_review_escalated(event: RecordedEvent, out: ProjectionWriter) -> None:
-    _review(out, event, escalation_level=event.data["level"])
+    touch(out, PeriodicReview, event, escalation_level=event.data["level"])
 
 
 @projector("governance.ReviewFlagged")
 def project_review_flagged(event: RecordedEvent, out: ProjectionWriter) -> None:
-    _review(out, event, flagged=True)
+    touch(out, PeriodicReview, event, flagged=True)
 
 
 @projector("governance.VersionMarkedNonCompliant")
 def project_version_marked_non_compliant(event: RecordedEvent, out: ProjectionWriter) -> None:
-    _review(out, event, non_compliant=True, suspended_request_id=event.data["suspended_request_id"])
+    touch(
+        out,
+        PeriodicReview,
+        event,
+        non_compliant=True,
+        suspended_request_id=event.data["suspended_request_id"],
+    )
 
 
 @projector("governance.ReviewCompleted")
 def project_review_completed(event: RecordedEvent, out: ProjectionWriter) -> None:
     data = event.data
-    _review(
+    touch(
         out,
+        PeriodicReview,
         event,
         status="completed",
         completed_at=event.recorded_at,
@@ -340,33 +343,24 @@ def project_incident_reported(event: RecordedEvent, out: ProjectionWriter) -> No
     )
 
 
-def _incident(out: ProjectionWriter, event: RecordedEvent, **values) -> None:
-    out.update(
-        Incident,
-        {"id": event.stream_id},
-        updated_at=event.recorded_at,
-        stream_version=event.version,
-        **values,
-    )
-
-
 @projector("governance.IncidentReportDeadlineReminderSent")
 def project_incident_report_deadline_reminder_sent(
     event: RecordedEvent, out: ProjectionWriter
 ) -> None:
-    _incident(out, event, reminders_sent=event.data["reminder"])
+    touch(out, Incident, event, reminders_sent=event.data["reminder"])
 
 
 @projector("governance.IncidentReportOverdue")
 def project_incident_report_overdue(event: RecordedEvent, out: ProjectionWriter) -> None:
-    _incident(out, event, overdue=True, finding_id=event.data["finding_id"])
+    touch(out, Incident, event, overdue=True, finding_id=event.data["finding_id"])
 
 
 @projector("governance.IncidentReportedToAuthority")
 def project_incident_reported_to_authority(event: RecordedEvent, out: ProjectionWriter) -> None:
     data = event.data
-    _incident(
+    touch(
         out,
+        Incident,
         event,
         authority_reported_at=data["reported_at"],
         authority_recorded_by=data["recorded_by"],
@@ -379,8 +373,9 @@ def project_incident_reported_to_authority(event: RecordedEvent, out: Projection
 @projector("governance.IncidentClosed")
 def project_incident_closed(event: RecordedEvent, out: ProjectionWriter) -> None:
     data = event.data
-    _incident(
+    touch(
         out,
+        Incident,
         event,
         status="closed",
         closed_at=event.recorded_at,

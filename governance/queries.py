@@ -3,7 +3,6 @@ or log position."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from eventstore import store
@@ -112,23 +111,18 @@ def get_review(
     as_of: datetime | None = None,
 ):
     from governance.errors import ReviewNotFound
-    from governance.reviews import load_review
     from governance.state import ReviewState, evolve_review
 
     if not visible_reviews(user).filter(id=review_id).exists():
         raise ReviewNotFound(f"no periodic review {review_id}")
-    if up_to_position is None and as_of is None:
-        return load_review(review_id)
-    state, _ = store.load(
-        uuid.UUID(str(review_id)),
+    return store.load_existing(
+        review_id,
         evolve_review,
         ReviewState(),
+        ReviewNotFound(f"periodic review {review_id} did not exist yet at that point"),
         up_to_position=up_to_position,
         as_of=as_of,
     )
-    if not state.exists:
-        raise ReviewNotFound(f"periodic review {review_id} did not exist yet at that point")
-    return state
 
 
 # -- bias audits and findings ------------------------------------------------------------
@@ -176,24 +170,19 @@ def get_audit(audit_id: str, *, user):
 def get_finding(
     finding_id: str, *, user, up_to_position: int | None = None, as_of: datetime | None = None
 ):
-    from governance.audits import load_finding
     from governance.errors import FindingNotFound
     from governance.state import FindingState, evolve_finding
 
     if not visible_findings(user).filter(id=finding_id).exists():
         raise FindingNotFound(f"no finding {finding_id}")
-    if up_to_position is None and as_of is None:
-        return load_finding(finding_id)
-    state, _ = store.load(
-        uuid.UUID(str(finding_id)),
+    return store.load_existing(
+        finding_id,
         evolve_finding,
         FindingState(),
+        FindingNotFound(f"finding {finding_id} did not exist yet at that point"),
         up_to_position=up_to_position,
         as_of=as_of,
     )
-    if not state.exists:
-        raise FindingNotFound(f"finding {finding_id} did not exist yet at that point")
-    return state
 
 
 # -- serious incidents -------------------------------------------------------------------
@@ -211,23 +200,18 @@ def get_incident(
     incident_id: str, *, user, up_to_position: int | None = None, as_of: datetime | None = None
 ):
     from governance.errors import IncidentNotFound
-    from governance.incidents import load_incident
     from governance.state import IncidentState, evolve_incident
 
     if not visible_incidents(user).filter(id=incident_id).exists():
         raise IncidentNotFound(f"no incident {incident_id}")
-    if up_to_position is None and as_of is None:
-        return load_incident(incident_id)
-    state, _ = store.load(
-        uuid.UUID(str(incident_id)),
+    return store.load_existing(
+        incident_id,
         evolve_incident,
         IncidentState(),
+        IncidentNotFound(f"incident {incident_id} did not exist yet at that point"),
         up_to_position=up_to_position,
         as_of=as_of,
     )
-    if not state.exists:
-        raise IncidentNotFound(f"incident {incident_id} did not exist yet at that point")
-    return state
 
 
 def with_reporting_status(queryset, status: str, now: datetime):

@@ -45,14 +45,9 @@ def review_stream_id(version_id: str | uuid.UUID, sequence: int) -> uuid.UUID:
 
 
 def load_review(review_id: str | uuid.UUID) -> ReviewState:
-    try:
-        stream_id = uuid.UUID(str(review_id))
-    except ValueError:
-        raise ReviewNotFound(f"no periodic review {review_id}") from None
-    state, _ = store.load(stream_id, evolve_review, ReviewState())
-    if not state.exists:
-        raise ReviewNotFound(f"no periodic review {review_id}")
-    return state
+    return store.load_existing(
+        review_id, evolve_review, ReviewState(), ReviewNotFound(f"no periodic review {review_id}")
+    )
 
 
 # -- who hears about it ------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -72,6 +73,18 @@ def actor() -> Actor:
 @pytest.fixture
 def meta(actor, settings) -> dict:
     return actor.metadata(pseudonym_key=settings.LEDGER_PSEUDONYM_KEY)
+
+
+def wait_until(predicate, timeout: float = 60, what: str = "condition"):
+    """Poll `predicate` until it gives a true value, and return that value; fail the test if
+    it does not within `timeout` seconds (work done by a broker and a worker elsewhere)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def new_stream(kind: str = "test.Thing") -> StreamRef:

@@ -18,7 +18,7 @@ from core import clock
 from eventstore import outbox, store
 from eventstore.models import OutboxMessage
 from eventstore.types import NO_STREAM, NewEvent, SideEffect
-from tests.conftest import new_stream
+from tests.conftest import new_stream, wait_until
 
 delivered: dict[str, list[str]] = {}
 arrived = threading.Condition()
@@ -51,15 +51,6 @@ def wait_for(token: str, timeout: float = 20) -> list[str]:
         while token not in delivered and time.monotonic() < deadline:
             arrived.wait(deadline - time.monotonic())
     return delivered.get(token, [])
-
-
-def wait_until(predicate, timeout: float = 20) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def append_with_delivery(meta: dict, token: str, task: str = "tests.record_delivery") -> None:

@@ -41,7 +41,7 @@ from governance import commands as governance
 from governance import reviews
 from governance.models import BiasAudit, DeliveredNotification, Finding, PeriodicReview
 from tests.approvals.conftest import actor_of, governed_version, unique_name, upload
-from tests.conftest import new_stream
+from tests.conftest import new_stream, wait_until
 from tests.governance.cadence_helpers import approved_version, event_types
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,16 +76,6 @@ def _broker_kinds() -> list[str]:
     if shutil.which("redis-server"):
         kinds.append("private-redis")  # one the tests can stop and start
     return [*kinds, "filesystem"]
-
-
-def wait_until(predicate, timeout: float = 60, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class PrivateRedis:
