@@ -1,4 +1,5 @@
-"""Identifiers the API takes as UUIDs (approval requests, reviews, bias audits, findings):
+"""Identifiers the API takes as UUIDs (approval requests, reviews, bias audits, findings,
+incidents):
 anything malformed or unknown is a 4xx problem+json, never a 500 or an HTML page, and
 changes nothing."""
 
@@ -17,6 +18,8 @@ DECISION = {"board": "model-risk", "decision": "approve", "rationale": "fine"}
 REASON = {"reason": "because"}
 CLOSURE = {"resolution": "fixed", "evidence": "the new audit"}
 COMPLETION = {"board": "model-risk", "outcome": "satisfactory", "rationale": "fine"}
+AUTHORITY_REPORT = {"authority": "BNetzA", "reference": "AI-73-1"}
+INCIDENT_CLOSURE = {"resolution": "fixed"}
 # (method, path, a body valid for the operation, the code for an unknown identifier)
 UUID_PATHS = [
     ("get", "/api/v1/approvals/{id}/", {}, "approval_request_not_found"),
@@ -31,6 +34,10 @@ UUID_PATHS = [
     ("get", "/api/v1/reviews/{id}/", {}, "review_not_found"),
     ("get", "/api/v1/reviews/{id}/history/", {}, "review_not_found"),
     ("post", "/api/v1/reviews/{id}/completion/", COMPLETION, "review_not_found"),
+    ("get", "/api/v1/incidents/{id}/", {}, "incident_not_found"),
+    ("get", "/api/v1/incidents/{id}/history/", {}, "incident_not_found"),
+    ("post", "/api/v1/incidents/{id}/authority-report/", AUTHORITY_REPORT, "incident_not_found"),
+    ("post", "/api/v1/incidents/{id}/closure/", INCIDENT_CLOSURE, "incident_not_found"),
 ]
 MALFORMED = [
     "not-a-uuid",
