@@ -1,4 +1,4 @@
-"""Django app configuration for the event store; loads every app's projectors."""
+"""Django app configuration for the event store; loads every app's projectors and subscribers."""
 
 from importlib import import_module
 
@@ -10,10 +10,12 @@ class EventStoreConfig(AppConfig):
     verbose_name = "Event store"
 
     def ready(self) -> None:
-        # Projectors register themselves on import; every app keeps them in projectors.py.
+        # Projectors and subscribers register themselves on import; every app keeps them in
+        # projectors.py and policies.py.
         for config in apps.get_app_configs():
-            try:
-                import_module(f"{config.name}.projectors")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{config.name}.projectors":
-                    raise
+            for module in ("projectors", "policies"):
+                try:
+                    import_module(f"{config.name}.{module}")
+                except ModuleNotFoundError as exc:
+                    if exc.name != f"{config.name}.{module}":
+                        raise

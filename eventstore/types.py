@@ -78,6 +78,17 @@ class SideEffect:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Reaction:
+    """An append a subscriber asks for in reaction to an event: the store records it in the
+    same transaction, with the triggering event's actor and a key derived from the trigger."""
+
+    stream: StreamRef
+    expected_version: int | None
+    events: tuple[Any, ...]
+    side_effects: tuple[SideEffect, ...] = ()
+
+
 class ConcurrencyConflict(Conflict):
     code = "concurrency_conflict"
     title = "The object was changed by someone else"
