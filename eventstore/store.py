@@ -810,3 +810,15 @@ def stream_version(stream_id: uuid.UUID) -> int:
             (stream_id,),
         )
         return cursor.fetchone()[0]
+
+
+def opening_event(stream_id: uuid.UUID) -> RecordedEvent | None:
+    """The stream's first event (upcast), or None: what a subscriber in another app reads to
+    learn what a stream is about, by stored names, without importing the app that wrote it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {EVENT_COLUMNS} FROM eventstore_event WHERE stream_id = %s AND version = 1",
+            (stream_id,),
+        )
+        row = cursor.fetchone()
+    return catalog.upcast(row_to_event(row)) if row else None
