@@ -340,3 +340,94 @@ def test_request_is_approved_and_promotable_when_every_board_decides_in_the_admi
         f"/admin/approvals/approvalrequest/{request.id}/change/"
     )
     assert b"&quot;allowed&quot;: true" in page.content or b'"allowed": true' in page.content
+
+
+def decision_page(cast, store, name: str):
+    """A low-tier request, the decision page a model-risk reviewer opened on it, and the form
+    they filled in there (not sent yet)."""
+    model, version = governed_version(cast, store, "low", name)
+    request = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
+    reviewer = staff_client(cast.reviewer("model-risk", 1))
+    url = f"/admin/approvals/approvalrequest/{request.id}/decide/?decision=approve"
+    page = reviewer.get(url)
+    assert page.status_code == 200
+    filled = {**form_fields(page), "board": "model-risk", "rationale": "evidence checked"}
+    return version, request, reviewer, url, filled
+
+
+def decisions_recorded() -> int:
+    return Event.objects.filter(type="approvals.ReviewDecisionRecorded").count()
+
+
+def test_decision_is_refused_with_what_changed_when_evidence_was_attached_after_the_page_opened(
+    cast, evidence_store
+):
+    version, request, reviewer, url, filled = decision_page(cast, evidence_store, "stale-page")
+    assert filled["seen"] and filled["decision"] == "approve"
+    revise_model_card(cast, evidence_store, version, b"a card the reviewer has not seen", "s")
+    before, decided = Event.objects.count(), decisions_recorded()
+
+    stale = reviewer.post(url, filled)
+    assert stale.status_code == 409
+    text = stale.content.decode()
+    assert "Not recorded: this page changed after you opened it" in text
+    assert "Evidence attached" in text and "model_card" in text
+    assert f"evidence of model version {version.number}" in text
+    assert cast.owner.get_username() in text
+    assert (Event.objects.count(), decisions_recorded()) == (before, decided)
+
+    # The page shown again carries what it shows now: sent as it is, the decision counts.
+    again = form_fields(stale)
+    assert again["seen"] != filled["seen"] and again["rationale"] == "evidence checked"
+    done = reviewer.post(url, again)
+    assert done.status_code == 302, done.content
+    assert decisions_recorded() == decided + 1
+    assert approvals.load_request(request.id).decisions[-1].decision == "approve"
+
+
+def test_decision_is_refused_by_the_command_when_the_evidence_moves_after_the_page_check(
+    cast, evidence_store, monkeypatch
+):
+    version, request, reviewer, url, filled = decision_page(cast, evidence_store, "stale-race")
+    record_decision = approvals.record_decision
+
+    def evidence_changes_first(**kwargs):
+        revise_model_card(cast, evidence_store, version, b"attached meanwhile", "race")
+        return record_decision(**kwargs)
+
+    monkeypatch.setattr(approvals, "record_decision", evidence_changes_first)
+    decided = decisions_recorded()
+    stale = reviewer.post(url, filled)
+    assert stale.status_code == 409
+    assert b"Evidence attached" in stale.content
+    assert decisions_recorded() == decided
+    # The request's own stream did not move: the evidence's expected version refused it.
+    assert approvals.load_request(request.id).stream_version == request.stream_version
+
+
+@pytest.mark.parametrize("tamper", ["altered", "missing", "forged", "another page"])
+def test_decision_is_refused_and_nothing_recorded_when_the_seen_token_is_not_the_pages(
+    cast, evidence_store, tamper
+):
+    from django.core import signing
+
+    _, _, reviewer, url, filled = decision_page(cast, evidence_store, "tampered")
+    payload, _, signature = filled["seen"].rpartition(":")
+    if tamper == "altered":
+        filled["seen"] = f"{payload[:-1]}{'B' if payload.endswith('A') else 'A'}:{signature}"
+    elif tamper == "missing":
+        del filled["seen"]
+    elif tamper == "forged":
+        seen = {"path": url.partition("?")[0], "seen": {}}
+        filled["seen"] = signing.dumps(seen, salt="eventstore.admin_views.seen", key="guessed")
+    else:
+        model, _ = governed_version(cast, evidence_store, "low", "tampered-other")
+        other = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
+        page = reviewer.get(f"/admin/approvals/approvalrequest/{other.id}/decide/")
+        filled["seen"] = form_fields(page)["seen"]
+    before = Event.objects.count()
+    refused = reviewer.post(url, filled)
+    assert refused.status_code == 400
+    assert b"bad_seen_token" in refused.content
+    assert b"Nothing was recorded" in refused.content
+    assert Event.objects.count() == before

@@ -10,7 +10,8 @@ import pytest
 from core import clock
 from core.actors import Actor
 from governance import incidents
-from tests.approvals.test_admin import staff_client, submit_form
+from tests.approvals.conftest import actor_of
+from tests.approvals.test_admin import form_fields, staff_client, submit_form
 from tests.conftest import make_user
 from tests.governance.test_incidents import model_of_tier, report
 
@@ -102,5 +103,27 @@ def test_closing_without_the_report_asks_for_a_reason_in_the_admin(cast):
             url,
             {"resolution": "not serious after all", "no_report_reason": "assessed not serious"},
         )
+    assert done.status_code == 302
+    assert incidents.load_incident(state.id).status == "closed"
+
+
+def test_closure_is_refused_with_what_changed_when_the_report_was_recorded_after_the_page_opened(
+    cast,
+):
+    model = model_of_tier(cast, "high")
+    with clock.frozen(T0):
+        state = report(cast, model)
+        lena = staff_client(cast.reviewer("legal"))
+        url = f"/admin/governance/incident/{state.id}/closure/"
+        filled = {**form_fields(lena.get(url)), "resolution": "pipeline fixed"}
+        incidents.record_authority_report(
+            actor=actor_of(cast.officer), incident_id=state.id, authority="MSA", reference="R-7"
+        )
+        stale = lena.post(url, filled)
+        assert stale.status_code == 409
+        assert b"Incident reported to authority" in stale.content
+        assert cast.officer.get_username().encode() in stale.content
+        assert incidents.load_incident(state.id).status == "open"
+        done = lena.post(url, form_fields(stale))
     assert done.status_code == 302
     assert incidents.load_incident(state.id).status == "closed"
