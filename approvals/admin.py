@@ -8,12 +8,10 @@ and the `auditors` group (global view permissions) read everything and change no
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -21,14 +19,14 @@ from django.utils.safestring import mark_safe
 from approvals import commands, gate, queries
 from approvals.models import ApprovalRequest, Board, ReviewDecision
 from approvals.state import DECISIONS
-from core.actors import Actor
-from core.errors import DomainError
 from eventstore.admin import ReadOnlyAdmin
+from eventstore.admin_views import confirm_and_post
 from governance.admin import pretty, selection_rate_chart
+from governance.commands import evidence_stream_id
 from governance.models import BiasAudit, Evidence
 from lineage.svg import lineage_svg
 from registry.admin import _history
-from registry.models import RegisteredModel
+from registry.models import ModelVersion, RegisteredModel
 
 DECISION_LABELS = {
     "approve": "Approve",
@@ -81,40 +79,34 @@ class BoardAdmin(ReadOnlyAdmin):
         ]
 
     def members_view(self, request, board_id):
-        """GET: a small form; POST: add, remove or appoint through the board commands."""
+        """Add, remove or appoint through the board commands, on the board as shown."""
         board = get_object_or_404(Board, id=board_id)
         user = request.user
         if not (user.is_superuser or user.has_perm("approvals.manage_board")):
             raise PermissionDenied
-        form = BoardMemberForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            command = {
-                "add": commands.add_board_member,
-                "remove": commands.remove_board_member,
-                "chair": commands.appoint_chair,
-            }[form.cleaned_data["action"]]
-            try:
-                command(
-                    actor=Actor.from_request(request),
-                    board=board.name,
-                    user_id=form.cleaned_data["user"].pk,
-                    expected_version=board.stream_version,
-                )
-            except DomainError as error:
-                form.add_error(None, error.detail)
-            else:
-                messages.success(request, f"Board {board.name} updated.")
-                return HttpResponseRedirect(
-                    reverse("admin:approvals_board_change", args=[board.id])
-                )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Members of {board.name}",
-            "board": board,
-            "form": form,
-            "opts": self.model._meta,
+        command = {
+            "add": commands.add_board_member,
+            "remove": commands.remove_board_member,
+            "chair": commands.appoint_chair,
         }
-        return TemplateResponse(request, "admin/approvals/board_members.html", context)
+        return confirm_and_post(
+            self,
+            request,
+            board,
+            form=BoardMemberForm,
+            streams={board.id: f"board {board.name}"},
+            run=lambda actor, data, **seen: command[data["action"]](
+                actor=actor, board=board.name, user_id=data["user"].pk, **seen
+            ),
+            summary=lambda obj: format_html(
+                "<p>Members: {}; chair: {}.</p>",
+                self.member_names(obj),
+                self.chair_name(obj),
+            ),
+            title=f"Members of {board.name}",
+            submit="Apply",
+            done=f"Board {board.name} updated.",
+        )
 
 
 class PendingForMe(admin.SimpleListFilter):
@@ -355,41 +347,57 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         ]
 
     def decide_view(self, request, request_id):
-        """GET: the decision form; POST: record_decision, the same command as the API."""
+        """record_decision, the same command as the API, on the request, evidence and version
+        as this page showed them."""
         obj = get_object_or_404(self.get_queryset(request), id=request_id)
         boards = self._my_boards(request.user, obj)
         if not boards:
             raise PermissionDenied
         initial = {"decision": request.GET.get("decision", "approve"), "board": boards[0]}
-        form = DecisionForm(request.POST or None, boards=boards, initial=initial)
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            conditions = [c.strip() for c in data["conditions"].splitlines() if c.strip()]
-            try:
-                commands.record_decision(
-                    actor=Actor.from_request(request),
-                    request_id=str(obj.id),
-                    board=data["board"],
-                    decision=data["decision"],
-                    rationale=data["rationale"],
-                    conditions=conditions,
-                    expected_version=obj.stream_version,
-                )
-            except DomainError as error:
-                form.add_error(None, f"{error.detail} ({error.code})")
-            else:
-                messages.success(request, f"Decision recorded: {data['decision']}.")
-                return HttpResponseRedirect(
-                    reverse("admin:approvals_approvalrequest_change", args=[obj.id])
-                )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Decide on approval request {obj.id}",
-            "request_obj": obj,
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/approvals/decide.html", context)
+        number = obj.version_number
+        return confirm_and_post(
+            self,
+            request,
+            obj,
+            form=lambda data: DecisionForm(data, boards=boards, initial=initial),
+            streams={
+                obj.id: "approval request",
+                evidence_stream_id(obj.version_id): f"evidence of model version {number}",
+                obj.version_id: f"model version {number}",
+            },
+            run=lambda actor, data, **seen: commands.record_decision(
+                actor=actor,
+                request_id=str(obj.id),
+                board=data["board"],
+                decision=data["decision"],
+                rationale=data["rationale"],
+                conditions=[c.strip() for c in data["conditions"].splitlines() if c.strip()],
+                **seen,
+            ),
+            summary=self._decision_summary,
+            title=f"Decide on approval request {obj.id}",
+            submit="Record decision",
+            submit_name="_record",
+            done=lambda data: f"Decision recorded: {data['decision']}.",
+        )
+
+    def _decision_summary(self, obj) -> str:
+        """What a decision is taken on: the request, the version's evidence and status."""
+        version_status = (
+            ModelVersion.objects.filter(id=obj.version_id).values_list("status", flat=True).first()
+        )
+        return format_html(
+            "<p>{} version {} for {}, {} tier; the request is {}, the version {}.</p>"
+            "<h2>Evidence</h2>{}<h2>Decisions so far</h2>{}",
+            self.model_name(obj),
+            obj.version_number,
+            obj.target,
+            obj.tier,
+            obj.status,
+            version_status,
+            self.evidence(obj),
+            self.decisions(obj),
+        )
 
 
 @admin.register(ReviewDecision)

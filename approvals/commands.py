@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -122,8 +122,15 @@ def _user(user_id: Any) -> Any:
     return user
 
 
-def _append_board(actor: Actor, state: BoardState, expected: int | None, events: list) -> None:
+def _append_board(
+    actor: Actor,
+    state: BoardState,
+    expected: int | None,
+    events: list,
+    expected_versions: Mapping[uuid.UUID | str, int] | None = None,
+) -> None:
     version = _expected(state.stream_version, expected, state.id)
+    store.require_versions(expected_versions)
     store.append(StreamRef(uuid.UUID(state.id), ev.BOARD), version, events, governance.meta(actor))
 
 
@@ -173,7 +180,12 @@ def ensure_default_boards() -> list[BoardState]:
 
 
 def add_board_member(
-    *, actor: Actor, board: str, user_id: int, expected_version: int | None = None
+    *,
+    actor: Actor,
+    board: str,
+    user_id: int,
+    expected_version: int | None = None,
+    expected_versions: Mapping[uuid.UUID | str, int] | None = None,
 ) -> BoardState:
     _require_board_admin(actor)
     state = board_by_name(board)
@@ -181,21 +193,38 @@ def add_board_member(
     if user.pk in state.members:
         return state
     with transaction.atomic():
-        _append_board(actor, state, expected_version, [ev.BoardMemberAdded(user_id=user.pk)])
+        _append_board(
+            actor,
+            state,
+            expected_version,
+            [ev.BoardMemberAdded(user_id=user.pk)],
+            expected_versions,
+        )
         group, _ = Group.objects.get_or_create(name=group_name(state.name))
         user.groups.add(group)
     return load_board(state.id)
 
 
 def remove_board_member(
-    *, actor: Actor, board: str, user_id: int, expected_version: int | None = None
+    *,
+    actor: Actor,
+    board: str,
+    user_id: int,
+    expected_version: int | None = None,
+    expected_versions: Mapping[uuid.UUID | str, int] | None = None,
 ) -> BoardState:
     _require_board_admin(actor)
     state = board_by_name(board)
     if user_id not in state.members:
         raise NotBoardMember(f"user {user_id} is not a member of {state.name}")
     with transaction.atomic():
-        _append_board(actor, state, expected_version, [ev.BoardMemberRemoved(user_id=user_id)])
+        _append_board(
+            actor,
+            state,
+            expected_version,
+            [ev.BoardMemberRemoved(user_id=user_id)],
+            expected_versions,
+        )
         group = Group.objects.filter(name=group_name(state.name)).first()
         if group is not None:
             group.user_set.remove(user_id)
@@ -203,7 +232,12 @@ def remove_board_member(
 
 
 def appoint_chair(
-    *, actor: Actor, board: str, user_id: int, expected_version: int | None = None
+    *,
+    actor: Actor,
+    board: str,
+    user_id: int,
+    expected_version: int | None = None,
+    expected_versions: Mapping[uuid.UUID | str, int] | None = None,
 ) -> BoardState:
     _require_board_admin(actor)
     state = board_by_name(board)
@@ -217,6 +251,7 @@ def appoint_chair(
         state,
         expected_version,
         [ev.BoardChairAppointed(user_id=user.pk, previous_user_id=state.chair_id)],
+        expected_versions,
     )
     return load_board(state.id)
 
@@ -388,9 +423,12 @@ def record_decision(
     rationale: str,
     conditions: list[str] | None = None,
     expected_version: int | None = None,
+    expected_versions: Mapping[uuid.UUID | str, int] | None = None,
     idempotency_key: str | None = None,
 ) -> RequestState:
-    """A board member's decision: approve, reject or request_changes, with a rationale."""
+    """A board member's decision: approve, reject or request_changes, with a rationale.
+    `expected_versions` (stream id -> version) are the streams the reviewer was shown, such as
+    the version's evidence: the decision is refused if any of them moved since."""
     if decision not in DECISIONS:
         raise InvalidInput(f"decision is one of {', '.join(DECISIONS)}")
     rationale = _text(rationale, "rationale", required=True)
@@ -432,6 +470,7 @@ def record_decision(
     ):
         raise AlreadyDecided(f"you already decided {decision} for {board} on this evidence")
     stream_version = _expected(state.stream_version, expected_version, state.id)
+    store.require_versions(expected_versions)
     now = clock.now()
     recorded = ev.ReviewDecisionRecorded(
         board=board,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ import psycopg
 from django.db import connection, transaction
 
 from core import clock
+from core.errors import InvalidInput
 from eventstore import catalog, outbox, subscribers
 from eventstore.canonical import CanonicalizationError, canonical_json
 from eventstore.hashing import GENESIS, content_bytes
@@ -822,3 +823,45 @@ def opening_event(stream_id: uuid.UUID) -> RecordedEvent | None:
         )
         row = cursor.fetchone()
     return catalog.upcast(row_to_event(row)) if row else None
+
+
+def stream_versions(stream_ids: Iterable[uuid.UUID | str]) -> dict[uuid.UUID, int]:
+    """The current version of each stream (0 for one without events), in one query."""
+    ids = list(dict.fromkeys(_stream_uuid(s) for s in stream_ids))
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.id, coalesce((SELECT max(e.version) FROM eventstore_event e"
+            " WHERE e.stream_id = s.id), 0) FROM unnest(%s::uuid[]) AS s(id)",
+            (ids,),
+        )
+        return dict(cursor.fetchall())
+
+
+def require_versions(expected: Mapping[uuid.UUID | str, int] | None) -> None:
+    """Refuse with ConcurrencyConflict, naming the first stream that moved, unless every
+    stream is still at the version the caller saw (its expected version). A command that
+    decides on what a person was shown checks here every stream the page showed, beside the
+    expected_version of the stream it appends to; nothing is read when nothing is expected.
+
+    One read, not a lock: a stream that moves between this read and the command's commit is
+    not caught here; what binds a decision to its facts (such as the evidence_version each
+    review decision records) still applies then."""
+    if not expected:
+        return
+    wanted = {_stream_uuid(stream_id): version for stream_id, version in expected.items()}
+    for version in wanted.values():
+        if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+            raise InvalidInput("an expected version is a whole number, 0 or more")
+    current = stream_versions(wanted)
+    for stream_id, version in wanted.items():
+        if current[stream_id] != version:
+            raise ConcurrencyConflict(stream_id, version, current[stream_id])
+
+
+def _stream_uuid(stream_id: uuid.UUID | str) -> uuid.UUID:
+    try:
+        return stream_id if isinstance(stream_id, uuid.UUID) else uuid.UUID(str(stream_id))
+    except ValueError:
+        raise InvalidInput(f"{stream_id!r} is not a stream id") from None

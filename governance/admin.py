@@ -6,18 +6,16 @@ reporting clocks, with forms that record the report to the authority and close t
 import json
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from core import clock
-from core.actors import Actor
-from core.errors import DomainError
 from eventstore.admin import ReadOnlyAdmin
+from eventstore.admin_views import confirm_and_post
 from governance import art73, cadence, queries
 from governance.models import (
     BiasAudit,
@@ -171,53 +169,34 @@ class PeriodicReviewAdmin(ReadOnlyAdmin):
         ]
 
     def complete_view(self, request, review_id):
-        """GET: the completion form; POST: complete_review, the same command as the API."""
+        """complete_review, the same command as the API, on the review as shown."""
         from governance import reviews
 
         obj = get_object_or_404(self.get_queryset(request), id=review_id)
         boards = self._my_boards(request.user, obj)
         if not boards:
             raise PermissionDenied
-        form = CompleteReviewForm(request.POST or None, boards=boards)
-        return command_form(
+        return confirm_and_post(
             self,
             request,
             obj,
-            form,
-            lambda actor, data: reviews.complete_review(
-                actor=actor, review_id=str(obj.id), expected_version=obj.stream_version, **data
+            form=lambda data: CompleteReviewForm(data, boards=boards),
+            streams={obj.id: "periodic review"},
+            run=lambda actor, data, **seen: reviews.complete_review(
+                actor=actor, review_id=str(obj.id), **data, **seen
             ),
-            done="Periodic review completed.",
+            summary=lambda review: format_html(
+                "<p>Periodic review {} of model version {} ({} tier), due {} UTC ({} now).</p>",
+                review.sequence,
+                review.version_number,
+                review.tier,
+                date_format(review.due_at, "Y-m-d H:i"),
+                self.timing(review),
+            ),
             title=f"Complete periodic review {obj.sequence}",
-            template="admin/governance/complete_review.html",
-            review=obj,
+            submit="Complete review",
+            done="Periodic review completed.",
         )
-
-
-def command_form(model_admin, request, obj, form, run, *, done, title, template, **context):
-    """An admin form that runs one command (the same as the API's) as the signed-in user: on
-    success back to the object's page with `done`, on a refusal the form again with the
-    command's message and code."""
-    if request.method == "POST" and form.is_valid():
-        try:
-            run(Actor.from_request(request), form.cleaned_data)
-        except DomainError as error:
-            form.add_error(None, f"{error.detail} ({error.code})")
-        else:
-            messages.success(request, done)
-            opts = model_admin.model._meta
-            return HttpResponseRedirect(
-                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
-            )
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "title": title,
-        "form": form,
-        "opts": model_admin.model._meta,
-        "object": obj,
-        **context,
-    }
-    return TemplateResponse(request, template, context)
 
 
 # -- bias audits and findings ------------------------------------------------------------
@@ -485,18 +464,36 @@ class IncidentAdmin(ReadOnlyAdmin):
 
     def _step_view(self, request, incident_id, form_class, command, *, done, title, submit):
         obj = get_object_or_404(self.get_queryset(request), id=incident_id)
-        return command_form(
+        return confirm_and_post(
             self,
             request,
             obj,
-            form_class(request.POST or None),
-            lambda actor, data: command(
-                actor=actor, incident_id=str(obj.id), expected_version=obj.stream_version, **data
+            form=form_class,
+            streams={obj.id: "incident"},
+            run=lambda actor, data, **seen: command(
+                actor=actor, incident_id=str(obj.id), **data, **seen
             ),
-            done=done,
+            summary=self._incident_summary,
             title=f"{title}: {obj.title}",
-            template="admin/governance/incident_action.html",
             submit=submit,
+            done=done,
+        )
+
+    def _incident_summary(self, obj) -> str:
+        deadline = (
+            format_html(
+                "; the Art. 73 report is due by {} UTC", date_format(obj.deadline_at, "Y-m-d H:i")
+            )
+            if obj.deadline_at
+            else ""
+        )
+        return format_html(
+            '<p>Incident "{}" ({}), known since {} UTC{}. Art. 73 report: {}.</p>',
+            obj.title,
+            obj.tier or "no tier",
+            date_format(obj.became_aware_at, "Y-m-d H:i"),
+            deadline,
+            self.reporting(obj).replace("_", " "),
         )
 
     def has_module_permission(self, request):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -128,9 +129,16 @@ def _moment(value: Any, what: str) -> datetime:
     return value
 
 
-def _expected(state: IncidentState, expected_version: int | None) -> None:
+def _expected(
+    state: IncidentState,
+    expected_version: int | None,
+    expected_versions: Mapping[uuid.UUID | str, int] | None = None,
+) -> None:
+    """ConcurrencyConflict unless the incident is at `expected_version` and every stream the
+    person was shown is still at its version in `expected_versions` (stream id -> version)."""
     if expected_version is not None and expected_version != state.stream_version:
         raise ConcurrencyConflict(uuid.UUID(state.id), expected_version, state.stream_version)
+    store.require_versions(expected_versions)
 
 
 # -- reporting an incident ---------------------------------------------------------------
@@ -234,6 +242,7 @@ def record_authority_report(
     reference: str,
     reported_at: datetime | None = None,
     expected_version: int | None = None,
+    expected_versions: Mapping[uuid.UUID | str, int] | None = None,
     idempotency_key: str | None = None,
 ) -> IncidentState:
     """Record that the incident was reported to the market surveillance authority (Art. 73),
@@ -258,7 +267,7 @@ def record_authority_report(
         raise InvalidAuthorityReport("reported_at cannot be in the future")
     if reported_at < state.became_aware_at:
         raise InvalidAuthorityReport("reported_at cannot be before became_aware_at")
-    _expected(state, expected_version)
+    _expected(state, expected_version, expected_versions)
     store.append(
         StreamRef(uuid.UUID(state.id), ev.INCIDENT),
         state.stream_version,
@@ -283,6 +292,7 @@ def close_incident(
     resolution: str,
     no_report_reason: str = "",
     expected_version: int | None = None,
+    expected_versions: Mapping[uuid.UUID | str, int] | None = None,
     idempotency_key: str | None = None,
 ) -> IncidentState:
     """Close an incident with its resolution. Where the Art. 73 clock applied, the report to
@@ -302,7 +312,7 @@ def close_incident(
         raise AuthorityReportRequired(
             "record the report to the authority first, or give no_report_reason"
         )
-    _expected(state, expected_version)
+    _expected(state, expected_version, expected_versions)
     store.append(
         StreamRef(uuid.UUID(state.id), ev.INCIDENT),
         state.stream_version,

@@ -8,6 +8,7 @@ so a step that another scan already took conflicts and is skipped, never recorde
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -276,10 +277,12 @@ def complete_review(
     outcome: str,
     rationale: str,
     expected_version: int | None = None,
+    expected_versions: Mapping[uuid.UUID | str, int] | None = None,
     idempotency_key: str | None = None,
 ) -> ReviewState:
     """A member of one of the review's boards completes it; the model's owners and the
-    version's authors cannot (separation of duties)."""
+    version's authors cannot (separation of duties). `expected_versions` (stream id ->
+    version): the streams the member was shown; refused if any moved since."""
     if outcome not in OUTCOMES:
         raise InvalidInput(f"outcome is one of {', '.join(OUTCOMES)}")
     rationale = _text(rationale, "rationale", 5000, required=True)
@@ -307,6 +310,7 @@ def complete_review(
         raise SeparationOfDuties(violated, "the model's owners and authors cannot review it")
     if expected_version is not None and expected_version != state.stream_version:
         raise ConcurrencyConflict(uuid.UUID(state.id), expected_version, state.stream_version)
+    store.require_versions(expected_versions)
     assert state.due_at is not None
     store.append(
         StreamRef(uuid.UUID(state.id), ev.REVIEW),

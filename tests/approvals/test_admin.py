@@ -3,6 +3,8 @@ command as the API; auditors read everything and change nothing; boards change b
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import pytest
 from django.test import Client
 
@@ -19,6 +21,63 @@ def staff_client(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+class _FormFields(HTMLParser):
+    """The fields of the confirm-and-post form, with the values a browser would send."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self._in_form = False
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attr = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self._in_form = attr.get("id") == "confirm-and-post"
+        elif not self._in_form:
+            return
+        elif tag == "input" and attr.get("type") not in ("submit", "checkbox", "radio"):
+            self.fields[attr["name"]] = attr.get("value", "")
+        elif tag == "select":
+            self._select = attr["name"]
+        elif tag == "option" and self._select is not None:
+            # The selected option, or the first one where none is.
+            if self._select not in self.fields or "selected" in attr:
+                self.fields[self._select] = attr.get("value", "")
+        elif tag == "textarea":
+            self._textarea = attr["name"]
+            self.fields[self._textarea] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._in_form = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None:
+            # As in a browser, the newline right after <textarea> is not part of the value.
+            self.fields[self._textarea] = self.fields[self._textarea].removeprefix("\n")
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self.fields[self._textarea] += data
+
+
+def form_fields(page) -> dict[str, str]:
+    parser = _FormFields()
+    parser.feed(page.content.decode())
+    return parser.fields
+
+
+def submit_form(client: Client, url: str, data: dict):
+    """As a browser would: open the page, fill in `data` and post the form back, with the
+    token of what the page showed that the form carries."""
+    page = client.get(url)
+    assert page.status_code == 200, page.content
+    return client.post(url, {**form_fields(page), **data})
 
 
 def two_requests(cast, store):
@@ -54,8 +113,8 @@ def test_reviewer_sees_only_requests_of_their_boards_and_decides_with_the_comman
     decide = f"/admin/approvals/approvalrequest/{high.id}/decide/"
     assert lena.get(f"{decide}?decision=approve").status_code == 200
     before = Event.objects.count()
-    done = lena.post(
-        decide, {"board": "legal", "decision": "approve", "rationale": "contracts checked"}
+    done = submit_form(
+        lena, decide, {"board": "legal", "decision": "approve", "rationale": "contracts checked"}
     )
     assert done.status_code == 302, done.content
     added = list(Event.objects.order_by("position").values_list("type", flat=True)[before:])
@@ -71,7 +130,8 @@ def test_admin_decision_refused_by_separation_of_duties_shows_the_code_and_appen
     approvals.add_board_member(actor=actor_of(cast.admin), board="legal", user_id=insider.pk)
     client = staff_client(insider)
     before = Event.objects.count()
-    page = client.post(
+    page = submit_form(
+        client,
         f"/admin/approvals/approvalrequest/{high.id}/decide/",
         {"board": "legal", "decision": "approve", "rationale": "mine"},
     )
@@ -193,8 +253,10 @@ def test_voided_request_is_back_in_my_reviews_when_the_evidence_changed(cast, ev
 def test_board_members_change_through_the_admin_form_as_events(cast, admin_client):
     newcomer = make_user("nina-new")
     board = approvals.board_by_name("ethics")
-    done = admin_client.post(
-        f"/admin/approvals/board/{board.id}/members/", {"action": "add", "user": newcomer.pk}
+    done = submit_form(
+        admin_client,
+        f"/admin/approvals/board/{board.id}/members/",
+        {"action": "add", "user": newcomer.pk},
     )
     assert done.status_code == 302, done.content
     assert newcomer.pk in approvals.board_by_name("ethics").members
@@ -225,8 +287,8 @@ def test_api_and_admin_append_the_same_event_types_for_a_decision(cast, evidence
         )
     )
     by_admin = appended(
-        lambda: staff_client(reviewer).post(
-            f"/admin/approvals/approvalrequest/{high.id}/decide/", body
+        lambda: submit_form(
+            staff_client(reviewer), f"/admin/approvals/approvalrequest/{high.id}/decide/", body
         )
     )
     assert by_api == by_admin == ["approvals.ReviewDecisionRecorded", "approvals.ChangesRequested"]
@@ -256,7 +318,8 @@ def test_request_is_approved_and_promotable_when_every_board_decides_in_the_admi
             client = staff_client(member)
             page = client.get(f"/admin/approvals/approvalrequest/{request.id}/change/")
             assert f'href="{decide}?decision=approve"'.encode() in page.content
-            done = client.post(
+            done = submit_form(
+                client,
                 decide,
                 {"board": board, "decision": "approve", "rationale": f"{board} checked"},
             )
@@ -277,3 +340,94 @@ def test_request_is_approved_and_promotable_when_every_board_decides_in_the_admi
         f"/admin/approvals/approvalrequest/{request.id}/change/"
     )
     assert b"&quot;allowed&quot;: true" in page.content or b'"allowed": true' in page.content
+
+
+def decision_page(cast, store, name: str):
+    """A low-tier request, the decision page a model-risk reviewer opened on it, and the form
+    they filled in there (not sent yet)."""
+    model, version = governed_version(cast, store, "low", name)
+    request = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
+    reviewer = staff_client(cast.reviewer("model-risk", 1))
+    url = f"/admin/approvals/approvalrequest/{request.id}/decide/?decision=approve"
+    page = reviewer.get(url)
+    assert page.status_code == 200
+    filled = {**form_fields(page), "board": "model-risk", "rationale": "evidence checked"}
+    return version, request, reviewer, url, filled
+
+
+def decisions_recorded() -> int:
+    return Event.objects.filter(type="approvals.ReviewDecisionRecorded").count()
+
+
+def test_decision_is_refused_with_what_changed_when_evidence_was_attached_after_the_page_opened(
+    cast, evidence_store
+):
+    version, request, reviewer, url, filled = decision_page(cast, evidence_store, "stale-page")
+    assert filled["seen"] and filled["decision"] == "approve"
+    revise_model_card(cast, evidence_store, version, b"a card the reviewer has not seen", "s")
+    before, decided = Event.objects.count(), decisions_recorded()
+
+    stale = reviewer.post(url, filled)
+    assert stale.status_code == 409
+    text = stale.content.decode()
+    assert "Not recorded: this page changed after you opened it" in text
+    assert "Evidence attached" in text and "model_card" in text
+    assert f"evidence of model version {version.number}" in text
+    assert cast.owner.get_username() in text
+    assert (Event.objects.count(), decisions_recorded()) == (before, decided)
+
+    # The page shown again carries what it shows now: sent as it is, the decision counts.
+    again = form_fields(stale)
+    assert again["seen"] != filled["seen"] and again["rationale"] == "evidence checked"
+    done = reviewer.post(url, again)
+    assert done.status_code == 302, done.content
+    assert decisions_recorded() == decided + 1
+    assert approvals.load_request(request.id).decisions[-1].decision == "approve"
+
+
+def test_decision_is_refused_by_the_command_when_the_evidence_moves_after_the_page_check(
+    cast, evidence_store, monkeypatch
+):
+    version, request, reviewer, url, filled = decision_page(cast, evidence_store, "stale-race")
+    record_decision = approvals.record_decision
+
+    def evidence_changes_first(**kwargs):
+        revise_model_card(cast, evidence_store, version, b"attached meanwhile", "race")
+        return record_decision(**kwargs)
+
+    monkeypatch.setattr(approvals, "record_decision", evidence_changes_first)
+    decided = decisions_recorded()
+    stale = reviewer.post(url, filled)
+    assert stale.status_code == 409
+    assert b"Evidence attached" in stale.content
+    assert decisions_recorded() == decided
+    # The request's own stream did not move: the evidence's expected version refused it.
+    assert approvals.load_request(request.id).stream_version == request.stream_version
+
+
+@pytest.mark.parametrize("tamper", ["altered", "missing", "forged", "another page"])
+def test_decision_is_refused_and_nothing_recorded_when_the_seen_token_is_not_the_pages(
+    cast, evidence_store, tamper
+):
+    from django.core import signing
+
+    _, _, reviewer, url, filled = decision_page(cast, evidence_store, "tampered")
+    payload, _, signature = filled["seen"].rpartition(":")
+    if tamper == "altered":
+        filled["seen"] = f"{payload[:-1]}{'B' if payload.endswith('A') else 'A'}:{signature}"
+    elif tamper == "missing":
+        del filled["seen"]
+    elif tamper == "forged":
+        seen = {"path": url.partition("?")[0], "seen": {}}
+        filled["seen"] = signing.dumps(seen, salt="eventstore.admin_views.seen", key="guessed")
+    else:
+        model, _ = governed_version(cast, evidence_store, "low", "tampered-other")
+        other = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
+        page = reviewer.get(f"/admin/approvals/approvalrequest/{other.id}/decide/")
+        filled["seen"] = form_fields(page)["seen"]
+    before = Event.objects.count()
+    refused = reviewer.post(url, filled)
+    assert refused.status_code == 400
+    assert b"bad_seen_token" in refused.content
+    assert b"Nothing was recorded" in refused.content
+    assert Event.objects.count() == before

@@ -354,3 +354,49 @@ def test_a_deployed_version_whose_approval_is_voided_stays_deployed_and_opens_a_
     approve_high(cast, request.id)
     revise_model_card(cast, evidence_store, version, b"revised a third time", "deployed-voided")
     assert Finding.objects.filter(version_id=version.id, source="approval_voided").count() == 2
+
+
+def test_decision_is_refused_and_nothing_appended_when_the_evidence_moved_since_it_was_seen(
+    cast, evidence_store
+):
+    from eventstore.types import ConcurrencyConflict
+
+    model, version = governed_version(cast, evidence_store, "low", "seen-evidence")
+    request = request_for(cast, model)
+    evidence = governance.evidence_stream_id(version.id)
+    seen = {
+        request.id: request.stream_version,
+        evidence: governance.load_evidence(version.id).stream_version,
+        version.id: registry.load_version(version.id).stream_version,
+    }
+    revise_model_card(cast, evidence_store, version, b"a card the reviewer never saw", "seen")
+    assert approvals.load_request(request.id).stream_version == seen[request.id]
+    before = Event.objects.count()
+    with pytest.raises(ConcurrencyConflict) as caught:
+        approve(cast, request.id, "model-risk", 1, expected_versions=seen)
+    assert caught.value.stream_id == evidence
+    assert (caught.value.expected, caught.value.actual) == (seen[evidence], seen[evidence] + 1)
+    assert Event.objects.count() == before
+
+    seen[evidence] += 1
+    state = approve(cast, request.id, "model-risk", 1, expected_versions=seen)
+    assert state.decisions[-1].evidence_version == seen[evidence]
+
+
+def test_board_change_is_refused_when_the_board_moved_since_it_was_seen(cast):
+    from eventstore.types import ConcurrencyConflict
+
+    admin = actor_of(cast.admin)
+    board = approvals.board_by_name("ethics")
+    seen = {board.id: board.stream_version}
+    first, second = make_user("nina-new"), make_user("noah-new")
+    approvals.add_board_member(actor=admin, board="ethics", user_id=first.pk)
+    before = Event.objects.count()
+    for command, user in (
+        (approvals.add_board_member, second),
+        (approvals.appoint_chair, first),
+        (approvals.remove_board_member, first),
+    ):
+        with pytest.raises(ConcurrencyConflict):
+            command(actor=admin, board="ethics", user_id=user.pk, expected_versions=seen)
+    assert Event.objects.count() == before

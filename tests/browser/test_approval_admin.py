@@ -1,9 +1,12 @@
 """Reviewers in a real headless Chromium: a legal reviewer logs in, opens the request from the
-review queue, approves with a rationale, and the version becomes promotable; a reviewer of a
+review queue, approves with a rationale, and the version becomes promotable; a decision sent
+from a page whose evidence changed meanwhile is refused with what changed; a reviewer of a
 board the request does not involve cannot even see it. The pages are kept as screenshots
 (under .ledger/screenshots, or LEDGER_SCREENSHOT_DIR)."""
 
 from __future__ import annotations
+
+import hashlib
 
 import pytest
 
@@ -11,8 +14,9 @@ from approvals import commands as approvals
 from approvals.gate import assess_promotion
 from core.actors import Actor
 from eventstore.models import Event
+from governance import commands as governance
 from registry import commands as registry
-from tests.approvals.conftest import actor_of, approve, governed_version
+from tests.approvals.conftest import actor_of, approve, governed_version, revise_model_card
 from tests.browser.pages import log_in, screenshot
 
 
@@ -86,3 +90,50 @@ def test_reviewer_of_an_uninvolved_board_cannot_see_the_request(
     page.goto(f"{live_server.url}/admin/approvals/approvalrequest/{request.id}/change/")
     assert "intended_use of browser-model" not in page.content()
     assert "Approve" not in page.inner_text("#content")
+
+
+def test_reviewer_is_shown_what_changed_and_decides_again_when_evidence_came_in_meanwhile(
+    live_server, browser, cast, evidence_store, awaiting_legal
+):
+    _, request = awaiting_legal
+    lena = cast.reviewer("legal")
+    page = log_in(
+        browser, live_server, lena, f"/admin/approvals/approvalrequest/{request.id}/change/"
+    )
+    page.click("a.decision-button:text('Approve')")
+    page.wait_for_selector("#id_rationale")
+    assert "model_card" in page.inner_text("#content")  # the evidence decided on
+    page.fill("#id_rationale", "contracts and data basis reviewed")
+    screenshot(page, "decision-page.png")
+
+    # Meanwhile the owner attaches a new model card (which voids the decisions given so far).
+    version = registry.load_version(request.version_id)
+    new_card = b"a card revised meanwhile"
+    revise_model_card(cast, evidence_store, version, new_card, "browser-model")
+    decisions = Event.objects.filter(type="approvals.ReviewDecisionRecorded")
+    before = decisions.count()
+
+    page.click("input[name=_record]")
+    page.wait_for_selector("#stale-page")
+    screenshot(page, "decision-page-stale.png")
+    notice = page.inner_text("#stale-page")
+    assert "Not recorded: this page changed after you opened it" in notice
+    assert "Evidence attached" in notice and "model_card" in notice
+    assert cast.owner.get_username() in notice
+    assert "Approval voided" in notice
+    assert decisions.count() == before
+    assert page.input_value("#id_rationale") == "contracts and data basis reviewed"
+    assert hashlib.sha256(new_card).hexdigest() in page.inner_text("#content")
+
+    # The page now shows the new evidence; sent again from it, the decision is recorded.
+    page.click("input[name=_record]")
+    page.wait_for_selector("text=Decision recorded: approve.")
+    assert decisions.count() == before + 1
+    state = approvals.load_request(request.id)
+    decision = state.decisions[-1]
+    assert (decision.board, decision.reviewer_id, decision.decision) == (
+        "legal",
+        lena.pk,
+        "approve",
+    )
+    assert decision.evidence_version == governance.load_evidence(version.id).stream_version

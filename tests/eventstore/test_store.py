@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core import clock
+from core.errors import InvalidInput
 from eventstore import store
 from eventstore.hashing import GENESIS, recorded_hash
 from eventstore.models import Event, StreamIndex
@@ -466,3 +467,42 @@ def test_append_all_refuses_keys_after_the_first_and_unknown_versions(meta):
         store.append_all([store.Append(new_stream(), None, events("A"), meta)])
     with pytest.raises(InvalidEvent):
         store.append_all([])
+
+
+def test_stream_versions_reads_every_stream_in_one_query_when_some_do_not_exist(
+    meta, django_assert_num_queries
+):
+    one, two, missing = new_stream(), new_stream(), new_stream()
+    store.append(one, NO_STREAM, events("A"), meta)
+    store.append(two, NO_STREAM, events("A", "B"), meta)
+    with django_assert_num_queries(1):
+        versions = store.stream_versions([one.id, str(two.id), missing.id])
+    assert versions == {one.id: 1, two.id: 2, missing.id: 0}
+    with django_assert_num_queries(1):
+        store.require_versions({one.id: 1, str(two.id): 2, missing.id: 0})
+    with django_assert_num_queries(0):
+        store.require_versions(None)
+        store.require_versions({})
+
+
+def test_require_versions_names_the_stream_that_moved_when_one_of_several_did(meta):
+    seen, moved = new_stream(), new_stream()
+    store.append(seen, NO_STREAM, events("A"), meta)
+    store.append(moved, NO_STREAM, events("A"), meta)
+    store.append(moved, 1, events("B"), meta)
+    with pytest.raises(ConcurrencyConflict) as caught:
+        store.require_versions({seen.id: 1, moved.id: 1})
+    assert (caught.value.stream_id, caught.value.expected, caught.value.actual) == (moved.id, 1, 2)
+    assert str(moved.id) in caught.value.detail
+    assert caught.value.status == 409
+
+
+STREAM = "00000000-0000-0000-0000-000000000001"
+
+
+@pytest.mark.parametrize(
+    "expected", [{"not-a-uuid": 1}, {STREAM: -1}, {STREAM: True}, {STREAM: "1"}]
+)
+def test_require_versions_refuses_bad_input_when_ids_or_versions_are_not_valid(expected):
+    with pytest.raises(InvalidInput):
+        store.require_versions(expected)

@@ -10,7 +10,8 @@ import pytest
 from core import clock
 from core.actors import Actor
 from governance import incidents
-from tests.approvals.test_admin import staff_client
+from tests.approvals.conftest import actor_of
+from tests.approvals.test_admin import form_fields, staff_client, submit_form
 from tests.conftest import make_user
 from tests.governance.test_incidents import model_of_tier, report
 
@@ -57,17 +58,19 @@ def test_legal_reviewer_records_the_report_and_closes_the_incident_in_the_admin(
         url = f"/admin/governance/incident/{state.id}/authority-report/"
         assert lena.get(url).status_code == 200
         # A form the command refuses shows the command's message and code, records nothing.
-        refused = lena.post(url, {"authority": "BNetzA", "reference": "x" * 201})
+        refused = submit_form(lena, url, {"authority": "BNetzA", "reference": "x" * 201})
         assert refused.status_code == 200
         assert incidents.load_incident(state.id).authority_reported_at is None
-        done = lena.post(url, {"authority": "BNetzA", "reference": "AI-73-2026-0042"})
+        done = submit_form(lena, url, {"authority": "BNetzA", "reference": "AI-73-2026-0042"})
         assert done.status_code == 302
         reported = incidents.load_incident(state.id)
         assert reported.authority == "BNetzA" and reported.authority_reference == "AI-73-2026-0042"
         page = lena.get(f"/admin/governance/incident/{state.id}/change/")
         assert b"Record the report to the authority" not in page.content
-        closed = lena.post(
-            f"/admin/governance/incident/{state.id}/closure/", {"resolution": "pipeline fixed"}
+        closed = submit_form(
+            lena,
+            f"/admin/governance/incident/{state.id}/closure/",
+            {"resolution": "pipeline fixed"},
         )
         assert closed.status_code == 302
     assert incidents.load_incident(state.id).status == "closed"
@@ -79,7 +82,7 @@ def test_owner_is_refused_by_the_command_when_recording_the_authority_report(cas
         state = report(cast, model)
         owner = staff_client(cast.owner)
         url = f"/admin/governance/incident/{state.id}/authority-report/"
-        response = owner.post(url, {"authority": "CNIL", "reference": "R-1"})
+        response = submit_form(owner, url, {"authority": "CNIL", "reference": "R-1"})
     assert response.status_code == 200
     assert b"not_incident_reviewer" in response.content
     assert incidents.load_incident(state.id).authority_reported_at is None
@@ -91,13 +94,36 @@ def test_closing_without_the_report_asks_for_a_reason_in_the_admin(cast):
         state = report(cast, model)
         lena = staff_client(cast.reviewer("legal"))
         url = f"/admin/governance/incident/{state.id}/closure/"
-        refused = lena.post(url, {"resolution": "not serious after all"})
+        refused = submit_form(lena, url, {"resolution": "not serious after all"})
         assert refused.status_code == 200
         assert b"authority_report_required" in refused.content
         assert incidents.load_incident(state.id).status == "open"
-        done = lena.post(
+        done = submit_form(
+            lena,
             url,
             {"resolution": "not serious after all", "no_report_reason": "assessed not serious"},
         )
+    assert done.status_code == 302
+    assert incidents.load_incident(state.id).status == "closed"
+
+
+def test_closure_is_refused_with_what_changed_when_the_report_was_recorded_after_the_page_opened(
+    cast,
+):
+    model = model_of_tier(cast, "high")
+    with clock.frozen(T0):
+        state = report(cast, model)
+        lena = staff_client(cast.reviewer("legal"))
+        url = f"/admin/governance/incident/{state.id}/closure/"
+        filled = {**form_fields(lena.get(url)), "resolution": "pipeline fixed"}
+        incidents.record_authority_report(
+            actor=actor_of(cast.officer), incident_id=state.id, authority="MSA", reference="R-7"
+        )
+        stale = lena.post(url, filled)
+        assert stale.status_code == 409
+        assert b"Incident reported to authority" in stale.content
+        assert cast.officer.get_username().encode() in stale.content
+        assert incidents.load_incident(state.id).status == "open"
+        done = lena.post(url, form_fields(stale))
     assert done.status_code == 302
     assert incidents.load_incident(state.id).status == "closed"

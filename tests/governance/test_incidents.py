@@ -326,3 +326,30 @@ def test_rebuild_reproduces_incident_tables_when_replayed(pristine_ledger, cast)
     assert Incident.objects.count() == 1
     call_command("rebuild_projections", "--no-progress", stdout=io.StringIO())
     assert {m: checksum(m) for m in registered_tables()} == before
+
+
+def test_authority_report_and_closure_are_refused_when_the_incident_moved_since_it_was_seen(cast):
+    from eventstore.types import ConcurrencyConflict
+
+    model = model_of_tier(cast, "high")
+    legal = actor_of(cast.reviewer("legal"))
+    with clock.frozen(T0):
+        state = report(cast, model)
+        seen = {state.id: state.stream_version}
+        incidents.record_authority_report(
+            actor=legal, incident_id=state.id, authority="MSA", reference="R-1"
+        )
+        before = Event.objects.count()
+        with pytest.raises(ConcurrencyConflict) as caught:
+            incidents.close_incident(
+                actor=legal, incident_id=state.id, resolution="fixed", expected_versions=seen
+            )
+        assert str(caught.value.stream_id) == state.id
+        assert Event.objects.count() == before
+        closed = incidents.close_incident(
+            actor=legal,
+            incident_id=state.id,
+            resolution="fixed",
+            expected_versions={state.id: seen[state.id] + 1},
+        )
+    assert closed.status == "closed"

@@ -13,7 +13,7 @@ from eventstore import store
 from governance import reviews
 from governance.models import PeriodicReview
 from tests.approvals.conftest import governed_version
-from tests.approvals.test_admin import staff_client
+from tests.approvals.test_admin import staff_client, submit_form
 from tests.conftest import make_user
 from tests.governance.cadence_helpers import approved_version
 
@@ -41,8 +41,8 @@ def test_member_sees_overdue_escalated_review_and_completes_it_with_the_command(
         assert b"governance.ReviewEscalated" in page.content
         url = f"/admin/governance/periodicreview/{review.id}/complete/"
         assert raj.get(url).status_code == 200
-        done = raj.post(
-            url, {"board": "model-risk", "outcome": "satisfactory", "rationale": "checked"}
+        done = submit_form(
+            raj, url, {"board": "model-risk", "outcome": "satisfactory", "rationale": "checked"}
         )
     assert done.status_code == 302, done.content
     last = store.read_stream(review.id)[-1]
