@@ -62,9 +62,9 @@ from governance import commands as governance
 from governance import events as gev
 from governance import policy
 from governance.errors import Unprocessable
-from registry import commands as registry
 from registry import permissions
-from registry.errors import InvalidTransition
+from registry.errors import InvalidTransition, ModelVersionNotFound
+from registry.streams import load_model, load_version, load_version_by_number
 
 BOARD_NAME = re.compile(r"^[a-z][a-z0-9-]{1,49}$")
 REVIEW_BOARD = "model-risk"
@@ -296,14 +296,14 @@ def request_approval(
     idempotency_key: str | None = None,
 ) -> RequestState:
     """Ask the boards the model's tier requires to approve a version for a target."""
-    model = registry.load_model(model_id)
+    model = load_model(model_id)
     permissions.require_change_model(actor.account, model.id)
     if target not in TARGETS:
         raise InvalidInput(f"target is one of {', '.join(TARGETS)}")
     notes = _text(notes, "notes")
     if isinstance(number, bool) or not isinstance(number, int) or number not in model.versions:
-        raise registry.ModelVersionNotFound(f"model {model.name!r} has no version {number}")
-    version = registry.load_version_by_number(model.id, number)
+        raise ModelVersionNotFound(f"model {model.name!r} has no version {number}")
+    version = load_version_by_number(model.id, number)
     if version.status in ("deprecated", "retired"):
         raise InvalidTransition(f"a {version.status} version cannot be put up for approval")
     risk = governance.load_risk(model.id)
@@ -408,8 +408,8 @@ def record_decision(
     members = board_by_name(board).members
     if user is None or user.pk not in members:
         raise NotBoardMember(f"only members of the {board} board decide for it")
-    model = registry.load_model(state.model_id)
-    version = registry.load_version(state.version_id)
+    model = load_model(state.model_id)
+    version = load_version(state.version_id)
     violated = rules.separation_of_duties(
         user.pk,
         requester_id=state.requester_id,
@@ -514,7 +514,7 @@ def withdraw_request(
     """The requester (or the model's owners) take the request back."""
     reason = _text(reason, "reason", required=True)
     state = load_request(request_id)
-    model = registry.load_model(state.model_id)
+    model = load_model(state.model_id)
     user = actor.account
     if user is None or not (
         user.pk == state.requester_id or permissions.is_member(user, model.team)
@@ -523,7 +523,7 @@ def withdraw_request(
     if state.status in CLOSED:
         raise RequestClosed(f"the request is {state.status}")
     stream_version = _expected(state.stream_version, expected_version, state.id)
-    version = registry.load_version(state.version_id)
+    version = load_version(state.version_id)
     moves = (
         _status_events(version, ("draft",), "approval request withdrawn")
         if version.status == "in_review"
@@ -579,7 +579,7 @@ def void_on_evidence_change(*, actor: Actor, version_id: str, evidence_version: 
         if state.status == "approved" and state.target == "production":
             production_voided = state
     if approval_voided:
-        version = registry.load_version(version_id)
+        version = load_version(version_id)
         if version.status == "deployed" and production_voided is not None:
             _flag_deployment_without_approval(actor, version, production_voided, evidence_version)
         if version.status == "approved":
@@ -601,7 +601,7 @@ def _flag_deployment_without_approval(
     void: its id is derived from the request and the evidence version that voided it."""
     from governance import audits
 
-    model = registry.load_model(version.model_id)
+    model = load_model(version.model_id)
     audits.open_finding(
         actor=actor,
         model=model,
@@ -701,10 +701,10 @@ def grant_waiver(
 ) -> Any:
     """A waiver for missing evidence: granted by the model-risk board's chair, who must not be
     an owner or author; it expires, and it is itself recorded as evidence."""
-    model = registry.load_model(model_id)
+    model = load_model(model_id)
     if isinstance(number, bool) or not isinstance(number, int) or number not in model.versions:
-        raise registry.ModelVersionNotFound(f"model {model.name!r} has no version {number}")
-    version = registry.load_version_by_number(model.id, number)
+        raise ModelVersionNotFound(f"model {model.name!r} has no version {number}")
+    version = load_version_by_number(model.id, number)
     event = governance.waiver_event(
         version=version, kind=kind, reason=reason, expires_at=expires_at, board=REVIEW_BOARD
     )

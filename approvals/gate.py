@@ -13,11 +13,11 @@ from approvals.models import ApprovalRequest
 from core import clock
 from governance import commands as governance
 from governance import policy
-from registry import commands as registry
+from registry.streams import load_version_by_number
 
 
 def assess_promotion(*, model_id: str, number: int, target: str = "production") -> rules.Assessment:
-    version = registry.load_version_by_number(model_id, number)
+    version = load_version_by_number(model_id, number)
     risk = governance.load_risk(model_id)
     latest = (
         ApprovalRequest.objects.filter(version_id=version.id, target=target)

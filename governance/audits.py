@@ -33,9 +33,10 @@ from governance.errors import FindingClosed, FindingNotFound, NoEvaluationData, 
 from governance.fairness import AuditResult
 from governance.models import BiasAudit, Evidence, ModelRisk
 from governance.state import FindingState, evolve_finding
-from registry import commands as registry
 from registry import permissions
+from registry.errors import ModelVersionNotFound
 from registry.models import ModelVersion
+from registry.streams import load_model, load_version, load_version_by_number
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +98,11 @@ def run_bias_audit(
     fairness thresholds of the policy in force for the model's tier; a failing audit opens a
     finding in the same transaction. With `evidence_sha256`, only that evidence document is
     audited (NoEvaluationData once another replaced it)."""
-    model = registry.load_model(model_id)
+    model = load_model(model_id)
     _require_auditor(actor, model)
     if isinstance(number, bool) or not isinstance(number, int) or number not in model.versions:
-        raise registry.ModelVersionNotFound(f"model {model.name!r} has no version {number}")
-    version = registry.load_version_by_number(model.id, number)
+        raise ModelVersionNotFound(f"model {model.name!r} has no version {number}")
+    version = load_version_by_number(model.id, number)
     if (rows is None) == (not use_evidence):
         raise InvalidInput("audit either posted rows or the attached evaluation data")
     tier = load_risk(model.id).tier
@@ -328,7 +329,7 @@ def audit_new_version(
     the second time; a document replaced before its audit ran is left to its successor, which
     queued its own. Evaluation data the audit refuses is logged, not retried: a retry would
     meet the same data. None when nothing was audited."""
-    version = registry.load_version(version_id)
+    version = load_version(version_id)
     audit_id = audit_stream_id(version.id, new_version_audit_key(evidence_sha256))
     if store.stream_version(audit_id):
         return _recorded_outcome(audit_id)
@@ -372,7 +373,7 @@ def load_finding(finding_id: str | uuid.UUID) -> FindingState:
 def require_independent(user: Any, owner_team: str, version_id: str | None, detail: str) -> None:
     """Separation of duties for whoever checks a model's own conduct: not one of its owners,
     nor an author of the version concerned (if any)."""
-    authors = approvals._author_ids(registry.load_version(version_id)) if version_id else []
+    authors = approvals._author_ids(load_version(version_id)) if version_id else []
     violated = approval_rules.separation_of_duties(
         user.pk,
         requester_id=-1,

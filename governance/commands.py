@@ -43,8 +43,9 @@ from governance.state import (
     evolve_risk,
 )
 from registry import artifacts, permissions
-from registry import commands as registry
+from registry.errors import ModelVersionNotFound
 from registry.state import VersionState
+from registry.streams import load_model, load_version_by_number
 
 NAMESPACE = uuid.UUID("0b7f6e2a-4c51-4c1f-9d0e-5a3f2f6c9b21")
 DEFAULT_REASON = "defaults shipped with Model Ledger (GOVERNANCE.md)"
@@ -173,7 +174,7 @@ def record_intake(
     idempotency_key: str | None = None,
 ) -> RiskState:
     """The owners' answers to the intake questionnaire; they propose a tier, nothing more."""
-    model = registry.load_model(model_id)
+    model = load_model(model_id)
     permissions.require_change_model(actor.account, model.id)
     answers = policy.check_answers(answers)
     state = load_risk(model.id)
@@ -213,7 +214,7 @@ def assign_risk_tier(
     idempotency_key: str | None = None,
 ) -> RiskState:
     """A model-risk officer confirms the proposed tier, or overrides it with a reason."""
-    model = registry.load_model(model_id)
+    model = load_model(model_id)
     if tier is not None and tier not in policy.TIERS:
         raise InvalidInput(f"tier is one of {', '.join(policy.TIERS)}")
     reason = _text(reason, "reason")
@@ -250,7 +251,7 @@ def suspend_model(
     *, actor: Actor, model_id: str, reason: str, idempotency_key: str | None = None
 ) -> RiskState:
     """Stop a model's use at once: the promotion gate refuses it until it is reinstated."""
-    model = registry.load_model(model_id)
+    model = load_model(model_id)
     reason = _text(reason, "reason", required=True)
     _require_risk_officer(actor, model.team)
     state = load_risk(model.id)
@@ -268,7 +269,7 @@ def suspend_model(
 def reinstate_model(
     *, actor: Actor, model_id: str, reason: str, idempotency_key: str | None = None
 ) -> RiskState:
-    model = registry.load_model(model_id)
+    model = load_model(model_id)
     reason = _text(reason, "reason", required=True)
     _require_risk_officer(actor, model.team)
     state = load_risk(model.id)
@@ -292,11 +293,11 @@ def load_evidence(version_id: str | uuid.UUID) -> EvidenceState:
 
 
 def _owned_version(actor: Actor, model_id: str, number: int) -> VersionState:
-    model = registry.load_model(model_id)
+    model = load_model(model_id)
     permissions.require_change_model(actor.account, model.id)
     if isinstance(number, bool) or not isinstance(number, int) or number not in model.versions:
-        raise registry.ModelVersionNotFound(f"model {model.name!r} has no version {number}")
-    return registry.load_version_by_number(model.id, number)
+        raise ModelVersionNotFound(f"model {model.name!r} has no version {number}")
+    return load_version_by_number(model.id, number)
 
 
 def _kind(kind: Any) -> str:

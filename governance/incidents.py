@@ -45,8 +45,9 @@ from governance.errors import (
 from governance.models import Incident
 from governance.reviews import OFFICER_PERM, board_members, risk_officers
 from governance.state import IncidentState, evolve_incident
-from registry import commands as registry
 from registry import permissions
+from registry.errors import ModelVersionNotFound
+from registry.streams import load_model
 
 NOTIFY_TASK = "governance.notify_incident"
 # The boards that hear of incidents, follow their reports and close them.
@@ -152,7 +153,7 @@ def report_incident(
     (high and critical by default) it carries its reporting deadline and reminder times; on
     any other model it is recorded with no clock. The model's team and the incident boards
     are notified."""
-    model = registry.load_model(model_id)
+    model = load_model(model_id)
     _require_reporter(actor, model)
     title = _text(title, "title", TITLE_LIMIT, required=True)
     description = _text(description, "description", DESCRIPTION_LIMIT, required=True)
@@ -167,9 +168,7 @@ def report_incident(
             or not isinstance(version_number, int)
             or version_number not in model.versions
         ):
-            raise registry.ModelVersionNotFound(
-                f"model {model.name!r} has no version {version_number}"
-            )
+            raise ModelVersionNotFound(f"model {model.name!r} has no version {version_number}")
         version_id = model.versions[version_number]
     tier = load_risk(model.id).tier
     policy_in_force = current_policy()
@@ -409,7 +408,7 @@ def advance_incident(
 
 
 def _open_overdue_finding(actor: Actor, state: IncidentState, now: datetime) -> uuid.UUID:
-    model = registry.load_model(state.model_id)
+    model = load_model(state.model_id)
     assert state.deadline_at is not None
     return audits.open_finding(
         actor=actor,

@@ -31,8 +31,8 @@ from governance.commands import NAMESPACE, _text, current_policy, meta, repeated
 from governance.errors import ReviewClosed, ReviewNotFound, Unprocessable
 from governance.models import ModelRisk, PeriodicReview
 from governance.state import ReviewState, evolve_review
-from registry import commands as registry
 from registry.models import ModelVersion
+from registry.streams import load_model, load_version
 
 NOTIFY_TASK = "governance.notify_review"
 REVIEWED_STATUSES = ("approved", "deployed")
@@ -295,8 +295,8 @@ def complete_review(
     user = actor.account
     if user is None or user.pk not in approvals.board_by_name(board).members:
         raise NotBoardMember(f"only members of the {board} board complete its reviews")
-    model = registry.load_model(state.model_id)
-    version = registry.load_version(state.version_id)
+    model = load_model(state.model_id)
+    version = load_version(state.version_id)
     violated = approval_rules.separation_of_duties(
         user.pk,
         requester_id=-1,

@@ -29,6 +29,8 @@ from registry import permissions
 from registry import rules as registry_rules
 from registry.errors import DatasetNotFound, ModelNotFound
 from registry.models import DatasetVersion
+from registry.queries import dataset_id_for, model_id_for
+from registry.streams import dataset_version_stream_id, load_dataset, version_stream_id
 
 ACYCLIC_LOCK = 0x6C696E65616765  # advisory lock: edge types that must stay acyclic
 RUN_EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER")
@@ -51,13 +53,11 @@ def node_id(ref: rules.NodeRef) -> uuid.UUID:
     """The id of the stream a node stands for (runs: derived from the run id)."""
     try:
         if ref.kind == rules.MODEL:
-            return registry.version_stream_id(registry.model_id_for(ref.name), ref.number or 0)
+            return version_stream_id(model_id_for(ref.name), ref.number or 0)
         if ref.kind == rules.DATASET:
-            return registry.dataset_id_for(ref.name)
+            return dataset_id_for(ref.name)
         if ref.kind == rules.DATASET_VERSION:
-            return registry.dataset_version_stream_id(
-                registry.dataset_id_for(ref.name), ref.number or 0
-            )
+            return dataset_version_stream_id(dataset_id_for(ref.name), ref.number or 0)
     except (ModelNotFound, DatasetNotFound) as exc:
         raise NodeNotFound(f"no node {ref.key}: {exc.detail}") from exc
     return rules.run_node_id(ref.name)
@@ -291,12 +291,12 @@ def _dataset_node(actor: Actor, dataset: _Dataset, *, new_version: bool) -> str:
     the dataset version tagged with it (created once); outputs of a completed run without one
     become a new version; anything else is the dataset as a whole."""
     try:
-        dataset_id = str(registry.dataset_id_for(dataset.name))
+        dataset_id = str(dataset_id_for(dataset.name))
     except DatasetNotFound:
         dataset_id = registry.register_dataset(
             actor=actor, name=dataset.name, team=_team_for(actor)
         ).id
-    state = registry.load_dataset(dataset_id)
+    state = load_dataset(dataset_id)
     version = dataset.version
     if version:
         existing = DatasetVersion.objects.filter(

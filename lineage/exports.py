@@ -37,8 +37,8 @@ from governance.models import BiasAudit, Finding, PeriodicReview
 from lineage import commands, queries, rules
 from lineage.models import LineageNode
 from lineage.queries import Closure, Edge
-from registry import commands as registry
 from registry.models import ModelVersion
+from registry.queries import model_id_for
 
 BATCH = 1000
 CHUNK = 256 * 1024
@@ -675,5 +675,5 @@ def audit_bundle(
 
 
 def bundle_subject(model_names: list[str]) -> tuple[str, list[uuid.UUID]]:
-    ids = [registry.model_id_for(name) for name in model_names]
+    ids = [model_id_for(name) for name in model_names]
     return ",".join(f"model:{name}" for name in model_names), model_streams(ids)

@@ -21,6 +21,7 @@ from eventstore.models import Event
 from governance import commands as governance
 from governance.errors import OverrideNeedsReason, RiskSeparationOfDuties
 from registry import commands as registry
+from registry import streams as registry_streams
 from registry.commands import VersionInput
 from tests.api.conftest import client_for
 from tests.approvals.conftest import (
@@ -151,8 +152,8 @@ def test_approval_is_void_when_evidence_changes_after_it_and_counts_again_when_r
     gate.require_promotion(model_id=model.id, number=1)
     reviewers = [cast.reviewer(b, i) for b, i in (("model-risk", 0), ("legal", 0))]
     assert all(not queries.pending_for(r).filter(id=request.id).exists() for r in reviewers)
-    assert registry.load_version(version.id).status == "approved"
-    before_version = registry.load_version(version.id).stream_version
+    assert registry_streams.load_version(version.id).status == "approved"
+    before_version = registry_streams.load_version(version.id).stream_version
     before = Event.objects.order_by("-position").values_list("position", flat=True).first()
     revise_model_card(cast, evidence_store, version, b"a revised model card", "voided")
     appended = list(
@@ -171,8 +172,8 @@ def test_approval_is_void_when_evidence_changes_after_it_and_counts_again_when_r
     moved = appended[2][1]
     assert (moved["from_status"], moved["to_status"]) == ("approved", "in_review")
     assert "voided" in moved["reason"]
-    assert registry.load_version(version.id).status == "in_review"
-    assert registry.load_version(version.id).stream_version == before_version + 1
+    assert registry_streams.load_version(version.id).status == "in_review"
+    assert registry_streams.load_version(version.id).stream_version == before_version + 1
     state = approvals.load_request(request.id)
     assert state.status == "open"
     assert state.expires_at is None and state.conditions == ()
@@ -191,7 +192,7 @@ def test_approval_is_void_when_evidence_changes_after_it_and_counts_again_when_r
 
     state = approve_high(cast, request.id)
     assert state.status == "approved"
-    assert registry.load_version(version.id).status == "approved"
+    assert registry_streams.load_version(version.id).status == "approved"
     assert not any(queries.pending_for(r).filter(id=request.id).exists() for r in reviewers)
     gate.require_promotion(model_id=model.id, number=1)
 
@@ -240,12 +241,12 @@ def test_reject_closes_the_request_and_rejects_the_version(cast, evidence_store)
     request = request_for(cast, model)
     state = approve(cast, request.id, "model-risk", 1, decision="reject", rationale="leaky")
     assert state.status == "rejected"
-    assert registry.load_version(version.id).status == "rejected"
+    assert registry_streams.load_version(version.id).status == "rejected"
     with pytest.raises(RequestClosed):
         approve(cast, request.id, "model-risk", 0)
     again = request_for(cast, model)
     assert again.status == "open"
-    assert registry.load_version(version.id).status == "in_review"
+    assert registry_streams.load_version(version.id).status == "in_review"
 
 
 def test_withdrawn_request_takes_no_decisions_and_returns_the_version_to_draft(
@@ -257,7 +258,7 @@ def test_withdrawn_request_takes_no_decisions_and_returns_the_version_to_draft(
         actor=actor_of(cast.owner), request_id=request.id, reason="not ready"
     )
     assert state.status == "withdrawn"
-    assert registry.load_version(version.id).status == "draft"
+    assert registry_streams.load_version(version.id).status == "draft"
     with pytest.raises(RequestClosed):
         approve(cast, request.id, "model-risk", 1)
 
@@ -340,7 +341,7 @@ def test_a_deployed_version_whose_approval_is_voided_stays_deployed_and_opens_a_
     revise_model_card(cast, evidence_store, version, b"revised in production", "deployed-voided")
     # No legal move takes a running deployment back into review: it stays deployed, and the
     # boards and owners get a finding to resolve (re-approve, or take the version down).
-    assert registry.load_version(version.id).status == "deployed"
+    assert registry_streams.load_version(version.id).status == "deployed"
     assert approvals.load_request(request.id).status == "open"
     (finding,) = Finding.objects.filter(version_id=version.id, source="approval_voided")
     assert finding.severity == "high" and finding.status == "open"
