@@ -54,14 +54,16 @@ from approvals.state import (
 )
 from core import clock
 from core.actors import Actor
-from core.errors import InvalidInput
+from core.errors import InvalidInput, Unprocessable
+from core.text import clean_text
 from eventstore import store
 from eventstore.canonical import canonical_json
 from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
 from governance import commands as governance
 from governance import events as gev
 from governance import policy
-from governance.errors import Unprocessable
+from governance.queries import current_policy
+from governance.streams import evidence_stream_id, load_evidence, load_risk
 from registry import permissions
 from registry.errors import InvalidTransition, ModelVersionNotFound
 from registry.streams import load_model, load_version, load_version_by_number
@@ -71,6 +73,7 @@ REVIEW_BOARD = "model-risk"
 NOTIFY_TASK = "approvals.notify"
 REQUEST_VIEW_PERM = "approvals.view_approvalrequest"
 MAX_CONDITIONS = 20
+TEXT_LIMIT = 5000  # notes, rationales and reasons
 # A deployment whose production approval was voided: the boards decide within a week.
 VOIDED_DEPLOYMENT_FINDING_DUE = timedelta(days=7)
 
@@ -78,10 +81,6 @@ VOIDED_DEPLOYMENT_FINDING_DUE = timedelta(days=7)
 def group_name(board: str) -> str:
     """The Django group holding a board's members (object permissions go to it)."""
     return f"board:{board}"
-
-
-def _text(value: Any, what: str, limit: int = 5000, *, required: bool = False) -> str:
-    return governance._text(value, what, limit, required=required)
 
 
 def _expected(state_version: int, expected: int | None, stream_id: Any) -> int:
@@ -136,7 +135,7 @@ def create_board(
         _require_board_admin(actor)
     if not isinstance(name, str) or not BOARD_NAME.match(name):
         raise InvalidInput("a board name is 2-50 lowercase letters, digits or '-'")
-    title = _text(title, "title", 200)
+    title = clean_text(title, "title", 200)
     if idempotency_key is None and Board.objects.filter(name__iexact=name).exists():
         raise BoardExists(f"a board named {name!r} exists")
     board_id = uuid.uuid4()
@@ -300,16 +299,16 @@ def request_approval(
     permissions.require_change_model(actor.account, model.id)
     if target not in TARGETS:
         raise InvalidInput(f"target is one of {', '.join(TARGETS)}")
-    notes = _text(notes, "notes")
+    notes = clean_text(notes, "notes", TEXT_LIMIT)
     if isinstance(number, bool) or not isinstance(number, int) or number not in model.versions:
         raise ModelVersionNotFound(f"model {model.name!r} has no version {number}")
     version = load_version_by_number(model.id, number)
     if version.status in ("deprecated", "retired"):
         raise InvalidTransition(f"a {version.status} version cannot be put up for approval")
-    risk = governance.load_risk(model.id)
+    risk = load_risk(model.id)
     if not risk.tier:
         raise RiskTierMissing(f"model {model.name!r} needs a confirmed risk tier first")
-    current = governance.current_policy()
+    current = current_policy()
     spec = current.tiers[risk.tier]
     required = policy.required_evidence(
         spec, personal_data=bool(risk.answers.get("personal_data", False))
@@ -376,7 +375,7 @@ def _check_conditions(conditions: Any) -> list[str]:
         return []
     if not isinstance(conditions, list | tuple) or len(conditions) > MAX_CONDITIONS:
         raise InvalidInput(f"conditions are a list of at most {MAX_CONDITIONS} texts")
-    return [_text(c, "condition", 1000, required=True) for c in conditions]
+    return [clean_text(c, "condition", 1000, required=True) for c in conditions]
 
 
 def record_decision(
@@ -393,7 +392,7 @@ def record_decision(
     """A board member's decision: approve, reject or request_changes, with a rationale."""
     if decision not in DECISIONS:
         raise InvalidInput(f"decision is one of {', '.join(DECISIONS)}")
-    rationale = _text(rationale, "rationale", required=True)
+    rationale = clean_text(rationale, "rationale", TEXT_LIMIT, required=True)
     conditions = _check_conditions(conditions)
     if conditions and decision != "approve":
         raise Unprocessable("only an approval carries conditions")
@@ -423,7 +422,7 @@ def record_decision(
             "sod_author": "the version's authors cannot review it",
         }[violated]
         raise SeparationOfDuties(violated, detail)
-    evidence = governance.load_evidence(state.version_id)
+    evidence = load_evidence(state.version_id)
     previous = rules.latest_decisions(state.decisions).get((board, user.pk))
     if (
         previous is not None
@@ -512,7 +511,7 @@ def withdraw_request(
     idempotency_key: str | None = None,
 ) -> RequestState:
     """The requester (or the model's owners) take the request back."""
-    reason = _text(reason, "reason", required=True)
+    reason = clean_text(reason, "reason", TEXT_LIMIT, required=True)
     state = load_request(request_id)
     model = load_model(state.model_id)
     user = actor.account
@@ -635,7 +634,7 @@ def suspend_approval(
     *, actor: Actor, request_id: str, reason: str, idempotency_key: str | None = None
 ) -> RequestState:
     """Suspend a production approval at once; the gate refuses it until reinstated."""
-    reason = _text(reason, "reason", required=True)
+    reason = clean_text(reason, "reason", TEXT_LIMIT, required=True)
     _require_review_board(actor)
     state = load_request(request_id)
     if state.suspended:
@@ -675,7 +674,7 @@ def suspend_for_non_compliance(*, actor: Actor, version_id: str, reason: str) ->
 def reinstate_approval(
     *, actor: Actor, request_id: str, reason: str, idempotency_key: str | None = None
 ) -> RequestState:
-    reason = _text(reason, "reason", required=True)
+    reason = clean_text(reason, "reason", TEXT_LIMIT, required=True)
     _require_review_board(actor)
     state = load_request(request_id)
     if not state.suspended:
@@ -717,10 +716,10 @@ def grant_waiver(
     )
     if violated is not None:
         raise SeparationOfDuties(violated, "the model's owners and authors cannot waive evidence")
-    evidence = governance.load_evidence(version.id)
+    evidence = load_evidence(version.id)
     with transaction.atomic():
         result = store.append(
-            StreamRef(governance.evidence_stream_id(version.id), gev.EVIDENCE),
+            StreamRef(evidence_stream_id(version.id), gev.EVIDENCE),
             evidence.stream_version,
             [event],
             governance.meta(actor, idempotency_key),
@@ -729,4 +728,4 @@ def grant_waiver(
             void_on_evidence_change(
                 actor=actor, version_id=version.id, evidence_version=result.last_version
             )
-    return governance.load_evidence(version.id)
+    return load_evidence(version.id)

@@ -23,16 +23,19 @@ from approvals.models import ApprovalRequest, Board
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError, InvalidInput
+from core.text import clean_text
 from eventstore import store
 from eventstore.canonical import CanonicalizationError, canonical_json
 from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
 from governance import evaluation_data, fairness
 from governance import events as ev
-from governance.commands import NAMESPACE, _text, current_policy, load_risk, meta
-from governance.errors import FindingClosed, FindingNotFound, NoEvaluationData, NotAuditor
+from governance.commands import meta
+from governance.errors import FindingClosed, NoEvaluationData, NotAuditor
 from governance.fairness import AuditResult
 from governance.models import BiasAudit, Evidence, ModelRisk
-from governance.state import FindingState, evolve_finding
+from governance.queries import current_policy
+from governance.state import FindingState
+from governance.streams import audit_stream_id, finding_stream_id, load_finding, load_risk
 from registry import permissions
 from registry.errors import ModelVersionNotFound
 from registry.models import ModelVersion
@@ -46,14 +49,6 @@ FINDING_BOARDS = ["ethics"]
 FINDING_DUE_DAYS = {"low": 90, "medium": 60, "high": 30, "critical": 14}
 MAX_ROWS = 100_000
 NOTIFY_TASK = "governance.notify_finding"
-
-
-def audit_stream_id(version_id: str | uuid.UUID, key: str) -> uuid.UUID:
-    return uuid.uuid5(NAMESPACE, f"bias-audit:{version_id}:{key}")
-
-
-def finding_stream_id(source_id: str | uuid.UUID) -> uuid.UUID:
-    return uuid.uuid5(NAMESPACE, f"finding:{source_id}")
 
 
 @dataclass(frozen=True)
@@ -364,12 +359,6 @@ def audit_new_version(
 # -- findings ----------------------------------------------------------------------------
 
 
-def load_finding(finding_id: str | uuid.UUID) -> FindingState:
-    return store.load_existing(
-        finding_id, evolve_finding, FindingState(), FindingNotFound(f"no finding {finding_id}")
-    )
-
-
 def require_independent(user: Any, owner_team: str, version_id: str | None, detail: str) -> None:
     """Separation of duties for whoever checks a model's own conduct: not one of its owners,
     nor an author of the version concerned (if any)."""
@@ -395,8 +384,8 @@ def close_finding(
 ) -> FindingState:
     """A member of the finding's boards closes it, with the evidence of the fix; the model's
     owners and the version's authors cannot close their own finding."""
-    resolution = _text(resolution, "resolution", 5000, required=True)
-    evidence = _text(evidence, "evidence", 2000, required=True)
+    resolution = clean_text(resolution, "resolution", 5000, required=True)
+    evidence = clean_text(evidence, "evidence", 2000, required=True)
     state = load_finding(finding_id)
     if state.status != "open":
         raise FindingClosed(f"finding {state.id} is already closed")

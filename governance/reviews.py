@@ -22,15 +22,18 @@ from approvals.errors import NotBoardMember, SeparationOfDuties
 from approvals.models import ApprovalRequest, Board
 from core import clock
 from core.actors import Actor
-from core.errors import InvalidInput
+from core.errors import InvalidInput, Unprocessable
+from core.text import clean_text
 from eventstore import store
 from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
 from governance import cadence
 from governance import events as ev
-from governance.commands import NAMESPACE, _text, current_policy, meta, repeated
-from governance.errors import ReviewClosed, ReviewNotFound, Unprocessable
+from governance.commands import meta, repeated
+from governance.errors import ReviewClosed
 from governance.models import ModelRisk, PeriodicReview
-from governance.state import ReviewState, evolve_review
+from governance.queries import current_policy
+from governance.state import ReviewState
+from governance.streams import load_review, review_stream_id
 from registry.models import ModelVersion
 from registry.streams import load_model, load_version
 
@@ -38,16 +41,6 @@ NOTIFY_TASK = "governance.notify_review"
 REVIEWED_STATUSES = ("approved", "deployed")
 OUTCOMES = ("satisfactory", "changes_required")
 OFFICER_PERM = "governance.assign_risk_tier"
-
-
-def review_stream_id(version_id: str | uuid.UUID, sequence: int) -> uuid.UUID:
-    return uuid.uuid5(NAMESPACE, f"review:{version_id}:{sequence}")
-
-
-def load_review(review_id: str | uuid.UUID) -> ReviewState:
-    return store.load_existing(
-        review_id, evolve_review, ReviewState(), ReviewNotFound(f"no periodic review {review_id}")
-    )
 
 
 # -- who hears about it ------------------------------------------------------------------
@@ -282,7 +275,7 @@ def complete_review(
     version's authors cannot (separation of duties)."""
     if outcome not in OUTCOMES:
         raise InvalidInput(f"outcome is one of {', '.join(OUTCOMES)}")
-    rationale = _text(rationale, "rationale", 5000, required=True)
+    rationale = clean_text(rationale, "rationale", 5000, required=True)
     state = load_review(review_id)
     if state.status != "open" and repeated(
         uuid.UUID(state.id), "governance.ReviewCompleted", actor, idempotency_key

@@ -32,8 +32,8 @@ from approvals.models import ApprovalRequest
 from core.actors import Actor
 from eventstore import checkpoints
 from eventstore.canonical import canonical_json
-from governance import commands as governance
 from governance.models import BiasAudit, Finding, PeriodicReview
+from governance.streams import evidence_stream_id, risk_stream_id
 from lineage import commands, queries, rules
 from lineage.models import LineageNode
 from lineage.queries import Closure, Edge
@@ -329,8 +329,8 @@ def governance_streams(model_id: uuid.UUID, version_ids: Iterable[uuid.UUID]) ->
     approval requests (with their decisions), periodic reviews, bias audits and findings.
     The first two have ids derived from the subject; the others are found in their read
     tables, whose ids are the stream ids."""
-    streams = {governance.risk_stream_id(model_id)}
-    streams.update(governance.evidence_stream_id(version_id) for version_id in version_ids)
+    streams = {risk_stream_id(model_id)}
+    streams.update(evidence_stream_id(version_id) for version_id in version_ids)
     for table in (ApprovalRequest, PeriodicReview, BiasAudit, Finding):
         streams.update(table.objects.filter(model_id=model_id).values_list("id", flat=True))
     return streams

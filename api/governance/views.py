@@ -26,7 +26,7 @@ from api.preconditions import etag, expected_version
 from approvals import commands as approvals
 from core import clock
 from core.actors import Actor
-from governance import art73, audits, commands, incidents, policy, queries, reviews
+from governance import art73, audits, commands, incidents, policy, queries, reviews, streams
 from governance.models import Evidence, Finding, Incident, PeriodicReview, PolicyVersion
 from registry import queries as registry_queries
 from registry.models import RegisteredModel
@@ -66,7 +66,7 @@ class PolicyCollectionApi(ListAPIView):
     def post(self, request: Request) -> Response:
         body = s.PolicyCreateInput(data=request.data)
         body.is_valid(raise_exception=True)
-        current = commands.current_policy()
+        current = queries.current_policy()
         created = commands.record_policy_version(
             actor=Actor.from_request(request),
             changes=body.validated_data["changes"],
@@ -114,7 +114,7 @@ class IntakeApi(APIView):
         body = s.IntakeInput(data=request.data)
         body.is_valid(raise_exception=True)
         model_id = str(registry_queries.model_id_for(name))
-        current = commands.load_risk(model_id)
+        current = streams.load_risk(model_id)
         state = commands.record_intake(
             actor=Actor.from_request(request),
             model_id=model_id,
@@ -136,7 +136,7 @@ class RiskTierDecisionApi(APIView):
         body = s.RiskTierInput(data=request.data)
         body.is_valid(raise_exception=True)
         model_id = str(registry_queries.model_id_for(name))
-        current = commands.load_risk(model_id)
+        current = streams.load_risk(model_id)
         state = commands.assign_risk_tier(
             actor=Actor.from_request(request),
             model_id=model_id,

@@ -19,6 +19,8 @@ from approvals.errors import (
 from core import clock
 from eventstore.models import Event
 from governance import commands as governance
+from governance import queries as governance_queries
+from governance import streams as governance_streams
 from governance.errors import OverrideNeedsReason, RiskSeparationOfDuties
 from registry import commands as registry
 from registry import streams as registry_streams
@@ -167,7 +169,7 @@ def test_approval_is_void_when_evidence_changes_after_it_and_counts_again_when_r
     voided = appended[1][1]
     assert voided["previous_status"] == "approved"
     assert voided["voided_decisions"] == 4
-    assert voided["evidence_version"] == governance.load_evidence(version.id).stream_version
+    assert voided["evidence_version"] == governance_streams.load_evidence(version.id).stream_version
     # The version is back in review: it no longer shows an approval that stopped counting.
     moved = appended[2][1]
     assert (moved["from_status"], moved["to_status"]) == ("approved", "in_review")
@@ -220,7 +222,7 @@ def test_changes_requested_request_opens_again_when_the_owner_changes_the_eviden
 def test_open_request_keeps_its_policy_when_the_policy_changes(cast, evidence_store):
     model, _ = governed_version(cast, evidence_store, "high", "kept-policy")
     request = request_for(cast, model)
-    before = governance.current_policy()
+    before = governance_queries.current_policy()
     changed = governance.record_policy_version(
         actor=actor_of(cast.admin),
         changes={"high": {"boards": {"model-risk": 3, "legal": 1, "ethics": 1}}},

@@ -10,7 +10,8 @@ from django.contrib.auth.models import Group
 from approvals import commands as approvals
 from core import clock
 from eventstore.models import Event
-from governance import commands as governance
+from governance import queries as governance_queries
+from governance import streams as governance_streams
 from tests.approvals.conftest import (
     actor_of,
     api,
@@ -88,7 +89,7 @@ def test_conditions_are_refused_when_the_decision_is_not_an_approval(cast, evide
 
 
 def test_policy_version_is_recorded_only_when_a_policy_admin_posts_it(cast):
-    current = governance.current_policy()
+    current = governance_queries.current_policy()
     change = {"changes": {"high": {"boards": {"model-risk": 3}}}, "reason": "stricter review"}
     before = last_position()
     for user in (cast.owner, cast.officer, cast.reviewer("legal")):
@@ -99,7 +100,7 @@ def test_policy_version_is_recorded_only_when_a_policy_admin_posts_it(cast):
     assert created.json()["number"] == current.number + 1
     assert created.json()["tiers"]["high"]["boards"]["model-risk"] == 3
     assert appended_since(before) == ["governance.PolicyVersionRecorded"]
-    assert governance.current_policy().number == current.number + 1
+    assert governance_queries.current_policy().number == current.number + 1
 
 
 def test_new_version_audits_are_a_policy_field_set_over_the_api_when_a_boolean(cast):
@@ -320,7 +321,7 @@ def test_model_card_is_refused_when_a_required_field_is_missing(cast, evidence_s
     )
     assert "intended_use" in body["detail"]
     assert appended_since(before) == []
-    assert governance.load_evidence(version.id).items == {}
+    assert governance_streams.load_evidence(version.id).items == {}
 
 
 def test_deployed_status_is_blocked_when_the_approval_has_expired(cast, evidence_store):

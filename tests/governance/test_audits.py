@@ -18,7 +18,7 @@ from core.actors import Actor
 from core.errors import InvalidInput
 from eventstore import store
 from eventstore.models import Event, OutboxMessage
-from governance import audits, tasks
+from governance import audits, policy, tasks
 from governance import commands as governance
 from governance.errors import FindingClosed, NoEvaluationData, NotAuditor
 from governance.models import BiasAudit, Finding
@@ -71,7 +71,7 @@ def test_passing_audit_opens_no_finding_and_uses_the_policy_thresholds(cast, evi
         changes={
             "high": {
                 "fairness_thresholds": {
-                    **governance.policy.FAIRNESS_THRESHOLDS,
+                    **policy.FAIRNESS_THRESHOLDS,
                     "min_disparate_impact_ratio": 0.3,
                     "min_statistical_parity_difference": -0.6,
                     "max_equalized_odds_difference": 0.6,

@@ -10,6 +10,7 @@ import pytest
 from core import clock
 from core.actors import Actor
 from governance import incidents
+from governance import streams as governance_streams
 from tests.approvals.test_admin import staff_client
 from tests.conftest import make_user
 from tests.governance.test_incidents import model_of_tier, report
@@ -59,10 +60,10 @@ def test_legal_reviewer_records_the_report_and_closes_the_incident_in_the_admin(
         # A form the command refuses shows the command's message and code, records nothing.
         refused = lena.post(url, {"authority": "BNetzA", "reference": "x" * 201})
         assert refused.status_code == 200
-        assert incidents.load_incident(state.id).authority_reported_at is None
+        assert governance_streams.load_incident(state.id).authority_reported_at is None
         done = lena.post(url, {"authority": "BNetzA", "reference": "AI-73-2026-0042"})
         assert done.status_code == 302
-        reported = incidents.load_incident(state.id)
+        reported = governance_streams.load_incident(state.id)
         assert reported.authority == "BNetzA" and reported.authority_reference == "AI-73-2026-0042"
         page = lena.get(f"/admin/governance/incident/{state.id}/change/")
         assert b"Record the report to the authority" not in page.content
@@ -70,7 +71,7 @@ def test_legal_reviewer_records_the_report_and_closes_the_incident_in_the_admin(
             f"/admin/governance/incident/{state.id}/closure/", {"resolution": "pipeline fixed"}
         )
         assert closed.status_code == 302
-    assert incidents.load_incident(state.id).status == "closed"
+    assert governance_streams.load_incident(state.id).status == "closed"
 
 
 def test_owner_is_refused_by_the_command_when_recording_the_authority_report(cast):
@@ -82,7 +83,7 @@ def test_owner_is_refused_by_the_command_when_recording_the_authority_report(cas
         response = owner.post(url, {"authority": "CNIL", "reference": "R-1"})
     assert response.status_code == 200
     assert b"not_incident_reviewer" in response.content
-    assert incidents.load_incident(state.id).authority_reported_at is None
+    assert governance_streams.load_incident(state.id).authority_reported_at is None
 
 
 def test_closing_without_the_report_asks_for_a_reason_in_the_admin(cast):
@@ -94,10 +95,10 @@ def test_closing_without_the_report_asks_for_a_reason_in_the_admin(cast):
         refused = lena.post(url, {"resolution": "not serious after all"})
         assert refused.status_code == 200
         assert b"authority_report_required" in refused.content
-        assert incidents.load_incident(state.id).status == "open"
+        assert governance_streams.load_incident(state.id).status == "open"
         done = lena.post(
             url,
             {"resolution": "not serious after all", "no_report_reason": "assessed not serious"},
         )
     assert done.status_code == 302
-    assert incidents.load_incident(state.id).status == "closed"
+    assert governance_streams.load_incident(state.id).status == "closed"

@@ -17,6 +17,7 @@ from core.actors import Actor
 from eventstore import catalog, store
 from eventstore.types import RecordedEvent
 from governance import cadence, policy, reviews
+from governance import streams as governance_streams
 from governance.errors import ReviewClosed
 from governance.models import PeriodicReview
 from tests.approvals.conftest import actor_of
@@ -111,7 +112,7 @@ def test_high_tier_review_walks_through_due_reminded_escalated_and_non_compliant
         assert scan().steps == 1
         now.set(T0 + 30 * DAY)
         assert scan().steps == 1
-        state = reviews.load_review(review.id)
+        state = governance_streams.load_review(review.id)
         assert state.escalation_level == 1
         escalated = list(store.read_stream(review.id))[-1]
         assert escalated.data["recipient_ids"] == [cast.officer.pk]  # rosa chairs model-risk
@@ -212,7 +213,7 @@ def test_completion_is_refused_when_the_actor_is_an_owner_or_not_on_the_board(ca
             outcome="satisfactory",
             rationale="mine",
         )
-    assert reviews.load_review(review.id).status == "open"
+    assert governance_streams.load_review(review.id).status == "open"
 
 
 def test_rebuild_reproduces_review_tables_when_replayed(pristine_ledger, cast, evidence_store):
