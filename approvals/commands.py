@@ -35,12 +35,12 @@ from approvals.errors import (
     NotSuspended,
     RequestAlreadyOpen,
     RequestClosed,
-    RequestNotFound,
     RiskTierMissing,
     SeparationOfDuties,
     UserNotFound,
 )
 from approvals.models import ApprovalRequest, Board
+from approvals.queries import author_ids, board_by_name, board_group_name, owner_ids
 from approvals.state import (
     ACTIVE,
     CLOSED,
@@ -49,9 +49,8 @@ from approvals.state import (
     BoardState,
     Decision,
     RequestState,
-    evolve_board,
-    evolve_request,
 )
+from approvals.streams import load_board, load_request
 from core import clock
 from core.actors import Actor
 from core.errors import InvalidInput, Unprocessable
@@ -78,11 +77,6 @@ TEXT_LIMIT = 5000  # notes, rationales and reasons
 VOIDED_DEPLOYMENT_FINDING_DUE = timedelta(days=7)
 
 
-def group_name(board: str) -> str:
-    """The Django group holding a board's members (object permissions go to it)."""
-    return f"board:{board}"
-
-
 def _expected(state_version: int, expected: int | None, stream_id: Any) -> int:
     if expected is not None and expected != state_version:
         raise ConcurrencyConflict(uuid.UUID(str(stream_id)), expected, state_version)
@@ -90,20 +84,6 @@ def _expected(state_version: int, expected: int | None, stream_id: Any) -> int:
 
 
 # -- boards ------------------------------------------------------------------------------
-
-
-def load_board(board_id: str | uuid.UUID) -> BoardState:
-    state, _ = store.load(uuid.UUID(str(board_id)), evolve_board, BoardState())
-    if not state.exists:
-        raise BoardNotFound(f"no board with id {board_id}")
-    return state
-
-
-def board_by_name(name: str) -> BoardState:
-    row = Board.objects.filter(name__iexact=name).values_list("id", flat=True).first()
-    if row is None:
-        raise BoardNotFound(f"no board named {name!r}")
-    return load_board(row)
 
 
 def _require_board_admin(actor: Actor) -> None:
@@ -151,7 +131,7 @@ def create_board(
                     canonical_json({"board": name, "title": title})
                 ).digest(),
             )
-            Group.objects.get_or_create(name=group_name(name))
+            Group.objects.get_or_create(name=board_group_name(name))
     except (IntegrityError, psycopg.errors.UniqueViolation):
         raise BoardExists(f"a board named {name!r} exists") from None
     return load_board(result.stream_id)
@@ -181,7 +161,7 @@ def add_board_member(
         return state
     with transaction.atomic():
         _append_board(actor, state, expected_version, [ev.BoardMemberAdded(user_id=user.pk)])
-        group, _ = Group.objects.get_or_create(name=group_name(state.name))
+        group, _ = Group.objects.get_or_create(name=board_group_name(state.name))
         user.groups.add(group)
     return load_board(state.id)
 
@@ -195,7 +175,7 @@ def remove_board_member(
         raise NotBoardMember(f"user {user_id} is not a member of {state.name}")
     with transaction.atomic():
         _append_board(actor, state, expected_version, [ev.BoardMemberRemoved(user_id=user_id)])
-        group = Group.objects.filter(name=group_name(state.name)).first()
+        group = Group.objects.filter(name=board_group_name(state.name)).first()
         if group is not None:
             group.user_set.remove(user_id)
     return load_board(state.id)
@@ -223,15 +203,6 @@ def appoint_chair(
 # -- requests ----------------------------------------------------------------------------
 
 
-def load_request(request_id: str | uuid.UUID) -> RequestState:
-    return store.load_existing(
-        request_id,
-        evolve_request,
-        RequestState(),
-        RequestNotFound(f"no approval request {request_id}"),
-    )
-
-
 def _members(boards: Iterable[str]) -> list[int]:
     ids: set[int] = set()
     for row in Board.objects.filter(name__in=list(boards)):
@@ -246,15 +217,6 @@ def _notify(event: str, request_id: str, user_ids: Iterable[int]) -> list[SideEf
     return [
         SideEffect(NOTIFY_TASK, {"event": event, "request_id": request_id, "user_ids": recipients})
     ]
-
-
-def _owner_ids(team: str) -> list[int]:
-    return list(get_user_model().objects.filter(groups__name=team).values_list("pk", flat=True))
-
-
-def _author_ids(version: Any) -> list[int]:
-    ref = version.created_by or ""
-    return [int(ref.removeprefix("user:"))] if ref.startswith("user:") else []
 
 
 def _status_events(version: Any, targets: Iterable[str], reason: str) -> list[Any]:
@@ -358,7 +320,7 @@ def request_approval(
             )
             row = ApprovalRequest(id=request_id)
             for board in spec["boards"]:
-                group, _ = Group.objects.get_or_create(name=group_name(board))
+                group, _ = Group.objects.get_or_create(name=board_group_name(board))
                 assign_perm(REQUEST_VIEW_PERM, group, row)
                 assign_perm("approvals.decide_approvalrequest", group, row)
     except (IntegrityError, psycopg.errors.UniqueViolation) as exc:
@@ -412,8 +374,8 @@ def record_decision(
     violated = rules.separation_of_duties(
         user.pk,
         requester_id=state.requester_id,
-        owner_ids=_owner_ids(model.team),
-        author_ids=_author_ids(version),
+        owner_ids=owner_ids(model.team),
+        author_ids=author_ids(version),
     )
     if violated is not None:
         detail = {
@@ -711,8 +673,8 @@ def grant_waiver(
     violated = rules.separation_of_duties(
         actor.account.pk,
         requester_id=-1,
-        owner_ids=_owner_ids(model.team),
-        author_ids=_author_ids(version),
+        owner_ids=owner_ids(model.team),
+        author_ids=author_ids(version),
     )
     if violated is not None:
         raise SeparationOfDuties(violated, "the model's owners and authors cannot waive evidence")

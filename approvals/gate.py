@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from approvals import rules
-from approvals.commands import load_request
 from approvals.errors import PromotionBlocked
 from approvals.models import ApprovalRequest
+from approvals.streams import load_request
 from core import clock
 from governance import policy
 from governance.queries import current_policy

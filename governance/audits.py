@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from approvals import commands as approvals
+from approvals import queries as approval_queries
 from approvals import rules as approval_rules
 from approvals.errors import NotBoardMember, RiskTierMissing, SeparationOfDuties
 from approvals.models import ApprovalRequest, Board
@@ -205,7 +205,7 @@ def open_finding(
     and notify both; its id is derived from what opened it (`source_id`), so the same failed
     check never opens two. Without a version, the finding concerns the model as a whole."""
     finding_id = finding_stream_id(source_id)
-    owners = approvals._owner_ids(model.team)
+    owners = approval_queries.owner_ids(model.team)
     members: set[int] = set()
     for ids in Board.objects.filter(name__in=boards).values_list("members", flat=True):
         members.update(ids)
@@ -362,11 +362,11 @@ def audit_new_version(
 def require_independent(user: Any, owner_team: str, version_id: str | None, detail: str) -> None:
     """Separation of duties for whoever checks a model's own conduct: not one of its owners,
     nor an author of the version concerned (if any)."""
-    authors = approvals._author_ids(load_version(version_id)) if version_id else []
+    authors = approval_queries.author_ids(load_version(version_id)) if version_id else []
     violated = approval_rules.separation_of_duties(
         user.pk,
         requester_id=-1,
-        owner_ids=approvals._owner_ids(owner_team),
+        owner_ids=approval_queries.owner_ids(owner_team),
         author_ids=authors,
     )
     if violated is not None:

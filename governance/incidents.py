@@ -22,7 +22,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from approvals import commands as approvals
+from approvals import queries as approval_queries
 from approvals.models import Board
 from core import clock
 from core.actors import Actor
@@ -66,7 +66,7 @@ REFERENCE_LIMIT = 200
 
 def _recipients(owner_team: str, *, officers: bool = False) -> list[int]:
     """The model's team and the incident boards; the model-risk officers too when overdue."""
-    ids = set(approvals._owner_ids(owner_team)) | set(board_members(INCIDENT_BOARDS))
+    ids = set(approval_queries.owner_ids(owner_team)) | set(board_members(INCIDENT_BOARDS))
     if officers:
         ids |= set(risk_officers())
     return sorted(ids)

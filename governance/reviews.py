@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from approvals import commands as approvals
+from approvals import queries as approval_queries
 from approvals import rules as approval_rules
 from approvals.errors import NotBoardMember, SeparationOfDuties
 from approvals.models import ApprovalRequest, Board
@@ -286,15 +287,15 @@ def complete_review(
     if board not in state.boards:
         raise Unprocessable(f"this review belongs to {', '.join(state.boards)}, not {board!r}")
     user = actor.account
-    if user is None or user.pk not in approvals.board_by_name(board).members:
+    if user is None or user.pk not in approval_queries.board_by_name(board).members:
         raise NotBoardMember(f"only members of the {board} board complete its reviews")
     model = load_model(state.model_id)
     version = load_version(state.version_id)
     violated = approval_rules.separation_of_duties(
         user.pk,
         requester_id=-1,
-        owner_ids=approvals._owner_ids(model.team),
-        author_ids=approvals._author_ids(version),
+        owner_ids=approval_queries.owner_ids(model.team),
+        author_ids=approval_queries.author_ids(version),
     )
     if violated is not None:
         raise SeparationOfDuties(violated, "the model's owners and authors cannot review it")

@@ -9,6 +9,7 @@ import pytest
 
 from approvals import commands as approvals
 from approvals import gate
+from approvals import streams as approval_streams
 from approvals.errors import (
     NotBoardChair,
     NotBoardMember,
@@ -176,7 +177,7 @@ def test_approval_is_void_when_evidence_changes_after_it_and_counts_again_when_r
     assert "voided" in moved["reason"]
     assert registry_streams.load_version(version.id).status == "in_review"
     assert registry_streams.load_version(version.id).stream_version == before_version + 1
-    state = approvals.load_request(request.id)
+    state = approval_streams.load_request(request.id)
     assert state.status == "open"
     assert state.expires_at is None and state.conditions == ()
     assert all(queries.pending_for(r).filter(id=request.id).exists() for r in reviewers)
@@ -208,10 +209,10 @@ def test_changes_requested_request_opens_again_when_the_owner_changes_the_eviden
     request = request_for(cast, model)
     reviewer = cast.reviewer("model-risk", 1)
     approve(cast, request.id, "model-risk", 1, decision="request_changes", rationale="more")
-    assert approvals.load_request(request.id).status == "changes_requested"
+    assert approval_streams.load_request(request.id).status == "changes_requested"
     assert not queries.pending_for(reviewer).filter(id=request.id).exists()
     revise_model_card(cast, evidence_store, version, b"the card, revised", "revised")
-    assert approvals.load_request(request.id).status == "open"
+    assert approval_streams.load_request(request.id).status == "open"
     assert queries.pending_for(reviewer).filter(id=request.id).exists()
     # A second change with no decision since appends no second void.
     revise_model_card(cast, evidence_store, version, b"the card, revised twice", "revised")
@@ -230,7 +231,7 @@ def test_open_request_keeps_its_policy_when_the_policy_changes(cast, evidence_st
     )
     assert changed.number == before.number + 1
     assert changed.tiers["high"]["boards"]["model-risk"] == 3
-    assert approvals.load_request(request.id).boards["model-risk"] == 2
+    assert approval_streams.load_request(request.id).boards["model-risk"] == 2
     assert approve_high(cast, request.id).status == "approved"
     other, _ = governed_version(cast, evidence_store, "high", "new-policy")
     later = request_for(cast, other)
@@ -344,7 +345,7 @@ def test_a_deployed_version_whose_approval_is_voided_stays_deployed_and_opens_a_
     # No legal move takes a running deployment back into review: it stays deployed, and the
     # boards and owners get a finding to resolve (re-approve, or take the version down).
     assert registry_streams.load_version(version.id).status == "deployed"
-    assert approvals.load_request(request.id).status == "open"
+    assert approval_streams.load_request(request.id).status == "open"
     (finding,) = Finding.objects.filter(version_id=version.id, source="approval_voided")
     assert finding.severity == "high" and finding.status == "open"
     assert finding.owner_team == model.team

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from django.contrib.auth.models import Group
 
 from approvals import commands as approvals
+from approvals import streams as approval_streams
 from core import clock
 from eventstore.models import Event
 from governance import queries as governance_queries
@@ -85,7 +86,7 @@ def test_conditions_are_refused_when_the_decision_is_not_an_approval(cast, evide
             "unprocessable",
         )
     assert appended_since(before) == []
-    assert approvals.load_request(request.id).status == "open"
+    assert approval_streams.load_request(request.id).status == "open"
 
 
 def test_policy_version_is_recorded_only_when_a_policy_admin_posts_it(cast):
@@ -329,7 +330,7 @@ def test_deployed_status_is_blocked_when_the_approval_has_expired(cast, evidence
     assert decide(cast.reviewer("model-risk", 1), request.id, "model-risk").status_code == 201
     url = "/api/v1/models/expired-api/versions/1/"
     assert api(cast.owner).get(url).json()["status"] == "approved"
-    expires_at = approvals.load_request(request.id).expires_at
+    expires_at = approval_streams.load_request(request.id).expires_at
     with clock.frozen(expires_at + timedelta(seconds=1)):
         before = last_position()
         body = problem(

@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from approvals import commands as approvals
+from approvals import streams as approval_streams
 from core import clock
 from core.actors import Actor
 from eventstore import store
@@ -114,4 +115,4 @@ def test_a_high_tier_model_goes_through_a_year_of_reviews(cast, evidence_store):
     late = [r.sequence for r in rows if r.late]
     assert late == [4, 5, 6]
     assert [r.escalation_level for r in rows if r.sequence in (4, 5, 6)] == [1, 2, 2]
-    assert not approvals.load_request(request.id).suspended
+    assert not approval_streams.load_request(request.id).suspended

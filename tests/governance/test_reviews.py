@@ -11,6 +11,7 @@ import pytest
 
 from approvals import commands as approvals
 from approvals import gate
+from approvals import streams as approval_streams
 from approvals.errors import NotBoardMember, SeparationOfDuties
 from core import clock
 from core.actors import Actor
@@ -132,7 +133,7 @@ def test_high_tier_review_walks_through_due_reminded_escalated_and_non_compliant
     review.refresh_from_db()
     assert review.non_compliant and review.escalation_level == 2
     assert review.suspended_request_id == request.id
-    assert approvals.load_request(request.id).suspended
+    assert approval_streams.load_request(request.id).suspended
     assert not gate.assess_promotion(model_id=model.id, number=1).allowed
 
 
@@ -154,7 +155,7 @@ def test_low_tier_review_is_flagged_not_suspended_when_grace_runs_out(cast, evid
     review = PeriodicReview.objects.get(version_id=version.id)
     assert review.flagged and not review.non_compliant
     assert event_types(review.id)[-1] == "ReviewFlagged"
-    assert not approvals.load_request(request.id).suspended
+    assert not approval_streams.load_request(request.id).suspended
 
 
 def test_completed_review_anchors_the_next_cadence_when_a_member_completes_it(cast, evidence_store):
