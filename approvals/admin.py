@@ -22,8 +22,8 @@ from approvals.state import DECISIONS
 from eventstore.admin import ReadOnlyAdmin
 from eventstore.admin_views import confirm_and_post
 from governance.admin import pretty, selection_rate_chart
-from governance.commands import evidence_stream_id
 from governance.models import BiasAudit, Evidence
+from governance.streams import evidence_stream_id
 from lineage.svg import lineage_svg
 from registry.admin import _history
 from registry.models import ModelVersion, RegisteredModel

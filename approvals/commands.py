@@ -35,12 +35,12 @@ from approvals.errors import (
     NotSuspended,
     RequestAlreadyOpen,
     RequestClosed,
-    RequestNotFound,
     RiskTierMissing,
     SeparationOfDuties,
     UserNotFound,
 )
 from approvals.models import ApprovalRequest, Board
+from approvals.queries import author_ids, board_by_name, board_group_name, owner_ids
 from approvals.state import (
     ACTIVE,
     CLOSED,
@@ -49,39 +49,32 @@ from approvals.state import (
     BoardState,
     Decision,
     RequestState,
-    evolve_board,
-    evolve_request,
 )
+from approvals.streams import load_board, load_request
 from core import clock
 from core.actors import Actor
-from core.errors import InvalidInput
+from core.errors import InvalidInput, Unprocessable
+from core.text import clean_text
 from eventstore import store
 from eventstore.canonical import canonical_json
 from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
 from governance import commands as governance
 from governance import events as gev
 from governance import policy
-from governance.errors import Unprocessable
-from registry import commands as registry
+from governance.queries import current_policy
+from governance.streams import evidence_stream_id, load_evidence, load_risk
 from registry import permissions
-from registry.errors import InvalidTransition
+from registry.errors import InvalidTransition, ModelVersionNotFound
+from registry.streams import load_model, load_version, load_version_by_number
 
 BOARD_NAME = re.compile(r"^[a-z][a-z0-9-]{1,49}$")
 REVIEW_BOARD = "model-risk"
 NOTIFY_TASK = "approvals.notify"
 REQUEST_VIEW_PERM = "approvals.view_approvalrequest"
 MAX_CONDITIONS = 20
+TEXT_LIMIT = 5000  # notes, rationales and reasons
 # A deployment whose production approval was voided: the boards decide within a week.
 VOIDED_DEPLOYMENT_FINDING_DUE = timedelta(days=7)
-
-
-def group_name(board: str) -> str:
-    """The Django group holding a board's members (object permissions go to it)."""
-    return f"board:{board}"
-
-
-def _text(value: Any, what: str, limit: int = 5000, *, required: bool = False) -> str:
-    return governance._text(value, what, limit, required=required)
 
 
 def _expected(state_version: int, expected: int | None, stream_id: Any) -> int:
@@ -91,20 +84,6 @@ def _expected(state_version: int, expected: int | None, stream_id: Any) -> int:
 
 
 # -- boards ------------------------------------------------------------------------------
-
-
-def load_board(board_id: str | uuid.UUID) -> BoardState:
-    state, _ = store.load(uuid.UUID(str(board_id)), evolve_board, BoardState())
-    if not state.exists:
-        raise BoardNotFound(f"no board with id {board_id}")
-    return state
-
-
-def board_by_name(name: str) -> BoardState:
-    row = Board.objects.filter(name__iexact=name).values_list("id", flat=True).first()
-    if row is None:
-        raise BoardNotFound(f"no board named {name!r}")
-    return load_board(row)
 
 
 def _require_board_admin(actor: Actor) -> None:
@@ -143,7 +122,7 @@ def create_board(
         _require_board_admin(actor)
     if not isinstance(name, str) or not BOARD_NAME.match(name):
         raise InvalidInput("a board name is 2-50 lowercase letters, digits or '-'")
-    title = _text(title, "title", 200)
+    title = clean_text(title, "title", 200)
     if idempotency_key is None and Board.objects.filter(name__iexact=name).exists():
         raise BoardExists(f"a board named {name!r} exists")
     board_id = uuid.uuid4()
@@ -159,7 +138,7 @@ def create_board(
                     canonical_json({"board": name, "title": title})
                 ).digest(),
             )
-            Group.objects.get_or_create(name=group_name(name))
+            Group.objects.get_or_create(name=board_group_name(name))
     except (IntegrityError, psycopg.errors.UniqueViolation):
         raise BoardExists(f"a board named {name!r} exists") from None
     return load_board(result.stream_id)
@@ -200,7 +179,7 @@ def add_board_member(
             [ev.BoardMemberAdded(user_id=user.pk)],
             expected_versions,
         )
-        group, _ = Group.objects.get_or_create(name=group_name(state.name))
+        group, _ = Group.objects.get_or_create(name=board_group_name(state.name))
         user.groups.add(group)
     return load_board(state.id)
 
@@ -225,7 +204,7 @@ def remove_board_member(
             [ev.BoardMemberRemoved(user_id=user_id)],
             expected_versions,
         )
-        group = Group.objects.filter(name=group_name(state.name)).first()
+        group = Group.objects.filter(name=board_group_name(state.name)).first()
         if group is not None:
             group.user_set.remove(user_id)
     return load_board(state.id)
@@ -259,15 +238,6 @@ def appoint_chair(
 # -- requests ----------------------------------------------------------------------------
 
 
-def load_request(request_id: str | uuid.UUID) -> RequestState:
-    return store.load_existing(
-        request_id,
-        evolve_request,
-        RequestState(),
-        RequestNotFound(f"no approval request {request_id}"),
-    )
-
-
 def _members(boards: Iterable[str]) -> list[int]:
     ids: set[int] = set()
     for row in Board.objects.filter(name__in=list(boards)):
@@ -282,15 +252,6 @@ def _notify(event: str, request_id: str, user_ids: Iterable[int]) -> list[SideEf
     return [
         SideEffect(NOTIFY_TASK, {"event": event, "request_id": request_id, "user_ids": recipients})
     ]
-
-
-def _owner_ids(team: str) -> list[int]:
-    return list(get_user_model().objects.filter(groups__name=team).values_list("pk", flat=True))
-
-
-def _author_ids(version: Any) -> list[int]:
-    ref = version.created_by or ""
-    return [int(ref.removeprefix("user:"))] if ref.startswith("user:") else []
 
 
 def _status_events(version: Any, targets: Iterable[str], reason: str) -> list[Any]:
@@ -331,20 +292,20 @@ def request_approval(
     idempotency_key: str | None = None,
 ) -> RequestState:
     """Ask the boards the model's tier requires to approve a version for a target."""
-    model = registry.load_model(model_id)
+    model = load_model(model_id)
     permissions.require_change_model(actor.account, model.id)
     if target not in TARGETS:
         raise InvalidInput(f"target is one of {', '.join(TARGETS)}")
-    notes = _text(notes, "notes")
+    notes = clean_text(notes, "notes", TEXT_LIMIT)
     if isinstance(number, bool) or not isinstance(number, int) or number not in model.versions:
-        raise registry.ModelVersionNotFound(f"model {model.name!r} has no version {number}")
-    version = registry.load_version_by_number(model.id, number)
+        raise ModelVersionNotFound(f"model {model.name!r} has no version {number}")
+    version = load_version_by_number(model.id, number)
     if version.status in ("deprecated", "retired"):
         raise InvalidTransition(f"a {version.status} version cannot be put up for approval")
-    risk = governance.load_risk(model.id)
+    risk = load_risk(model.id)
     if not risk.tier:
         raise RiskTierMissing(f"model {model.name!r} needs a confirmed risk tier first")
-    current = governance.current_policy()
+    current = current_policy()
     spec = current.tiers[risk.tier]
     required = policy.required_evidence(
         spec, personal_data=bool(risk.answers.get("personal_data", False))
@@ -394,7 +355,7 @@ def request_approval(
             )
             row = ApprovalRequest(id=request_id)
             for board in spec["boards"]:
-                group, _ = Group.objects.get_or_create(name=group_name(board))
+                group, _ = Group.objects.get_or_create(name=board_group_name(board))
                 assign_perm(REQUEST_VIEW_PERM, group, row)
                 assign_perm("approvals.decide_approvalrequest", group, row)
     except (IntegrityError, psycopg.errors.UniqueViolation) as exc:
@@ -411,7 +372,7 @@ def _check_conditions(conditions: Any) -> list[str]:
         return []
     if not isinstance(conditions, list | tuple) or len(conditions) > MAX_CONDITIONS:
         raise InvalidInput(f"conditions are a list of at most {MAX_CONDITIONS} texts")
-    return [_text(c, "condition", 1000, required=True) for c in conditions]
+    return [clean_text(c, "condition", 1000, required=True) for c in conditions]
 
 
 def record_decision(
@@ -431,7 +392,7 @@ def record_decision(
     the version's evidence: the decision is refused if any of them moved since."""
     if decision not in DECISIONS:
         raise InvalidInput(f"decision is one of {', '.join(DECISIONS)}")
-    rationale = _text(rationale, "rationale", required=True)
+    rationale = clean_text(rationale, "rationale", TEXT_LIMIT, required=True)
     conditions = _check_conditions(conditions)
     if conditions and decision != "approve":
         raise Unprocessable("only an approval carries conditions")
@@ -446,13 +407,13 @@ def record_decision(
     members = board_by_name(board).members
     if user is None or user.pk not in members:
         raise NotBoardMember(f"only members of the {board} board decide for it")
-    model = registry.load_model(state.model_id)
-    version = registry.load_version(state.version_id)
+    model = load_model(state.model_id)
+    version = load_version(state.version_id)
     violated = rules.separation_of_duties(
         user.pk,
         requester_id=state.requester_id,
-        owner_ids=_owner_ids(model.team),
-        author_ids=_author_ids(version),
+        owner_ids=owner_ids(model.team),
+        author_ids=author_ids(version),
     )
     if violated is not None:
         detail = {
@@ -461,7 +422,7 @@ def record_decision(
             "sod_author": "the version's authors cannot review it",
         }[violated]
         raise SeparationOfDuties(violated, detail)
-    evidence = governance.load_evidence(state.version_id)
+    evidence = load_evidence(state.version_id)
     previous = rules.latest_decisions(state.decisions).get((board, user.pk))
     if (
         previous is not None
@@ -551,9 +512,9 @@ def withdraw_request(
     idempotency_key: str | None = None,
 ) -> RequestState:
     """The requester (or the model's owners) take the request back."""
-    reason = _text(reason, "reason", required=True)
+    reason = clean_text(reason, "reason", TEXT_LIMIT, required=True)
     state = load_request(request_id)
-    model = registry.load_model(state.model_id)
+    model = load_model(state.model_id)
     user = actor.account
     if user is None or not (
         user.pk == state.requester_id or permissions.is_member(user, model.team)
@@ -562,7 +523,7 @@ def withdraw_request(
     if state.status in CLOSED:
         raise RequestClosed(f"the request is {state.status}")
     stream_version = _expected(state.stream_version, expected_version, state.id)
-    version = registry.load_version(state.version_id)
+    version = load_version(state.version_id)
     moves = (
         _status_events(version, ("draft",), "approval request withdrawn")
         if version.status == "in_review"
@@ -618,7 +579,7 @@ def void_on_evidence_change(*, actor: Actor, version_id: str, evidence_version: 
         if state.status == "approved" and state.target == "production":
             production_voided = state
     if approval_voided:
-        version = registry.load_version(version_id)
+        version = load_version(version_id)
         if version.status == "deployed" and production_voided is not None:
             _flag_deployment_without_approval(actor, version, production_voided, evidence_version)
         if version.status == "approved":
@@ -640,7 +601,7 @@ def _flag_deployment_without_approval(
     void: its id is derived from the request and the evidence version that voided it."""
     from governance import audits
 
-    model = registry.load_model(version.model_id)
+    model = load_model(version.model_id)
     audits.open_finding(
         actor=actor,
         model=model,
@@ -674,7 +635,7 @@ def suspend_approval(
     *, actor: Actor, request_id: str, reason: str, idempotency_key: str | None = None
 ) -> RequestState:
     """Suspend a production approval at once; the gate refuses it until reinstated."""
-    reason = _text(reason, "reason", required=True)
+    reason = clean_text(reason, "reason", TEXT_LIMIT, required=True)
     _require_review_board(actor)
     state = load_request(request_id)
     if state.suspended:
@@ -714,7 +675,7 @@ def suspend_for_non_compliance(*, actor: Actor, version_id: str, reason: str) ->
 def reinstate_approval(
     *, actor: Actor, request_id: str, reason: str, idempotency_key: str | None = None
 ) -> RequestState:
-    reason = _text(reason, "reason", required=True)
+    reason = clean_text(reason, "reason", TEXT_LIMIT, required=True)
     _require_review_board(actor)
     state = load_request(request_id)
     if not state.suspended:
@@ -740,10 +701,10 @@ def grant_waiver(
 ) -> Any:
     """A waiver for missing evidence: granted by the model-risk board's chair, who must not be
     an owner or author; it expires, and it is itself recorded as evidence."""
-    model = registry.load_model(model_id)
+    model = load_model(model_id)
     if isinstance(number, bool) or not isinstance(number, int) or number not in model.versions:
-        raise registry.ModelVersionNotFound(f"model {model.name!r} has no version {number}")
-    version = registry.load_version_by_number(model.id, number)
+        raise ModelVersionNotFound(f"model {model.name!r} has no version {number}")
+    version = load_version_by_number(model.id, number)
     event = governance.waiver_event(
         version=version, kind=kind, reason=reason, expires_at=expires_at, board=REVIEW_BOARD
     )
@@ -751,15 +712,15 @@ def grant_waiver(
     violated = rules.separation_of_duties(
         actor.account.pk,
         requester_id=-1,
-        owner_ids=_owner_ids(model.team),
-        author_ids=_author_ids(version),
+        owner_ids=owner_ids(model.team),
+        author_ids=author_ids(version),
     )
     if violated is not None:
         raise SeparationOfDuties(violated, "the model's owners and authors cannot waive evidence")
-    evidence = governance.load_evidence(version.id)
+    evidence = load_evidence(version.id)
     with transaction.atomic():
         result = store.append(
-            StreamRef(governance.evidence_stream_id(version.id), gev.EVIDENCE),
+            StreamRef(evidence_stream_id(version.id), gev.EVIDENCE),
             evidence.stream_version,
             [event],
             governance.meta(actor, idempotency_key),
@@ -768,4 +729,4 @@ def grant_waiver(
             void_on_evidence_change(
                 actor=actor, version_id=version.id, evidence_version=result.last_version
             )
-    return governance.load_evidence(version.id)
+    return load_evidence(version.id)

@@ -7,18 +7,19 @@ from __future__ import annotations
 from typing import Any
 
 from approvals import rules
-from approvals.commands import load_request
 from approvals.errors import PromotionBlocked
 from approvals.models import ApprovalRequest
+from approvals.streams import load_request
 from core import clock
-from governance import commands as governance
 from governance import policy
-from registry import commands as registry
+from governance.queries import current_policy
+from governance.streams import load_evidence, load_risk
+from registry.streams import load_version_by_number
 
 
 def assess_promotion(*, model_id: str, number: int, target: str = "production") -> rules.Assessment:
-    version = registry.load_version_by_number(model_id, number)
-    risk = governance.load_risk(model_id)
+    version = load_version_by_number(model_id, number)
+    risk = load_risk(model_id)
     latest = (
         ApprovalRequest.objects.filter(version_id=version.id, target=target)
         .order_by("-created_at")
@@ -26,12 +27,12 @@ def assess_promotion(*, model_id: str, number: int, target: str = "production") 
         .first()
     )
     request = load_request(latest) if latest else None
-    evidence = governance.load_evidence(version.id)
+    evidence = load_evidence(version.id)
     now = clock.now()
     required: list[str] = []
     boards: dict[str, int] = {}
     if risk.tier:
-        spec = governance.current_policy().tiers[risk.tier]
+        spec = current_policy().tiers[risk.tier]
         required = policy.required_evidence(
             spec, personal_data=bool(risk.answers.get("personal_data", False))
         )

@@ -6,14 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from guardian.shortcuts import get_objects_for_user
 
-from approvals.commands import board_by_name
-from approvals.errors import RequestNotFound
+from approvals.errors import BoardNotFound, RequestNotFound
 from approvals.models import ApprovalRequest, Board, ReviewDecision
 from approvals.state import ACTIVE, BoardState, RequestState, evolve_request
+from approvals.streams import load_board
 from eventstore import store
 from governance.models import Evidence
 from registry.models import RegisteredModel
@@ -90,5 +91,31 @@ def get_request(
     )
 
 
+# -- boards, owners and authors (the parties separation of duties keeps apart) -------------
+
+
+def board_group_name(board: str) -> str:
+    """The Django group holding a board's members (object permissions go to it)."""
+    return f"board:{board}"
+
+
+def board_by_name(name: str) -> BoardState:
+    row = Board.objects.filter(name__iexact=name).values_list("id", flat=True).first()
+    if row is None:
+        raise BoardNotFound(f"no board named {name!r}")
+    return load_board(row)
+
+
 def get_board(name: str) -> BoardState:
     return board_by_name(name)
+
+
+def owner_ids(team: str) -> list[int]:
+    """Ids of the members of a team: a model's owners, when it is the model's team."""
+    return list(get_user_model().objects.filter(groups__name=team).values_list("pk", flat=True))
+
+
+def author_ids(version: Any) -> list[int]:
+    """The version's author as a user id; none when the system created it."""
+    ref = version.created_by or ""
+    return [int(ref.removeprefix("user:"))] if ref.startswith("user:") else []

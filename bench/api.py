@@ -190,10 +190,10 @@ class Ledger:
         return int(json.loads(body)["number"])
 
     def stored_numbers(self, model: str) -> list[int]:
-        from registry import commands
+        from registry import queries
         from registry.models import ModelVersion
 
-        model_id = commands.model_id_for(model)
+        model_id = queries.model_id_for(model)
         return sorted(
             ModelVersion.objects.filter(model_id=model_id).values_list("number", flat=True)
         )

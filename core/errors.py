@@ -28,6 +28,14 @@ class InvalidInput(DomainError):
     title = "The input is not valid"
 
 
+class Unprocessable(InvalidInput):
+    """Well-formed input that a rule of the domain refuses (a past expiry, a missing reason)."""
+
+    code = "unprocessable"
+    status = 422
+    title = "The input breaks a rule of the domain"
+
+
 class NotFound(DomainError):
     code = "not_found"
     status = 404

@@ -26,6 +26,7 @@ from governance.models import (
     PeriodicReview,
     PolicyVersion,
 )
+from governance.streams import risk_stream_id
 from registry.admin import _history
 
 
@@ -53,8 +54,6 @@ class ModelRiskAdmin(ReadOnlyAdmin):
 
     @admin.display(description="event history")
     def history(self, obj):
-        from governance.commands import risk_stream_id
-
         return _history(risk_stream_id(obj.model_id))
 
 

@@ -16,26 +16,30 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from approvals import commands as approvals
+from approvals import queries as approval_queries
 from approvals import rules as approval_rules
 from approvals.errors import NotBoardMember, RiskTierMissing, SeparationOfDuties
 from approvals.models import ApprovalRequest, Board
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError, InvalidInput
+from core.text import clean_text
 from eventstore import store
 from eventstore.canonical import CanonicalizationError, canonical_json
 from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
 from governance import evaluation_data, fairness
 from governance import events as ev
-from governance.commands import NAMESPACE, _text, current_policy, load_risk, meta
-from governance.errors import FindingClosed, FindingNotFound, NoEvaluationData, NotAuditor
+from governance.commands import meta
+from governance.errors import FindingClosed, NoEvaluationData, NotAuditor
 from governance.fairness import AuditResult
 from governance.models import BiasAudit, Evidence, ModelRisk
-from governance.state import FindingState, evolve_finding
-from registry import commands as registry
+from governance.queries import current_policy
+from governance.state import FindingState
+from governance.streams import audit_stream_id, finding_stream_id, load_finding, load_risk
 from registry import permissions
+from registry.errors import ModelVersionNotFound
 from registry.models import ModelVersion
+from registry.streams import load_model, load_version, load_version_by_number
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +49,6 @@ FINDING_BOARDS = ["ethics"]
 FINDING_DUE_DAYS = {"low": 90, "medium": 60, "high": 30, "critical": 14}
 MAX_ROWS = 100_000
 NOTIFY_TASK = "governance.notify_finding"
-
-
-def audit_stream_id(version_id: str | uuid.UUID, key: str) -> uuid.UUID:
-    return uuid.uuid5(NAMESPACE, f"bias-audit:{version_id}:{key}")
-
-
-def finding_stream_id(source_id: str | uuid.UUID) -> uuid.UUID:
-    return uuid.uuid5(NAMESPACE, f"finding:{source_id}")
 
 
 @dataclass(frozen=True)
@@ -97,11 +93,11 @@ def run_bias_audit(
     fairness thresholds of the policy in force for the model's tier; a failing audit opens a
     finding in the same transaction. With `evidence_sha256`, only that evidence document is
     audited (NoEvaluationData once another replaced it)."""
-    model = registry.load_model(model_id)
+    model = load_model(model_id)
     _require_auditor(actor, model)
     if isinstance(number, bool) or not isinstance(number, int) or number not in model.versions:
-        raise registry.ModelVersionNotFound(f"model {model.name!r} has no version {number}")
-    version = registry.load_version_by_number(model.id, number)
+        raise ModelVersionNotFound(f"model {model.name!r} has no version {number}")
+    version = load_version_by_number(model.id, number)
     if (rows is None) == (not use_evidence):
         raise InvalidInput("audit either posted rows or the attached evaluation data")
     tier = load_risk(model.id).tier
@@ -209,7 +205,7 @@ def open_finding(
     and notify both; its id is derived from what opened it (`source_id`), so the same failed
     check never opens two. Without a version, the finding concerns the model as a whole."""
     finding_id = finding_stream_id(source_id)
-    owners = approvals._owner_ids(model.team)
+    owners = approval_queries.owner_ids(model.team)
     members: set[int] = set()
     for ids in Board.objects.filter(name__in=boards).values_list("members", flat=True):
         members.update(ids)
@@ -328,7 +324,7 @@ def audit_new_version(
     the second time; a document replaced before its audit ran is left to its successor, which
     queued its own. Evaluation data the audit refuses is logged, not retried: a retry would
     meet the same data. None when nothing was audited."""
-    version = registry.load_version(version_id)
+    version = load_version(version_id)
     audit_id = audit_stream_id(version.id, new_version_audit_key(evidence_sha256))
     if store.stream_version(audit_id):
         return _recorded_outcome(audit_id)
@@ -363,20 +359,14 @@ def audit_new_version(
 # -- findings ----------------------------------------------------------------------------
 
 
-def load_finding(finding_id: str | uuid.UUID) -> FindingState:
-    return store.load_existing(
-        finding_id, evolve_finding, FindingState(), FindingNotFound(f"no finding {finding_id}")
-    )
-
-
 def require_independent(user: Any, owner_team: str, version_id: str | None, detail: str) -> None:
     """Separation of duties for whoever checks a model's own conduct: not one of its owners,
     nor an author of the version concerned (if any)."""
-    authors = approvals._author_ids(registry.load_version(version_id)) if version_id else []
+    authors = approval_queries.author_ids(load_version(version_id)) if version_id else []
     violated = approval_rules.separation_of_duties(
         user.pk,
         requester_id=-1,
-        owner_ids=approvals._owner_ids(owner_team),
+        owner_ids=approval_queries.owner_ids(owner_team),
         author_ids=authors,
     )
     if violated is not None:
@@ -394,8 +384,8 @@ def close_finding(
 ) -> FindingState:
     """A member of the finding's boards closes it, with the evidence of the fix; the model's
     owners and the version's authors cannot close their own finding."""
-    resolution = _text(resolution, "resolution", 5000, required=True)
-    evidence = _text(evidence, "evidence", 2000, required=True)
+    resolution = clean_text(resolution, "resolution", 5000, required=True)
+    evidence = clean_text(evidence, "evidence", 2000, required=True)
     state = load_finding(finding_id)
     if state.status != "open":
         raise FindingClosed(f"finding {state.id} is already closed")

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from core import clock
 from core.actors import Actor
 from core.errors import InvalidInput
+from core.text import clean_text
 from eventstore import store
 from eventstore.canonical import CanonicalizationError, check_json_value
 from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
@@ -33,20 +34,16 @@ from governance.errors import (
     NotSuspended,
     OverrideNeedsReason,
     RiskSeparationOfDuties,
-    Unprocessable,
 )
 from governance.models import PolicyVersion
-from governance.state import (
-    EvidenceState,
-    RiskState,
-    evolve_evidence,
-    evolve_risk,
-)
+from governance.queries import current_policy
+from governance.state import EvidenceState, RiskState
+from governance.streams import evidence_stream_id, load_evidence, load_risk, risk_stream_id
 from registry import artifacts, permissions
-from registry import commands as registry
+from registry.errors import ModelVersionNotFound
 from registry.state import VersionState
+from registry.streams import load_model, load_version_by_number
 
-NAMESPACE = uuid.UUID("0b7f6e2a-4c51-4c1f-9d0e-5a3f2f6c9b21")
 DEFAULT_REASON = "defaults shipped with Model Ledger (GOVERNANCE.md)"
 AUDIT_NEW_VERSION_TASK = "governance.audit_new_version"
 
@@ -56,14 +53,6 @@ def meta(actor: Actor, idempotency_key: str | None = None) -> dict[str, Any]:
     if idempotency_key is not None:
         data["idempotency_key"] = idempotency_key
     return data
-
-
-def risk_stream_id(model_id: str | uuid.UUID) -> uuid.UUID:
-    return uuid.uuid5(NAMESPACE, f"risk:{model_id}")
-
-
-def evidence_stream_id(version_id: str | uuid.UUID) -> uuid.UUID:
-    return uuid.uuid5(NAMESPACE, f"evidence:{version_id}")
 
 
 def repeated(stream_id: uuid.UUID, event_type: str, actor: Actor, key: str | None) -> bool:
@@ -78,16 +67,6 @@ def repeated(stream_id: uuid.UUID, event_type: str, actor: Actor, key: str | Non
         and last.metadata.get("idempotency_key") == key
         and last.metadata.get("actor") == actor.ref
     )
-
-
-def _text(value: Any, what: str, limit: int = 2000, *, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str) or len(value) > limit:
-        raise InvalidInput(f"{what} must be text of at most {limit} characters")
-    if required and not value.strip():
-        raise Unprocessable(f"{what} must not be blank")
-    return value
 
 
 # -- policy ------------------------------------------------------------------------------
@@ -116,10 +95,6 @@ def ensure_default_policy() -> PolicyVersion:
     return PolicyVersion.objects.order_by("-number").first()
 
 
-def current_policy() -> PolicyVersion:
-    return ensure_default_policy()
-
-
 def record_policy_version(
     *,
     actor: Actor,
@@ -132,7 +107,7 @@ def record_policy_version(
     user = actor.account
     if user is None or not (user.is_superuser or user.has_perm("governance.record_policy")):
         raise NotPolicyAdmin("recording a policy version needs governance.record_policy")
-    reason = _text(reason, "reason", required=True)
+    reason = clean_text(reason, "reason", required=True)
     current = current_policy()
     if expected_number is not None and expected_number != current.number:
         raise ConcurrencyConflict(current.stream_id, expected_number, current.number)
@@ -153,11 +128,6 @@ def record_policy_version(
 # -- risk tier ---------------------------------------------------------------------------
 
 
-def load_risk(model_id: str | uuid.UUID) -> RiskState:
-    state, _ = store.load(risk_stream_id(model_id), evolve_risk, RiskState())
-    return state
-
-
 def _expected(state_version: int, expected: int | None, stream_id: uuid.UUID) -> int:
     if expected is not None and expected != state_version:
         raise ConcurrencyConflict(stream_id, expected, state_version)
@@ -173,7 +143,7 @@ def record_intake(
     idempotency_key: str | None = None,
 ) -> RiskState:
     """The owners' answers to the intake questionnaire; they propose a tier, nothing more."""
-    model = registry.load_model(model_id)
+    model = load_model(model_id)
     permissions.require_change_model(actor.account, model.id)
     answers = policy.check_answers(answers)
     state = load_risk(model.id)
@@ -213,10 +183,10 @@ def assign_risk_tier(
     idempotency_key: str | None = None,
 ) -> RiskState:
     """A model-risk officer confirms the proposed tier, or overrides it with a reason."""
-    model = registry.load_model(model_id)
+    model = load_model(model_id)
     if tier is not None and tier not in policy.TIERS:
         raise InvalidInput(f"tier is one of {', '.join(policy.TIERS)}")
-    reason = _text(reason, "reason")
+    reason = clean_text(reason, "reason")
     _require_risk_officer(actor, model.team)
     state = load_risk(model.id)
     if not state.proposed_tier:
@@ -250,8 +220,8 @@ def suspend_model(
     *, actor: Actor, model_id: str, reason: str, idempotency_key: str | None = None
 ) -> RiskState:
     """Stop a model's use at once: the promotion gate refuses it until it is reinstated."""
-    model = registry.load_model(model_id)
-    reason = _text(reason, "reason", required=True)
+    model = load_model(model_id)
+    reason = clean_text(reason, "reason", required=True)
     _require_risk_officer(actor, model.team)
     state = load_risk(model.id)
     if state.suspended:
@@ -268,8 +238,8 @@ def suspend_model(
 def reinstate_model(
     *, actor: Actor, model_id: str, reason: str, idempotency_key: str | None = None
 ) -> RiskState:
-    model = registry.load_model(model_id)
-    reason = _text(reason, "reason", required=True)
+    model = load_model(model_id)
+    reason = clean_text(reason, "reason", required=True)
     _require_risk_officer(actor, model.team)
     state = load_risk(model.id)
     if not state.suspended:
@@ -286,17 +256,12 @@ def reinstate_model(
 # -- evidence ----------------------------------------------------------------------------
 
 
-def load_evidence(version_id: str | uuid.UUID) -> EvidenceState:
-    state, _ = store.load(evidence_stream_id(version_id), evolve_evidence, EvidenceState())
-    return state
-
-
 def _owned_version(actor: Actor, model_id: str, number: int) -> VersionState:
-    model = registry.load_model(model_id)
+    model = load_model(model_id)
     permissions.require_change_model(actor.account, model.id)
     if isinstance(number, bool) or not isinstance(number, int) or number not in model.versions:
-        raise registry.ModelVersionNotFound(f"model {model.name!r} has no version {number}")
-    return registry.load_version_by_number(model.id, number)
+        raise ModelVersionNotFound(f"model {model.name!r} has no version {number}")
+    return load_version_by_number(model.id, number)
 
 
 def _kind(kind: Any) -> str:
@@ -429,7 +394,7 @@ def waiver_event(
 ) -> ev.EvidenceWaived:
     """The waiver as an evidence event (the approvals app checks who may grant it)."""
     _kind(kind)
-    reason = _text(reason, "reason", required=True)
+    reason = clean_text(reason, "reason", required=True)
     now = clock.now()
     if expires_at is None or expires_at <= now:
         raise InvalidWaiver("a waiver expires in the future")

@@ -1,6 +1,6 @@
 """Governance errors: each a DomainError with a stable code and HTTP status."""
 
-from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unprocessable
 
 
 class PolicyNotFound(NotFound):
@@ -42,14 +42,6 @@ class AlreadySuspended(Conflict):
 class NotSuspended(Conflict):
     code = "not_suspended"
     title = "The model is not suspended"
-
-
-class Unprocessable(InvalidInput):
-    """Well-formed input that a rule of the domain refuses (a past expiry, a missing reason)."""
-
-    code = "unprocessable"
-    status = 422
-    title = "The input breaks a rule of the domain"
 
 
 class IncompleteModelCard(Unprocessable):

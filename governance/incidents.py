@@ -23,31 +23,34 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from approvals import commands as approvals
+from approvals import queries as approval_queries
 from approvals.models import Board
 from core import clock
 from core.actors import Actor
 from core.errors import InvalidInput
+from core.text import clean_text
 from eventstore import store
 from eventstore.canonical import canonical_json
 from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
 from governance import art73, audits
 from governance import events as ev
-from governance.commands import _text, current_policy, load_risk, meta, repeated
+from governance.commands import meta, repeated
 from governance.errors import (
     AlreadyReportedToAuthority,
     AuthorityReportRequired,
     IncidentClosed,
-    IncidentNotFound,
     InvalidAuthorityReport,
     NotIncidentReporter,
     NotIncidentReviewer,
 )
 from governance.models import Incident
+from governance.queries import current_policy
 from governance.reviews import OFFICER_PERM, board_members, risk_officers
-from governance.state import IncidentState, evolve_incident
-from registry import commands as registry
+from governance.state import IncidentState
+from governance.streams import finding_stream_id, load_incident, load_risk
 from registry import permissions
+from registry.errors import ModelVersionNotFound
+from registry.streams import load_model
 
 NOTIFY_TASK = "governance.notify_incident"
 # The boards that hear of incidents, follow their reports and close them.
@@ -59,21 +62,12 @@ DESCRIPTION_LIMIT = 10_000
 REFERENCE_LIMIT = 200
 
 
-def load_incident(incident_id: str | uuid.UUID) -> IncidentState:
-    return store.load_existing(
-        incident_id,
-        evolve_incident,
-        IncidentState(),
-        IncidentNotFound(f"no incident {incident_id}"),
-    )
-
-
 # -- who hears about it and who may act --------------------------------------------------
 
 
 def _recipients(owner_team: str, *, officers: bool = False) -> list[int]:
     """The model's team and the incident boards; the model-risk officers too when overdue."""
-    ids = set(approvals._owner_ids(owner_team)) | set(board_members(INCIDENT_BOARDS))
+    ids = set(approval_queries.owner_ids(owner_team)) | set(board_members(INCIDENT_BOARDS))
     if officers:
         ids |= set(risk_officers())
     return sorted(ids)
@@ -160,10 +154,10 @@ def report_incident(
     (high and critical by default) it carries its reporting deadline and reminder times; on
     any other model it is recorded with no clock. The model's team and the incident boards
     are notified."""
-    model = registry.load_model(model_id)
+    model = load_model(model_id)
     _require_reporter(actor, model)
-    title = _text(title, "title", TITLE_LIMIT, required=True)
-    description = _text(description, "description", DESCRIPTION_LIMIT, required=True)
+    title = clean_text(title, "title", TITLE_LIMIT, required=True)
+    description = clean_text(description, "description", DESCRIPTION_LIMIT, required=True)
     classes = art73.check_classes(classes)
     occurred_at = _moment(occurred_at, "occurred_at")
     became_aware_at = _moment(became_aware_at, "became_aware_at")
@@ -175,9 +169,7 @@ def report_incident(
             or not isinstance(version_number, int)
             or version_number not in model.versions
         ):
-            raise registry.ModelVersionNotFound(
-                f"model {model.name!r} has no version {version_number}"
-            )
+            raise ModelVersionNotFound(f"model {model.name!r} has no version {version_number}")
         version_id = model.versions[version_number]
     tier = load_risk(model.id).tier
     policy_in_force = current_policy()
@@ -247,8 +239,8 @@ def record_authority_report(
 ) -> IncidentState:
     """Record that the incident was reported to the market surveillance authority (Art. 73),
     when, to whom and under which reference; `late` says whether it missed the deadline."""
-    authority = _text(authority, "authority", REFERENCE_LIMIT, required=True)
-    reference = _text(reference, "reference", REFERENCE_LIMIT, required=True)
+    authority = clean_text(authority, "authority", REFERENCE_LIMIT, required=True)
+    reference = clean_text(reference, "reference", REFERENCE_LIMIT, required=True)
     now = clock.now()
     reported_at = now if reported_at is None else _moment(reported_at, "reported_at")
     state = load_incident(incident_id)
@@ -298,8 +290,8 @@ def close_incident(
     """Close an incident with its resolution. Where the Art. 73 clock applied, the report to
     the authority must have been recorded, or a reason given why none was due (for example,
     the incident was assessed not to be serious after all)."""
-    resolution = _text(resolution, "resolution", DESCRIPTION_LIMIT, required=True)
-    no_report_reason = _text(no_report_reason, "no_report_reason", DESCRIPTION_LIMIT)
+    resolution = clean_text(resolution, "resolution", DESCRIPTION_LIMIT, required=True)
+    no_report_reason = clean_text(no_report_reason, "no_report_reason", DESCRIPTION_LIMIT)
     state = load_incident(incident_id)
     if state.status != "open" and repeated(
         uuid.UUID(state.id), "governance.IncidentClosed", actor, idempotency_key
@@ -387,7 +379,7 @@ def advance_incident(
                 [
                     ev.IncidentReportOverdue(
                         deadline_at=state.deadline_at.isoformat(),
-                        finding_id=str(audits.finding_stream_id(state.id)),
+                        finding_id=str(finding_stream_id(state.id)),
                         recipient_ids=recipients,
                     )
                 ],
@@ -419,7 +411,7 @@ def advance_incident(
 
 
 def _open_overdue_finding(actor: Actor, state: IncidentState, now: datetime) -> uuid.UUID:
-    model = registry.load_model(state.model_id)
+    model = load_model(state.model_id)
     assert state.deadline_at is not None
     return audits.open_finding(
         actor=actor,

@@ -1,15 +1,23 @@
-"""Reads the API and the admin share: policies, risk records and evidence, also as of a time
-or log position."""
+"""Reads the API and the admin share: policies (the one in force too), risk records and
+evidence, also as of a time or log position."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from eventstore import store
-from governance.commands import evidence_stream_id, risk_stream_id
 from governance.errors import PolicyNotFound
 from governance.models import PolicyVersion
 from governance.state import EvidenceState, RiskState, evolve_evidence, evolve_risk
+from governance.streams import evidence_stream_id, risk_stream_id
+
+
+def current_policy() -> PolicyVersion:
+    # Seeds the default policy when none exists yet, as it always has; the one read here that
+    # may append, hence the import at call time (commands import this module).
+    from governance.commands import ensure_default_policy
+
+    return ensure_default_policy()
 
 
 def get_policy(number: int) -> PolicyVersion:

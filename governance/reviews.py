@@ -18,37 +18,31 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from approvals import commands as approvals
+from approvals import queries as approval_queries
 from approvals import rules as approval_rules
 from approvals.errors import NotBoardMember, SeparationOfDuties
 from approvals.models import ApprovalRequest, Board
 from core import clock
 from core.actors import Actor
-from core.errors import InvalidInput
+from core.errors import InvalidInput, Unprocessable
+from core.text import clean_text
 from eventstore import store
 from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
 from governance import cadence
 from governance import events as ev
-from governance.commands import NAMESPACE, _text, current_policy, meta, repeated
-from governance.errors import ReviewClosed, ReviewNotFound, Unprocessable
+from governance.commands import meta, repeated
+from governance.errors import ReviewClosed
 from governance.models import ModelRisk, PeriodicReview
-from governance.state import ReviewState, evolve_review
-from registry import commands as registry
+from governance.queries import current_policy
+from governance.state import ReviewState
+from governance.streams import load_review, review_stream_id
 from registry.models import ModelVersion
+from registry.streams import load_model, load_version
 
 NOTIFY_TASK = "governance.notify_review"
 REVIEWED_STATUSES = ("approved", "deployed")
 OUTCOMES = ("satisfactory", "changes_required")
 OFFICER_PERM = "governance.assign_risk_tier"
-
-
-def review_stream_id(version_id: str | uuid.UUID, sequence: int) -> uuid.UUID:
-    return uuid.uuid5(NAMESPACE, f"review:{version_id}:{sequence}")
-
-
-def load_review(review_id: str | uuid.UUID) -> ReviewState:
-    return store.load_existing(
-        review_id, evolve_review, ReviewState(), ReviewNotFound(f"no periodic review {review_id}")
-    )
 
 
 # -- who hears about it ------------------------------------------------------------------
@@ -285,7 +279,7 @@ def complete_review(
     version): the streams the member was shown; refused if any moved since."""
     if outcome not in OUTCOMES:
         raise InvalidInput(f"outcome is one of {', '.join(OUTCOMES)}")
-    rationale = _text(rationale, "rationale", 5000, required=True)
+    rationale = clean_text(rationale, "rationale", 5000, required=True)
     state = load_review(review_id)
     if state.status != "open" and repeated(
         uuid.UUID(state.id), "governance.ReviewCompleted", actor, idempotency_key
@@ -296,15 +290,15 @@ def complete_review(
     if board not in state.boards:
         raise Unprocessable(f"this review belongs to {', '.join(state.boards)}, not {board!r}")
     user = actor.account
-    if user is None or user.pk not in approvals.board_by_name(board).members:
+    if user is None or user.pk not in approval_queries.board_by_name(board).members:
         raise NotBoardMember(f"only members of the {board} board complete its reviews")
-    model = registry.load_model(state.model_id)
-    version = registry.load_version(state.version_id)
+    model = load_model(state.model_id)
+    version = load_version(state.version_id)
     violated = approval_rules.separation_of_duties(
         user.pk,
         requester_id=-1,
-        owner_ids=approvals._owner_ids(model.team),
-        author_ids=approvals._author_ids(version),
+        owner_ids=approval_queries.owner_ids(model.team),
+        author_ids=approval_queries.author_ids(version),
     )
     if violated is not None:
         raise SeparationOfDuties(violated, "the model's owners and authors cannot review it")

@@ -21,14 +21,16 @@ from eventstore import store
 from eventstore.canonical import CanonicalizationError, canonical_json, check_json_value
 from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
 from lineage import events as ev
-from lineage import rules
-from lineage.errors import CycleRefused, InvalidRunEvent, NodeNotFound, NoTeam
+from lineage import queries, rules
+from lineage.errors import CycleRefused, InvalidRunEvent, NoTeam
 from lineage.models import LineageEdge, LineageNode
 from registry import commands as registry
 from registry import permissions
 from registry import rules as registry_rules
-from registry.errors import DatasetNotFound, ModelNotFound
+from registry.errors import DatasetNotFound
 from registry.models import DatasetVersion
+from registry.queries import dataset_id_for
+from registry.streams import load_dataset
 
 ACYCLIC_LOCK = 0x6C696E65616765  # advisory lock: edge types that must stay acyclic
 RUN_EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER")
@@ -47,37 +49,12 @@ def _meta(actor: Actor, idempotency_key: str | None = None) -> dict[str, Any]:
 # -- nodes -------------------------------------------------------------------------------
 
 
-def node_id(ref: rules.NodeRef) -> uuid.UUID:
-    """The id of the stream a node stands for (runs: derived from the run id)."""
-    try:
-        if ref.kind == rules.MODEL:
-            return registry.version_stream_id(registry.model_id_for(ref.name), ref.number or 0)
-        if ref.kind == rules.DATASET:
-            return registry.dataset_id_for(ref.name)
-        if ref.kind == rules.DATASET_VERSION:
-            return registry.dataset_version_stream_id(
-                registry.dataset_id_for(ref.name), ref.number or 0
-            )
-    except (ModelNotFound, DatasetNotFound) as exc:
-        raise NodeNotFound(f"no node {ref.key}: {exc.detail}") from exc
-    return rules.run_node_id(ref.name)
-
-
-def resolve(text: object) -> LineageNode:
-    """The stored node a name denotes (case-insensitive model and dataset names)."""
-    ref = rules.parse_node(text)
-    found = LineageNode.objects.filter(id=node_id(ref)).first()
-    if found is None:
-        raise NodeNotFound(f"no node {ref.key}")
-    return found
-
-
 def _endpoint(text: object) -> tuple[rules.NodeRef, uuid.UUID, str]:
     """(parsed, id, canonical key); a run need not exist yet, anything else must."""
     ref = rules.parse_node(text)
     if ref.kind == rules.RUN:
         return ref, rules.run_node_id(ref.name), ref.key
-    node = resolve(text)
+    node = queries.get_node(text)
     return ref, node.id, node.key
 
 
@@ -133,7 +110,7 @@ def record_edge(
     # Claims about a registered object need its owners; a run's inputs and outputs are what
     # the run reports (creating a dataset version for them is checked by the registry).
     if rules.RUN not in (source_ref.kind, target_ref.kind):
-        _require_change(actor, resolve(target_key))
+        _require_change(actor, queries.get_node(target_key))
     edge_id = rules.edge_stream_id(source_id, edge_type, target_id)
     event = ev.EdgeRecorded(
         source=source_key,
@@ -291,12 +268,12 @@ def _dataset_node(actor: Actor, dataset: _Dataset, *, new_version: bool) -> str:
     the dataset version tagged with it (created once); outputs of a completed run without one
     become a new version; anything else is the dataset as a whole."""
     try:
-        dataset_id = str(registry.dataset_id_for(dataset.name))
+        dataset_id = str(dataset_id_for(dataset.name))
     except DatasetNotFound:
         dataset_id = registry.register_dataset(
             actor=actor, name=dataset.name, team=_team_for(actor)
         ).id
-    state = registry.load_dataset(dataset_id)
+    state = load_dataset(dataset_id)
     version = dataset.version
     if version:
         existing = DatasetVersion.objects.filter(

@@ -32,13 +32,13 @@ from approvals.models import ApprovalRequest
 from core.actors import Actor
 from eventstore import checkpoints
 from eventstore.canonical import canonical_json
-from governance import commands as governance
 from governance.models import BiasAudit, Finding, PeriodicReview
+from governance.streams import evidence_stream_id, risk_stream_id
 from lineage import commands, queries, rules
 from lineage.models import LineageNode
 from lineage.queries import Closure, Edge
-from registry import commands as registry
 from registry.models import ModelVersion
+from registry.queries import model_id_for
 
 BATCH = 1000
 CHUNK = 256 * 1024
@@ -329,8 +329,8 @@ def governance_streams(model_id: uuid.UUID, version_ids: Iterable[uuid.UUID]) ->
     approval requests (with their decisions), periodic reviews, bias audits and findings.
     The first two have ids derived from the subject; the others are found in their read
     tables, whose ids are the stream ids."""
-    streams = {governance.risk_stream_id(model_id)}
-    streams.update(governance.evidence_stream_id(version_id) for version_id in version_ids)
+    streams = {risk_stream_id(model_id)}
+    streams.update(evidence_stream_id(version_id) for version_id in version_ids)
     for table in (ApprovalRequest, PeriodicReview, BiasAudit, Finding):
         streams.update(table.objects.filter(model_id=model_id).values_list("id", flat=True))
     return streams
@@ -675,5 +675,5 @@ def audit_bundle(
 
 
 def bundle_subject(model_names: list[str]) -> tuple[str, list[uuid.UUID]]:
-    ids = [registry.model_id_for(name) for name in model_names]
+    ids = [model_id_for(name) for name in model_names]
     return ",".join(f"model:{name}" for name in model_names), model_streams(ids)

@@ -16,8 +16,8 @@ from typing import Any
 
 from django.db import connection
 
-from lineage import rules
-from lineage.commands import resolve
+from lineage import rules, streams
+from lineage.errors import NodeNotFound
 from lineage.models import LineageNode
 
 UPSTREAM, DOWNSTREAM = "upstream", "downstream"
@@ -185,7 +185,12 @@ def nodes(ids) -> dict[uuid.UUID, LineageNode]:
 
 
 def get_node(text: object) -> LineageNode:
-    return resolve(text)
+    """The stored node a name denotes (case-insensitive model and dataset names)."""
+    ref = rules.parse_node(text)
+    found = LineageNode.objects.filter(id=streams.node_id(ref)).first()
+    if found is None:
+        raise NodeNotFound(f"no node {ref.key}")
+    return found
 
 
 def iter_edges(ids: list[uuid.UUID]) -> Iterator[Edge]:

@@ -16,8 +16,6 @@ from typing import Any, BinaryIO
 import psycopg
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Value
-from django.db.models.functions import Lower
 
 from core.actors import Actor
 from core.errors import InvalidInput
@@ -30,7 +28,6 @@ from registry.errors import (
     AliasNotFound,
     AliasReserved,
     ArtifactAlreadyStored,
-    DatasetNotFound,
     InvalidTransition,
     ModelIsArchived,
     ModelNotFound,
@@ -48,15 +45,21 @@ from registry.state import (
     DatasetVersionState,
     ModelState,
     VersionState,
-    evolve_dataset,
-    evolve_dataset_version,
     evolve_model,
     evolve_version,
     transition_allowed,
 )
+from registry.streams import (
+    dataset_version_stream_id,
+    load_dataset,
+    load_dataset_version,
+    load_model,
+    load_version,
+    load_version_by_number,
+    version_stream_id,
+)
 
 NUMBERING_ATTEMPTS = 50
-VERSION_NAMESPACE = uuid.UUID("6f1c3a52-0d4b-4f0e-9a57-3d2b8c1e7a10")
 
 
 def _meta(actor: Actor, idempotency_key: str | None = None) -> dict[str, Any]:
@@ -66,15 +69,6 @@ def _meta(actor: Actor, idempotency_key: str | None = None) -> dict[str, Any]:
     if idempotency_key is not None:
         meta["idempotency_key"] = idempotency_key
     return meta
-
-
-def version_stream_id(model_id: str | uuid.UUID, number: int) -> uuid.UUID:
-    """Deterministic: the same model and number always name the same version stream."""
-    return uuid.uuid5(VERSION_NAMESPACE, f"model:{model_id}:{number}")
-
-
-def dataset_version_stream_id(dataset_id: str | uuid.UUID, number: int) -> uuid.UUID:
-    return uuid.uuid5(VERSION_NAMESPACE, f"dataset:{dataset_id}:{number}")
 
 
 @contextmanager
@@ -89,26 +83,6 @@ def _unique_name_guard(constraint: str, name: str) -> Iterator[None]:
 
 
 # -- models ------------------------------------------------------------------------------
-
-
-def load_model(model_id: str | uuid.UUID, *, cached: bool = False) -> ModelState:
-    state, _ = store.load(uuid.UUID(str(model_id)), evolve_model, ModelState(), cached=cached)
-    if not state.exists:
-        raise ModelNotFound(f"no model with id {model_id}")
-    return state
-
-
-def model_id_for(name: str) -> uuid.UUID:
-    # lower(name) is what the unique index holds, so this is an index lookup.
-    row = (
-        RegisteredModel.objects.alias(lowered=Lower("name"))
-        .filter(lowered=Lower(Value(name)))
-        .values_list("id", flat=True)
-        .first()
-    )
-    if row is None:
-        raise ModelNotFound(f"no model named {name!r}")
-    return row
 
 
 def _require_expected(state_version: int, expected: int | None, stream_id: Any) -> int:
@@ -392,17 +366,6 @@ def _numbered_at(result: Any) -> int:
     return event.data["number"]
 
 
-def load_version(version_id: str | uuid.UUID) -> VersionState:
-    state, _ = store.load(uuid.UUID(str(version_id)), evolve_version, VersionState())
-    if not state.exists:
-        raise ModelVersionNotFound(f"no model version {version_id}")
-    return state
-
-
-def load_version_by_number(model_id: str, number: int) -> VersionState:
-    return load_version(version_stream_id(model_id, number))
-
-
 def update_model_version(
     *, actor: Actor, version_id: str, expected_version: int | None, changes: dict[str, Any]
 ) -> VersionState:
@@ -638,25 +601,6 @@ def remove_alias(
 # -- datasets ----------------------------------------------------------------------------
 
 
-def load_dataset(dataset_id: str | uuid.UUID) -> DatasetState:
-    state, _ = store.load(uuid.UUID(str(dataset_id)), evolve_dataset, DatasetState())
-    if not state.exists:
-        raise DatasetNotFound(f"no dataset with id {dataset_id}")
-    return state
-
-
-def dataset_id_for(name: str) -> uuid.UUID:
-    row = (
-        Dataset.objects.alias(lowered=Lower("name"))
-        .filter(lowered=Lower(Value(name)))
-        .values_list("id", flat=True)
-        .first()
-    )
-    if row is None:
-        raise DatasetNotFound(f"no dataset named {name!r}")
-    return row
-
-
 def register_dataset(
     *,
     actor: Actor,
@@ -759,10 +703,3 @@ def create_dataset_version(
             continue
         return load_dataset_version(version_id)
     raise ConcurrencyConflict(uuid.UUID(state.id), state.stream_version, None)
-
-
-def load_dataset_version(version_id: str | uuid.UUID) -> DatasetVersionState:
-    state, _ = store.load(uuid.UUID(str(version_id)), evolve_dataset_version, DatasetVersionState())
-    if not state.exists:
-        raise InvalidInput(f"no dataset version {version_id}")
-    return state

@@ -1,13 +1,23 @@
 """Reads the API and the admin share: current state from projections and folds, and any object
-as it was at a log position or a time (folded from its events)."""
+as it was at a log position or a time (folded from its events), and the ids of models and
+datasets by name (from the read tables)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
+from django.db.models import Value
+from django.db.models.functions import Lower
+
 from eventstore import store
-from registry import commands
-from registry.errors import DatasetVersionNotFound, ModelNotFound, ModelVersionNotFound
+from registry.errors import (
+    DatasetNotFound,
+    DatasetVersionNotFound,
+    ModelNotFound,
+    ModelVersionNotFound,
+)
+from registry.models import Dataset, RegisteredModel
 from registry.state import (
     DatasetState,
     DatasetVersionState,
@@ -18,12 +28,38 @@ from registry.state import (
     evolve_model,
     evolve_version,
 )
+from registry.streams import dataset_version_stream_id, version_stream_id
+
+
+def model_id_for(name: str) -> uuid.UUID:
+    # lower(name) is what the unique index holds, so this is an index lookup.
+    row = (
+        RegisteredModel.objects.alias(lowered=Lower("name"))
+        .filter(lowered=Lower(Value(name)))
+        .values_list("id", flat=True)
+        .first()
+    )
+    if row is None:
+        raise ModelNotFound(f"no model named {name!r}")
+    return row
+
+
+def dataset_id_for(name: str) -> uuid.UUID:
+    row = (
+        Dataset.objects.alias(lowered=Lower("name"))
+        .filter(lowered=Lower(Value(name)))
+        .values_list("id", flat=True)
+        .first()
+    )
+    if row is None:
+        raise DatasetNotFound(f"no dataset named {name!r}")
+    return row
 
 
 def get_model(
     name: str, *, up_to_position: int | None = None, as_of: datetime | None = None
 ) -> ModelState:
-    model_id = commands.model_id_for(name)
+    model_id = model_id_for(name)
     state, _ = store.load(
         model_id, evolve_model, ModelState(), up_to_position=up_to_position, as_of=as_of
     )
@@ -35,9 +71,9 @@ def get_model(
 def get_version(
     name: str, number: int, *, up_to_position: int | None = None, as_of: datetime | None = None
 ) -> VersionState:
-    model_id = commands.model_id_for(name)
+    model_id = model_id_for(name)
     state, _ = store.load(
-        commands.version_stream_id(model_id, number),
+        version_stream_id(model_id, number),
         evolve_version,
         VersionState(),
         up_to_position=up_to_position,
@@ -51,21 +87,21 @@ def get_version(
 def get_dataset(
     name: str, *, up_to_position: int | None = None, as_of: datetime | None = None
 ) -> DatasetState:
-    dataset_id = commands.dataset_id_for(name)
+    dataset_id = dataset_id_for(name)
     state, _ = store.load(
         dataset_id, evolve_dataset, DatasetState(), up_to_position=up_to_position, as_of=as_of
     )
     if not state.exists:
-        raise commands.DatasetNotFound(f"dataset {name!r} did not exist yet at that point")
+        raise DatasetNotFound(f"dataset {name!r} did not exist yet at that point")
     return state
 
 
 def get_dataset_version(
     name: str, number: int, *, up_to_position: int | None = None, as_of: datetime | None = None
 ) -> DatasetVersionState:
-    dataset_id = commands.dataset_id_for(name)
+    dataset_id = dataset_id_for(name)
     state, _ = store.load(
-        commands.dataset_version_stream_id(dataset_id, number),
+        dataset_version_stream_id(dataset_id, number),
         evolve_dataset_version,
         DatasetVersionState(),
         up_to_position=up_to_position,

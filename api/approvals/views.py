@@ -22,7 +22,6 @@ from api.preconditions import etag, expected_version
 from approvals import commands, gate, queries
 from approvals.models import ApprovalRequest, Board
 from core.actors import Actor
-from registry import commands as registry
 from registry import queries as registry_queries
 
 BOARD = OpenApiParameter(
@@ -207,7 +206,7 @@ class ApprovalCollectionApi(ListAPIView):
         data = body.validated_data
         state = commands.request_approval(
             actor=_actor(request),
-            model_id=str(registry.model_id_for(data["model"])),
+            model_id=str(registry_queries.model_id_for(data["model"])),
             number=data["version"],
             target=data.get("target", "production"),
             notes=data.get("notes", ""),

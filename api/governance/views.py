@@ -26,9 +26,8 @@ from api.preconditions import etag, expected_version
 from approvals import commands as approvals
 from core import clock
 from core.actors import Actor
-from governance import art73, audits, commands, incidents, policy, queries, reviews
+from governance import art73, audits, commands, incidents, policy, queries, reviews, streams
 from governance.models import Evidence, Finding, Incident, PeriodicReview, PolicyVersion
-from registry import commands as registry
 from registry import queries as registry_queries
 from registry.models import RegisteredModel
 
@@ -67,7 +66,7 @@ class PolicyCollectionApi(ListAPIView):
     def post(self, request: Request) -> Response:
         body = s.PolicyCreateInput(data=request.data)
         body.is_valid(raise_exception=True)
-        current = commands.current_policy()
+        current = queries.current_policy()
         created = commands.record_policy_version(
             actor=Actor.from_request(request),
             changes=body.validated_data["changes"],
@@ -114,8 +113,8 @@ class IntakeApi(APIView):
     def post(self, request: Request, name: str) -> Response:
         body = s.IntakeInput(data=request.data)
         body.is_valid(raise_exception=True)
-        model_id = str(registry.model_id_for(name))
-        current = commands.load_risk(model_id)
+        model_id = str(registry_queries.model_id_for(name))
+        current = streams.load_risk(model_id)
         state = commands.record_intake(
             actor=Actor.from_request(request),
             model_id=model_id,
@@ -136,8 +135,8 @@ class RiskTierDecisionApi(APIView):
     def post(self, request: Request, name: str) -> Response:
         body = s.RiskTierInput(data=request.data)
         body.is_valid(raise_exception=True)
-        model_id = str(registry.model_id_for(name))
-        current = commands.load_risk(model_id)
+        model_id = str(registry_queries.model_id_for(name))
+        current = streams.load_risk(model_id)
         state = commands.assign_risk_tier(
             actor=Actor.from_request(request),
             model_id=model_id,
@@ -161,7 +160,7 @@ class SuspensionApi(APIView):
         body.is_valid(raise_exception=True)
         state = commands.suspend_model(
             actor=Actor.from_request(request),
-            model_id=str(registry.model_id_for(name)),
+            model_id=str(registry_queries.model_id_for(name)),
             reason=body.validated_data["reason"],
             idempotency_key=idempotency_key(request),
         )
@@ -180,7 +179,7 @@ class ReinstatementApi(APIView):
         body.is_valid(raise_exception=True)
         state = commands.reinstate_model(
             actor=Actor.from_request(request),
-            model_id=str(registry.model_id_for(name)),
+            model_id=str(registry_queries.model_id_for(name)),
             reason=body.validated_data["reason"],
             idempotency_key=idempotency_key(request),
         )
@@ -215,7 +214,7 @@ class EvidenceCollectionApi(ListAPIView):
     def post(self, request: Request, name: str, number: int) -> Response:
         body = s.EvidenceCreateInput(data=request.data)
         body.is_valid(raise_exception=True)
-        model_id = str(registry.model_id_for(name))
+        model_id = str(registry_queries.model_id_for(name))
         data = body.validated_data
         state = commands.attach_evidence(
             actor=Actor.from_request(request),
@@ -248,7 +247,7 @@ class EvidenceUploadApi(APIView):
         idempotency_key(request)
         key, upload = commands.evidence_upload(
             actor=Actor.from_request(request),
-            model_id=str(registry.model_id_for(name)),
+            model_id=str(registry_queries.model_id_for(name)),
             number=number,
             **body.validated_data,
         )
@@ -275,7 +274,7 @@ class WaiverApi(APIView):
         data = body.validated_data
         state = approvals.grant_waiver(
             actor=Actor.from_request(request),
-            model_id=str(registry.model_id_for(name)),
+            model_id=str(registry_queries.model_id_for(name)),
             number=number,
             kind=data["kind"],
             reason=data["reason"],
@@ -437,7 +436,7 @@ class BiasAuditCollectionApi(ListAPIView):
         data = body.validated_data
         outcome = audits.run_bias_audit(
             actor=Actor.from_request(request),
-            model_id=str(registry.model_id_for(name)),
+            model_id=str(registry_queries.model_id_for(name)),
             number=number,
             spec=data["spec"],
             rows=data.get("rows"),
@@ -578,7 +577,7 @@ class ModelIncidentCollectionApi(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Incident.objects.none()
-        model_id = registry.model_id_for(self.kwargs["name"])
+        model_id = registry_queries.model_id_for(self.kwargs["name"])
         return queries.visible_incidents(self.request.user).filter(model_id=model_id)
 
     @extend_schema(
@@ -594,7 +593,7 @@ class ModelIncidentCollectionApi(ListAPIView):
         data = body.validated_data
         state = incidents.report_incident(
             actor=Actor.from_request(request),
-            model_id=str(registry.model_id_for(name)),
+            model_id=str(registry_queries.model_id_for(name)),
             title=data["title"],
             description=data["description"],
             occurred_at=data["occurred_at"],

@@ -195,7 +195,7 @@ class ModelVersionCollectionApi(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ModelVersion.objects.none()
-        model_id = commands.model_id_for(self.kwargs["name"])
+        model_id = queries.model_id_for(self.kwargs["name"])
         return ModelVersion.objects.filter(model_id=model_id)
 
     @extend_schema(
@@ -459,7 +459,7 @@ class AliasApi(APIView):
 @history_schema("Model history", MODEL_NAME)
 class ModelHistoryApi(EventHistoryApi):
     def stream_id(self, name: str) -> uuid.UUID:
-        return commands.model_id_for(name)
+        return queries.model_id_for(name)
 
 
 @history_schema("Model version history", MODEL_NAME, NUMBER)
@@ -565,9 +565,7 @@ class DatasetVersionCollectionApi(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return DatasetVersion.objects.none()
-        return DatasetVersion.objects.filter(
-            dataset_id=commands.dataset_id_for(self.kwargs["name"])
-        )
+        return DatasetVersion.objects.filter(dataset_id=queries.dataset_id_for(self.kwargs["name"]))
 
     @extend_schema(
         request=s.DatasetVersionCreateInput,
@@ -582,7 +580,7 @@ class DatasetVersionCollectionApi(ListAPIView):
         data["pii_categories"] = tuple(data.get("pii_categories", ()))
         version = commands.create_dataset_version(
             actor=_actor(request),
-            dataset_id=str(commands.dataset_id_for(name)),
+            dataset_id=str(queries.dataset_id_for(name)),
             data=DatasetVersionInput(**data),
             idempotency_key=idempotency_key(request),
         )
@@ -595,7 +593,7 @@ class DatasetVersionCollectionApi(ListAPIView):
 @history_schema("Dataset history")
 class DatasetHistoryApi(EventHistoryApi):
     def stream_id(self, name: str) -> uuid.UUID:
-        return commands.dataset_id_for(name)
+        return queries.dataset_id_for(name)
 
 
 @history_schema("Dataset version history", NUMBER)

@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 
 from core.actors import Actor
-from registry import artifacts, commands
+from registry import artifacts, commands, streams
 from registry.commands import DatasetVersionInput, VersionInput
 from tests.api.conftest import client_for
 
@@ -52,7 +52,7 @@ def _seed_governance(owner, model, settings, tmp_path) -> None:
     approvals.appoint_chair(actor=admin, board="model-risk", user_id=officer.pk)
     governance.record_intake(actor=actor, model_id=model.id, answers=INTAKE["low"])
     governance.assign_risk_tier(actor=Actor.user(officer, auth_method="token"), model_id=model.id)
-    version = commands.load_version_by_number(model.id, 1)
+    version = streams.load_version_by_number(model.id, 1)
     document = upload(artifacts.get_store(), version, "model_card", b"model card")
     governance.attach_evidence(
         actor=actor,

@@ -9,6 +9,8 @@ import pytest
 from django.test import Client
 
 from approvals import commands as approvals
+from approvals import queries as approval_queries
+from approvals import streams as approval_streams
 from approvals.roles import ensure_auditors_group
 from eventstore.models import Event
 from tests.approvals.conftest import actor_of, governed_version, revise_model_card
@@ -119,7 +121,7 @@ def test_reviewer_sees_only_requests_of_their_boards_and_decides_with_the_comman
     assert done.status_code == 302, done.content
     added = list(Event.objects.order_by("position").values_list("type", flat=True)[before:])
     assert added == ["approvals.ReviewDecisionRecorded"]
-    assert approvals.load_request(high.id).decisions[-1].board == "legal"
+    assert approval_streams.load_request(high.id).decisions[-1].board == "legal"
 
 
 def test_admin_decision_refused_by_separation_of_duties_shows_the_code_and_appends_nothing(
@@ -173,7 +175,7 @@ def test_auditors_read_everything_and_change_nothing(cast, evidence_store):
         {"board": "legal", "decision": "approve", "rationale": "no"},
     )
     assert refused.status_code == 403
-    board = approvals.board_by_name("legal")
+    board = approval_queries.board_by_name("legal")
     assert (
         client.post(
             f"/admin/approvals/board/{board.id}/members/", {"action": "add", "user": auditor.pk}
@@ -252,14 +254,14 @@ def test_voided_request_is_back_in_my_reviews_when_the_evidence_changed(cast, ev
 
 def test_board_members_change_through_the_admin_form_as_events(cast, admin_client):
     newcomer = make_user("nina-new")
-    board = approvals.board_by_name("ethics")
+    board = approval_queries.board_by_name("ethics")
     done = submit_form(
         admin_client,
         f"/admin/approvals/board/{board.id}/members/",
         {"action": "add", "user": newcomer.pk},
     )
     assert done.status_code == 302, done.content
-    assert newcomer.pk in approvals.board_by_name("ethics").members
+    assert newcomer.pk in approval_queries.board_by_name("ethics").members
     page = admin_client.get(f"/admin/approvals/board/{board.id}/change/")
     assert b"approvals.BoardMemberAdded" in page.content
     assert b"nina-new" in page.content
@@ -325,7 +327,7 @@ def test_request_is_approved_and_promotable_when_every_board_decides_in_the_admi
             )
             assert done.status_code == 302, done.content
             decided.append((board, member.username))
-    state = approvals.load_request(request.id)
+    state = approval_streams.load_request(request.id)
     assert state.status == "approved"
     assert len(decided) >= sum(request.boards.values())
     assert [d.reviewer_id for d in state.decisions] == [

@@ -9,6 +9,7 @@ import pytest
 
 from approvals import commands as approvals
 from approvals import gate
+from approvals import streams as approval_streams
 from approvals.errors import (
     NotBoardChair,
     NotBoardMember,
@@ -19,8 +20,11 @@ from approvals.errors import (
 from core import clock
 from eventstore.models import Event
 from governance import commands as governance
+from governance import queries as governance_queries
+from governance import streams as governance_streams
 from governance.errors import OverrideNeedsReason, RiskSeparationOfDuties
 from registry import commands as registry
+from registry import streams as registry_streams
 from registry.commands import VersionInput
 from tests.api.conftest import client_for
 from tests.approvals.conftest import (
@@ -151,8 +155,8 @@ def test_approval_is_void_when_evidence_changes_after_it_and_counts_again_when_r
     gate.require_promotion(model_id=model.id, number=1)
     reviewers = [cast.reviewer(b, i) for b, i in (("model-risk", 0), ("legal", 0))]
     assert all(not queries.pending_for(r).filter(id=request.id).exists() for r in reviewers)
-    assert registry.load_version(version.id).status == "approved"
-    before_version = registry.load_version(version.id).stream_version
+    assert registry_streams.load_version(version.id).status == "approved"
+    before_version = registry_streams.load_version(version.id).stream_version
     before = Event.objects.order_by("-position").values_list("position", flat=True).first()
     revise_model_card(cast, evidence_store, version, b"a revised model card", "voided")
     appended = list(
@@ -166,14 +170,14 @@ def test_approval_is_void_when_evidence_changes_after_it_and_counts_again_when_r
     voided = appended[1][1]
     assert voided["previous_status"] == "approved"
     assert voided["voided_decisions"] == 4
-    assert voided["evidence_version"] == governance.load_evidence(version.id).stream_version
+    assert voided["evidence_version"] == governance_streams.load_evidence(version.id).stream_version
     # The version is back in review: it no longer shows an approval that stopped counting.
     moved = appended[2][1]
     assert (moved["from_status"], moved["to_status"]) == ("approved", "in_review")
     assert "voided" in moved["reason"]
-    assert registry.load_version(version.id).status == "in_review"
-    assert registry.load_version(version.id).stream_version == before_version + 1
-    state = approvals.load_request(request.id)
+    assert registry_streams.load_version(version.id).status == "in_review"
+    assert registry_streams.load_version(version.id).stream_version == before_version + 1
+    state = approval_streams.load_request(request.id)
     assert state.status == "open"
     assert state.expires_at is None and state.conditions == ()
     assert all(queries.pending_for(r).filter(id=request.id).exists() for r in reviewers)
@@ -191,7 +195,7 @@ def test_approval_is_void_when_evidence_changes_after_it_and_counts_again_when_r
 
     state = approve_high(cast, request.id)
     assert state.status == "approved"
-    assert registry.load_version(version.id).status == "approved"
+    assert registry_streams.load_version(version.id).status == "approved"
     assert not any(queries.pending_for(r).filter(id=request.id).exists() for r in reviewers)
     gate.require_promotion(model_id=model.id, number=1)
 
@@ -205,10 +209,10 @@ def test_changes_requested_request_opens_again_when_the_owner_changes_the_eviden
     request = request_for(cast, model)
     reviewer = cast.reviewer("model-risk", 1)
     approve(cast, request.id, "model-risk", 1, decision="request_changes", rationale="more")
-    assert approvals.load_request(request.id).status == "changes_requested"
+    assert approval_streams.load_request(request.id).status == "changes_requested"
     assert not queries.pending_for(reviewer).filter(id=request.id).exists()
     revise_model_card(cast, evidence_store, version, b"the card, revised", "revised")
-    assert approvals.load_request(request.id).status == "open"
+    assert approval_streams.load_request(request.id).status == "open"
     assert queries.pending_for(reviewer).filter(id=request.id).exists()
     # A second change with no decision since appends no second void.
     revise_model_card(cast, evidence_store, version, b"the card, revised twice", "revised")
@@ -219,7 +223,7 @@ def test_changes_requested_request_opens_again_when_the_owner_changes_the_eviden
 def test_open_request_keeps_its_policy_when_the_policy_changes(cast, evidence_store):
     model, _ = governed_version(cast, evidence_store, "high", "kept-policy")
     request = request_for(cast, model)
-    before = governance.current_policy()
+    before = governance_queries.current_policy()
     changed = governance.record_policy_version(
         actor=actor_of(cast.admin),
         changes={"high": {"boards": {"model-risk": 3, "legal": 1, "ethics": 1}}},
@@ -227,7 +231,7 @@ def test_open_request_keeps_its_policy_when_the_policy_changes(cast, evidence_st
     )
     assert changed.number == before.number + 1
     assert changed.tiers["high"]["boards"]["model-risk"] == 3
-    assert approvals.load_request(request.id).boards["model-risk"] == 2
+    assert approval_streams.load_request(request.id).boards["model-risk"] == 2
     assert approve_high(cast, request.id).status == "approved"
     other, _ = governed_version(cast, evidence_store, "high", "new-policy")
     later = request_for(cast, other)
@@ -240,12 +244,12 @@ def test_reject_closes_the_request_and_rejects_the_version(cast, evidence_store)
     request = request_for(cast, model)
     state = approve(cast, request.id, "model-risk", 1, decision="reject", rationale="leaky")
     assert state.status == "rejected"
-    assert registry.load_version(version.id).status == "rejected"
+    assert registry_streams.load_version(version.id).status == "rejected"
     with pytest.raises(RequestClosed):
         approve(cast, request.id, "model-risk", 0)
     again = request_for(cast, model)
     assert again.status == "open"
-    assert registry.load_version(version.id).status == "in_review"
+    assert registry_streams.load_version(version.id).status == "in_review"
 
 
 def test_withdrawn_request_takes_no_decisions_and_returns_the_version_to_draft(
@@ -257,7 +261,7 @@ def test_withdrawn_request_takes_no_decisions_and_returns_the_version_to_draft(
         actor=actor_of(cast.owner), request_id=request.id, reason="not ready"
     )
     assert state.status == "withdrawn"
-    assert registry.load_version(version.id).status == "draft"
+    assert registry_streams.load_version(version.id).status == "draft"
     with pytest.raises(RequestClosed):
         approve(cast, request.id, "model-risk", 1)
 
@@ -340,8 +344,8 @@ def test_a_deployed_version_whose_approval_is_voided_stays_deployed_and_opens_a_
     revise_model_card(cast, evidence_store, version, b"revised in production", "deployed-voided")
     # No legal move takes a running deployment back into review: it stays deployed, and the
     # boards and owners get a finding to resolve (re-approve, or take the version down).
-    assert registry.load_version(version.id).status == "deployed"
-    assert approvals.load_request(request.id).status == "open"
+    assert registry_streams.load_version(version.id).status == "deployed"
+    assert approval_streams.load_request(request.id).status == "open"
     (finding,) = Finding.objects.filter(version_id=version.id, source="approval_voided")
     assert finding.severity == "high" and finding.status == "open"
     assert finding.owner_team == model.team

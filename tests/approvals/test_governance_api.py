@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 from django.contrib.auth.models import Group
 
 from approvals import commands as approvals
+from approvals import streams as approval_streams
 from core import clock
 from eventstore.models import Event
-from governance import commands as governance
+from governance import queries as governance_queries
+from governance import streams as governance_streams
 from tests.approvals.conftest import (
     actor_of,
     api,
@@ -84,11 +86,11 @@ def test_conditions_are_refused_when_the_decision_is_not_an_approval(cast, evide
             "unprocessable",
         )
     assert appended_since(before) == []
-    assert approvals.load_request(request.id).status == "open"
+    assert approval_streams.load_request(request.id).status == "open"
 
 
 def test_policy_version_is_recorded_only_when_a_policy_admin_posts_it(cast):
-    current = governance.current_policy()
+    current = governance_queries.current_policy()
     change = {"changes": {"high": {"boards": {"model-risk": 3}}}, "reason": "stricter review"}
     before = last_position()
     for user in (cast.owner, cast.officer, cast.reviewer("legal")):
@@ -99,7 +101,7 @@ def test_policy_version_is_recorded_only_when_a_policy_admin_posts_it(cast):
     assert created.json()["number"] == current.number + 1
     assert created.json()["tiers"]["high"]["boards"]["model-risk"] == 3
     assert appended_since(before) == ["governance.PolicyVersionRecorded"]
-    assert governance.current_policy().number == current.number + 1
+    assert governance_queries.current_policy().number == current.number + 1
 
 
 def test_new_version_audits_are_a_policy_field_set_over_the_api_when_a_boolean(cast):
@@ -320,7 +322,7 @@ def test_model_card_is_refused_when_a_required_field_is_missing(cast, evidence_s
     )
     assert "intended_use" in body["detail"]
     assert appended_since(before) == []
-    assert governance.load_evidence(version.id).items == {}
+    assert governance_streams.load_evidence(version.id).items == {}
 
 
 def test_deployed_status_is_blocked_when_the_approval_has_expired(cast, evidence_store):
@@ -328,7 +330,7 @@ def test_deployed_status_is_blocked_when_the_approval_has_expired(cast, evidence
     assert decide(cast.reviewer("model-risk", 1), request.id, "model-risk").status_code == 201
     url = "/api/v1/models/expired-api/versions/1/"
     assert api(cast.owner).get(url).json()["status"] == "approved"
-    expires_at = approvals.load_request(request.id).expires_at
+    expires_at = approval_streams.load_request(request.id).expires_at
     with clock.frozen(expires_at + timedelta(seconds=1)):
         before = last_position()
         body = problem(

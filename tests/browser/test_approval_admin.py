@@ -11,6 +11,7 @@ import hashlib
 import pytest
 
 from approvals import commands as approvals
+from approvals import streams as approval_streams
 from approvals.gate import assess_promotion
 from core.actors import Actor
 from eventstore.models import Event
@@ -64,7 +65,7 @@ def test_reviewer_approves_from_the_queue_and_the_version_becomes_promotable(
     page.wait_for_selector("text=Decision recorded: approve.")
     assert "contracts and data basis reviewed" in page.content()
     assert Event.objects.count() > before
-    decision = approvals.load_request(request.id).decisions[-1]
+    decision = approval_streams.load_request(request.id).decisions[-1]
     assert (decision.board, decision.reviewer_id, decision.decision) == (
         "legal",
         lena.pk,

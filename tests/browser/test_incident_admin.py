@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core import clock
-from governance import incidents
+from governance import streams as governance_streams
 from tests.browser.pages import log_in, screenshot
 from tests.governance.test_incidents import model_of_tier, report
 
@@ -32,7 +32,7 @@ def test_legal_reviewer_reports_an_incident_to_the_authority_and_closes_it(
     page.click("input[name=_submit]")
     page.wait_for_selector("text=The report to the authority is recorded.")
     assert "governance.IncidentReportedToAuthority" in page.content()
-    reported = incidents.load_incident(state.id)
+    reported = governance_streams.load_incident(state.id)
     assert (reported.authority, reported.authority_reference) == (
         "Bundesnetzagentur",
         "AI-73-2026-0042",
@@ -44,5 +44,5 @@ def test_legal_reviewer_reports_an_incident_to_the_authority_and_closes_it(
     page.fill("#id_resolution", "pipeline fixed, limits restored, customers told")
     page.click("input[name=_submit]")
     page.wait_for_selector("text=The incident is closed.")
-    assert incidents.load_incident(state.id).status == "closed"
+    assert governance_streams.load_incident(state.id).status == "closed"
     assert "Close the incident" not in page.inner_text("#content")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from approvals import commands as approvals
+from approvals import streams as approval_streams
 from eventstore import store
 from tests.approvals.conftest import actor_of, approve, governed_version, unique_name
 
@@ -22,7 +23,7 @@ def approved_version(cast, evidence_store, tier: str = "high", *, before_request
     for board, quorum in boards.items():
         for index in range(quorum):
             approve(cast, request.id, board, index)
-    request = approvals.load_request(request.id)
+    request = approval_streams.load_request(request.id)
     assert request.status == "approved"
     return model, version, request
 

@@ -18,11 +18,11 @@ from core.actors import Actor
 from core.errors import InvalidInput
 from eventstore import store
 from eventstore.models import Event, OutboxMessage
-from governance import audits, tasks
+from governance import audits, policy, tasks
 from governance import commands as governance
 from governance.errors import FindingClosed, NoEvaluationData, NotAuditor
 from governance.models import BiasAudit, Finding
-from registry import commands as registry
+from registry import streams as registry_streams
 from tests.approvals.conftest import actor_of, governed_version, unique_name, upload
 from tests.conftest import make_user
 from tests.governance.cadence_helpers import approved_version
@@ -71,7 +71,7 @@ def test_passing_audit_opens_no_finding_and_uses_the_policy_thresholds(cast, evi
         changes={
             "high": {
                 "fairness_thresholds": {
-                    **governance.policy.FAIRNESS_THRESHOLDS,
+                    **policy.FAIRNESS_THRESHOLDS,
                     "min_disparate_impact_ratio": 0.3,
                     "min_statistical_parity_difference": -0.6,
                     "max_equalized_odds_difference": 0.6,
@@ -219,7 +219,7 @@ def test_new_version_of_a_critical_model_is_audited_once_when_evaluation_data_is
     cast, evidence_store
 ):
     model, version = _new_version(cast, evidence_store, "critical")
-    assert registry.load_version(version.id).status == "draft"
+    assert registry_streams.load_version(version.id).status == "draft"
     _attach_evaluation_data(cast, evidence_store, model, version, rows(0.8, 0.3))
     (message,) = _new_version_messages(version)
     evidence = audits.evaluation_evidence(str(version.id))

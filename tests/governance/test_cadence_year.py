@@ -13,10 +13,11 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from approvals import commands as approvals
+from approvals import streams as approval_streams
 from core import clock
 from core.actors import Actor
 from eventstore import store
-from governance import commands as governance
+from governance import queries as governance_queries
 from governance import reviews
 from governance.models import PeriodicReview
 from tests.approvals.conftest import actor_of
@@ -88,7 +89,7 @@ def test_a_high_tier_model_goes_through_a_year_of_reviews(cast, evidence_store):
                     )
 
     produced = [e for e in store.read_all(after_position=start) if e.stream_type in SHOWN]
-    tier = governance.current_policy().document["high"]
+    tier = governance_queries.current_policy().document["high"]
     boards = ", ".join(f"{board} {quorum}" for board, quorum in tier["boards"].items())
     print(
         f"\nOne year of periodic reviews of {model.name} version 1, tier high"
@@ -114,4 +115,4 @@ def test_a_high_tier_model_goes_through_a_year_of_reviews(cast, evidence_store):
     late = [r.sequence for r in rows if r.late]
     assert late == [4, 5, 6]
     assert [r.escalation_level for r in rows if r.sequence in (4, 5, 6)] == [1, 2, 2]
-    assert not approvals.load_request(request.id).suspended
+    assert not approval_streams.load_request(request.id).suspended

@@ -10,6 +10,7 @@ import pytest
 from core import clock
 from core.actors import Actor
 from governance import incidents
+from governance import streams as governance_streams
 from tests.approvals.conftest import actor_of
 from tests.approvals.test_admin import form_fields, staff_client, submit_form
 from tests.conftest import make_user
@@ -60,10 +61,10 @@ def test_legal_reviewer_records_the_report_and_closes_the_incident_in_the_admin(
         # A form the command refuses shows the command's message and code, records nothing.
         refused = submit_form(lena, url, {"authority": "BNetzA", "reference": "x" * 201})
         assert refused.status_code == 200
-        assert incidents.load_incident(state.id).authority_reported_at is None
+        assert governance_streams.load_incident(state.id).authority_reported_at is None
         done = submit_form(lena, url, {"authority": "BNetzA", "reference": "AI-73-2026-0042"})
         assert done.status_code == 302
-        reported = incidents.load_incident(state.id)
+        reported = governance_streams.load_incident(state.id)
         assert reported.authority == "BNetzA" and reported.authority_reference == "AI-73-2026-0042"
         page = lena.get(f"/admin/governance/incident/{state.id}/change/")
         assert b"Record the report to the authority" not in page.content
@@ -73,7 +74,7 @@ def test_legal_reviewer_records_the_report_and_closes_the_incident_in_the_admin(
             {"resolution": "pipeline fixed"},
         )
         assert closed.status_code == 302
-    assert incidents.load_incident(state.id).status == "closed"
+    assert governance_streams.load_incident(state.id).status == "closed"
 
 
 def test_owner_is_refused_by_the_command_when_recording_the_authority_report(cast):
@@ -85,7 +86,7 @@ def test_owner_is_refused_by_the_command_when_recording_the_authority_report(cas
         response = submit_form(owner, url, {"authority": "CNIL", "reference": "R-1"})
     assert response.status_code == 200
     assert b"not_incident_reviewer" in response.content
-    assert incidents.load_incident(state.id).authority_reported_at is None
+    assert governance_streams.load_incident(state.id).authority_reported_at is None
 
 
 def test_closing_without_the_report_asks_for_a_reason_in_the_admin(cast):
@@ -97,14 +98,14 @@ def test_closing_without_the_report_asks_for_a_reason_in_the_admin(cast):
         refused = submit_form(lena, url, {"resolution": "not serious after all"})
         assert refused.status_code == 200
         assert b"authority_report_required" in refused.content
-        assert incidents.load_incident(state.id).status == "open"
+        assert governance_streams.load_incident(state.id).status == "open"
         done = submit_form(
             lena,
             url,
             {"resolution": "not serious after all", "no_report_reason": "assessed not serious"},
         )
     assert done.status_code == 302
-    assert incidents.load_incident(state.id).status == "closed"
+    assert governance_streams.load_incident(state.id).status == "closed"
 
 
 def test_closure_is_refused_with_what_changed_when_the_report_was_recorded_after_the_page_opened(
@@ -123,7 +124,7 @@ def test_closure_is_refused_with_what_changed_when_the_report_was_recorded_after
         assert stale.status_code == 409
         assert b"Incident reported to authority" in stale.content
         assert cast.officer.get_username().encode() in stale.content
-        assert incidents.load_incident(state.id).status == "open"
+        assert governance_streams.load_incident(state.id).status == "open"
         done = lena.post(url, form_fields(stale))
     assert done.status_code == 302
-    assert incidents.load_incident(state.id).status == "closed"
+    assert governance_streams.load_incident(state.id).status == "closed"

@@ -18,6 +18,7 @@ from core.errors import DomainError
 from eventstore.models import Event, OutboxMessage
 from governance import audits, incidents
 from governance import commands as governance
+from governance import streams as governance_streams
 from governance.errors import (
     AuthorityReportRequired,
     IncidentClosed,
@@ -141,7 +142,7 @@ def test_scan_reminds_exactly_once_per_reminder_then_marks_overdue_once_with_a_f
         "IncidentReportDeadlineReminderSent",
         "IncidentReportOverdue",
     ]
-    after = incidents.load_incident(state.id)
+    after = governance_streams.load_incident(state.id)
     assert after.overdue and after.reminders_sent == 2
     finding = Finding.objects.get(id=after.finding_id)
     assert (finding.source, finding.source_id, finding.severity) == ("incident", state.id, "high")
@@ -174,7 +175,7 @@ def test_a_scan_that_skipped_a_reminder_sends_only_the_latest(cast):
         now.set(T0 + 14 * DAY + timedelta(hours=1))
         assert scan().reminders == 1
         assert scan().reminders == 0
-    assert incidents.load_incident(state.id).reminders_sent == 2
+    assert governance_streams.load_incident(state.id).reminders_sent == 2
 
 
 def test_report_to_the_authority_stops_the_clock_when_filed_in_time(cast):
@@ -301,7 +302,7 @@ def test_overdue_finding_without_a_version_is_closed_by_a_board_member(cast):
         state = report(cast, model, classes=["widespread"])
         now.set(T0 + 3 * DAY)
         scan()
-        finding_id = incidents.load_incident(state.id).finding_id
+        finding_id = governance_streams.load_incident(state.id).finding_id
         closed = audits.close_finding(
             actor=actor_of(cast.reviewer("model-risk", 1)),
             finding_id=finding_id,

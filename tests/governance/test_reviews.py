@@ -11,12 +11,14 @@ import pytest
 
 from approvals import commands as approvals
 from approvals import gate
+from approvals import streams as approval_streams
 from approvals.errors import NotBoardMember, SeparationOfDuties
 from core import clock
 from core.actors import Actor
 from eventstore import catalog, store
 from eventstore.types import RecordedEvent
 from governance import cadence, policy, reviews
+from governance import streams as governance_streams
 from governance.errors import ReviewClosed
 from governance.models import PeriodicReview
 from tests.approvals.conftest import actor_of
@@ -111,7 +113,7 @@ def test_high_tier_review_walks_through_due_reminded_escalated_and_non_compliant
         assert scan().steps == 1
         now.set(T0 + 30 * DAY)
         assert scan().steps == 1
-        state = reviews.load_review(review.id)
+        state = governance_streams.load_review(review.id)
         assert state.escalation_level == 1
         escalated = list(store.read_stream(review.id))[-1]
         assert escalated.data["recipient_ids"] == [cast.officer.pk]  # rosa chairs model-risk
@@ -131,7 +133,7 @@ def test_high_tier_review_walks_through_due_reminded_escalated_and_non_compliant
     review.refresh_from_db()
     assert review.non_compliant and review.escalation_level == 2
     assert review.suspended_request_id == request.id
-    assert approvals.load_request(request.id).suspended
+    assert approval_streams.load_request(request.id).suspended
     assert not gate.assess_promotion(model_id=model.id, number=1).allowed
 
 
@@ -153,7 +155,7 @@ def test_low_tier_review_is_flagged_not_suspended_when_grace_runs_out(cast, evid
     review = PeriodicReview.objects.get(version_id=version.id)
     assert review.flagged and not review.non_compliant
     assert event_types(review.id)[-1] == "ReviewFlagged"
-    assert not approvals.load_request(request.id).suspended
+    assert not approval_streams.load_request(request.id).suspended
 
 
 def test_completed_review_anchors_the_next_cadence_when_a_member_completes_it(cast, evidence_store):
@@ -212,7 +214,7 @@ def test_completion_is_refused_when_the_actor_is_an_owner_or_not_on_the_board(ca
             outcome="satisfactory",
             rationale="mine",
         )
-    assert reviews.load_review(review.id).status == "open"
+    assert governance_streams.load_review(review.id).status == "open"
 
 
 def test_rebuild_reproduces_review_tables_when_replayed(pristine_ledger, cast, evidence_store):

@@ -30,7 +30,7 @@ from celery import Celery
 from django.conf import settings
 from django.db import connection
 
-from approvals import commands as approvals
+from approvals import streams as approval_streams
 from config import env
 from core import clock
 from core.actors import Actor
@@ -367,7 +367,7 @@ def test_scan_killed_mid_transaction_leaves_no_record_and_is_redone_once(
     blocker.close()
     wait_until(lambda: _gone(stuck), what="the killed worker's session to end")
     assert not PeriodicReview.objects.exists()
-    assert not approvals.load_request(request.id).suspended
+    assert not approval_streams.load_request(request.id).suspended
 
     if "redis" in broker.kind:
         # Redis hands back an unacknowledged task once its visibility timeout (3 s) passed.
@@ -394,7 +394,7 @@ def test_scan_killed_mid_transaction_leaves_no_record_and_is_redone_once(
     ]
     suspensions = [e for e in store.read_stream(uuid.UUID(request.id)) if "Suspended" in e.type]
     assert len(suspensions) == 1
-    assert approvals.load_request(request.id).suspended
+    assert approval_streams.load_request(request.id).suspended
 
 
 def _board_members(cast, board: str = "model-risk") -> list[int]:

@@ -7,6 +7,7 @@ from lineage import commands, queries
 from lineage.errors import CycleRefused, InvalidEdge, InvalidNode, NodeNotFound, SelfLoop
 from lineage.models import LineageEdge, LineageNode
 from registry import commands as registry
+from registry import queries as registry_queries
 from registry.errors import NotOwner
 
 pytestmark = pytest.mark.django_db
@@ -99,7 +100,7 @@ def test_edges_on_models_need_the_owning_team(ledger, outsider):
 
 def test_renaming_a_model_renames_its_nodes(ledger):
     ledger.model("old-name")
-    model_id = registry.model_id_for("old-name")
+    model_id = registry_queries.model_id_for("old-name")
     registry.rename_model(
         actor=ledger.actor, model_id=str(model_id), expected_version=None, new_name="new-name"
     )

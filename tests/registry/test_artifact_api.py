@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from eventstore import store
-from registry import commands
+from registry import streams
 from registry.artifacts import PresignedUpload, get_store
 from tests.api.conftest import client_for
 
@@ -270,4 +270,4 @@ def test_artifact_reads_as_it_was(api, version, local_store):
     then = api.get(ARTIFACT + f"?as_of={first}")
     assert then.status_code == 200
     assert then.json()["verified"] is False
-    assert commands.load_version(version["id"]).artifact_verified is True
+    assert streams.load_version(version["id"]).artifact_verified is True

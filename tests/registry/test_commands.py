@@ -12,7 +12,7 @@ from core.actors import Actor
 from core.errors import InvalidInput
 from eventstore import store
 from eventstore.types import ConcurrencyConflict
-from registry import commands
+from registry import commands, streams
 from registry.commands import DatasetVersionInput, VersionInput
 from registry.errors import (
     InvalidTransition,
@@ -115,7 +115,7 @@ def test_lifecycle_accepts_only_legal_transitions(owner_actor, reviewer):
             expected_version=None,
             to_status="approved",
         )
-    assert commands.load_version(version.id).status == "in_review"
+    assert streams.load_version(version.id).status == "in_review"
 
 
 def test_stale_expected_version_conflicts_when_updating(owner_actor):

@@ -95,9 +95,9 @@ def named_models(db):
 def test_model_to_change_agrees_with_lookup_and_check_for_every_user(named_models):
     from django.contrib.auth import get_user_model
 
-    from registry.commands import model_id_for
     from registry.errors import NotOwner
     from registry.permissions import model_to_change
+    from registry.queries import model_id_for
 
     users, first, second = named_models
     for name, user in users.items():
