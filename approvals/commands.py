@@ -3,15 +3,15 @@
 A request stores the policy version in force when it was made (tier, required evidence,
 boards and quorums, validity), so later policy changes never move an open request. Every
 decision is checked against separation of duties; the decision that completes the quorum on
-complete evidence grants the approval in the same append, and the model version's status
-follows (in_review, approved, rejected) in the same transaction."""
+complete evidence grants the approval in the same append. The model version's status follows
+through the registry's subscriber (registry/policies.py), in the same transaction."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,6 +40,7 @@ from approvals.errors import (
     UserNotFound,
 )
 from approvals.models import ApprovalRequest, Board
+from approvals.notices import board_members, notify
 from approvals.queries import author_ids, board_by_name, board_group_name, owner_ids
 from approvals.state import (
     ACTIVE,
@@ -57,7 +58,7 @@ from core.errors import InvalidInput, Unprocessable
 from core.text import clean_text
 from eventstore import store
 from eventstore.canonical import canonical_json
-from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
+from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
 from governance import commands as governance
 from governance import events as gev
 from governance import policy
@@ -69,12 +70,9 @@ from registry.streams import load_model, load_version, load_version_by_number
 
 BOARD_NAME = re.compile(r"^[a-z][a-z0-9-]{1,49}$")
 REVIEW_BOARD = "model-risk"
-NOTIFY_TASK = "approvals.notify"
 REQUEST_VIEW_PERM = "approvals.view_approvalrequest"
 MAX_CONDITIONS = 20
 TEXT_LIMIT = 5000  # notes, rationales and reasons
-# A deployment whose production approval was voided: the boards decide within a week.
-VOIDED_DEPLOYMENT_FINDING_DUE = timedelta(days=7)
 
 
 def _expected(state_version: int, expected: int | None, stream_id: Any) -> int:
@@ -238,50 +236,6 @@ def appoint_chair(
 # -- requests ----------------------------------------------------------------------------
 
 
-def _members(boards: Iterable[str]) -> list[int]:
-    ids: set[int] = set()
-    for row in Board.objects.filter(name__in=list(boards)):
-        ids.update(row.members)
-    return sorted(ids)
-
-
-def _notify(event: str, request_id: str, user_ids: Iterable[int]) -> list[SideEffect]:
-    recipients = sorted(set(user_ids))
-    if not recipients:
-        return []
-    return [
-        SideEffect(NOTIFY_TASK, {"event": event, "request_id": request_id, "user_ids": recipients})
-    ]
-
-
-def _status_events(version: Any, targets: Iterable[str], reason: str) -> list[Any]:
-    """Lifecycle moves of the version that follow an approval outcome, where legal."""
-    from registry import events as rev
-    from registry.state import transition_allowed
-
-    moves, current = [], version.status
-    for target in targets:
-        if current != target and transition_allowed(current, target, by_review=True):
-            moves.append(
-                rev.ModelVersionStatusChanged(from_status=current, to_status=target, reason=reason)
-            )
-            current = target
-    return moves
-
-
-def _append_version_status(actor: Actor, version: Any, moves: list[Any]) -> None:
-    if not moves:
-        return
-    from registry import events as rev
-
-    store.append(
-        StreamRef(uuid.UUID(version.id), rev.MODEL_VERSION),
-        version.stream_version,
-        moves,
-        governance.meta(actor),
-    )
-
-
 def request_approval(
     *,
     actor: Actor,
@@ -341,18 +295,11 @@ def request_approval(
                 NO_STREAM,
                 [event],
                 governance.meta(actor, idempotency_key),
-                side_effects=_notify("requested", str(request_id), _members(spec["boards"])),
+                side_effects=notify("requested", str(request_id), board_members(spec["boards"])),
                 request_fingerprint=fingerprint,
             )
             if result.replayed:
                 return load_request(result.stream_id)
-            _append_version_status(
-                actor,
-                version,
-                _status_events(version, ("draft", "in_review"), f"approval requested for {target}")
-                if version.status == "rejected"
-                else _status_events(version, ("in_review",), f"approval requested for {target}"),
-            )
             row = ApprovalRequest(id=request_id)
             for board in spec["boards"]:
                 group, _ = Group.objects.get_or_create(name=board_group_name(board))
@@ -442,11 +389,9 @@ def record_decision(
         evidence_version=evidence.stream_version,
     )
     events: list[Any] = [recorded]
-    moves: list[Any] = []
-    effects = _notify(decision, state.id, [state.requester_id])
+    effects = notify(decision, state.id, [state.requester_id])
     if decision == "reject":
         events.append(ev.ApprovalRejected(board=board, reviewer_id=user.pk))
-        moves = _status_events(version, ("rejected",), f"rejected by the {board} board")
     elif decision == "request_changes":
         events.append(ev.ChangesRequested(board=board, reviewer_id=user.pk))
     else:
@@ -473,19 +418,14 @@ def record_decision(
                     evidence_version=evidence.stream_version,
                 )
             )
-            moves = _status_events(version, ("approved",), f"approved for {state.target}")
-            effects += _notify("approved", state.id, [state.requester_id])
-    with transaction.atomic():
-        result = store.append(
-            StreamRef(uuid.UUID(state.id), ev.REQUEST),
-            stream_version,
-            events,
-            governance.meta(actor, idempotency_key),
-            side_effects=effects,
-        )
-        if result.replayed:
-            return load_request(state.id)
-        _append_version_status(actor, version, moves)
+            effects += notify("approved", state.id, [state.requester_id])
+    store.append(
+        StreamRef(uuid.UUID(state.id), ev.REQUEST),
+        stream_version,
+        events,
+        governance.meta(actor, idempotency_key),
+        side_effects=effects,
+    )
     return load_request(state.id)
 
 
@@ -523,100 +463,13 @@ def withdraw_request(
     if state.status in CLOSED:
         raise RequestClosed(f"the request is {state.status}")
     stream_version = _expected(state.stream_version, expected_version, state.id)
-    version = load_version(state.version_id)
-    moves = (
-        _status_events(version, ("draft",), "approval request withdrawn")
-        if version.status == "in_review"
-        else []
+    store.append(
+        StreamRef(uuid.UUID(state.id), ev.REQUEST),
+        stream_version,
+        [ev.ApprovalWithdrawn(reason=reason)],
+        governance.meta(actor, idempotency_key),
     )
-    with transaction.atomic():
-        result = store.append(
-            StreamRef(uuid.UUID(state.id), ev.REQUEST),
-            stream_version,
-            [ev.ApprovalWithdrawn(reason=reason)],
-            governance.meta(actor, idempotency_key),
-        )
-        if not result.replayed:
-            _append_version_status(actor, version, moves)
     return load_request(state.id)
-
-
-def void_on_evidence_change(*, actor: Actor, version_id: str, evidence_version: int) -> list[str]:
-    """Inside the evidence command's transaction: the version's evidence is now at
-    `evidence_version`, so decisions given on older evidence no longer count. The latest
-    request per target (the one the gate reads) records ApprovalVoided and is open again, and
-    its boards are told, as for a new request. A version that was approved by a voided
-    request goes back into review. Returns the voided request ids."""
-    voided: list[str] = []
-    approval_voided = False
-    production_voided: RequestState | None = None
-    seen: set[str] = set()
-    rows = ApprovalRequest.objects.filter(version_id=version_id).order_by("-created_at")
-    for row in rows.values("id", "target"):
-        if row["target"] in seen:
-            continue
-        seen.add(row["target"])
-        state = load_request(row["id"])
-        stale = rules.decisions_to_void(state, evidence_version)
-        if not stale:
-            continue
-        store.append(
-            StreamRef(uuid.UUID(state.id), ev.REQUEST),
-            state.stream_version,
-            [
-                ev.ApprovalVoided(
-                    evidence_version=evidence_version,
-                    previous_status=state.status,
-                    voided_decisions=len(stale),
-                    reason="the evidence changed after decisions were given",
-                )
-            ],
-            governance.meta(actor),
-            side_effects=_notify("voided", state.id, _members(state.boards)),
-        )
-        voided.append(state.id)
-        approval_voided = approval_voided or state.status == "approved"
-        if state.status == "approved" and state.target == "production":
-            production_voided = state
-    if approval_voided:
-        version = load_version(version_id)
-        if version.status == "deployed" and production_voided is not None:
-            _flag_deployment_without_approval(actor, version, production_voided, evidence_version)
-        if version.status == "approved":
-            _append_version_status(
-                actor,
-                version,
-                _status_events(
-                    version, ("in_review",), "approval voided: the evidence changed after it"
-                ),
-            )
-    return voided
-
-
-def _flag_deployment_without_approval(
-    actor: Actor, version: Any, request: RequestState, evidence_version: int
-) -> None:
-    """A deployed version cannot go back into review: its voided production approval opens a
-    finding for the owners and the request's boards (approve again, or take it down). One per
-    void: its id is derived from the request and the evidence version that voided it."""
-    from governance import audits
-
-    model = load_model(version.model_id)
-    audits.open_finding(
-        actor=actor,
-        model=model,
-        version_id=version.id,
-        version_number=version.number,
-        source="approval_voided",
-        source_id=str(uuid.uuid5(uuid.UUID(request.id), f"voided at {evidence_version}")),
-        title=(
-            f"version {version.number} of {model.name} is deployed, but its production approval"
-            " was voided when its evidence changed"
-        ),
-        severity=request.tier,
-        boards=sorted(request.boards),
-        due_at=clock.now() + VOIDED_DEPLOYMENT_FINDING_DUE,
-    )
 
 
 def _require_review_board(actor: Actor, *, chair: bool = False) -> BoardState:
@@ -645,31 +498,9 @@ def suspend_approval(
         state.stream_version,
         [ev.ApprovalSuspended(reason=reason)],
         governance.meta(actor, idempotency_key),
-        side_effects=_notify("suspended", state.id, [state.requester_id]),
+        side_effects=notify("suspended", state.id, [state.requester_id]),
     )
     return load_request(state.id)
-
-
-def suspend_for_non_compliance(*, actor: Actor, version_id: str, reason: str) -> str:
-    """Suspend the version's production approval in force, inside the caller's transaction:
-    the policy suspends it when a periodic review runs out of grace. Returns the request id,
-    or '' when no approval is in force."""
-    row = (
-        ApprovalRequest.objects.filter(version_id=version_id, status="approved", suspended=False)
-        .order_by("-granted_at")
-        .first()
-    )
-    if row is None:
-        return ""
-    state = load_request(row.id)
-    store.append(
-        StreamRef(uuid.UUID(state.id), ev.REQUEST),
-        state.stream_version,
-        [ev.ApprovalSuspended(reason=reason)],
-        governance.meta(actor),
-        side_effects=_notify("suspended", state.id, [state.requester_id]),
-    )
-    return state.id
 
 
 def reinstate_approval(
@@ -718,15 +549,10 @@ def grant_waiver(
     if violated is not None:
         raise SeparationOfDuties(violated, "the model's owners and authors cannot waive evidence")
     evidence = load_evidence(version.id)
-    with transaction.atomic():
-        result = store.append(
-            StreamRef(evidence_stream_id(version.id), gev.EVIDENCE),
-            evidence.stream_version,
-            [event],
-            governance.meta(actor, idempotency_key),
-        )
-        if not result.replayed:
-            void_on_evidence_change(
-                actor=actor, version_id=version.id, evidence_version=result.last_version
-            )
+    store.append(
+        StreamRef(evidence_stream_id(version.id), gev.EVIDENCE),
+        evidence.stream_version,
+        [event],
+        governance.meta(actor, idempotency_key),
+    )
     return load_evidence(version.id)

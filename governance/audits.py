@@ -14,26 +14,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from approvals import queries as approval_queries
 from approvals import rules as approval_rules
 from approvals.errors import NotBoardMember, RiskTierMissing, SeparationOfDuties
-from approvals.models import ApprovalRequest, Board
+from approvals.models import Board
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError, InvalidInput
 from core.text import clean_text
 from eventstore import store
 from eventstore.canonical import CanonicalizationError, canonical_json
-from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
+from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
 from governance import evaluation_data, fairness
 from governance import events as ev
 from governance.commands import meta
 from governance.errors import FindingClosed, NoEvaluationData, NotAuditor
-from governance.fairness import AuditResult
 from governance.models import BiasAudit, Evidence, ModelRisk
-from governance.queries import current_policy
+from governance.queries import current_policy, last_granted_at
 from governance.state import FindingState
 from governance.streams import audit_stream_id, finding_stream_id, load_finding, load_risk
 from registry import permissions
@@ -44,11 +43,7 @@ from registry.streams import load_model, load_version, load_version_by_number
 log = logging.getLogger(__name__)
 
 EVALUATION_DATA = "evaluation_data"
-FINDING_BOARDS = ["ethics"]
-# Days to resolve a finding, by the model's tier.
-FINDING_DUE_DAYS = {"low": 90, "medium": 60, "high": 30, "critical": 14}
 MAX_ROWS = 100_000
-NOTIFY_TASK = "governance.notify_finding"
 
 
 @dataclass(frozen=True)
@@ -143,101 +138,21 @@ def run_bias_audit(
         rows=result.rows,
         result=result.as_dict(),
     )
-    finding_id = None
-    with transaction.atomic():
-        appended = store.append(
-            StreamRef(audit_id, ev.BIAS_AUDIT),
-            NO_STREAM,
-            [completed],
-            meta(actor, idempotency_key),
-            request_fingerprint=fingerprint,
-        )
-        audit_id = appended.stream_id
-        if not appended.replayed and result.verdict == "fail":
-            finding_id = str(_open_finding(actor, model, version, audit_id, tier, result))
-    if finding_id is not None:
-        return AuditOutcome(BiasAudit.objects.get(id=audit_id), finding_id)
-    return _recorded_outcome(audit_id)
+    appended = store.append(
+        StreamRef(audit_id, ev.BIAS_AUDIT),
+        NO_STREAM,
+        [completed],
+        meta(actor, idempotency_key),
+        request_fingerprint=fingerprint,
+    )
+    # A failing audit has opened its finding in the same transaction (governance/policies.py).
+    return _recorded_outcome(appended.stream_id)
 
 
 def _recorded_outcome(audit_id: uuid.UUID) -> AuditOutcome:
     found = finding_stream_id(audit_id)
     finding_id = str(found) if store.stream_version(found) else None
     return AuditOutcome(BiasAudit.objects.get(id=audit_id), finding_id)
-
-
-def _failing_slices(result: AuditResult) -> list[str]:
-    return [s.name for s in result.slices if s.verdict == "fail"]
-
-
-def _open_finding(
-    actor: Actor, model: Any, version: Any, audit_id: uuid.UUID, tier: str, result: AuditResult
-) -> uuid.UUID:
-    slices = ", ".join(_failing_slices(result)) or "a slice"
-    return open_finding(
-        actor=actor,
-        model=model,
-        version_id=version.id,
-        version_number=version.number,
-        source="bias_audit",
-        source_id=str(audit_id),
-        title=f"bias audit of {model.name} version {version.number} failed: {slices}",
-        severity=tier,
-        boards=FINDING_BOARDS,
-        due_at=clock.now() + timedelta(days=FINDING_DUE_DAYS[tier]),
-    )
-
-
-def open_finding(
-    *,
-    actor: Actor,
-    model: Any,
-    version_id: str | None,
-    version_number: int | None,
-    source: str,
-    source_id: str,
-    title: str,
-    severity: str,
-    boards: list[str],
-    due_at: datetime,
-) -> uuid.UUID:
-    """Open a finding owned by the model's team for `boards`, inside the caller's transaction,
-    and notify both; its id is derived from what opened it (`source_id`), so the same failed
-    check never opens two. Without a version, the finding concerns the model as a whole."""
-    finding_id = finding_stream_id(source_id)
-    owners = approval_queries.owner_ids(model.team)
-    members: set[int] = set()
-    for ids in Board.objects.filter(name__in=boards).values_list("members", flat=True):
-        members.update(ids)
-    recipients = sorted(set(owners) | members)
-    store.append(
-        StreamRef(finding_id, ev.FINDING),
-        NO_STREAM,
-        [
-            ev.FindingOpened(
-                model_id=model.id,
-                version_id=version_id or "",
-                version_number=version_number or 0,
-                source=source,
-                source_id=source_id,
-                title=title,
-                severity=severity,
-                owner_team=model.team,
-                boards=list(boards),
-                due_at=due_at.isoformat(),
-            )
-        ],
-        meta(actor),
-        side_effects=[
-            SideEffect(
-                NOTIFY_TASK,
-                {"event": "opened", "finding_id": str(finding_id), "user_ids": recipients},
-            )
-        ]
-        if recipients
-        else [],
-    )
-    return finding_id
 
 
 # -- scheduled audits --------------------------------------------------------------------
@@ -258,13 +173,7 @@ def _last_audit_or_anchor(version: ModelVersion, evidence: Evidence) -> datetime
     )
     if last is not None:
         return last
-    granted = (
-        ApprovalRequest.objects.filter(version_id=version.id, granted_at__isnull=False)
-        .order_by("-granted_at")
-        .values_list("granted_at", flat=True)
-        .first()
-    )
-    return granted or evidence.recorded_at
+    return last_granted_at(version.id) or evidence.recorded_at
 
 
 def scan_bias_audits(*, actor: Actor, now: datetime | None = None) -> AuditScanReport:

@@ -332,33 +332,26 @@ def attach_evidence(
     existing = state.items.get(kind)
     if existing is not None and existing.sha256 == stored.sha256 and existing.summary == summary:
         return state
-    # Approvals depend on governance; this one call goes the other way, lazily.
-    from approvals.commands import void_on_evidence_change
-
-    with transaction.atomic():
-        result = store.append(
-            StreamRef(evidence_stream_id(version.id), ev.EVIDENCE),
-            state.stream_version,
-            [
-                ev.EvidenceAttached(
-                    model_id=version.model_id,
-                    version_id=version.id,
-                    version_number=version.number,
-                    kind=kind,
-                    key=key,
-                    uri=stored.uri,
-                    sha256=stored.sha256,
-                    size=stored.size,
-                    summary=dict(summary),
-                )
-            ],
-            meta(actor, idempotency_key),
-            side_effects=_new_version_audit(version, kind, stored.sha256, summary),
-        )
-        if not result.replayed:
-            void_on_evidence_change(
-                actor=actor, version_id=version.id, evidence_version=result.last_version
+    # Approvals given on the old evidence are voided by approvals' subscriber, in this append.
+    store.append(
+        StreamRef(evidence_stream_id(version.id), ev.EVIDENCE),
+        state.stream_version,
+        [
+            ev.EvidenceAttached(
+                model_id=version.model_id,
+                version_id=version.id,
+                version_number=version.number,
+                kind=kind,
+                key=key,
+                uri=stored.uri,
+                sha256=stored.sha256,
+                size=stored.size,
+                summary=dict(summary),
             )
+        ],
+        meta(actor, idempotency_key),
+        side_effects=_new_version_audit(version, kind, stored.sha256, summary),
+    )
     return load_evidence(version.id)
 
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from approvals import queries as approval_queries
 from approvals.models import Board
@@ -55,8 +55,6 @@ from registry.streams import load_model
 NOTIFY_TASK = "governance.notify_incident"
 # The boards that hear of incidents, follow their reports and close them.
 INCIDENT_BOARDS = ["legal", "model-risk"]
-# An overdue Art. 73 report is a breach in progress: its finding is due at once.
-OVERDUE_FINDING_DUE = timedelta(days=2)
 TITLE_LIMIT = 200
 DESCRIPTION_LIMIT = 10_000
 REFERENCE_LIMIT = 200
@@ -372,21 +370,19 @@ def advance_incident(
     stream = StreamRef(uuid.UUID(state.id), ev.INCIDENT)
     if art73.is_overdue(state.deadline_at, False, now):
         recipients = _recipients(state.owner_team, officers=True)
-        with transaction.atomic():
-            store.append(
-                stream,
-                state.stream_version,
-                [
-                    ev.IncidentReportOverdue(
-                        deadline_at=state.deadline_at.isoformat(),
-                        finding_id=str(finding_stream_id(state.id)),
-                        recipient_ids=recipients,
-                    )
-                ],
-                meta(actor),
-                side_effects=_notify("overdue", state.id, recipients),
-            )
-            _open_overdue_finding(actor, state, now)
+        # Recorded as of `now` (the scan's moment): the finding it opens is due from then.
+        overdue = ev.IncidentReportOverdue(
+            deadline_at=state.deadline_at.isoformat(),
+            finding_id=str(finding_stream_id(state.id)),
+            recipient_ids=recipients,
+        )
+        store.append(
+            stream,
+            state.stream_version,
+            [replace(overdue.to_new(), occurred_at=now)],
+            meta(actor),
+            side_effects=_notify("overdue", state.id, recipients),
+        )
         return "overdue"
     reminder = art73.due_reminder(
         list(state.reminder_times), state.reminders_sent, state.deadline_at, now
@@ -408,23 +404,3 @@ def advance_incident(
         side_effects=_notify("reminder", state.id, recipients),
     )
     return "reminder"
-
-
-def _open_overdue_finding(actor: Actor, state: IncidentState, now: datetime) -> uuid.UUID:
-    model = load_model(state.model_id)
-    assert state.deadline_at is not None
-    return audits.open_finding(
-        actor=actor,
-        model=model,
-        version_id=state.version_id,
-        version_number=state.version_number,
-        source="incident",
-        source_id=state.id,
-        title=(
-            f"the Art. 73 report of incident {state.title!r} on {model.name} was due"
-            f" {state.deadline_at.isoformat(timespec='minutes')} and is overdue"
-        ),
-        severity=state.tier,
-        boards=INCIDENT_BOARDS,
-        due_at=now + OVERDUE_FINDING_DUE,
-    )

@@ -79,6 +79,25 @@ class Evidence(models.Model):
         return f"{self.kind} ({'waived' if self.waived else self.sha256[:12]})"
 
 
+class ApprovalStanding(models.Model):
+    """Governance's own view of each approval request: whether it stands (approved, since
+    when) and is suspended. Projected from the approvals app's events by their stored names,
+    so the review and audit schedules read it without importing the app above them."""
+
+    id = models.UUIDField(primary_key=True)  # the approval request's stream id
+    version_id = models.UUIDField(db_index=True)
+    target = models.CharField(max_length=30)
+    status = models.CharField(max_length=20)
+    granted_at = models.DateTimeField(null=True)
+    suspended = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "approval standing"
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status}{', suspended' if self.suspended else ''})"
+
+
 class PeriodicReview(models.Model):
     """A periodic review of a deployed or approved version: its schedule and where it stands."""
 

@@ -1,4 +1,5 @@
-"""Projectors: governance events -> read tables. One function per event type, nothing else."""
+"""Projectors: governance events (and the approvals events governance keeps its own view of)
+-> read tables. One function per event type, nothing else."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from eventstore.projection import (
 )
 from eventstore.types import RecordedEvent
 from governance.models import (
+    ApprovalStanding,
     BiasAudit,
     Evidence,
     Finding,
@@ -22,7 +24,16 @@ from governance.models import (
     PolicyVersion,
 )
 
-projection_tables(PolicyVersion, ModelRisk, Evidence, PeriodicReview, BiasAudit, Finding, Incident)
+projection_tables(
+    PolicyVersion,
+    ModelRisk,
+    Evidence,
+    PeriodicReview,
+    BiasAudit,
+    Finding,
+    Incident,
+    ApprovalStanding,
+)
 
 
 @projector("governance.PolicyVersionRecorded")
@@ -383,3 +394,50 @@ def project_incident_closed(event: RecordedEvent, out: ProjectionWriter) -> None
         resolution=data["resolution"],
         no_report_reason=data["no_report_reason"],
     )
+
+
+# -- approvals, as governance sees them (stored names: approvals sits above governance) ------
+
+
+@projector("approvals.ApprovalRequested")
+def project_approval_standing_requested(event: RecordedEvent, out: ProjectionWriter) -> None:
+    out.insert(
+        ApprovalStanding,
+        id=event.stream_id,
+        version_id=event.data["version_id"],
+        target=event.data["target"],
+        status="open",
+        granted_at=None,
+        suspended=False,
+    )
+
+
+# The status each approvals event leaves a request in; a voided approval no longer stands.
+_STANDING_STATUS = {
+    "approvals.ApprovalRejected": "rejected",
+    "approvals.ChangesRequested": "changes_requested",
+    "approvals.ApprovalWithdrawn": "withdrawn",
+}
+
+
+@projector(*_STANDING_STATUS)
+def project_approval_standing_status(event: RecordedEvent, out: ProjectionWriter) -> None:
+    out.update(ApprovalStanding, {"id": event.stream_id}, status=_STANDING_STATUS[event.type])
+
+
+@projector("approvals.ApprovalGranted")
+def project_approval_standing_granted(event: RecordedEvent, out: ProjectionWriter) -> None:
+    out.update(
+        ApprovalStanding, {"id": event.stream_id}, status="approved", granted_at=event.recorded_at
+    )
+
+
+@projector("approvals.ApprovalVoided")
+def project_approval_standing_voided(event: RecordedEvent, out: ProjectionWriter) -> None:
+    out.update(ApprovalStanding, {"id": event.stream_id}, status="open", granted_at=None)
+
+
+@projector("approvals.ApprovalSuspended", "approvals.ApprovalReinstated")
+def project_approval_standing_suspension(event: RecordedEvent, out: ProjectionWriter) -> None:
+    suspended = event.type == "approvals.ApprovalSuspended"
+    out.update(ApprovalStanding, {"id": event.stream_id}, suspended=suspended)

@@ -4,10 +4,11 @@ evidence, also as of a time or log position."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from eventstore import store
 from governance.errors import PolicyNotFound
-from governance.models import PolicyVersion
+from governance.models import ApprovalStanding, PolicyVersion
 from governance.state import EvidenceState, RiskState, evolve_evidence, evolve_risk
 from governance.streams import evidence_stream_id, risk_stream_id
 
@@ -239,3 +240,27 @@ def with_reporting_status(queryset, status: str, now: datetime):
     if status == "overdue":
         return running.filter(Q(deadline_at__lt=now) | Q(overdue=True))
     return running.filter(deadline_at__gte=now, overdue=False)
+
+
+# -- approvals as governance sees them -----------------------------------------------------
+
+
+def last_granted_at(version_id: Any) -> datetime | None:
+    """When the version's approval standing now was granted (the latest, where several)."""
+    return (
+        ApprovalStanding.objects.filter(version_id=version_id, granted_at__isnull=False)
+        .order_by("-granted_at")
+        .values_list("granted_at", flat=True)
+        .first()
+    )
+
+
+def approval_in_force(version_id: Any) -> str:
+    """The id of the version's approval that stands and is not suspended ('' if none)."""
+    row = (
+        ApprovalStanding.objects.filter(version_id=version_id, status="approved", suspended=False)
+        .order_by("-granted_at")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return str(row) if row else ""

@@ -17,11 +17,10 @@ import psycopg
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from approvals import commands as approvals
 from approvals import queries as approval_queries
 from approvals import rules as approval_rules
 from approvals.errors import NotBoardMember, SeparationOfDuties
-from approvals.models import ApprovalRequest, Board
+from approvals.models import Board
 from core import clock
 from core.actors import Actor
 from core.errors import InvalidInput, Unprocessable
@@ -33,7 +32,7 @@ from governance import events as ev
 from governance.commands import meta, repeated
 from governance.errors import ReviewClosed
 from governance.models import ModelRisk, PeriodicReview
-from governance.queries import current_policy
+from governance.queries import approval_in_force, current_policy, last_granted_at
 from governance.state import ReviewState
 from governance.streams import load_review, review_stream_id
 from registry.models import ModelVersion
@@ -99,13 +98,7 @@ def anchor_of(version: ModelVersion) -> datetime:
     )
     if last is not None:
         return last
-    granted = (
-        ApprovalRequest.objects.filter(version_id=version.id, granted_at__isnull=False)
-        .order_by("-granted_at")
-        .values_list("granted_at", flat=True)
-        .first()
-    )
-    return granted or version.created_at
+    return last_granted_at(version.id) or version.created_at
 
 
 def scan_reviews(*, actor: Actor, now: datetime | None = None) -> ScanReport:
@@ -246,17 +239,14 @@ def _step_event(actor: Actor, state: ReviewState, step: str, effects: list[SideE
     effects += _notify(step, state.id, risk_officers())
     if state.overdue_action == "flag":
         return ev.ReviewFlagged(reason=reason)
-    suspended = ""
-    if state.suspend_approval:
-        suspended = approvals.suspend_for_non_compliance(
-            actor=actor, version_id=state.version_id, reason=reason
-        )
+    # Where the policy says so, the event names the approval in force, and approvals'
+    # subscriber suspends it in this transaction.
     return ev.VersionMarkedNonCompliant(
         model_id=state.model_id,
         version_id=state.version_id,
         version_number=state.version_number,
         reason=reason,
-        suspended_request_id=suspended,
+        suspended_request_id=approval_in_force(state.version_id) if state.suspend_approval else "",
     )
 
 

@@ -37,6 +37,7 @@ from registry.errors import (
     UnknownDatasetVersion,
 )
 from registry.models import Dataset, DatasetVersion, RegisteredModel
+from registry.promotion import require_promotion
 from registry.state import (
     RESERVED_ALIASES,
     REVIEW_OUTCOMES,
@@ -405,17 +406,10 @@ def _status_change(
             "approved and rejected follow the outcome of an approval request"
         )
     if target == "deployed":
-        _promotion_gate(state.model_id, state.number)
+        require_promotion(model_id=state.model_id, number=state.number)
     return ev.ModelVersionStatusChanged(
         from_status=state.status, to_status=target, reason=rules.check_text(reason, "reason", 2000)
     )
-
-
-def _promotion_gate(model_id: str, number: int) -> None:
-    """Production needs a complete, unexpired, unsuspended approval (approvals.gate)."""
-    from approvals.gate import require_promotion
-
-    require_promotion(model_id=model_id, number=number, target="production")
 
 
 def transition_model_version(
@@ -569,7 +563,7 @@ def assign_alias(
     if state.aliases.get(alias) == version:
         return state
     if alias in RESERVED_ALIASES:
-        _promotion_gate(state.id, version)
+        require_promotion(model_id=state.id, number=version)
     store.append(
         StreamRef(uuid.UUID(state.id), ev.MODEL),
         stream_version,

@@ -140,3 +140,14 @@ def outsider(db):
 @pytest.fixture
 def reviewer(db):
     return make_user("rita-risk", perms=("registry.review_modelversion",))
+
+
+@pytest.fixture
+def no_reactions(monkeypatch):
+    """Append events on their own, without the apps' subscribers: for tests of an event's
+    encoding that append it to a bare stream, outside any aggregate it could react to."""
+    from collections import defaultdict
+
+    from eventstore import subscribers
+
+    monkeypatch.setattr(subscribers, "_subscribers", defaultdict(list))

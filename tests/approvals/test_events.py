@@ -188,7 +188,7 @@ def test_every_event_type_of_governance_and_approvals_has_a_sample():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda e: e.event_type)
-def test_event_round_trips_when_appended_and_read(sample, meta):
+def test_event_round_trips_when_appended_and_read(sample, meta, no_reactions):
     stream = StreamRef(uuid.uuid4(), "test.RoundTrip")
     store.append(stream, NO_STREAM, [sample], meta)
     (recorded,) = store.read_stream(stream.id)
