@@ -22,8 +22,9 @@ B likewise with --against, by default this working tree. Each side runs its own 
 the same gunicorn, against its own throwaway database on the same PostgreSQL; both are
 started and warmed up, then 12 rounds alternate A and B (B first in every other round) on
 the 8-client and hot-stream workloads. It prints req/s, p50/p99 and CPU per request for each
-side and B/A, pooled and paired round by round with its noise interval. CPU counts only the
-PostgreSQL processes on the side's own database, so that another database's load does not."""
+side and B/A, pooled and paired round by round with its 95% confidence interval. CPU counts
+only the PostgreSQL processes on the side's own database, so that another database's load
+does not."""
 
 from __future__ import annotations
 
@@ -614,15 +615,17 @@ def cpu_ms(result: LoadResult) -> list[float]:
 
 def paired(ratios: list[float]) -> str:
     """The geometric mean of one ratio per round (A and B measured next to each other) and,
-    from two rounds on, the interval of two standard errors around it: how far apart the same
-    code may come out on this machine."""
+    from two rounds on, its 95% confidence interval (Student's t over the rounds): how far
+    apart the same code may come out on this machine."""
+    from scipy.stats import t
+
     logs = [math.log(r) for r in ratios if r > 0]  # a round with no answer has no ratio
     if not logs:
         return "n/a"
     mean = statistics.fmean(logs)
     if len(logs) < 2:
         return f"{math.exp(mean):.3f}x"
-    error = 2 * statistics.stdev(logs) / math.sqrt(len(logs))
+    error = t.ppf(0.975, len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
     return f"{math.exp(mean):.3f}x ({math.exp(mean - error):.3f}-{math.exp(mean + error):.3f})"
 
 
@@ -710,8 +713,8 @@ def compare(args: argparse.Namespace) -> int:
         f" threads with http.client on the same {os.cpu_count()} cores, a new connection per"
         " call. CPU: the side's gunicorn process tree, the PostgreSQL processes on its database"
         " (not the cluster's: others' work is not ours), this client.\nPaired by round: the"
-        " geometric mean of the rounds' B/A, and +-2 standard errors around it: an interval that"
-        " holds 1 means no difference this machine can tell at this length."
+        " geometric mean of the rounds' B/A and its 95% confidence interval: one that holds 1"
+        " means no difference this machine can tell at this length."
     )
     if problems:
         print("\nproblems:")
