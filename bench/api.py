@@ -20,11 +20,11 @@ tree, PostgreSQL's processes (0 when PostgreSQL is not local) and this client pr
 revision (exported with git archive into a temporary directory) or a checkout's directory,
 B likewise with --against, by default this working tree. Each side runs its own code under
 the same gunicorn, against its own throwaway database on the same PostgreSQL; both are
-started and warmed up, then 12 rounds alternate A and B (B first in every other round) on
-the 8-client and hot-stream workloads. It prints req/s, p50/p99 and CPU per request for each
-side and B/A, pooled and paired round by round with its 95% confidence interval. CPU counts
-only the PostgreSQL processes on the side's own database, so that another database's load
-does not."""
+started and warmed up, then 24 rounds alternate A and B (B first in every other round) at 8
+clients with a model each, and 24 more on the hot stream. It prints req/s, p50/p99 and CPU
+per request for each side and B/A, pooled and paired round by round with its 95% confidence
+interval. CPU counts only the PostgreSQL processes on the side's own database, so that
+another database's load does not."""
 
 from __future__ import annotations
 
@@ -689,15 +689,17 @@ def compare(args: argparse.Namespace) -> int:
             for scenario in plan
             for s in sides
         }
-        for n in range(rounds):
-            order = sides if n % 2 == 0 else sides[::-1]
-            for scenario in plan:
-                for s in order:
+        # One scenario at a time, its rounds back to back, A and B of a round next to each
+        # other and in turn first (A B, B A, A B, ...): the load others put on the machine
+        # changes from second to second, and so weighs on both sides alike.
+        for scenario in plan:
+            for n in range(rounds):
+                for s in sides if n % 2 == 0 else sides[::-1]:
                     r = tracks[scenario.key, s.side].run_round(
                         share(scenario, rounds, n), args.max_seconds
                     )
                     log(
-                        f"round {n + 1} of {rounds}, {scenario.key}, {s.side}: {r.rate:.0f} req/s,"
+                        f"{scenario.key} round {n + 1} of {rounds}, {s.side}: {r.rate:.0f} req/s,"
                         " CPU {:.2f} + {:.2f} + {:.2f} = {:.2f} ms/req".format(*cpu_ms(r))
                     )
         problems = [problem for track in tracks.values() for problem in track.problems()]
@@ -737,7 +739,7 @@ def main() -> int:
         "--hot", type=int, help="creates on the hot stream; default 400, 1200 with --compare"
     )
     parser.add_argument(
-        "--rounds", type=int, help="alternating timing rounds; default 4, 12 with --compare"
+        "--rounds", type=int, help="alternating timing rounds; default 4, 24 with --compare"
     )
     parser.add_argument("--workers", type=int, default=GUNICORN_WORKERS, help="our gunicorn -w")
     parser.add_argument("--max-seconds", type=float, default=30, help="time cap per round")
@@ -768,7 +770,7 @@ def main() -> int:
         args.rounds = 2 if args.compare else 1  # comparing, each side goes first once
     # Comparing looks for differences of a few percent: more, shorter rounds pair A and B more
     # closely in time, so that the machine's other work weighs on both alike.
-    for name, usual, comparing in (("requests", 800, 1200), ("hot", 400, 1200), ("rounds", 4, 12)):
+    for name, usual, comparing in (("requests", 800, 1200), ("hot", 400, 1200), ("rounds", 4, 24)):
         if getattr(args, name) is None:
             setattr(args, name, comparing if args.compare else usual)
 
