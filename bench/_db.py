@@ -28,6 +28,11 @@ def _admin_url(url: str) -> str:
     return psycopg.conninfo.make_conninfo(**{k: v for k, v in conninfo.items() if v})
 
 
+def database_url(url: str, name: str) -> str:
+    """The URL of database `name` on the server of `url`."""
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
 @contextmanager
 def bench_database():
     """Create a fresh database, point Django at it, migrate, yield its conninfo, drop it."""
@@ -37,7 +42,7 @@ def bench_database():
     admin = _admin_url(base_url)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    os.environ["DATABASE_URL"] = base_url.rsplit("/", 1)[0] + "/" + name
+    os.environ["DATABASE_URL"] = database_url(base_url, name)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LEDGER_ENV", "development")
     os.environ["DJANGO_DEBUG"] = "false"

@@ -2,6 +2,7 @@
 MLflow's tracking server on the same PostgreSQL, measured in one run.
 
 Run: ./ledger bench bench/api.py [--requests N] [--hot N] [--rounds N] [--quick]
+     ./ledger bench bench/api.py --compare REF_OR_PATH [--against REF_OR_PATH] [--quick]
 
 Model Ledger runs with every feature on (token authentication, team permissions,
 Idempotency-Key, ETag, hash chain, inline projections, outbox) in a throwaway database; MLflow
@@ -10,27 +11,42 @@ same server. Every server is started and left to go idle first; then rounds alte
 them. MLflow is measured in several configurations, each with two clients (keep-alive and a
 new connection per request), and its best is the baseline; our figure is the slower of our
 two clients. A bare Django view under the same gunicorn (bench/floor_app.py; --no-floor leaves
-it out) shows what the stack costs before any feature. CPU per request is read from /proc
-for the server's process tree, PostgreSQL's processes (0 when PostgreSQL is not local) and
-this client process. --quick (about a minute)
-is a smoke test: one round, fewer calls, one MLflow configuration."""
+it out) shows what the stack costs before any feature. CPU per request is read from the
+kernel's per-process CPU clocks (nanoseconds; clock ticks off Linux) for the server's process
+tree, PostgreSQL's processes (0 when PostgreSQL is not local) and this client process.
+--quick (about a minute) is a smoke test: one round, fewer calls, one MLflow configuration.
+
+--compare measures two checkouts of Model Ledger alone (no MLflow, no floor): A is a git
+revision (exported with git archive into a temporary directory) or a checkout's directory,
+B likewise with --against, by default this working tree. Each side runs its own code under
+the same gunicorn, against its own throwaway database on the same PostgreSQL; both are
+started and warmed up, then 24 rounds alternate A and B (B first in every other round) at 8
+clients with a model each, and 24 more on the hot stream. It prints req/s, p50/p99 and CPU
+per request for each side and B/A, pooled and paired round by round with its 95% confidence
+interval. CPU counts only the PostgreSQL processes on the side's own database, so that
+another database's load does not."""
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import inspect
 import json
+import math
 import os
 import signal
+import statistics
+import subprocess
 import sys
 import tempfile
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
-from contextlib import ExitStack
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench._db import bench_database
+from bench._db import bench_database, database_url
 from bench._servers import (
     HOST,
     MLFLOW_VERSION,
@@ -84,6 +100,20 @@ def split(calls: list[Call], clients: int) -> list[list[Call]]:
     return [calls[i::clients] for i in range(clients)]
 
 
+def post_json(port: int, path: str, body: dict, headers: dict[str, str], expect: int) -> bytes:
+    """One POST outside the timed load (setting up models); anything but `expect` is an error."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        conn.request("POST", path, json.dumps(body), headers)
+        response = conn.getresponse()
+        data = response.read()
+    finally:
+        conn.close()
+    if response.status != expect:
+        raise RuntimeError(f"POST {path} {body}: HTTP {response.status} {data[:300]!r}")
+    return data
+
+
 # -- Model Ledger --------------------------------------------------------------------------
 
 
@@ -94,9 +124,11 @@ def start_gunicorn(
     app: str,
     workers: int,
     env: dict[str, str],
+    root: Path = ROOT,
 ) -> None:
-    """Serve `app` from gunicorn sync workers for `system` (sets its config, port and server),
-    wait until it answers and idles, then warm every worker up."""
+    """Serve `app` from gunicorn sync workers for `system` (sets its config, port and server)
+    with the code of checkout `root`, wait until it answers and idles, then warm every worker
+    up."""
     system.config = f"gunicorn -w {workers} sync"
     system.port = free_port()
     argv = [
@@ -116,14 +148,38 @@ def start_gunicorn(
         system.role,
         argv,
         port=system.port,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(root), **env},
+        cwd=root,
         logdir=logdir,
     )
     system.server = stack.enter_context(running(server))
     system.server.wait_ready("/healthz", timeout=60)
     log(f"{system.name} ready; idle after {system.server.wait_quiet():.0f} s more")
     warm_up(system)
+
+
+def create_client(team: str):
+    """The bench's API client: a team, a user in it and the user's token; returns both. Run
+    in-process for the working tree, and by another checkout's own manage.py (its source is
+    handed over), so it uses nothing but Django and DRF."""
+    from django.contrib.auth.models import Group, User
+    from rest_framework.authtoken.models import Token
+
+    group = Group.objects.create(name=team)
+    user = User.objects.create_user("bench-client", email="")
+    user.set_unusable_password()
+    user.save()
+    user.groups.add(group)
+    return user, Token.objects.create(user=user).key
+
+
+# How every Model Ledger server here runs: development settings without DEBUG, and a user
+# throttle that no bench reaches.
+LEDGER_SERVER_ENV = {
+    "LEDGER_ENV": "development",
+    "DJANGO_DEBUG": "false",
+    "API_THROTTLE_USER": "100000000/hour",
+}
 
 
 class Ledger:
@@ -134,25 +190,12 @@ class Ledger:
     expect = 201
 
     def __init__(self, stack: ExitStack, logdir: Path, workers: int) -> None:
-        from django.contrib.auth.models import Group, User
-        from rest_framework.authtoken.models import Token
-
         from core.actors import Actor
 
-        group = Group.objects.create(name=TEAM)
-        user = User.objects.create_user("bench-client", email="")
-        user.set_unusable_password()
-        user.save()
-        user.groups.add(group)
-        token = Token.objects.create(user=user)
+        user, token = create_client(TEAM)
         self.actor = Actor.user(user, auth_method="bench")
-        self.auth = f"Bearer {token.key}"
-        env = {
-            "LEDGER_ENV": "development",
-            "DJANGO_DEBUG": "false",
-            "API_THROTTLE_USER": "100000000/hour",
-        }
-        start_gunicorn(self, stack, logdir, "config.wsgi:application", workers, env)
+        self.auth = f"Bearer {token}"
+        start_gunicorn(self, stack, logdir, "config.wsgi:application", workers, LEDGER_SERVER_ENV)
 
     def create_models(self, names: Sequence[str]) -> None:
         from registry import commands
@@ -251,21 +294,10 @@ class MLflow:
         warm_up(self)
 
     def create_models(self, names: Sequence[str]) -> None:
-        import http.client
-
+        headers = {"Content-Type": "application/json"}
         for name in names:
-            conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
-            conn.request(
-                "POST",
-                "/api/2.0/mlflow/registered-models/create",
-                json.dumps({"name": name}),
-                {"Content-Type": "application/json"},
-            )
-            response = conn.getresponse()
-            body = response.read()
-            conn.close()
-            if response.status != 200:
-                raise RuntimeError(f"MLflow refused model {name}: {response.status} {body!r}")
+            path = "/api/2.0/mlflow/registered-models/create"
+            post_json(self.port, path, {"name": name}, headers, expect=200)
 
     def call(self, model: str, i: int) -> Call:
         body = {"name": model, "source": f"s3://models/{model}/{i}/model.ubj"}
@@ -318,6 +350,108 @@ class Floor:
         return None
 
 
+# -- another checkout ----------------------------------------------------------------------
+
+
+def git(*args: str, cwd: Path = ROOT) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def describe(path: Path) -> str:
+    """The commit a checkout is at, and whether it has changes on top."""
+    try:
+        sha = git("rev-parse", "--short=9", "HEAD", cwd=path)
+        changed = git("status", "--porcelain", cwd=path)
+    except (OSError, subprocess.CalledProcessError):
+        return "not a git checkout"
+    return f"{sha} + changes" if changed else sha
+
+
+@contextmanager
+def checkout(spec: str | None) -> Iterator[tuple[Path, str]]:
+    """The code to serve and its label. None is this working tree; an existing directory is
+    used as it is; anything else is a git revision of this repository, exported with git
+    archive into a temporary directory that is removed afterwards."""
+    if spec is None:
+        yield ROOT, f"working tree ({describe(ROOT)})"
+        return
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        if not (path / "manage.py").is_file() or not (path / "config" / "wsgi.py").is_file():
+            raise SystemExit(f"{spec}: not a Model Ledger checkout (no manage.py, config/wsgi.py)")
+        yield path.resolve(), f"{spec} ({describe(path)})"
+        return
+    try:
+        sha = git("rev-parse", "--verify", "--end-of-options", f"{spec}^{{commit}}")
+    except subprocess.CalledProcessError:
+        raise SystemExit(f"{spec}: neither a directory nor a git revision") from None
+    with tempfile.TemporaryDirectory(prefix="bench-checkout-") as tmp:
+        archive = subprocess.Popen(["git", "archive", sha], cwd=ROOT, stdout=subprocess.PIPE)
+        subprocess.run(["tar", "-x", "-C", tmp], stdin=archive.stdout, check=True)
+        archive.stdout.close()
+        if archive.wait():
+            raise RuntimeError(f"git archive {sha} failed")
+        yield Path(tmp), f"{spec} ({sha[:9]})"
+
+
+class Checkout(Ledger):
+    """Model Ledger as one checkout has it, under the same gunicorn and settings as Ledger: its
+    own code (cwd and PYTHONPATH; the same venv) and its own throwaway database, migrated and
+    given the bench's client by the checkout's own manage.py. Models go through its API."""
+
+    def __init__(
+        self,
+        stack: ExitStack,
+        logdir: Path,
+        workers: int,
+        *,
+        side: str,
+        root: Path,
+        label: str,
+        database_url: str,
+    ) -> None:
+        self.side, self.name, self.role = side, label, f"checkout {side}"
+        self.database_url = database_url
+        env = {**LEDGER_SERVER_ENV, "DATABASE_URL": database_url}
+        log(f"migrating {side}'s database with its own code ({root})")
+        self.manage(root, env, "migrate", "--noinput", "--verbosity", "0")
+        script = inspect.getsource(create_client) + (
+            "import config, json\n"
+            f"user, token = create_client({TEAM!r})\n"
+            "print(json.dumps([token, config.__file__]))\n"
+        )
+        out = self.manage(root, env, "shell", "--verbosity", "0", "--command", script)
+        token, code = json.loads(out.splitlines()[-1])
+        if not Path(code).resolve().is_relative_to(root.resolve()):
+            raise RuntimeError(f"{label}: manage.py imported {code}, not the checkout's code")
+        self.auth = f"Bearer {token}"
+        start_gunicorn(self, stack, logdir, "config.wsgi:application", workers, env, root=root)
+
+    @staticmethod
+    def manage(root: Path, env: dict[str, str], *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root), **env},
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode:
+            raise RuntimeError(f"manage.py {args[0]} in {root} failed:\n{result.stderr[-3000:]}")
+        return result.stdout
+
+    def create_models(self, names: Sequence[str]) -> None:
+        headers = {"Authorization": self.auth, "Content-Type": "application/json"}
+        for name in names:
+            body = {"name": name, "team": TEAM}
+            post_json(self.port, "/api/v1/models/", body, headers, expect=201)
+
+    def stored_numbers(self, model: str) -> None:
+        return None  # its tables are its own; the numbers it answered are checked
+
+
 System = Ledger | MLflow | Floor
 
 # -- measuring -----------------------------------------------------------------------------
@@ -346,9 +480,12 @@ class Track:
         client: str,
         keepalive: bool,
         postgres_pid: int | None,
+        database_url: str | None = None,
     ) -> None:
+        """`database_url`: count only PostgreSQL's processes on that database (CpuMeter)."""
         self.system, self.scenario, self.client = system, scenario, client
         self.keepalive, self.postgres_pid = keepalive, postgres_pid
+        self.database_url = database_url
         tag = f"{scenario.key}-{'ka' if keepalive else 'nc'}-{uuid.uuid4().hex[:6]}"
         self.models = (
             [f"bench-{tag}"]
@@ -384,7 +521,7 @@ class Track:
             keepalive=self.keepalive,
             expect=system.expect,
             max_seconds=max_seconds,
-            meter=CpuMeter(system.server.process.pid, self.postgres_pid),
+            meter=CpuMeter(system.server.process.pid, self.postgres_pid, self.database_url),
         )
         self.warm_failures += warm.failures
         for key, body in warm.bodies + result.bodies:
@@ -410,6 +547,13 @@ class Track:
             if stored is not None and stored != seen:
                 found.append(f"{model}: stored numbers differ from the answers")
         return [f"{where}: {problem}" for problem in found]
+
+
+def share(scenario: Scenario, rounds: int, n: int) -> int:
+    """Round n's part of a scenario's calls: a multiple of its clients; the last takes the rest."""
+    part = scenario.requests // rounds
+    part -= part % scenario.clients
+    return scenario.requests - part * (rounds - 1) if n == rounds - 1 else part
 
 
 def fmt_ms(value: float) -> str:
@@ -463,34 +607,179 @@ def mlflow_configs(flags: set[str], quick: bool) -> list[tuple[str, list[str]]]:
     return configs[-1:] if quick else configs
 
 
+def cpu_ms(result: LoadResult) -> list[float]:
+    """CPU ms per call: server, PostgreSQL, client and their sum."""
+    parts = [result.cpu_ms_per_call(who) for who in ("server", "postgres", "client")]
+    return [*parts, sum(parts)]
+
+
+def paired(ratios: list[float]) -> str:
+    """The geometric mean of one ratio per round (A and B measured next to each other) and,
+    from two rounds on, its 95% confidence interval (Student's t over the rounds): how far
+    apart the same code may come out on this machine."""
+    from scipy.stats import t
+
+    logs = [math.log(r) for r in ratios if r > 0]  # a round with no answer has no ratio
+    if not logs:
+        return "n/a"
+    mean = statistics.fmean(logs)
+    if len(logs) < 2:
+        return f"{math.exp(mean):.3f}x"
+    error = t.ppf(0.975, len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
+    return f"{math.exp(mean):.3f}x ({math.exp(mean - error):.3f}-{math.exp(mean + error):.3f})"
+
+
+def print_comparison(plan: list[Scenario], tracks: dict[tuple[str, str], Track]) -> None:
+    header = (
+        f"{'scenario':<50}{'checkout':<40}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'CPU ms/req srv + pg + cli':>30}{'= total':>9}"
+    )
+    print()
+    print(header)
+    print("-" * len(header))
+    for n, scenario in enumerate(plan):
+        if n:
+            print()
+        results = [tracks[scenario.key, side].result() for side in "AB"]
+        for side, r in zip("AB", results, strict=True):
+            cut = f"  [{r.not_sent} not sent: time cap]" if r.not_sent else ""
+            title = scenario.title if side == "A" else ""
+            srv, pg, cli, total = cpu_ms(r)
+            print(
+                f"{title:<50}{side + ': ' + tracks[scenario.key, side].system.name:<40}"
+                f"{r.rate:>8.0f}{fmt_ms(r.percentile(50)):>8}{fmt_ms(r.percentile(99)):>8}"
+                f"{f'{srv:.2f} + {pg:.2f} + {cli:.2f}':>30}{total:>9.2f}{cut}"
+            )
+        a, b = results
+        p50, p99 = (b.percentile(pct) / a.percentile(pct) for pct in (50, 99))
+        cpu = [y / x for x, y in zip(cpu_ms(a), cpu_ms(b), strict=True)]
+        print(
+            f"{'':<50}{'B/A':<40}{b.rate / a.rate:>7.3f}x{p50:>7.3f}x{p99:>7.3f}x"
+            f"{'{:.3f} / {:.3f} / {:.3f}'.format(*cpu[:3]):>30}{cpu[3]:>8.3f}x"
+        )
+        pairs = list(zip(*(tracks[scenario.key, side].rounds for side in "AB"), strict=True))
+        rate = paired([b.rate / a.rate for a, b in pairs])
+        cpu = paired([cpu_ms(b)[3] / cpu_ms(a)[3] for a, b in pairs])
+        print(f"{'':<50}B/A paired by round: req/s {rate}, CPU total {cpu}")
+
+
+def compare(args: argparse.Namespace) -> int:
+    """Two checkouts of Model Ledger alone, in alternating rounds (the order flips every round,
+    so neither always follows the other): creates at 8 clients (a model each) and on one hot
+    model, each side's CPU counted on its own server, database and this client."""
+    base_url = os.environ["DATABASE_URL"]
+    plan = [s for s in scenarios(args.requests, args.hot) if s.key != "one"]
+    rounds = max(1, args.rounds)
+    client, keepalive = CLIENTS[1]  # gunicorn's sync workers close every connection anyway
+    with ExitStack() as stack:
+        logdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-api-")))
+        checkouts = [stack.enter_context(checkout(spec)) for spec in (args.compare, args.against)]
+        sides: list[Checkout] = []
+        for side, (root, label) in zip("AB", checkouts, strict=True):
+            name = stack.enter_context(throwaway_database(base_url, f"ledger_cmp_{side.lower()}"))
+            url = database_url(base_url, name)
+            sides.append(
+                Checkout(
+                    stack, logdir, args.workers, side=side, root=root, label=label, database_url=url
+                )
+            )
+        postgres = postmaster_pid(base_url)
+        tracks = {
+            (scenario.key, s.side): Track(s, scenario, client, keepalive, postgres, s.database_url)
+            for scenario in plan
+            for s in sides
+        }
+        # One scenario at a time, its rounds back to back, A and B of a round next to each
+        # other and in turn first (A B, B A, A B, ...): the load others put on the machine
+        # changes from second to second, and so weighs on both sides alike.
+        for scenario in plan:
+            for n in range(rounds):
+                for s in sides if n % 2 == 0 else sides[::-1]:
+                    r = tracks[scenario.key, s.side].run_round(
+                        share(scenario, rounds, n), args.max_seconds
+                    )
+                    log(
+                        f"{scenario.key} round {n + 1} of {rounds}, {s.side}: {r.rate:.0f} req/s,"
+                        " CPU {:.2f} + {:.2f} + {:.2f} = {:.2f} ms/req".format(*cpu_ms(r))
+                    )
+        problems = [problem for track in tracks.values() for problem in track.problems()]
+
+    print_comparison(plan, tracks)
+    print()
+    for s in sides:
+        print(f"{s.side}: {s.name}")
+    print(
+        f"Each: gunicorn {args.workers} sync workers, all features on, its own code and its own"
+        f" throwaway database on the same PostgreSQL; {rounds} timed rounds, A and B next to"
+        " each other, B first in every other round; rows pool the rounds.\nClients: Python"
+        f" threads with http.client on the same {os.cpu_count()} cores, a new connection per"
+        " call. CPU: the side's gunicorn process tree, the PostgreSQL processes on its database"
+        " (not the cluster's: others' work is not ours), this client.\nPaired by round: the"
+        " geometric mean of the rounds' B/A and its 95% confidence interval: one that holds 1"
+        " means no difference this machine can tell at this length."
+    )
+    if problems:
+        print("\nproblems:")
+        for problem in problems:
+            print(f"  {problem}")
+        return 1
+    print("every call answered as expected; version numbers gapless on both sides")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--requests",
         type=int,
-        default=800,
-        help="creates per measurement at 8 clients (a quarter of it at 1 client)",
+        help="creates per measurement at 8 clients (a quarter of it at 1 client);"
+        " default 800, 1200 with --compare",
     )
-    parser.add_argument("--hot", type=int, default=400, help="creates on the hot stream")
-    parser.add_argument("--rounds", type=int, default=4, help="alternating timing rounds")
+    parser.add_argument(
+        "--hot", type=int, help="creates on the hot stream; default 400, 1200 with --compare"
+    )
+    parser.add_argument(
+        "--rounds", type=int, help="alternating timing rounds; default 4, 24 with --compare"
+    )
     parser.add_argument("--workers", type=int, default=GUNICORN_WORKERS, help="our gunicorn -w")
     parser.add_argument("--max-seconds", type=float, default=30, help="time cap per round")
     parser.add_argument(
         "--no-floor", action="store_true", help="leave out the bare-Django floor rows"
     )
     parser.add_argument(
+        "--compare",
+        metavar="REF_OR_PATH",
+        help="compare two checkouts of Model Ledger alone: this one (a git revision, exported,"
+        " or a checkout's directory) is A",
+    )
+    parser.add_argument(
+        "--against",
+        metavar="REF_OR_PATH",
+        help="with --compare: B (default: this working tree)",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
-        help="~1 min: fewer requests, one round, one MLflow configuration",
+        help="~1 min: fewer requests, one round (two with --compare), one MLflow configuration",
     )
     args = parser.parse_args()
+    if args.against and not args.compare:
+        parser.error("--against needs --compare")
     if args.quick:
-        args.requests, args.hot, args.rounds, args.max_seconds = 160, 200, 1, 10
+        args.requests, args.hot, args.max_seconds = 160, 200, 10
+        args.rounds = 2 if args.compare else 1  # comparing, each side goes first once
+    # Comparing looks for differences of a few percent: more, shorter rounds pair A and B more
+    # closely in time, so that the machine's other work weighs on both alike.
+    for name, usual, comparing in (("requests", 800, 1200), ("hot", 400, 1200), ("rounds", 4, 24)):
+        if getattr(args, name) is None:
+            setattr(args, name, comparing if args.compare else usual)
 
     def interrupted(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupted)
+    if args.compare:
+        return compare(args)
     bin_dir = ensure_mlflow_venv()
     flags = mlflow_server_flags(bin_dir)
     for needed in ("--backend-store-uri", "--host", "--port", "--workers"):
@@ -522,11 +811,7 @@ def main() -> int:
         ]
         for n in range(rounds):
             for track in tracks:
-                share = track.scenario.requests // rounds
-                share -= share % track.scenario.clients
-                if n == rounds - 1:
-                    share = track.scenario.requests - share * (rounds - 1)
-                track.run_round(share, args.max_seconds)
+                track.run_round(share(track.scenario, rounds, n), args.max_seconds)
             log(f"round {n + 1} of {rounds} done")
         problems = [problem for track in tracks for problem in track.problems()]
 
