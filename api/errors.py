@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions
 from rest_framework.views import set_rollback
 
@@ -178,8 +179,6 @@ def api_not_found(request, exception=None):
     """handler404: problem+json under /api/, Django's page elsewhere."""
     if request.path.startswith("/api/"):
         return problem(404, "not_found", "Not found", "No such resource.", instance=request.path)
-    from django.views.defaults import page_not_found
-
     return page_not_found(request, exception)
 
 
@@ -189,6 +188,4 @@ def api_server_error(request):
         return problem(
             500, "internal_error", "Internal error", "The error was logged.", instance=request.path
         )
-    from django.views.defaults import server_error
-
     return server_error(request)

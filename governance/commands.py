@@ -35,6 +35,7 @@ from governance.errors import (
     OverrideNeedsReason,
     RiskSeparationOfDuties,
 )
+from governance.fairness import Thresholds, spec_with_thresholds
 from governance.models import PolicyVersion
 from governance.queries import current_policy
 from governance.state import EvidenceState, RiskState
@@ -358,8 +359,6 @@ def attach_evidence(
 def _check_audit_spec(spec: Any) -> None:
     """The audit specification given with evaluation data is checked when it is attached, not
     when the audit runs later in a worker (the thresholds there come from the tier's policy)."""
-    from governance.fairness import Thresholds, spec_with_thresholds
-
     try:
         spec_with_thresholds(spec, Thresholds().as_dict())
     except InvalidInput as exc:

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from core.errors import InvalidInput
 from governance.fairness import AuditResult, AuditSpec, Chunk, CountAccumulator, EncodedColumn
+from registry.artifacts import get_store
 
 FORMATS = ("csv", "parquet")
 CHUNK_ROWS = 131_072  # Parquet batch size and JSON chunk size
@@ -141,8 +142,6 @@ def audit_file(
 
 def audit_artifact(key: str, *, spec: AuditSpec, format: str | None = None) -> AuditResult:
     """Audit evaluation data held in the artifact store under `key`."""
-    from registry.artifacts import get_store
-
     chosen = format or format_for(key)
     if chosen not in FORMATS:
         raise UnsupportedFormat(f"format must be one of {list(FORMATS)}", formats=list(FORMATS))

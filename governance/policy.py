@@ -8,6 +8,7 @@ import copy
 from typing import Any
 
 from core.errors import InvalidInput
+from governance.fairness import Thresholds
 
 TIERS = ("low", "medium", "high", "critical")
 BOARDS = ("model-risk", "legal", "ethics", "security")
@@ -189,8 +190,6 @@ def _days(value: Any, what: str) -> None:
 
 
 def _fairness(value: Any, what: str) -> None:
-    from governance.fairness import Thresholds
-
     if not isinstance(value, dict) or set(value) != set(FAIRNESS_THRESHOLDS):
         raise InvalidInput(f"{what} needs exactly {', '.join(sorted(FAIRNESS_THRESHOLDS))}")
     try:

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from core.actors import Actor
+from governance import audits, incidents, reviews
 from governance.delivery import send_once
 
 RETRY = {
@@ -50,8 +51,6 @@ SUBJECTS = {
 )
 def scan_reviews(self) -> dict[str, int]:
     """The periodic scan: review cadences, then bias audits on each tier's cadence."""
-    from governance import audits, reviews
-
     actor = Actor.system("governance.scan_reviews", causation_id=self.request.id)
     report = reviews.scan_reviews(actor=actor)
     audited = audits.scan_bias_audits(actor=actor)
@@ -71,8 +70,6 @@ def scan_reviews(self) -> dict[str, int]:
 )
 def scan_incidents(self) -> dict[str, int]:
     """The Art. 73 clock scan: reminders ahead of each reporting deadline, overdue reports."""
-    from governance import incidents
-
     actor = Actor.system("governance.scan_incidents", causation_id=self.request.id)
     report = incidents.scan_incidents(actor=actor)
     return {"reminders": report.reminders, "overdue": report.overdue, "skipped": report.skipped}
@@ -82,8 +79,6 @@ def scan_incidents(self) -> dict[str, int]:
 def audit_new_version(self, version_id: str, evidence_sha256: str) -> str | None:
     """The bias audit of a version's newly attached evaluation data; the audit id is derived
     from the document's sha256, so a redelivered task records nothing twice."""
-    from governance import audits
-
     actor = Actor.system(AUDIT_NEW_VERSION, causation_id=self.request.id)
     outcome = audits.audit_new_version(
         actor=actor, version_id=version_id, evidence_sha256=evidence_sha256

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from core.actors import Actor
@@ -38,8 +39,6 @@ OPENLINEAGE_VERSION_TAG = "openlineage.version"
 
 
 def _meta(actor: Actor, idempotency_key: str | None = None) -> dict[str, Any]:
-    from django.conf import settings
-
     meta = actor.metadata(pseudonym_key=settings.LEDGER_PSEUDONYM_KEY)
     if idempotency_key is not None:
         meta["idempotency_key"] = idempotency_key

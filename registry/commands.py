@@ -64,8 +64,6 @@ NUMBERING_ATTEMPTS = 50
 
 
 def _meta(actor: Actor, idempotency_key: str | None = None) -> dict[str, Any]:
-    from django.conf import settings
-
     meta = actor.metadata(pseudonym_key=settings.LEDGER_PSEUDONYM_KEY)
     if idempotency_key is not None:
         meta["idempotency_key"] = idempotency_key

@@ -8,6 +8,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from api.serializers import Integer, JsonObject, LeanFields, Pattern, StrictInput, Tags, Text
+from governance.queries import tier_of, tiers_of
 from registry import rules
 from registry.state import STATUSES
 
@@ -45,8 +46,6 @@ class _ModelListOutput(serializers.ListSerializer):
     """Looks up the risk tiers of a whole page at once instead of one query per model."""
 
     def to_representation(self, data: Any) -> Any:
-        from governance.queries import tiers_of
-
         items = list(data.all() if hasattr(data, "all") else data)
         self._context = {**self._context, "risk_tiers": tiers_of([o.id for o in items])}
         return super().to_representation(items)
@@ -74,8 +73,6 @@ class ModelOutput(LeanFields):
         list_serializer_class = _ModelListOutput
 
     def get_risk_tier(self, obj: Any) -> str:
-        from governance.queries import tier_of
-
         tiers = self.context.get("risk_tiers")
         if tiers is not None:
             return tiers.get(str(obj.id), "")

@@ -41,6 +41,7 @@ from api.params import (
 from api.preconditions import etag, expected_version
 from api.registry import serializers as s
 from core.actors import Actor
+from governance.queries import get_risk
 from registry import commands, queries
 from registry.commands import DatasetVersionInput, VersionInput
 from registry.errors import AliasNotFound
@@ -138,8 +139,6 @@ class ModelApi(APIView):
         context: dict[str, Any] = {}
         if point.position is not None or point.moment is not None:
             # The tier lives in governance's stream: read it at the same point as the model.
-            from governance.queries import get_risk
-
             context["risk_tiers"] = {str(state.id): get_risk(state.id, **point.query).tier}
         output = s.ModelOutput(state, context=context)
         return _with_etag(Response(output.data), state.stream_version)
