@@ -6,11 +6,40 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Q
+
+from approvals.models import Board
 from eventstore import store
-from governance.errors import PolicyNotFound
-from governance.models import ApprovalStanding, PolicyVersion
-from governance.state import EvidenceState, RiskState, evolve_evidence, evolve_risk
+from governance.errors import (
+    BiasAuditNotFound,
+    FindingNotFound,
+    IncidentNotFound,
+    PolicyNotFound,
+    ReviewNotFound,
+)
+from governance.models import (
+    ApprovalStanding,
+    BiasAudit,
+    Finding,
+    Incident,
+    ModelRisk,
+    PeriodicReview,
+    PolicyVersion,
+)
+from governance.state import (
+    EvidenceState,
+    FindingState,
+    IncidentState,
+    ReviewState,
+    RiskState,
+    evolve_evidence,
+    evolve_finding,
+    evolve_incident,
+    evolve_review,
+    evolve_risk,
+)
 from governance.streams import evidence_stream_id, risk_stream_id
+from registry.models import RegisteredModel
 
 
 def current_policy() -> PolicyVersion:
@@ -56,15 +85,11 @@ def get_evidence(
 
 def tier_of(model_id: str) -> str:
     """The model's confirmed tier from the projection ('' until a risk officer confirms)."""
-    from governance.models import ModelRisk
-
     return ModelRisk.objects.filter(model_id=model_id).values_list("tier", flat=True).first() or ""
 
 
 def tiers_of(model_ids: list) -> dict[str, str]:
     """Confirmed tiers of many models at once, keyed by the model id as text."""
-    from governance.models import ModelRisk
-
     rows = ModelRisk.objects.filter(model_id__in=model_ids).values_list("model_id", "tier")
     return {str(model_id): tier for model_id, tier in rows}
 
@@ -81,12 +106,6 @@ def sees_every_review(user) -> bool:
 
 def visible_reviews(user):
     """Reviews assigned to the user's boards and reviews of their teams' models."""
-    from django.db.models import Q
-
-    from approvals.models import Board
-    from governance.models import PeriodicReview
-    from registry.models import RegisteredModel
-
     if sees_every_review(user):
         return PeriodicReview.objects.all()
     if user is None or not user.is_authenticated:
@@ -119,9 +138,6 @@ def get_review(
     up_to_position: int | None = None,
     as_of: datetime | None = None,
 ):
-    from governance.errors import ReviewNotFound
-    from governance.state import ReviewState, evolve_review
-
     if not visible_reviews(user).filter(id=review_id).exists():
         raise ReviewNotFound(f"no periodic review {review_id}")
     return store.load_existing(
@@ -140,9 +156,6 @@ def get_review(
 def _concerned(user, queryset, perm: str):
     """Everything for superusers, holders of `perm` and board members; the models of their
     teams for everyone else."""
-    from approvals.models import Board
-    from registry.models import RegisteredModel
-
     if user is None or not user.is_authenticated:
         return queryset.none()
     if (
@@ -156,20 +169,14 @@ def _concerned(user, queryset, perm: str):
 
 
 def visible_audits(user):
-    from governance.models import BiasAudit
-
     return _concerned(user, BiasAudit.objects.all(), "governance.view_biasaudit")
 
 
 def visible_findings(user):
-    from governance.models import Finding
-
     return _concerned(user, Finding.objects.all(), "governance.view_finding")
 
 
 def get_audit(audit_id: str, *, user):
-    from governance.errors import BiasAuditNotFound
-
     found = visible_audits(user).filter(id=audit_id).first()
     if found is None:
         raise BiasAuditNotFound(f"no bias audit {audit_id}")
@@ -179,9 +186,6 @@ def get_audit(audit_id: str, *, user):
 def get_finding(
     finding_id: str, *, user, up_to_position: int | None = None, as_of: datetime | None = None
 ):
-    from governance.errors import FindingNotFound
-    from governance.state import FindingState, evolve_finding
-
     if not visible_findings(user).filter(id=finding_id).exists():
         raise FindingNotFound(f"no finding {finding_id}")
     return store.load_existing(
@@ -200,17 +204,12 @@ def get_finding(
 def visible_incidents(user):
     """Every incident for superusers, auditors (governance.view_incident) and board members;
     the incidents of their teams' models for everyone else."""
-    from governance.models import Incident
-
     return _concerned(user, Incident.objects.all(), "governance.view_incident")
 
 
 def get_incident(
     incident_id: str, *, user, up_to_position: int | None = None, as_of: datetime | None = None
 ):
-    from governance.errors import IncidentNotFound
-    from governance.state import IncidentState, evolve_incident
-
     if not visible_incidents(user).filter(id=incident_id).exists():
         raise IncidentNotFound(f"no incident {incident_id}")
     return store.load_existing(
@@ -226,8 +225,6 @@ def get_incident(
 def with_reporting_status(queryset, status: str, now: datetime):
     """Incidents by where their Art. 73 report stands now (governance.art73.reporting_status):
     not_required, reported, not_filed, overdue (deadline passed without it) or pending."""
-    from django.db.models import Q
-
     if status == "not_required":
         return queryset.filter(clock_applies=False)
     clocked = queryset.filter(clock_applies=True)
