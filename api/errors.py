@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
-from django.views.defaults import page_not_found, server_error
+from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
 from rest_framework import exceptions
 from rest_framework.views import set_rollback
 
@@ -160,8 +160,6 @@ def api_bad_request(request, exception=None):
             "The request was refused before it reached the API (its Host header, size or form).",
             instance=request.path,
         )
-    from django.views.defaults import bad_request
-
     return bad_request(request, exception)
 
 
@@ -170,8 +168,6 @@ def api_forbidden(request, exception=None):
     if request.path.startswith("/api/"):
         detail = "This request is not allowed."
         return problem(403, "permission_denied", "Not allowed", detail, instance=request.path)
-    from django.views.defaults import permission_denied
-
     return permission_denied(request, exception)
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import Group, Permission
+
 AUDITORS = "auditors"
 
 # Apps whose rows are credentials: API tokens (reading one is acting as its owner) and
@@ -15,8 +17,6 @@ SECRET_APPS = ("authtoken", "sessions")
 
 def _models(group_model: Any, permission_model: Any) -> tuple[Any, Any]:
     if group_model is None or permission_model is None:
-        from django.contrib.auth.models import Group, Permission
-
         return Group, Permission
     return group_model, permission_model
 

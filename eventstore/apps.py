@@ -10,10 +10,10 @@ class EventStoreConfig(AppConfig):
     verbose_name = "Event store"
 
     def ready(self) -> None:
-        # Projectors and subscribers register themselves on import; every app keeps them in
-        # projectors.py and policies.py.
+        # Event types, projectors and subscribers register themselves on import; every app
+        # keeps them in events.py, projectors.py and policies.py.
         for config in apps.get_app_configs():
-            for module in ("projectors", "policies"):
+            for module in ("events", "projectors", "policies"):
                 try:
                     import_module(f"{config.name}.{module}")
                 except ModuleNotFoundError as exc:

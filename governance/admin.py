@@ -13,10 +13,11 @@ from django.urls import path, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
+from approvals.models import Board
 from core import clock
 from eventstore.admin import ReadOnlyAdmin
 from eventstore.admin_views import confirm_and_post
-from governance import art73, cadence, queries
+from governance import art73, cadence, incidents, queries, reviews
 from governance.models import (
     BiasAudit,
     Evidence,
@@ -121,8 +122,6 @@ class PeriodicReviewAdmin(ReadOnlyAdmin):
         return queries.visible_reviews(request.user)
 
     def _my_boards(self, user, obj) -> list[str]:
-        from approvals.models import Board
-
         mine = Board.objects.filter(members__contains=[user.pk]).values_list("name", flat=True)
         return [name for name in mine if name in obj.boards]
 
@@ -169,8 +168,6 @@ class PeriodicReviewAdmin(ReadOnlyAdmin):
 
     def complete_view(self, request, review_id):
         """complete_review, the same command as the API, on the review as shown."""
-        from governance import reviews
-
         obj = get_object_or_404(self.get_queryset(request), id=review_id)
         boards = self._my_boards(request.user, obj)
         if not boards:
@@ -435,8 +432,6 @@ class IncidentAdmin(ReadOnlyAdmin):
 
     def authority_report_view(self, request, incident_id):
         """record_authority_report, the same command as the API; it decides who may."""
-        from governance import incidents
-
         return self._step_view(
             request,
             incident_id,
@@ -449,8 +444,6 @@ class IncidentAdmin(ReadOnlyAdmin):
 
     def closure_view(self, request, incident_id):
         """close_incident, the same command as the API; it decides who may."""
-        from governance import incidents
-
         return self._step_view(
             request,
             incident_id,

@@ -19,6 +19,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, cast
 
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
@@ -486,8 +489,6 @@ class S3ArtifactStore:
         return cast(BinaryIO, self._get_body(key).stream)
 
     def _get_body(self, key: str) -> _S3Body:
-        from botocore.exceptions import ClientError
-
         check_key(key)
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=key)
@@ -523,9 +524,6 @@ def make_s3_client(
     secret_key: str | None,
 ) -> Any:
     """A boto3 S3 client that speaks plain SigV4, as every S3-compatible store understands."""
-    import boto3
-    from botocore.config import Config
-
     if addressing_style not in {"path", "virtual", "auto"}:
         raise ImproperlyConfigured("S3_ADDRESSING_STYLE must be path, virtual or auto")
     if (access_key is None) != (secret_key is None):
