@@ -1,0 +1,79 @@
+"""Reactions across apps run as subscribers: each reaction names its cause, a reaction is never
+recorded twice for one cause, and the registry's gate is closed until approvals registers."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from approvals import gate
+from eventstore import store
+from eventstore.models import Event
+from governance import audits
+from governance.models import Finding
+from registry import promotion
+from registry.promotion import GateNotConfigured
+from tests.approvals.conftest import actor_of, governed_version, revise_model_card
+from tests.approvals.test_commands import approve_high, request_for
+from tests.governance.cadence_helpers import approved_version
+from tests.governance.test_audits import SPEC, rows
+
+
+def _since(position: int) -> list[Event]:
+    return list(Event.objects.filter(position__gt=position).order_by("position"))
+
+
+def test_each_reaction_names_the_event_that_caused_it_when_evidence_voids_an_approval(
+    cast, evidence_store
+):
+    model, version = governed_version(cast, evidence_store, "high", "caused")
+    request = request_for(cast, model)
+    approve_high(cast, request.id)
+    before = Event.objects.order_by("-position").values_list("position", flat=True).first()
+    revise_model_card(cast, evidence_store, version, b"a second model card", "caused")
+
+    attached, voided, moved = _since(before)
+    assert (attached.type, voided.type, moved.type) == (
+        "governance.EvidenceAttached",
+        "approvals.ApprovalVoided",
+        "registry.ModelVersionStatusChanged",
+    )
+    # The owner's command recorded the evidence; the rest are reactions in its transaction,
+    # each naming its own cause and carrying the owner as actor.
+    assert "causation_id" not in attached.metadata
+    assert voided.metadata["causation_id"] == f"{attached.stream_id}@{attached.version}"
+    assert moved.metadata["causation_id"] == f"{voided.stream_id}@{voided.version}"
+    assert {e.metadata["actor"] for e in (attached, voided, moved)} == {f"user:{cast.owner.pk}"}
+    assert voided.metadata["idempotency_key"] != moved.metadata["idempotency_key"]
+
+
+def test_reacting_again_to_a_failed_audit_opens_no_second_finding(cast, evidence_store):
+    model, _, _ = approved_version(cast, evidence_store, "high")
+    outcome = audits.run_bias_audit(
+        actor=actor_of(cast.owner), model_id=model.id, number=1, spec=SPEC, rows=rows(0.8, 0.3)
+    )
+    (cause,) = store.read_stream(outcome.audit.id)
+    count = Event.objects.count()
+
+    with transaction.atomic():
+        (again,) = store.react([cause])
+
+    assert again.replayed
+    assert str(again.stream_id) == outcome.finding_id
+    assert Event.objects.count() == count
+    assert Finding.objects.filter(source_id=str(outcome.audit.id)).count() == 1
+
+
+def test_the_registry_refuses_promotion_when_no_gate_check_is_registered(
+    cast, evidence_store, monkeypatch
+):
+    model, _ = governed_version(cast, evidence_store, "high", "ungated")
+    approve_high(cast, request_for(cast, model).id)
+    gate.require_promotion(model_id=model.id, number=1)
+    monkeypatch.setattr(promotion, "_checks", [])
+    with pytest.raises(GateNotConfigured):
+        promotion.require_promotion(model_id=model.id, number=1)
+
+
+def test_approvals_registers_its_gate_check_with_the_registry_at_start_up():
+    assert gate.require_promotion in promotion._checks
