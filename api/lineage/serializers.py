@@ -5,10 +5,10 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.lineage.openlineage import RUN_EVENT_TYPES
 from api.schema import NUL_FREE
 from api.serializers import Pattern, StrictInput, Text
 from lineage import rules
-from lineage.commands import RUN_EVENT_TYPES
 
 
 class EdgeCreateInput(StrictInput):

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.idempotency import idempotency_key
+from api.lineage import openlineage
 from api.lineage import serializers as s
 from api.params import AS_OF, IDEMPOTENCY_KEY, as_of, problems
 from core.actors import Actor
@@ -228,7 +229,7 @@ class OpenLineageApi(APIView):
     )
     def post(self, request: Request) -> Response:
         s.RunEventBody(data=request.data).is_valid(raise_exception=True)
-        result = commands.ingest_run_event(
+        result = openlineage.ingest_run_event(
             actor=_actor(request), event=request.data, idempotency_key=idempotency_key(request)
         )
         body = {

@@ -142,8 +142,8 @@ def test_malformed_run_events_are_problems_and_change_nothing(live_server, owner
 
 @pytest.mark.django_db
 def test_text_postgresql_cannot_store_is_refused_before_any_query(owner):
+    from api.lineage import openlineage
     from core.actors import Actor
-    from lineage import commands
     from lineage.errors import InvalidRunEvent
 
     actor = Actor.user(owner, auth_method="token")
@@ -160,7 +160,7 @@ def test_text_postgresql_cannot_store_is_refused_before_any_query(owner):
         {"namespace": "n", "name": "ok", "facets": {"version": {"datasetVersion": "v\x00"}}},
     ):
         with pytest.raises(InvalidRunEvent):
-            commands.ingest_run_event(actor=actor, event={**base, "outputs": [dataset]})
+            openlineage.ingest_run_event(actor=actor, event={**base, "outputs": [dataset]})
     assert not Dataset.objects.exists()
 
 
