@@ -58,6 +58,7 @@ from core.errors import InvalidInput, Unprocessable
 from core.text import clean_text
 from eventstore import store
 from eventstore.canonical import canonical_json
+from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
 from governance import commands as governance
 from governance import events as gev
@@ -108,7 +109,7 @@ def _append_board(
 ) -> None:
     version = _expected(state.stream_version, expected, state.id)
     store.require_versions(expected_versions)
-    store.append(StreamRef(uuid.UUID(state.id), ev.BOARD), version, events, governance.meta(actor))
+    store.append(StreamRef(uuid.UUID(state.id), ev.BOARD), version, events, command_metadata(actor))
 
 
 def create_board(
@@ -131,7 +132,7 @@ def create_board(
                 StreamRef(board_id, ev.BOARD),
                 NO_STREAM,
                 [ev.BoardCreated(name=name, title=title)],
-                governance.meta(who, idempotency_key),
+                command_metadata(who, idempotency_key),
                 request_fingerprint=hashlib.sha256(
                     canonical_json({"board": name, "title": title})
                 ).digest(),
@@ -294,7 +295,7 @@ def request_approval(
                 StreamRef(request_id, ev.REQUEST),
                 NO_STREAM,
                 [event],
-                governance.meta(actor, idempotency_key),
+                command_metadata(actor, idempotency_key),
                 side_effects=notify("requested", str(request_id), board_members(spec["boards"])),
                 request_fingerprint=fingerprint,
             )
@@ -423,7 +424,7 @@ def record_decision(
         StreamRef(uuid.UUID(state.id), ev.REQUEST),
         stream_version,
         events,
-        governance.meta(actor, idempotency_key),
+        command_metadata(actor, idempotency_key),
         side_effects=effects,
     )
     return load_request(state.id)
@@ -467,7 +468,7 @@ def withdraw_request(
         StreamRef(uuid.UUID(state.id), ev.REQUEST),
         stream_version,
         [ev.ApprovalWithdrawn(reason=reason)],
-        governance.meta(actor, idempotency_key),
+        command_metadata(actor, idempotency_key),
     )
     return load_request(state.id)
 
@@ -497,7 +498,7 @@ def suspend_approval(
         StreamRef(uuid.UUID(state.id), ev.REQUEST),
         state.stream_version,
         [ev.ApprovalSuspended(reason=reason)],
-        governance.meta(actor, idempotency_key),
+        command_metadata(actor, idempotency_key),
         side_effects=notify("suspended", state.id, [state.requester_id]),
     )
     return load_request(state.id)
@@ -515,7 +516,7 @@ def reinstate_approval(
         StreamRef(uuid.UUID(state.id), ev.REQUEST),
         state.stream_version,
         [ev.ApprovalReinstated(reason=reason)],
-        governance.meta(actor, idempotency_key),
+        command_metadata(actor, idempotency_key),
     )
     return load_request(state.id)
 
@@ -553,6 +554,6 @@ def grant_waiver(
         StreamRef(evidence_stream_id(version.id), gev.EVIDENCE),
         evidence.stream_version,
         [event],
-        governance.meta(actor, idempotency_key),
+        command_metadata(actor, idempotency_key),
     )
     return load_evidence(version.id)

@@ -26,10 +26,10 @@ from core.errors import DomainError, InvalidInput
 from core.text import clean_text
 from eventstore import store
 from eventstore.canonical import CanonicalizationError, canonical_json
+from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
 from governance import evaluation_data, fairness
 from governance import events as ev
-from governance.commands import meta
 from governance.errors import FindingClosed, NoEvaluationData, NotAuditor
 from governance.models import BiasAudit, Evidence, ModelRisk
 from governance.queries import current_policy, last_granted_at
@@ -142,7 +142,7 @@ def run_bias_audit(
         StreamRef(audit_id, ev.BIAS_AUDIT),
         NO_STREAM,
         [completed],
-        meta(actor, idempotency_key),
+        command_metadata(actor, idempotency_key),
         request_fingerprint=fingerprint,
     )
     # A failing audit has opened its finding in the same transaction (governance/policies.py).
@@ -315,6 +315,6 @@ def close_finding(
         StreamRef(uuid.UUID(state.id), ev.FINDING),
         state.stream_version,
         [ev.FindingClosed(reviewer_id=user.pk, resolution=resolution, evidence=evidence)],
-        meta(actor, idempotency_key),
+        command_metadata(actor, idempotency_key),
     )
     return load_finding(state.id)

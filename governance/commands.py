@@ -21,6 +21,7 @@ from core.errors import InvalidInput
 from core.text import clean_text
 from eventstore import store
 from eventstore.canonical import CanonicalizationError, check_json_value
+from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
 from governance import events as ev
 from governance import policy
@@ -47,13 +48,6 @@ from registry.streams import load_model, load_version_by_number
 
 DEFAULT_REASON = "defaults shipped with Model Ledger (GOVERNANCE.md)"
 AUDIT_NEW_VERSION_TASK = "governance.audit_new_version"
-
-
-def meta(actor: Actor, idempotency_key: str | None = None) -> dict[str, Any]:
-    data = actor.metadata(pseudonym_key=settings.LEDGER_PSEUDONYM_KEY)
-    if idempotency_key is not None:
-        data["idempotency_key"] = idempotency_key
-    return data
 
 
 def repeated(stream_id: uuid.UUID, event_type: str, actor: Actor, key: str | None) -> bool:
@@ -89,7 +83,7 @@ def ensure_default_policy() -> PolicyVersion:
                         number=1, tiers=policy.default_tiers(), reason=DEFAULT_REASON
                     )
                 ],
-                meta(Actor.system("governance.seed")),
+                command_metadata(Actor.system("governance.seed")),
             )
     except (IntegrityError, psycopg.errors.UniqueViolation):
         pass
@@ -119,7 +113,7 @@ def record_policy_version(
                 StreamRef(current.stream_id, ev.POLICY),
                 current.number,
                 [ev.PolicyVersionRecorded(number=current.number + 1, tiers=tiers, reason=reason)],
-                meta(actor, idempotency_key),
+                command_metadata(actor, idempotency_key),
             )
     except (IntegrityError, psycopg.errors.UniqueViolation):
         raise ConcurrencyConflict(current.stream_id, current.number, None) from None
@@ -161,7 +155,7 @@ def record_intake(
                 policy_version=current_policy().number,
             )
         ],
-        meta(actor, idempotency_key),
+        command_metadata(actor, idempotency_key),
     )
     return load_risk(model.id)
 
@@ -212,7 +206,7 @@ def assign_risk_tier(
                 policy_version=current_policy().number,
             )
         ],
-        meta(actor, idempotency_key),
+        command_metadata(actor, idempotency_key),
     )
     return load_risk(model.id)
 
@@ -231,7 +225,7 @@ def suspend_model(
         StreamRef(risk_stream_id(model.id), ev.MODEL_RISK),
         state.stream_version,
         [ev.ModelSuspended(model_id=model.id, reason=reason)],
-        meta(actor, idempotency_key),
+        command_metadata(actor, idempotency_key),
     )
     return load_risk(model.id)
 
@@ -249,7 +243,7 @@ def reinstate_model(
         StreamRef(risk_stream_id(model.id), ev.MODEL_RISK),
         state.stream_version,
         [ev.ModelReinstated(model_id=model.id, reason=reason)],
-        meta(actor, idempotency_key),
+        command_metadata(actor, idempotency_key),
     )
     return load_risk(model.id)
 
@@ -350,7 +344,7 @@ def attach_evidence(
                 summary=dict(summary),
             )
         ],
-        meta(actor, idempotency_key),
+        command_metadata(actor, idempotency_key),
         side_effects=_new_version_audit(version, kind, stored.sha256, summary),
     )
     return load_evidence(version.id)

@@ -31,10 +31,11 @@ from core.errors import InvalidInput
 from core.text import clean_text
 from eventstore import store
 from eventstore.canonical import canonical_json
+from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
 from governance import art73, audits
 from governance import events as ev
-from governance.commands import meta, repeated
+from governance.commands import repeated
 from governance.errors import (
     AlreadyReportedToAuthority,
     AuthorityReportRequired,
@@ -214,7 +215,7 @@ def report_incident(
         StreamRef(incident_id, ev.INCIDENT),
         NO_STREAM,
         [reported],
-        meta(actor, idempotency_key),
+        command_metadata(actor, idempotency_key),
         side_effects=_notify("reported", incident_id, recipients),
         request_fingerprint=hashlib.sha256(canonical_json(asked)).digest(),
     )
@@ -270,7 +271,7 @@ def record_authority_report(
                 late=state.deadline_at is not None and reported_at > state.deadline_at,
             )
         ],
-        meta(actor, idempotency_key),
+        command_metadata(actor, idempotency_key),
     )
     return load_incident(state.id)
 
@@ -313,7 +314,7 @@ def close_incident(
                 no_report_reason=no_report_reason,
             )
         ],
-        meta(actor, idempotency_key),
+        command_metadata(actor, idempotency_key),
     )
     return load_incident(state.id)
 
@@ -380,7 +381,7 @@ def advance_incident(
             stream,
             state.stream_version,
             [replace(overdue.to_new(), occurred_at=now)],
-            meta(actor),
+            command_metadata(actor),
             side_effects=_notify("overdue", state.id, recipients),
         )
         return "overdue"
@@ -400,7 +401,7 @@ def advance_incident(
                 recipient_ids=recipients,
             )
         ],
-        meta(actor),
+        command_metadata(actor),
         side_effects=_notify("reminder", state.id, recipients),
     )
     return "reminder"

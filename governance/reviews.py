@@ -26,10 +26,11 @@ from core.actors import Actor
 from core.errors import InvalidInput, Unprocessable
 from core.text import clean_text
 from eventstore import store
+from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
 from governance import cadence
 from governance import events as ev
-from governance.commands import meta, repeated
+from governance.commands import repeated
 from governance.errors import ReviewClosed
 from governance.models import ModelRisk, PeriodicReview
 from governance.queries import approval_in_force, current_policy, last_granted_at
@@ -185,7 +186,7 @@ def _open_if_due(
             StreamRef(review_id, ev.REVIEW),
             NO_STREAM,
             [opened, *steps],
-            meta(actor),
+            command_metadata(actor),
             side_effects=effects,
         )
     return 1, len(steps)
@@ -210,7 +211,7 @@ def advance_review(*, actor: Actor, review_id: uuid.UUID | str, now: datetime | 
             StreamRef(uuid.UUID(state.id), ev.REVIEW),
             state.stream_version,
             events,
-            meta(actor),
+            command_metadata(actor),
             side_effects=effects,
         )
     return len(events)
@@ -308,6 +309,6 @@ def complete_review(
                 late=clock.now() > state.due_at,
             )
         ],
-        meta(actor, idempotency_key),
+        command_metadata(actor, idempotency_key),
     )
     return load_review(state.id)

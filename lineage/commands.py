@@ -10,11 +10,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 
 from core.actors import Actor
 from eventstore import store
+from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
 from lineage import events as ev
 from lineage import queries, rules
@@ -23,13 +23,6 @@ from lineage.models import LineageEdge, LineageNode
 from registry import permissions
 
 ACYCLIC_LOCK = 0x6C696E65616765  # advisory lock: edge types that must stay acyclic
-
-
-def _meta(actor: Actor, idempotency_key: str | None = None) -> dict[str, Any]:
-    meta = actor.metadata(pseudonym_key=settings.LEDGER_PSEUDONYM_KEY)
-    if idempotency_key is not None:
-        meta["idempotency_key"] = idempotency_key
-    return meta
 
 
 # -- nodes -------------------------------------------------------------------------------
@@ -123,7 +116,10 @@ def record_edge(
                         f" a {edge_type} edge would close a cycle"
                     )
             result = store.append(
-                StreamRef(edge_id, ev.EDGE), NO_STREAM, [event], _meta(actor, idempotency_key)
+                StreamRef(edge_id, ev.EDGE),
+                NO_STREAM,
+                [event],
+                command_metadata(actor, idempotency_key),
             )
     except ConcurrencyConflict:
         # A racing writer recorded the same edge first: it exists, which is what was asked.
@@ -173,7 +169,7 @@ def record_run_event(
                 facets=facets,
             )
         ],
-        _meta(actor, idempotency_key),
+        command_metadata(actor, idempotency_key),
         request_fingerprint=request_fingerprint,
     )
 
@@ -190,7 +186,7 @@ def start_export(
         StreamRef(export_id, ev.EXPORT),
         NO_STREAM,
         [ev.ExportStarted(kind=kind, format=format, subject=subject, parameters=parameters)],
-        _meta(actor),
+        command_metadata(actor),
     )
     return export_id
 
@@ -203,5 +199,5 @@ def complete_export(
         StreamRef(export_id, ev.EXPORT),
         1,
         [ev.ExportCompleted(sha256=sha256, bytes=size, events=events)],
-        _meta(actor),
+        command_metadata(actor),
     )

@@ -21,6 +21,7 @@ from core.actors import Actor
 from core.errors import InvalidInput
 from eventstore import store
 from eventstore.canonical import canonical_json
+from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
 from registry import artifacts, permissions, rules
 from registry import events as ev
@@ -61,13 +62,6 @@ from registry.streams import (
 )
 
 NUMBERING_ATTEMPTS = 50
-
-
-def _meta(actor: Actor, idempotency_key: str | None = None) -> dict[str, Any]:
-    meta = actor.metadata(pseudonym_key=settings.LEDGER_PSEUDONYM_KEY)
-    if idempotency_key is not None:
-        meta["idempotency_key"] = idempotency_key
-    return meta
 
 
 @contextmanager
@@ -120,7 +114,7 @@ def register_model(
             StreamRef(model_id, ev.MODEL),
             NO_STREAM,
             [event],
-            _meta(actor, idempotency_key),
+            command_metadata(actor, idempotency_key),
             request_fingerprint=_request_fingerprint("", event),
         )
         if result.replayed:
@@ -180,7 +174,9 @@ def change_model(
     if not events:
         return state
     with transaction.atomic(), _unique_name_guard("registry_model_name_ci", name or state.name):
-        store.append(StreamRef(uuid.UUID(state.id), ev.MODEL), version, events, _meta(actor))
+        store.append(
+            StreamRef(uuid.UUID(state.id), ev.MODEL), version, events, command_metadata(actor)
+        )
         if "team" in checked:
             obj = RegisteredModel(id=state.id)
             permissions.revoke_team(
@@ -325,7 +321,7 @@ def create_model_version(
                             model_stream,
                             head[0],
                             [ev.ModelVersionNumbered(number=number, version_id=str(version_id))],
-                            _meta(actor, idempotency_key),
+                            command_metadata(actor, idempotency_key),
                             request_fingerprint=fingerprint,
                             head=head,
                         ),
@@ -333,7 +329,7 @@ def create_model_version(
                             StreamRef(version_id, ev.MODEL_VERSION),
                             NO_STREAM,
                             [created],
-                            _meta(actor),
+                            command_metadata(actor),
                         ),
                     ]
                 )
@@ -388,7 +384,9 @@ def update_model_version(
         events.append(_status_change(actor, state, target, changes.get("reason", "")))
     if not events:
         return state
-    store.append(StreamRef(uuid.UUID(state.id), ev.MODEL_VERSION), version, events, _meta(actor))
+    store.append(
+        StreamRef(uuid.UUID(state.id), ev.MODEL_VERSION), version, events, command_metadata(actor)
+    )
     return load_version(state.id)
 
 
@@ -538,7 +536,7 @@ def _append_version(
         StreamRef(uuid.UUID(state.id), ev.MODEL_VERSION),
         state.stream_version,
         recorded,
-        _meta(actor, idempotency_key),
+        command_metadata(actor, idempotency_key),
     )
 
 
@@ -566,7 +564,7 @@ def assign_alias(
         StreamRef(uuid.UUID(state.id), ev.MODEL),
         stream_version,
         [ev.AliasAssigned(alias=alias, version=version, previous_version=state.aliases.get(alias))],
-        _meta(actor),
+        command_metadata(actor),
     )
     return load_model(state.id)
 
@@ -585,7 +583,7 @@ def remove_alias(
         StreamRef(uuid.UUID(state.id), ev.MODEL),
         stream_version,
         [ev.AliasRemoved(alias=alias, version=state.aliases[alias])],
-        _meta(actor),
+        command_metadata(actor),
     )
     return load_model(state.id)
 
@@ -618,7 +616,7 @@ def register_dataset(
             StreamRef(dataset_id, ev.DATASET),
             NO_STREAM,
             [event],
-            _meta(actor, idempotency_key),
+            command_metadata(actor, idempotency_key),
             request_fingerprint=_request_fingerprint("", event),
         )
         if result.replayed:
@@ -680,7 +678,7 @@ def create_dataset_version(
                     dataset_stream,
                     state.stream_version,
                     [ev.DatasetVersionNumbered(number=number, version_id=str(version_id))],
-                    _meta(actor, idempotency_key),
+                    command_metadata(actor, idempotency_key),
                     request_fingerprint=_request_fingerprint(state.id, created, number=0),
                 )
                 if numbered.replayed:
@@ -688,7 +686,10 @@ def create_dataset_version(
                         dataset_version_stream_id(state.id, _numbered_at(numbered))
                     )
                 store.append(
-                    StreamRef(version_id, ev.DATASET_VERSION), NO_STREAM, [created], _meta(actor)
+                    StreamRef(version_id, ev.DATASET_VERSION),
+                    NO_STREAM,
+                    [created],
+                    command_metadata(actor),
                 )
         except ConcurrencyConflict:
             state = load_dataset(state.id)
