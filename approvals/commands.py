@@ -35,7 +35,6 @@ from approvals.errors import (
     NotSuspended,
     RequestAlreadyOpen,
     RequestClosed,
-    RiskTierMissing,
     SeparationOfDuties,
     UserNotFound,
 )
@@ -61,6 +60,7 @@ from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamR
 from governance import commands as governance
 from governance import events as gev
 from governance import policy
+from governance.errors import RiskTierMissing
 from governance.queries import current_policy
 from governance.streams import evidence_stream_id, load_evidence, load_risk
 from registry import permissions

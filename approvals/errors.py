@@ -55,11 +55,6 @@ class NotRequester(PermissionDenied):
     title = "Only the requester or the model's owners may do this"
 
 
-class RiskTierMissing(Conflict):
-    code = "risk_tier_missing"
-    title = "The model has no confirmed risk tier"
-
-
 class RequestAlreadyOpen(Conflict):
     code = "request_already_open"
     title = "An approval request for this version and target is already open"

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 
 from approvals import queries as approval_queries
 from approvals import rules as approval_rules
-from approvals.errors import NotBoardMember, RiskTierMissing, SeparationOfDuties
+from approvals.errors import NotBoardMember, SeparationOfDuties
 from approvals.models import ApprovalRequest, Board
 from core import clock
 from core.actors import Actor
@@ -30,7 +30,7 @@ from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamR
 from governance import evaluation_data, fairness
 from governance import events as ev
 from governance.commands import meta
-from governance.errors import FindingClosed, NoEvaluationData, NotAuditor
+from governance.errors import FindingClosed, NoEvaluationData, NotAuditor, RiskTierMissing
 from governance.fairness import AuditResult
 from governance.models import BiasAudit, Evidence, ModelRisk
 from governance.queries import current_policy
