@@ -82,7 +82,7 @@ def visible_reviews(user):
     """Reviews assigned to the user's boards and reviews of their teams' models."""
     from django.db.models import Q
 
-    from approvals.models import Board
+    from boards.queries import boards_of
     from governance.models import PeriodicReview
     from registry.models import RegisteredModel
 
@@ -90,7 +90,7 @@ def visible_reviews(user):
         return PeriodicReview.objects.all()
     if user is None or not user.is_authenticated:
         return PeriodicReview.objects.none()
-    boards = Board.objects.filter(members__contains=[user.pk]).values_list("name", flat=True)
+    boards = boards_of(user)
     visible = Q(
         model_id__in=RegisteredModel.objects.filter(
             team__in=list(user.groups.values_list("name", flat=True))
@@ -139,16 +139,12 @@ def get_review(
 def _concerned(user, queryset, perm: str):
     """Everything for superusers, holders of `perm` and board members; the models of their
     teams for everyone else."""
-    from approvals.models import Board
+    from boards.queries import is_member
     from registry.models import RegisteredModel
 
     if user is None or not user.is_authenticated:
         return queryset.none()
-    if (
-        user.is_superuser
-        or user.has_perm(perm)
-        or Board.objects.filter(members__contains=[user.pk]).exists()
-    ):
+    if user.is_superuser or user.has_perm(perm) or is_member(user):
         return queryset
     teams = list(user.groups.values_list("name", flat=True))
     return queryset.filter(model_id__in=RegisteredModel.objects.filter(team__in=teams).values("id"))
