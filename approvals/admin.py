@@ -1,6 +1,7 @@
 """Approvals in the admin: boards (members and chair changed through forms that call the
-commands), approval requests as read-only projections with the model card, evidence, gate and
-event history, and Approve / Reject / Request changes buttons that call record_decision.
+boards app's commands), approval requests as read-only projections with the model card,
+evidence, gate and event history, and Approve / Reject / Request changes buttons that call
+record_decision.
 
 Reviewers see only requests of their boards (django-guardian object permissions); superusers
 and the `auditors` group (global view permissions) read everything and change nothing."""
@@ -19,6 +20,9 @@ from django.utils.safestring import mark_safe
 from approvals import commands, gate, queries
 from approvals.models import ApprovalRequest, Board, ReviewDecision
 from approvals.state import DECISIONS
+from boards import commands as board_commands
+from boards.permissions import is_board_admin
+from boards.queries import boards_of, is_member
 from eventstore.admin import ReadOnlyAdmin
 from eventstore.admin_views import confirm_and_post
 from governance.admin import pretty, selection_rate_chart
@@ -81,13 +85,12 @@ class BoardAdmin(ReadOnlyAdmin):
     def members_view(self, request, board_id):
         """Add, remove or appoint through the board commands, on the board as shown."""
         board = get_object_or_404(Board, id=board_id)
-        user = request.user
-        if not (user.is_superuser or user.has_perm("approvals.manage_board")):
+        if not is_board_admin(request.user):
             raise PermissionDenied
         command = {
-            "add": commands.add_board_member,
-            "remove": commands.remove_board_member,
-            "chair": commands.appoint_chair,
+            "add": board_commands.add_board_member,
+            "remove": board_commands.remove_board_member,
+            "chair": board_commands.appoint_chair,
         }
         return confirm_and_post(
             self,
@@ -184,7 +187,7 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         return queries.visible_requests(request.user)
 
     def _is_reviewer(self, user) -> bool:
-        return Board.objects.filter(members__contains=[user.pk]).exists()
+        return is_member(user)
 
     def has_module_permission(self, request):
         return queries.sees_everything(request.user) or self._is_reviewer(request.user)
@@ -338,13 +341,7 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _my_boards(self, user, obj) -> list[str]:
-        return [
-            name
-            for name in Board.objects.filter(members__contains=[user.pk]).values_list(
-                "name", flat=True
-            )
-            if name in obj.boards
-        ]
+        return [name for name in boards_of(user) if name in obj.boards]
 
     def decide_view(self, request, request_id):
         """record_decision, the same command as the API, on the request, evidence and version

@@ -1,4 +1,4 @@
-"""Approval commands: load -> decide -> append. The only writers of boards and requests.
+"""Approval commands: load -> decide -> append. The only writers of approval requests.
 
 A request stores the policy version in force when it was made (tier, required evidence,
 boards and quorums, validity), so later policy changes never move an open request. Every
@@ -9,14 +9,12 @@ through the registry's subscriber (registry/policies.py), in the same transactio
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from guardian.shortcuts import assign_perm
@@ -26,32 +24,19 @@ from approvals import rules
 from approvals.errors import (
     AlreadyDecided,
     AlreadySuspended,
-    BoardExists,
-    BoardNotFound,
-    NotBoardAdmin,
-    NotBoardChair,
-    NotBoardMember,
     NotRequester,
     NotSuspended,
     RequestAlreadyOpen,
     RequestClosed,
-    RiskTierMissing,
-    SeparationOfDuties,
-    UserNotFound,
 )
-from approvals.models import ApprovalRequest, Board
-from approvals.notices import board_members, notify
-from approvals.queries import author_ids, board_by_name, board_group_name, owner_ids
-from approvals.state import (
-    ACTIVE,
-    CLOSED,
-    DECISIONS,
-    TARGETS,
-    BoardState,
-    Decision,
-    RequestState,
-)
-from approvals.streams import load_board, load_request
+from approvals.models import ApprovalRequest
+from approvals.notices import notify
+from approvals.state import ACTIVE, CLOSED, DECISIONS, TARGETS, Decision, RequestState
+from approvals.streams import load_request
+from boards.errors import NotBoardMember, SeparationOfDuties
+from boards.permissions import require_review_board
+from boards.queries import author_ids, board_by_name, board_group_name, board_members, owner_ids
+from boards.rules import REVIEW_BOARD
 from core import clock
 from core.actors import Actor
 from core.errors import InvalidInput, Unprocessable
@@ -63,14 +48,13 @@ from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
 from governance import commands as governance
 from governance import events as gev
 from governance import policy
+from governance.errors import RiskTierMissing
 from governance.queries import current_policy
 from governance.streams import evidence_stream_id, load_evidence, load_risk
 from registry import permissions
 from registry.errors import InvalidTransition, ModelVersionNotFound
 from registry.streams import load_model, load_version, load_version_by_number
 
-BOARD_NAME = re.compile(r"^[a-z][a-z0-9-]{1,49}$")
-REVIEW_BOARD = "model-risk"
 REQUEST_VIEW_PERM = "approvals.view_approvalrequest"
 MAX_CONDITIONS = 20
 TEXT_LIMIT = 5000  # notes, rationales and reasons
@@ -80,158 +64,6 @@ def _expected(state_version: int, expected: int | None, stream_id: Any) -> int:
     if expected is not None and expected != state_version:
         raise ConcurrencyConflict(uuid.UUID(str(stream_id)), expected, state_version)
     return state_version
-
-
-# -- boards ------------------------------------------------------------------------------
-
-
-def _require_board_admin(actor: Actor) -> None:
-    user = actor.account
-    if user is None or not (user.is_superuser or user.has_perm("approvals.manage_board")):
-        raise NotBoardAdmin("changing boards needs approvals.manage_board")
-
-
-def _user(user_id: Any) -> Any:
-    if isinstance(user_id, bool) or not isinstance(user_id, int) or not 1 <= user_id < 2**31:
-        raise UserNotFound("a user is named by its numeric id")
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-    if user is None:
-        raise UserNotFound(f"no active user with id {user_id}")
-    return user
-
-
-def _append_board(
-    actor: Actor,
-    state: BoardState,
-    expected: int | None,
-    events: list,
-    expected_versions: Mapping[uuid.UUID | str, int] | None = None,
-) -> None:
-    version = _expected(state.stream_version, expected, state.id)
-    store.require_versions(expected_versions)
-    store.append(StreamRef(uuid.UUID(state.id), ev.BOARD), version, events, command_metadata(actor))
-
-
-def create_board(
-    *, actor: Actor | None, name: str, title: str = "", idempotency_key: str | None = None
-) -> BoardState:
-    """A review board and the Django group its members join. A None actor is the system
-    seeding the default boards."""
-    if actor is not None:
-        _require_board_admin(actor)
-    if not isinstance(name, str) or not BOARD_NAME.match(name):
-        raise InvalidInput("a board name is 2-50 lowercase letters, digits or '-'")
-    title = clean_text(title, "title", 200)
-    if idempotency_key is None and Board.objects.filter(name__iexact=name).exists():
-        raise BoardExists(f"a board named {name!r} exists")
-    board_id = uuid.uuid4()
-    who = actor or Actor.system("approvals.seed")
-    try:
-        with transaction.atomic():
-            result = store.append(
-                StreamRef(board_id, ev.BOARD),
-                NO_STREAM,
-                [ev.BoardCreated(name=name, title=title)],
-                command_metadata(who, idempotency_key),
-                request_fingerprint=hashlib.sha256(
-                    canonical_json({"board": name, "title": title})
-                ).digest(),
-            )
-            Group.objects.get_or_create(name=board_group_name(name))
-    except (IntegrityError, psycopg.errors.UniqueViolation):
-        raise BoardExists(f"a board named {name!r} exists") from None
-    return load_board(result.stream_id)
-
-
-def ensure_default_boards() -> list[BoardState]:
-    """The boards the default policy names, created (without members) where missing."""
-    boards = []
-    for name in policy.BOARDS:
-        try:
-            boards.append(board_by_name(name))
-        except BoardNotFound:
-            try:
-                boards.append(create_board(actor=None, name=name, title=f"{name} board"))
-            except BoardExists:
-                boards.append(board_by_name(name))
-    return boards
-
-
-def add_board_member(
-    *,
-    actor: Actor,
-    board: str,
-    user_id: int,
-    expected_version: int | None = None,
-    expected_versions: Mapping[uuid.UUID | str, int] | None = None,
-) -> BoardState:
-    _require_board_admin(actor)
-    state = board_by_name(board)
-    user = _user(user_id)
-    if user.pk in state.members:
-        return state
-    with transaction.atomic():
-        _append_board(
-            actor,
-            state,
-            expected_version,
-            [ev.BoardMemberAdded(user_id=user.pk)],
-            expected_versions,
-        )
-        group, _ = Group.objects.get_or_create(name=board_group_name(state.name))
-        user.groups.add(group)
-    return load_board(state.id)
-
-
-def remove_board_member(
-    *,
-    actor: Actor,
-    board: str,
-    user_id: int,
-    expected_version: int | None = None,
-    expected_versions: Mapping[uuid.UUID | str, int] | None = None,
-) -> BoardState:
-    _require_board_admin(actor)
-    state = board_by_name(board)
-    if user_id not in state.members:
-        raise NotBoardMember(f"user {user_id} is not a member of {state.name}")
-    with transaction.atomic():
-        _append_board(
-            actor,
-            state,
-            expected_version,
-            [ev.BoardMemberRemoved(user_id=user_id)],
-            expected_versions,
-        )
-        group = Group.objects.filter(name=board_group_name(state.name)).first()
-        if group is not None:
-            group.user_set.remove(user_id)
-    return load_board(state.id)
-
-
-def appoint_chair(
-    *,
-    actor: Actor,
-    board: str,
-    user_id: int,
-    expected_version: int | None = None,
-    expected_versions: Mapping[uuid.UUID | str, int] | None = None,
-) -> BoardState:
-    _require_board_admin(actor)
-    state = board_by_name(board)
-    user = _user(user_id)
-    if user.pk not in state.members:
-        raise NotBoardMember("the chair must be a member of the board")
-    if state.chair_id == user.pk:
-        return state
-    _append_board(
-        actor,
-        state,
-        expected_version,
-        [ev.BoardChairAppointed(user_id=user.pk, previous_user_id=state.chair_id)],
-        expected_versions,
-    )
-    return load_board(state.id)
 
 
 # -- requests ----------------------------------------------------------------------------
@@ -473,24 +305,12 @@ def withdraw_request(
     return load_request(state.id)
 
 
-def _require_review_board(actor: Actor, *, chair: bool = False) -> BoardState:
-    board = board_by_name(REVIEW_BOARD)
-    user = actor.account
-    if user is None:
-        raise NotBoardMember(f"only the {REVIEW_BOARD} board may do this")
-    if chair and board.chair_id != user.pk:
-        raise NotBoardChair(f"only the chair of the {REVIEW_BOARD} board may do this")
-    if not chair and user.pk not in board.members and not user.is_superuser:
-        raise NotBoardMember(f"only members of the {REVIEW_BOARD} board may do this")
-    return board
-
-
 def suspend_approval(
     *, actor: Actor, request_id: str, reason: str, idempotency_key: str | None = None
 ) -> RequestState:
     """Suspend a production approval at once; the gate refuses it until reinstated."""
     reason = clean_text(reason, "reason", TEXT_LIMIT, required=True)
-    _require_review_board(actor)
+    require_review_board(actor)
     state = load_request(request_id)
     if state.suspended:
         raise AlreadySuspended("the approval is already suspended")
@@ -508,7 +328,7 @@ def reinstate_approval(
     *, actor: Actor, request_id: str, reason: str, idempotency_key: str | None = None
 ) -> RequestState:
     reason = clean_text(reason, "reason", TEXT_LIMIT, required=True)
-    _require_review_board(actor)
+    require_review_board(actor)
     state = load_request(request_id)
     if not state.suspended:
         raise NotSuspended("the approval is not suspended")
@@ -540,7 +360,7 @@ def grant_waiver(
     event = governance.waiver_event(
         version=version, kind=kind, reason=reason, expires_at=expires_at, board=REVIEW_BOARD
     )
-    _require_review_board(actor, chair=True)
+    require_review_board(actor, chair=True)
     violated = rules.separation_of_duties(
         actor.account.pk,
         requester_id=-1,

@@ -1,36 +1,14 @@
-"""Approval events: review boards and their members, approval requests and their decisions.
+"""Approval events: approval requests and their decisions (the boards' events are in
+boards/events.py).
 
-Streams: each board ("approvals.Board") and each approval request ("approvals.Request").
-People are user ids; names and addresses stay out of the log."""
+Stream: each approval request ("approvals.Request"). People are user ids; names and addresses
+stay out of the log."""
 
 from __future__ import annotations
 
 from eventstore.catalog import DomainEvent, event
 
-BOARD = "approvals.Board"
 REQUEST = "approvals.Request"
-
-
-@event("approvals.BoardCreated")
-class BoardCreated(DomainEvent):
-    name: str
-    title: str
-
-
-@event("approvals.BoardMemberAdded")
-class BoardMemberAdded(DomainEvent):
-    user_id: int
-
-
-@event("approvals.BoardMemberRemoved")
-class BoardMemberRemoved(DomainEvent):
-    user_id: int
-
-
-@event("approvals.BoardChairAppointed")
-class BoardChairAppointed(DomainEvent):
-    user_id: int
-    previous_user_id: int | None
 
 
 @event("approvals.ApprovalRequested")

@@ -1,26 +1,23 @@
-"""Read tables of approvals. Only approvals/projectors.py writes them."""
+"""Read tables of approvals, written only by approvals/projectors.py, and the proxy through
+which the admin shows the boards app's table."""
 
 from django.db import models
-from django.db.models.functions import Lower
+
+from boards import models as boards_models
 
 
-class Board(models.Model):
-    id = models.UUIDField(primary_key=True)
-    name = models.CharField(max_length=50)
-    title = models.CharField(max_length=200, blank=True)
-    members = models.JSONField(default=list)
-    chair_id = models.IntegerField(null=True)
-    stream_version = models.BigIntegerField()
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
+class Board(boards_models.Board):
+    """The review boards as the approvals admin shows them, at /admin/approvals/board/: a proxy
+    of boards.Board, the read table. Boards were part of approvals once; the proxy keeps their
+    content type (approvals, board), so the admin URLs, the permission strings
+    `approvals.view_board` and `approvals.manage_board`, and every grant of them made before the
+    move, stay as they were. Code outside the admin reads boards.models.Board."""
 
     class Meta:
-        ordering = ["name"]
-        constraints = [models.UniqueConstraint(Lower("name"), name="approvals_board_name_ci")]
+        proxy = True
+        # Declared here rather than on boards.Board: a permission belongs to its model's content
+        # type, and existing grants of `approvals.manage_board` point at this one.
         permissions = [("manage_board", "Can create boards and change their members")]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class ApprovalRequest(models.Model):

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from approvals.models import Board
 from eventstore.types import SideEffect
 
 NOTIFY_TASK = "approvals.notify"
-
-
-def board_members(boards: Iterable[str]) -> list[int]:
-    ids: set[int] = set()
-    for row in Board.objects.filter(name__in=list(boards)):
-        ids.update(row.members)
-    return sorted(ids)
 
 
 def notify(event: str, request_id: str, user_ids: Iterable[int]) -> list[SideEffect]:

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from approvals import events as ev
 from approvals import rules
 from approvals.models import ApprovalRequest
-from approvals.notices import board_members, notify
+from approvals.notices import notify
 from approvals.streams import load_request
+from boards.queries import board_members
 from eventstore.subscribers import subscriber
 from eventstore.types import Reaction, RecordedEvent, StreamRef
 

@@ -1,20 +1,19 @@
-"""Reads the API and the admin share: boards, requests (also as of a time or position), who
-may see which request, and a reviewer's pending work."""
+"""Reads the API and the admin share: requests (also as of a time or position), who may see
+which request, and a reviewer's pending work."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from guardian.shortcuts import get_objects_for_user
 
-from approvals.errors import BoardNotFound, RequestNotFound
-from approvals.models import ApprovalRequest, Board, ReviewDecision
-from approvals.state import ACTIVE, BoardState, RequestState, evolve_request
-from approvals.streams import load_board
+from approvals.errors import RequestNotFound
+from approvals.models import ApprovalRequest, ReviewDecision
+from approvals.state import ACTIVE, RequestState, evolve_request
+from boards.queries import boards_of
 from eventstore import store
 from governance.models import Evidence
 from registry.models import RegisteredModel
@@ -44,7 +43,7 @@ def visible_requests(user: Any) -> QuerySet[ApprovalRequest]:
 def pending_for(user: Any) -> QuerySet[ApprovalRequest]:
     """Active requests of the user's boards on which the user has no decision on the
     version's current evidence (a decision on evidence that changed since does not count)."""
-    boards = list(Board.objects.filter(members__contains=[user.pk]).values_list("name", flat=True))
+    boards = boards_of(user)
     if not boards:
         return ApprovalRequest.objects.none()
     current_evidence = Coalesce(
@@ -89,33 +88,3 @@ def get_request(
         up_to_position=up_to_position,
         as_of=as_of,
     )
-
-
-# -- boards, owners and authors (the parties separation of duties keeps apart) -------------
-
-
-def board_group_name(board: str) -> str:
-    """The Django group holding a board's members (object permissions go to it)."""
-    return f"board:{board}"
-
-
-def board_by_name(name: str) -> BoardState:
-    row = Board.objects.filter(name__iexact=name).values_list("id", flat=True).first()
-    if row is None:
-        raise BoardNotFound(f"no board named {name!r}")
-    return load_board(row)
-
-
-def get_board(name: str) -> BoardState:
-    return board_by_name(name)
-
-
-def owner_ids(team: str) -> list[int]:
-    """Ids of the members of a team: a model's owners, when it is the model's team."""
-    return list(get_user_model().objects.filter(groups__name=team).values_list("pk", flat=True))
-
-
-def author_ids(version: Any) -> list[int]:
-    """The version's author as a user id; none when the system created it."""
-    ref = version.created_by or ""
-    return [int(ref.removeprefix("user:"))] if ref.startswith("user:") else []

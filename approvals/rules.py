@@ -1,5 +1,6 @@
-"""Pure rules of approvals: separation of duties, the quorum tally (one person counts once),
-and the promotion assessment that lists exactly what is missing. Nothing here imports Django."""
+"""Pure rules of approvals: the quorum tally (one person counts once) and the promotion
+assessment that lists exactly what is missing; separation of duties is the boards' rule, applied
+here as rules.separation_of_duties. Nothing here imports Django."""
 
 from __future__ import annotations
 
@@ -8,20 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from approvals.state import CLOSED, Decision, RequestState
+from boards.rules import separation_of_duties as separation_of_duties
 from governance.policy import BOARDS
-
-
-def separation_of_duties(
-    reviewer_id: int, *, requester_id: int, owner_ids: Iterable[int], author_ids: Iterable[int]
-) -> str | None:
-    """The stable code of the first rule the reviewer breaks, or None."""
-    if reviewer_id == requester_id:
-        return "sod_requester"
-    if reviewer_id in set(owner_ids):
-        return "sod_owner"
-    if reviewer_id in set(author_ids):
-        return "sod_author"
-    return None
 
 
 def latest_decisions(decisions: Iterable[Decision]) -> dict[tuple[str, int], Decision]:

@@ -1,20 +1,13 @@
-"""Approvals loaders: the folds a command takes of a review board or an approval request
-(current state, read from the log). Nothing here writes."""
+"""Approvals loader: the fold a command takes of an approval request (current state, read from
+the log). Nothing here writes."""
 
 from __future__ import annotations
 
 import uuid
 
-from approvals.errors import BoardNotFound, RequestNotFound
-from approvals.state import BoardState, RequestState, evolve_board, evolve_request
+from approvals.errors import RequestNotFound
+from approvals.state import RequestState, evolve_request
 from eventstore import store
-
-
-def load_board(board_id: str | uuid.UUID) -> BoardState:
-    state, _ = store.load(uuid.UUID(str(board_id)), evolve_board, BoardState())
-    if not state.exists:
-        raise BoardNotFound(f"no board with id {board_id}")
-    return state
 
 
 def load_request(request_id: str | uuid.UUID) -> RequestState:

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "core",
     "eventstore",
     "registry",
+    "boards",
     "governance",
     "approvals",
     "lineage",

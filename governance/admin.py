@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from approvals.models import Board
+from boards.queries import boards_of
 from core import clock
 from eventstore.admin import ReadOnlyAdmin
 from eventstore.admin_views import confirm_and_post
@@ -122,8 +122,7 @@ class PeriodicReviewAdmin(ReadOnlyAdmin):
         return queries.visible_reviews(request.user)
 
     def _my_boards(self, user, obj) -> list[str]:
-        mine = Board.objects.filter(members__contains=[user.pk]).values_list("name", flat=True)
-        return [name for name in mine if name in obj.boards]
+        return [name for name in boards_of(user) if name in obj.boards]
 
     def has_module_permission(self, request):
         return queries.visible_reviews(request.user).exists() or queries.sees_every_review(

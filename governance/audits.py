@@ -16,10 +16,9 @@ from typing import Any
 
 from django.db import IntegrityError
 
-from approvals import queries as approval_queries
-from approvals import rules as approval_rules
-from approvals.errors import NotBoardMember, RiskTierMissing, SeparationOfDuties
-from approvals.models import Board
+from boards import queries as board_queries
+from boards import rules as board_rules
+from boards.errors import NotBoardMember, SeparationOfDuties
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError, InvalidInput
@@ -30,7 +29,7 @@ from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
 from governance import evaluation_data, fairness
 from governance import events as ev
-from governance.errors import FindingClosed, NoEvaluationData, NotAuditor
+from governance.errors import FindingClosed, NoEvaluationData, NotAuditor, RiskTierMissing
 from governance.models import BiasAudit, Evidence, ModelRisk
 from governance.queries import current_policy, last_granted_at
 from governance.state import FindingState
@@ -60,7 +59,7 @@ def _require_auditor(actor: Actor, model: Any) -> None:
         raise NotAuditor("run bias audits as the model's owners or a board member")
     if user.is_superuser or permissions.is_member(user, model.team):
         return
-    if Board.objects.filter(members__contains=[user.pk]).exists():
+    if board_queries.is_member(user):
         return
     raise NotAuditor("only the model's owners and board members run bias audits")
 
@@ -271,11 +270,11 @@ def audit_new_version(
 def require_independent(user: Any, owner_team: str, version_id: str | None, detail: str) -> None:
     """Separation of duties for whoever checks a model's own conduct: not one of its owners,
     nor an author of the version concerned (if any)."""
-    authors = approval_queries.author_ids(load_version(version_id)) if version_id else []
-    violated = approval_rules.separation_of_duties(
+    authors = board_queries.author_ids(load_version(version_id)) if version_id else []
+    violated = board_rules.separation_of_duties(
         user.pk,
         requester_id=-1,
-        owner_ids=approval_queries.owner_ids(owner_team),
+        owner_ids=board_queries.owner_ids(owner_team),
         author_ids=authors,
     )
     if violated is not None:
@@ -299,12 +298,7 @@ def close_finding(
     if state.status != "open":
         raise FindingClosed(f"finding {state.id} is already closed")
     user = actor.account
-    if (
-        user is None
-        or not Board.objects.filter(
-            name__in=list(state.boards), members__contains=[user.pk]
-        ).exists()
-    ):
+    if user is None or not board_queries.is_member(user, state.boards):
         raise NotBoardMember(f"only members of {', '.join(state.boards)} close this finding")
     require_independent(
         user, state.owner_team, state.version_id, "the model's owners and authors cannot close it"

@@ -23,6 +23,11 @@ class IntakeMissing(Conflict):
     title = "The model has no intake questionnaire yet"
 
 
+class RiskTierMissing(Conflict):
+    code = "risk_tier_missing"
+    title = "The model has no confirmed risk tier"
+
+
 class OverrideNeedsReason(InvalidInput):
     code = "override_reason_required"
     status = 422

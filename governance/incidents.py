@@ -23,8 +23,7 @@ from typing import Any
 
 from django.db import IntegrityError
 
-from approvals import queries as approval_queries
-from approvals.models import Board
+from boards import queries as board_queries
 from core import clock
 from core.actors import Actor
 from core.errors import InvalidInput
@@ -46,7 +45,7 @@ from governance.errors import (
 )
 from governance.models import Incident
 from governance.queries import current_policy
-from governance.reviews import OFFICER_PERM, board_members, risk_officers
+from governance.reviews import OFFICER_PERM, risk_officers
 from governance.state import IncidentState
 from governance.streams import finding_stream_id, load_incident, load_risk
 from registry import permissions
@@ -66,7 +65,9 @@ REFERENCE_LIMIT = 200
 
 def _recipients(owner_team: str, *, officers: bool = False) -> list[int]:
     """The model's team and the incident boards; the model-risk officers too when overdue."""
-    ids = set(approval_queries.owner_ids(owner_team)) | set(board_members(INCIDENT_BOARDS))
+    ids = set(board_queries.owner_ids(owner_team)) | set(
+        board_queries.board_members(INCIDENT_BOARDS)
+    )
     if officers:
         ids |= set(risk_officers())
     return sorted(ids)
@@ -84,7 +85,7 @@ def _notify(step: str, incident_id: uuid.UUID | str, user_ids: list[int]) -> lis
 
 
 def _on_boards(user: Any, boards: list[str]) -> bool:
-    return Board.objects.filter(name__in=boards, members__contains=[user.pk]).exists()
+    return board_queries.is_member(user, boards)
 
 
 def _require_reporter(actor: Actor, model: Any) -> None:

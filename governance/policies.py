@@ -10,14 +10,13 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from approvals.queries import owner_ids
+from boards.queries import board_members, owner_ids
 from core import clock
 from eventstore import store
 from eventstore.subscribers import subscriber
 from eventstore.types import NO_STREAM, Reaction, RecordedEvent, SideEffect, StreamRef
 from governance import events as ev
 from governance.incidents import INCIDENT_BOARDS
-from governance.reviews import board_members
 from governance.streams import finding_stream_id, load_incident
 from registry.streams import load_model, load_version
 

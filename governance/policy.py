@@ -7,11 +7,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from boards.rules import BOARDS
 from core.errors import InvalidInput
 from governance.fairness import Thresholds
 
 TIERS = ("low", "medium", "high", "critical")
-BOARDS = ("model-risk", "legal", "ethics", "security")
 EVIDENCE_KINDS = (
     "model_card",
     "bias_audit",

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Q
 
-from approvals.models import Board
+from boards.queries import boards_of, is_member
 from eventstore import store
 from governance.errors import (
     BiasAuditNotFound,
@@ -110,7 +110,7 @@ def visible_reviews(user):
         return PeriodicReview.objects.all()
     if user is None or not user.is_authenticated:
         return PeriodicReview.objects.none()
-    boards = Board.objects.filter(members__contains=[user.pk]).values_list("name", flat=True)
+    boards = boards_of(user)
     visible = Q(
         model_id__in=RegisteredModel.objects.filter(
             team__in=list(user.groups.values_list("name", flat=True))
@@ -158,11 +158,7 @@ def _concerned(user, queryset, perm: str):
     teams for everyone else."""
     if user is None or not user.is_authenticated:
         return queryset.none()
-    if (
-        user.is_superuser
-        or user.has_perm(perm)
-        or Board.objects.filter(members__contains=[user.pk]).exists()
-    ):
+    if user.is_superuser or user.has_perm(perm) or is_member(user):
         return queryset
     teams = list(user.groups.values_list("name", flat=True))
     return queryset.filter(model_id__in=RegisteredModel.objects.filter(team__in=teams).values("id"))

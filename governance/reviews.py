@@ -17,10 +17,10 @@ import psycopg
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from approvals import queries as approval_queries
-from approvals import rules as approval_rules
-from approvals.errors import NotBoardMember, SeparationOfDuties
-from approvals.models import Board
+from boards import queries as board_queries
+from boards import rules as board_rules
+from boards.errors import NotBoardMember, SeparationOfDuties
+from boards.queries import board_chairs, board_members
 from core import clock
 from core.actors import Actor
 from core.errors import InvalidInput, Unprocessable
@@ -46,18 +46,6 @@ OFFICER_PERM = "governance.assign_risk_tier"
 
 
 # -- who hears about it ------------------------------------------------------------------
-
-
-def board_members(boards: list[str] | tuple[str, ...]) -> list[int]:
-    ids: set[int] = set()
-    for members in Board.objects.filter(name__in=list(boards)).values_list("members", flat=True):
-        ids.update(members)
-    return sorted(ids)
-
-
-def board_chairs(boards: list[str] | tuple[str, ...]) -> list[int]:
-    chairs = Board.objects.filter(name__in=list(boards), chair_id__isnull=False)
-    return sorted(set(chairs.values_list("chair_id", flat=True)))
 
 
 def risk_officers() -> list[int]:
@@ -281,15 +269,15 @@ def complete_review(
     if board not in state.boards:
         raise Unprocessable(f"this review belongs to {', '.join(state.boards)}, not {board!r}")
     user = actor.account
-    if user is None or user.pk not in approval_queries.board_by_name(board).members:
+    if user is None or user.pk not in board_queries.board_by_name(board).members:
         raise NotBoardMember(f"only members of the {board} board complete its reviews")
     model = load_model(state.model_id)
     version = load_version(state.version_id)
-    violated = approval_rules.separation_of_duties(
+    violated = board_rules.separation_of_duties(
         user.pk,
         requester_id=-1,
-        owner_ids=approval_queries.owner_ids(model.team),
-        author_ids=approval_queries.author_ids(version),
+        owner_ids=board_queries.owner_ids(model.team),
+        author_ids=board_queries.author_ids(version),
     )
     if violated is not None:
         raise SeparationOfDuties(violated, "the model's owners and authors cannot review it")

@@ -1,4 +1,4 @@
-"""Approvals API views: thin adapters over approvals commands and queries."""
+"""Approvals API views: thin adapters over the commands and queries of boards and approvals."""
 
 from __future__ import annotations
 
@@ -20,7 +20,10 @@ from api.idempotency import idempotency_key
 from api.params import AS_OF, IDEMPOTENCY_KEY, IF_MATCH, MODEL_NAME, NUMBER, as_of, problems
 from api.preconditions import etag, expected_version
 from approvals import commands, gate, queries
-from approvals.models import ApprovalRequest, Board
+from approvals.models import ApprovalRequest
+from boards import commands as board_commands
+from boards import queries as board_queries
+from boards.models import Board
 from core.actors import Actor
 from registry import queries as registry_queries
 
@@ -75,7 +78,7 @@ class BoardCollectionApi(ListAPIView):
     def post(self, request: Request) -> Response:
         body = s.BoardCreateInput(data=request.data)
         body.is_valid(raise_exception=True)
-        board = commands.create_board(
+        board = board_commands.create_board(
             actor=_actor(request), idempotency_key=idempotency_key(request), **body.validated_data
         )
         return _with_etag(
@@ -91,7 +94,7 @@ class BoardApi(APIView):
         summary="Read a review board",
     )
     def get(self, request: Request, board: str) -> Response:
-        state = queries.get_board(board)
+        state = board_queries.get_board(board)
         return _with_etag(Response(s.BoardOutput(state).data), state.stream_version)
 
 
@@ -106,8 +109,8 @@ class BoardMemberCollectionApi(APIView):
         body = s.BoardMemberInput(data=request.data)
         body.is_valid(raise_exception=True)
         idempotency_key(request)
-        current = queries.get_board(board)
-        state = commands.add_board_member(
+        current = board_queries.get_board(board)
+        state = board_commands.add_board_member(
             actor=_actor(request),
             board=current.name,
             user_id=body.validated_data["user_id"],
@@ -124,8 +127,8 @@ class BoardMemberApi(APIView):
         summary="Remove a member from a board",
     )
     def delete(self, request: Request, board: str, user_id: int) -> Response:
-        current = queries.get_board(board)
-        state = commands.remove_board_member(
+        current = board_queries.get_board(board)
+        state = board_commands.remove_board_member(
             actor=_actor(request),
             board=current.name,
             user_id=user_id,
@@ -144,8 +147,8 @@ class BoardChairApi(APIView):
     def put(self, request: Request, board: str) -> Response:
         body = s.BoardMemberInput(data=request.data)
         body.is_valid(raise_exception=True)
-        current = queries.get_board(board)
-        state = commands.appoint_chair(
+        current = board_queries.get_board(board)
+        state = board_commands.appoint_chair(
             actor=_actor(request),
             board=current.name,
             user_id=body.validated_data["user_id"],

@@ -38,6 +38,7 @@ def _seed_governance(owner, model, settings, tmp_path) -> None:
     """A confirmed tier, evidence, boards with members and an approval request with a
     decision, so the governance and approval endpoints meet real objects."""
     from approvals import commands as approvals
+    from boards import commands as board_commands
     from governance import commands as governance
     from tests.approvals.conftest import INTAKE, model_card, upload
     from tests.conftest import make_user
@@ -46,10 +47,10 @@ def _seed_governance(owner, model, settings, tmp_path) -> None:
     settings.ARTIFACT_ROOT = tmp_path / "artifacts"
     actor = Actor.user(owner, auth_method="token")
     admin = Actor.user(make_user("ada-admin", superuser=True), auth_method="session")
-    approvals.ensure_default_boards()
+    board_commands.ensure_default_boards()
     officer = make_user("rosa-risk", perms=("governance.assign_risk_tier",))
-    approvals.add_board_member(actor=admin, board="model-risk", user_id=officer.pk)
-    approvals.appoint_chair(actor=admin, board="model-risk", user_id=officer.pk)
+    board_commands.add_board_member(actor=admin, board="model-risk", user_id=officer.pk)
+    board_commands.appoint_chair(actor=admin, board="model-risk", user_id=officer.pk)
     governance.record_intake(actor=actor, model_id=model.id, answers=INTAKE["low"])
     governance.assign_risk_tier(actor=Actor.user(officer, auth_method="token"), model_id=model.id)
     version = streams.load_version_by_number(model.id, 1)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from approvals import commands as approvals
+from boards import commands as board_commands
 from core.actors import Actor
 from governance import commands as governance
 from governance import queries as governance_queries
@@ -101,7 +102,7 @@ def cast(owner, team) -> Cast:
     the model-risk officer (governance.assign_risk_tier)."""
     admin = make_user("ada-admin", superuser=True)
     admin_actor = Actor.user(admin, auth_method="session")
-    approvals.ensure_default_boards()
+    board_commands.ensure_default_boards()
     members: dict[str, list[Any]] = {}
     for board, names in MEMBERS.items():
         members[board] = []
@@ -110,9 +111,9 @@ def cast(owner, team) -> Cast:
             user = make_user(name, perms=perms)
             user.email = f"{name}@example.org"
             user.save()
-            approvals.add_board_member(actor=admin_actor, board=board, user_id=user.pk)
+            board_commands.add_board_member(actor=admin_actor, board=board, user_id=user.pk)
             members[board].append(user)
-    approvals.appoint_chair(
+    board_commands.appoint_chair(
         actor=admin_actor, board="model-risk", user_id=members["model-risk"][0].pk
     )
     owner.email = "olivia@example.org"

@@ -9,9 +9,10 @@ import pytest
 from django.test import Client
 
 from approvals import commands as approvals
-from approvals import queries as approval_queries
 from approvals import streams as approval_streams
 from approvals.roles import ensure_auditors_group
+from boards import commands as board_commands
+from boards import queries as board_queries
 from eventstore.models import Event
 from tests.approvals.conftest import actor_of, governed_version, revise_model_card
 from tests.conftest import make_user
@@ -129,7 +130,7 @@ def test_admin_decision_refused_by_separation_of_duties_shows_the_code_and_appen
 ):
     _, high = two_requests(cast, evidence_store)
     insider = make_user("ines-insider", team)
-    approvals.add_board_member(actor=actor_of(cast.admin), board="legal", user_id=insider.pk)
+    board_commands.add_board_member(actor=actor_of(cast.admin), board="legal", user_id=insider.pk)
     client = staff_client(insider)
     before = Event.objects.count()
     page = submit_form(
@@ -175,7 +176,7 @@ def test_auditors_read_everything_and_change_nothing(cast, evidence_store):
         {"board": "legal", "decision": "approve", "rationale": "no"},
     )
     assert refused.status_code == 403
-    board = approval_queries.board_by_name("legal")
+    board = board_queries.board_by_name("legal")
     assert (
         client.post(
             f"/admin/approvals/board/{board.id}/members/", {"action": "add", "user": auditor.pk}
@@ -254,14 +255,14 @@ def test_voided_request_is_back_in_my_reviews_when_the_evidence_changed(cast, ev
 
 def test_board_members_change_through_the_admin_form_as_events(cast, admin_client):
     newcomer = make_user("nina-new")
-    board = approval_queries.board_by_name("ethics")
+    board = board_queries.board_by_name("ethics")
     done = submit_form(
         admin_client,
         f"/admin/approvals/board/{board.id}/members/",
         {"action": "add", "user": newcomer.pk},
     )
     assert done.status_code == 302, done.content
-    assert newcomer.pk in approval_queries.board_by_name("ethics").members
+    assert newcomer.pk in board_queries.board_by_name("ethics").members
     page = admin_client.get(f"/admin/approvals/board/{board.id}/change/")
     assert b"approvals.BoardMemberAdded" in page.content
     assert b"nina-new" in page.content

@@ -10,13 +10,10 @@ import pytest
 from approvals import commands as approvals
 from approvals import gate
 from approvals import streams as approval_streams
-from approvals.errors import (
-    NotBoardChair,
-    NotBoardMember,
-    PromotionBlocked,
-    RequestClosed,
-    SeparationOfDuties,
-)
+from approvals.errors import PromotionBlocked, RequestClosed
+from boards import commands as board_commands
+from boards import queries as board_queries
+from boards.errors import NotBoardChair, NotBoardMember, SeparationOfDuties
 from core import clock
 from eventstore.models import Event
 from governance import commands as governance
@@ -64,7 +61,7 @@ def test_each_separation_of_duties_violation_is_refused_with_its_code_and_append
         actor=actor_of(requester), model_id=model.id, number=second.number
     )
     for person in (author, requester, insider):
-        approvals.add_board_member(actor=admin, board="model-risk", user_id=person.pk)
+        board_commands.add_board_member(actor=admin, board="model-risk", user_id=person.pk)
     cases = {"sod_author": author, "sod_requester": requester, "sod_owner": insider}
     for code, person in cases.items():
         before = Event.objects.count()
@@ -106,7 +103,7 @@ def test_non_member_cannot_decide_and_nothing_is_appended(cast, evidence_store, 
 
 def test_quorum_counts_distinct_people_when_one_sits_on_two_boards(cast, evidence_store):
     dual = cast.reviewer("model-risk", 1)
-    approvals.add_board_member(actor=actor_of(cast.admin), board="legal", user_id=dual.pk)
+    board_commands.add_board_member(actor=actor_of(cast.admin), board="legal", user_id=dual.pk)
     model, _ = governed_version(cast, evidence_store, "high", "distinct")
     request = request_for(cast, model)
     approve(cast, request.id, "model-risk", 1)
@@ -391,15 +388,15 @@ def test_board_change_is_refused_when_the_board_moved_since_it_was_seen(cast):
     from eventstore.types import ConcurrencyConflict
 
     admin = actor_of(cast.admin)
-    board = approvals.board_by_name("ethics")
+    board = board_queries.board_by_name("ethics")
     seen = {board.id: board.stream_version}
     first, second = make_user("nina-new"), make_user("noah-new")
-    approvals.add_board_member(actor=admin, board="ethics", user_id=first.pk)
+    board_commands.add_board_member(actor=admin, board="ethics", user_id=first.pk)
     before = Event.objects.count()
     for command, user in (
-        (approvals.add_board_member, second),
-        (approvals.appoint_chair, first),
-        (approvals.remove_board_member, first),
+        (board_commands.add_board_member, second),
+        (board_commands.appoint_chair, first),
+        (board_commands.remove_board_member, first),
     ):
         with pytest.raises(ConcurrencyConflict):
             command(actor=admin, board="ethics", user_id=user.pk, expected_versions=seen)

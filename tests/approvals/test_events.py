@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from approvals import events as aev
+from boards import events as bev
 from eventstore import catalog, store
 from eventstore.projection import checksum, registered_tables
 from eventstore.types import NO_STREAM, StreamRef
@@ -139,10 +140,10 @@ SAMPLES = [
         late=False,
     ),
     gev.IncidentClosed(closed_by=6, resolution="model rolled back", no_report_reason=""),
-    aev.BoardCreated(name="sample-board", title="A sample board"),
-    aev.BoardMemberAdded(user_id=4),
-    aev.BoardMemberRemoved(user_id=4),
-    aev.BoardChairAppointed(user_id=5, previous_user_id=None),
+    bev.BoardCreated(name="sample-board", title="A sample board"),
+    bev.BoardMemberAdded(user_id=4),
+    bev.BoardMemberRemoved(user_id=4),
+    bev.BoardChairAppointed(user_id=5, previous_user_id=None),
     aev.ApprovalRequested(
         model_id=M,
         version_id=V,

@@ -1,4 +1,4 @@
-"""Pure rules: separation of duties, the quorum tally and the assessment."""
+"""Pure rules of approvals: the quorum tally and the assessment."""
 
 from __future__ import annotations
 
@@ -16,14 +16,6 @@ NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 def decision(seq, board, reviewer, kind="approve", evidence=3) -> Decision:
     return Decision(seq, board, reviewer, kind, "why", (), evidence, NOW)
-
-
-def test_separation_of_duties_names_the_rule_broken_when_reviewer_is_involved():
-    check = rules.separation_of_duties
-    assert check(1, requester_id=1, owner_ids=[2], author_ids=[3]) == "sod_requester"
-    assert check(2, requester_id=1, owner_ids=[2], author_ids=[3]) == "sod_owner"
-    assert check(3, requester_id=1, owner_ids=[2], author_ids=[3]) == "sod_author"
-    assert check(4, requester_id=1, owner_ids=[2], author_ids=[3]) is None
 
 
 def test_one_person_counts_once_when_sitting_on_several_boards():

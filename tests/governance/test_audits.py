@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from approvals.errors import NotBoardMember
+from boards.errors import NotBoardMember
 from core import clock
 from core.actors import Actor
 from core.errors import InvalidInput

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import call_command
 
-from approvals import commands as approvals
-from approvals.errors import SeparationOfDuties
+from boards import commands as board_commands
+from boards.errors import SeparationOfDuties
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError
@@ -253,7 +253,9 @@ def test_report_to_authority_and_closure_are_refused_to_owners_and_other_boards(
             authority="MSA",
             reference="x",
         )
-    approvals.add_board_member(actor=actor_of(cast.admin), board="legal", user_id=cast.owner.pk)
+    board_commands.add_board_member(
+        actor=actor_of(cast.admin), board="legal", user_id=cast.owner.pk
+    )
     with pytest.raises(SeparationOfDuties) as sod:
         incidents.close_incident(
             actor=actor_of(cast.owner),

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from approvals import commands as approvals
 from approvals import gate
 from approvals import streams as approval_streams
-from approvals.errors import NotBoardMember, SeparationOfDuties
+from boards import commands as board_commands
+from boards.errors import NotBoardMember, SeparationOfDuties
 from core import clock
 from core.actors import Actor
 from eventstore import catalog, store
@@ -203,7 +203,7 @@ def test_completion_is_refused_when_the_actor_is_an_owner_or_not_on_the_board(ca
             outcome="satisfactory",
             rationale="mine",
         )
-    approvals.add_board_member(
+    board_commands.add_board_member(
         actor=actor_of(cast.admin), board="model-risk", user_id=cast.owner.pk
     )
     with pytest.raises(SeparationOfDuties):

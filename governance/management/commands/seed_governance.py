@@ -8,7 +8,7 @@ class Command(BaseCommand):
     help = "Seed the default risk-tier policy (GOVERNANCE.md) and review boards, if missing."
 
     def handle(self, *args, **options):
-        from approvals.commands import ensure_default_boards
+        from boards.commands import ensure_default_boards
         from governance.commands import ensure_default_policy
 
         current = ensure_default_policy()

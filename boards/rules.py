@@ -1,0 +1,25 @@
+"""Pure rules of boards: the boards every installation has, and separation of duties (who may
+not review because they asked, own the model or wrote the version). Nothing here imports
+Django."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+# The boards seeded everywhere; a risk-tier policy names its boards from these.
+BOARDS = ("model-risk", "legal", "ethics", "security")
+# The board that suspends and reinstates approvals; its chair grants evidence waivers.
+REVIEW_BOARD = "model-risk"
+
+
+def separation_of_duties(
+    reviewer_id: int, *, requester_id: int, owner_ids: Iterable[int], author_ids: Iterable[int]
+) -> str | None:
+    """The stable code of the first rule the reviewer breaks, or None."""
+    if reviewer_id == requester_id:
+        return "sod_requester"
+    if reviewer_id in set(owner_ids):
+        return "sod_owner"
+    if reviewer_id in set(author_ids):
+        return "sod_author"
+    return None

@@ -1,0 +1,13 @@
+"""Pure rules of boards: separation of duties."""
+
+from __future__ import annotations
+
+from boards import rules
+
+
+def test_separation_of_duties_names_the_rule_broken_when_reviewer_is_involved():
+    check = rules.separation_of_duties
+    assert check(1, requester_id=1, owner_ids=[2], author_ids=[3]) == "sod_requester"
+    assert check(2, requester_id=1, owner_ids=[2], author_ids=[3]) == "sod_owner"
+    assert check(3, requester_id=1, owner_ids=[2], author_ids=[3]) == "sod_author"
+    assert check(4, requester_id=1, owner_ids=[2], author_ids=[3]) is None
