@@ -36,7 +36,6 @@ from approvals.streams import load_request
 from boards.errors import NotBoardMember, SeparationOfDuties
 from boards.permissions import require_review_board
 from boards.queries import author_ids, board_by_name, board_group_name, board_members, owner_ids
-from boards.rules import REVIEW_BOARD
 from core import clock
 from core.actors import Actor
 from core.errors import InvalidInput, Unprocessable
@@ -45,12 +44,10 @@ from eventstore import store
 from eventstore.canonical import canonical_json
 from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
-from governance import commands as governance
-from governance import events as gev
 from governance import policy
 from governance.errors import RiskTierMissing
 from governance.queries import current_policy
-from governance.streams import evidence_stream_id, load_evidence, load_risk
+from governance.streams import load_evidence, load_risk
 from registry import permissions
 from registry.errors import InvalidTransition, ModelVersionNotFound
 from registry.streams import load_model, load_version, load_version_by_number
@@ -339,41 +336,3 @@ def reinstate_approval(
         command_metadata(actor, idempotency_key),
     )
     return load_request(state.id)
-
-
-def grant_waiver(
-    *,
-    actor: Actor,
-    model_id: str,
-    number: int,
-    kind: str,
-    reason: str,
-    expires_at: datetime,
-    idempotency_key: str | None = None,
-) -> Any:
-    """A waiver for missing evidence: granted by the model-risk board's chair, who must not be
-    an owner or author; it expires, and it is itself recorded as evidence."""
-    model = load_model(model_id)
-    if isinstance(number, bool) or not isinstance(number, int) or number not in model.versions:
-        raise ModelVersionNotFound(f"model {model.name!r} has no version {number}")
-    version = load_version_by_number(model.id, number)
-    event = governance.waiver_event(
-        version=version, kind=kind, reason=reason, expires_at=expires_at, board=REVIEW_BOARD
-    )
-    require_review_board(actor, chair=True)
-    violated = rules.separation_of_duties(
-        actor.account.pk,
-        requester_id=-1,
-        owner_ids=owner_ids(model.team),
-        author_ids=author_ids(version),
-    )
-    if violated is not None:
-        raise SeparationOfDuties(violated, "the model's owners and authors cannot waive evidence")
-    evidence = load_evidence(version.id)
-    store.append(
-        StreamRef(evidence_stream_id(version.id), gev.EVIDENCE),
-        evidence.stream_version,
-        [event],
-        command_metadata(actor, idempotency_key),
-    )
-    return load_evidence(version.id)

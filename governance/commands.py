@@ -8,13 +8,17 @@ checked against its declared size and sha256, plus a structured summary."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from boards.errors import SeparationOfDuties
+from boards.permissions import require_review_board
+from boards.queries import author_ids, owner_ids
+from boards.rules import REVIEW_BOARD, separation_of_duties
 from core import clock
 from core.actors import Actor
 from core.errors import InvalidInput
@@ -375,10 +379,23 @@ def _new_version_audit(
     ]
 
 
-def waiver_event(
-    *, version: VersionState, kind: str, reason: str, expires_at: Any, board: str
-) -> ev.EvidenceWaived:
-    """The waiver as an evidence event (the approvals app checks who may grant it)."""
+def grant_waiver(
+    *,
+    actor: Actor,
+    model_id: str,
+    number: int,
+    kind: str,
+    reason: str,
+    expires_at: datetime,
+    idempotency_key: str | None = None,
+) -> EvidenceState:
+    """A waiver for missing evidence: granted by the model-risk board's chair, who must not be
+    an owner or author; it expires, and it is itself recorded as evidence (so, like new
+    evidence, it voids decisions given before it: approvals' subscriber)."""
+    model = load_model(model_id)
+    if isinstance(number, bool) or not isinstance(number, int) or number not in model.versions:
+        raise ModelVersionNotFound(f"model {model.name!r} has no version {number}")
+    version = load_version_by_number(model.id, number)
     _kind(kind)
     reason = clean_text(reason, "reason", required=True)
     now = clock.now()
@@ -386,12 +403,30 @@ def waiver_event(
         raise InvalidWaiver("a waiver expires in the future")
     if expires_at > now + timedelta(days=366):
         raise InvalidWaiver("a waiver lasts at most a year")
-    return ev.EvidenceWaived(
-        model_id=version.model_id,
-        version_id=version.id,
-        version_number=version.number,
-        kind=kind,
-        reason=reason,
-        expires_at=expires_at.isoformat(),
-        board=board,
+    require_review_board(actor, chair=True)
+    violated = separation_of_duties(
+        actor.account.pk,
+        requester_id=-1,
+        owner_ids=owner_ids(model.team),
+        author_ids=author_ids(version),
     )
+    if violated is not None:
+        raise SeparationOfDuties(violated, "the model's owners and authors cannot waive evidence")
+    evidence = load_evidence(version.id)
+    store.append(
+        StreamRef(evidence_stream_id(version.id), ev.EVIDENCE),
+        evidence.stream_version,
+        [
+            ev.EvidenceWaived(
+                model_id=version.model_id,
+                version_id=version.id,
+                version_number=version.number,
+                kind=kind,
+                reason=reason,
+                expires_at=expires_at.isoformat(),
+                board=REVIEW_BOARD,
+            )
+        ],
+        command_metadata(actor, idempotency_key),
+    )
+    return load_evidence(version.id)

@@ -23,7 +23,6 @@ from api.history import EventHistoryApi, history_schema
 from api.idempotency import idempotency_key
 from api.params import AS_OF, IDEMPOTENCY_KEY, IF_MATCH, MODEL_NAME, NUMBER, as_of, problems
 from api.preconditions import etag, expected_version
-from approvals import commands as approvals
 from core import clock
 from core.actors import Actor
 from governance import art73, audits, commands, incidents, policy, queries, reviews, streams
@@ -272,7 +271,7 @@ class WaiverApi(APIView):
         body = s.WaiverInput(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        state = approvals.grant_waiver(
+        state = commands.grant_waiver(
             actor=Actor.from_request(request),
             model_id=str(registry_queries.model_id_for(name)),
             number=number,

@@ -267,7 +267,7 @@ def test_waiver_stands_in_for_missing_evidence_until_it_expires(cast, evidence_s
     with clock.frozen(T0) as frozen:
         model, _ = governed_version(cast, evidence_store, "medium", "waived", skip=("bias_audit",))
         with pytest.raises(NotBoardChair):
-            approvals.grant_waiver(
+            governance.grant_waiver(
                 actor=actor_of(cast.reviewer("model-risk", 1)),
                 model_id=model.id,
                 number=1,
@@ -275,7 +275,7 @@ def test_waiver_stands_in_for_missing_evidence_until_it_expires(cast, evidence_s
                 reason="audit data arrives next month",
                 expires_at=T0 + timedelta(days=30),
             )
-        evidence = approvals.grant_waiver(
+        evidence = governance.grant_waiver(
             actor=actor_of(cast.officer),
             model_id=model.id,
             number=1,

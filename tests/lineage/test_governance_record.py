@@ -57,7 +57,7 @@ def governed(pristine_ledger, cast, evidence_store):  # noqa: F811
 
     def waive_monitoring_plan(model, version):
         # Before approval is asked for: a waiver is evidence, and a later one voids approvals.
-        approvals.grant_waiver(
+        governance.grant_waiver(
             actor=officer,
             model_id=model.id,
             number=1,
