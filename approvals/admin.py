@@ -23,13 +23,12 @@ from approvals.state import DECISIONS
 from boards import commands as board_commands
 from boards.permissions import is_board_admin
 from boards.queries import boards_of, is_member
-from eventstore.admin import ReadOnlyAdmin
+from eventstore.admin import ReadOnlyAdmin, stream_history
 from eventstore.admin_views import confirm_and_post
 from governance.admin import pretty, selection_rate_chart
 from governance.models import BiasAudit, Evidence
 from governance.streams import evidence_stream_id
 from lineage.svg import lineage_svg
-from registry.admin import _history
 from registry.models import ModelVersion, RegisteredModel
 
 DECISION_LABELS = {
@@ -70,7 +69,7 @@ class BoardAdmin(ReadOnlyAdmin):
 
     @admin.display(description="event history")
     def history(self, obj):
-        return _history(obj.id)
+        return stream_history(obj.id)
 
     def get_urls(self):
         return [
@@ -309,7 +308,7 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
 
     @admin.display(description="event history")
     def history(self, obj):
-        return _history(obj.id)
+        return stream_history(obj.id)
 
     # -- decisions -----------------------------------------------------------------------
 

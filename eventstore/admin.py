@@ -3,8 +3,9 @@
 import json
 
 from django.contrib import admin
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
+from eventstore import store
 from eventstore.models import Checkpoint, Event, OutboxMessage, StreamIndex
 
 
@@ -19,6 +20,29 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def stream_history(stream_id) -> str:
+    """A stream's events as an HTML table for an object's admin page, oldest first."""
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+        (
+            (
+                e.version,
+                e.type,
+                e.recorded_at,
+                e.metadata.get("actor", ""),
+                bytes(e.hash).hex()[:16],
+            )
+            for e in store.read_stream(stream_id, upcast=False)
+        ),
+    )
+    return format_html(
+        "<table><thead><tr><th>v</th><th>event</th><th>recorded</th><th>actor</th>"
+        "<th>hash</th></tr></thead><tbody>{}</tbody></table>",
+        rows,
+    )
 
 
 def _pretty(value) -> str:

@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 
 from boards.queries import boards_of
 from core import clock
-from eventstore.admin import ReadOnlyAdmin
+from eventstore.admin import ReadOnlyAdmin, stream_history
 from eventstore.admin_views import confirm_and_post
 from governance import art73, cadence, incidents, queries, reviews
 from governance.models import (
@@ -28,7 +28,6 @@ from governance.models import (
     PolicyVersion,
 )
 from governance.streams import risk_stream_id
-from registry.admin import _history
 
 
 def pretty(value) -> str:
@@ -55,7 +54,7 @@ class ModelRiskAdmin(ReadOnlyAdmin):
 
     @admin.display(description="event history")
     def history(self, obj):
-        return _history(risk_stream_id(obj.model_id))
+        return stream_history(risk_stream_id(obj.model_id))
 
 
 @admin.register(Evidence)
@@ -153,7 +152,7 @@ class PeriodicReviewAdmin(ReadOnlyAdmin):
 
     @admin.display(description="event history")
     def history(self, obj):
-        return _history(obj.id)
+        return stream_history(obj.id)
 
     def get_urls(self):
         return [
@@ -334,7 +333,7 @@ class FindingAdmin(ReadOnlyAdmin):
 
     @admin.display(description="event history")
     def history(self, obj):
-        return _history(obj.id)
+        return stream_history(obj.id)
 
 
 # -- serious incidents -------------------------------------------------------------------
@@ -512,4 +511,4 @@ class IncidentAdmin(ReadOnlyAdmin):
 
     @admin.display(description="event history")
     def history(self, obj):
-        return _history(obj.id)
+        return stream_history(obj.id)

@@ -1,40 +1,16 @@
 """Read-only admin of the registry's projections, each page with the object's event history."""
 
 from django.contrib import admin
-from django.utils.html import format_html, format_html_join
 
-from eventstore import store
-from eventstore.admin import ReadOnlyAdmin
+from eventstore.admin import ReadOnlyAdmin, stream_history
 from lineage.admin import LineagePictureMixin, export_audit_bundle
 from registry.models import Dataset, DatasetVersion, ModelAlias, ModelVersion, RegisteredModel
-
-
-def _history(stream_id) -> str:
-    rows = format_html_join(
-        "",
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-        (
-            (
-                e.version,
-                e.type,
-                e.recorded_at,
-                e.metadata.get("actor", ""),
-                bytes(e.hash).hex()[:16],
-            )
-            for e in store.read_stream(stream_id, upcast=False)
-        ),
-    )
-    return format_html(
-        "<table><thead><tr><th>v</th><th>event</th><th>recorded</th><th>actor</th>"
-        "<th>hash</th></tr></thead><tbody>{}</tbody></table>",
-        rows,
-    )
 
 
 class HistoryAdmin(ReadOnlyAdmin):
     @admin.display(description="event history")
     def history(self, obj):
-        return _history(obj.id)
+        return stream_history(obj.id)
 
 
 @admin.register(RegisteredModel)
