@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from celery import current_app
+from celery.signals import task_failure, task_success
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -67,9 +69,9 @@ class DispatchReport:
 
 
 def celery_app() -> Any:
-    from config.celery import app
-
-    return app
+    """The project's Celery app (config/celery.py makes it the default of every thread), found
+    as Celery's current app so that the event store imports nothing from config."""
+    return current_app._get_current_object()
 
 
 def _publish(task: str, kwargs: dict[str, Any], message_id: str) -> None:
@@ -173,6 +175,21 @@ def task_failed(task_id: Any, error: BaseException | None) -> None:
                 row,
             ),
         )
+
+
+def _on_task_success(sender: Any = None, **kwargs: Any) -> None:
+    task_finished(sender.request.id)
+
+
+def _on_task_failure(task_id: Any = None, exception: Any = None, **kwargs: Any) -> None:
+    task_failed(task_id, exception)
+
+
+def connect_worker_signals() -> None:
+    """A worker that finishes or gives up on an outbox task tells its row (EventStoreConfig.ready
+    connects this in every process that sets Django up, workers included)."""
+    task_success.connect(_on_task_success, weak=False, dispatch_uid="eventstore.outbox.success")
+    task_failure.connect(_on_task_failure, weak=False, dispatch_uid="eventstore.outbox.failure")
 
 
 def pending_count() -> int:

@@ -139,7 +139,32 @@ def serve() -> int:
     return exit_code
 
 
+# What `./ledger test` (and so CI) checks before the tests, in order; the first failure stops.
+CHECKS = (
+    ("ruff", "check", "."),
+    ("ruff", "format", "--check", "."),
+    ("lint-imports",),  # the import contracts in pyproject.toml
+)
+
+
+def checks() -> int:
+    bin_dir = Path(PYTHON).parent
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for tool, *args in CHECKS:
+        name = " ".join([tool, *args])
+        log(f"running {name}")
+        code = subprocess.run([str(bin_dir / tool), *args], cwd=ROOT, env=env).returncode
+        if code != 0:
+            log(f"{name} failed (exit status {code}); the tests did not run")
+            return code
+    return 0
+
+
 def test(args: list[str]) -> int:
+    """The whole run (no arguments): the static checks, then every test. With pytest
+    arguments, a targeted run: only pytest."""
+    if not args and (failed := checks()) != 0:
+        return failed
     env = prepare_environment("test")
     return subprocess.run([PYTHON, "-m", "pytest", *args], cwd=ROOT, env=env).returncode
 

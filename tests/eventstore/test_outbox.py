@@ -65,10 +65,11 @@ def append_with_delivery(meta: dict, token: str, task: str = "tests.record_deliv
 
 
 def nowhere(tmp_path) -> Celery:
-    """A broker that takes tasks into a folder no worker reads."""
+    """A broker that takes tasks into a folder no worker reads. Like every stand-in app here it
+    is not made current: the outbox publishes through Celery's current app."""
     folder = tmp_path / "lost"
     folder.mkdir(exist_ok=True)
-    lost = Celery("lost", broker="filesystem://")
+    lost = Celery("lost", broker="filesystem://", set_as_current=False)
     lost.conf.broker_transport_options = {
         "data_folder_in": str(folder),
         "data_folder_out": str(folder),
@@ -110,7 +111,7 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(worker, meta):
 
 
 def test_message_waits_and_is_retried_when_the_broker_is_down(worker, meta, monkeypatch):
-    unreachable = Celery("down", broker="redis://127.0.0.1:1/0")
+    unreachable = Celery("down", broker="redis://127.0.0.1:1/0", set_as_current=False)
     unreachable.conf.broker_connection_timeout = 0.5
     unreachable.conf.task_publish_retry_policy = {"max_retries": 0}
     monkeypatch.setattr(outbox, "celery_app", lambda: unreachable)
@@ -130,6 +131,15 @@ def test_message_waits_and_is_retried_when_the_broker_is_down(worker, meta, monk
     assert wait_for("outage") == [str(message.id)]
     assert outbox.dispatch().sent == 0
     assert outbox.pending_count() == 0
+
+
+def test_outbox_publishes_through_the_project_app_when_called_from_any_thread():
+    found = []
+    elsewhere = threading.Thread(target=lambda: found.append(outbox.celery_app()))
+    elsewhere.start()
+    elsewhere.join()
+    assert outbox.celery_app() is app
+    assert found == [app]
 
 
 def test_backoff_grows_and_is_capped_when_attempts_pile_up():

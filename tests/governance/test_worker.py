@@ -228,7 +228,7 @@ def queue() -> str:
 
 
 def broker_app(broker: Broker, queue: str) -> Celery:
-    app = Celery("ledger-tests", broker=broker.url)
+    app = Celery("ledger-tests", broker=broker.url, set_as_current=False)
     app.conf.task_default_queue = queue
     app.conf.broker_transport_options = broker.transport_options
     app.conf.broker_connection_timeout = 2
@@ -298,7 +298,7 @@ def test_notifications_wait_for_a_stopped_broker_and_are_delivered_once(
     else:
         # A broker the tests do not own stands in for a stopped one by an address where
         # nothing listens.
-        down = Celery("down", broker="redis://127.0.0.1:1/0")
+        down = Celery("down", broker="redis://127.0.0.1:1/0", set_as_current=False)
         down.conf.broker_connection_timeout = 0.5
         down.conf.task_publish_retry_policy = {"max_retries": 0}
         monkeypatch.setattr(outbox, "celery_app", lambda: down)
