@@ -3,8 +3,13 @@ a new app is analysed, and its commands are protected like the others'."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOT_PRODUCT = {"tests", "bench", "scripts"}
@@ -37,3 +42,50 @@ def test_every_app_with_commands_has_a_commands_contract_when_it_exists():
         f"{name}.commands" for name in _product_packages() if (ROOT / name / "commands.py").exists()
     }
     assert with_commands <= protected
+
+
+def _tree_with(tmp_path: Path, edits: dict[str, str]) -> Path:
+    """A copy of the product's Python files and pyproject.toml, with `edits` appended."""
+    for package in _product_packages():
+        for source in (ROOT / package).rglob("*.py"):
+            target = tmp_path / source.relative_to(ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(source.read_text())
+    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
+    for name, line in edits.items():
+        path = tmp_path / name
+        path.write_text(path.read_text() + f"\n{line}\n")
+    return tmp_path
+
+
+def _lint_imports(tree: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"],
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "contract"),
+    [
+        ("registry/queries.py", "from approvals import queries as _up", "Layers: api"),
+        (
+            "governance/queries.py",
+            "from registry import commands as _theirs",
+            "registry.commands is imported only",
+        ),
+        ("config/settings.py", "import core.clock as _app", "config imports no app"),
+        ("registry/state.py", "import django.db as _django", "import nothing from Django"),
+    ],
+    ids=["layer", "commands", "config", "pure"],
+)
+def test_the_contracts_fail_when_a_module_breaks_one(tmp_path, module, line, contract):
+    result = _lint_imports(_tree_with(tmp_path, {module: line}))
+    assert result.returncode != 0
+    assert "1 broken." in result.stdout, result.stdout
+    (_, broken) = result.stdout.split("Broken contracts")
+    assert contract in " ".join(broken.split()), result.stdout
