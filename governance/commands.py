@@ -72,8 +72,9 @@ def repeated(stream_id: uuid.UUID, event_type: str, actor: Actor, key: str | Non
 
 
 def ensure_default_policy() -> PolicyVersion:
-    """Seed policy version 1 from the shipped defaults unless a policy exists. Idempotent and
-    safe under races: the projection's primary key on the number lets only one seed win."""
+    """Seed policy version 1 from the shipped defaults unless a policy exists (the migrations and
+    `manage.py seed_governance` call this; nothing else does). Idempotent and safe under races:
+    the projection's primary key on the number lets only one seed win."""
     current = PolicyVersion.objects.order_by("-number").first()
     if current is not None:
         return current

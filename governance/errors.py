@@ -1,11 +1,27 @@
 """Governance errors: each a DomainError with a stable code and HTTP status."""
 
-from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unprocessable
+from core.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Unprocessable,
+)
 
 
 class PolicyNotFound(NotFound):
     code = "policy_not_found"
     title = "No such policy version"
+
+
+class PolicyMissing(DomainError):
+    """No policy version is recorded at all: the deployment was not seeded (the migrations and
+    `manage.py seed_governance` record the default). Reads never seed it themselves."""
+
+    code = "policy_missing"
+    status = 503
+    title = "No risk-tier policy is in force"
 
 
 class NotRiskOfficer(PermissionDenied):

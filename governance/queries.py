@@ -14,6 +14,7 @@ from governance.errors import (
     BiasAuditNotFound,
     FindingNotFound,
     IncidentNotFound,
+    PolicyMissing,
     PolicyNotFound,
     ReviewNotFound,
 )
@@ -43,11 +44,13 @@ from registry.models import RegisteredModel
 
 
 def current_policy() -> PolicyVersion:
-    # Seeds the default policy when none exists yet, as it always has; the one read here that
-    # may append, hence the import at call time (commands import this module).
-    from governance.commands import ensure_default_policy
-
-    return ensure_default_policy()
+    """The policy version in force. Only reads: a log without any policy is a deployment that
+    was not seeded (the migrations and `manage.py seed_governance` record the default), and the
+    caller gets an error rather than an append."""
+    current = PolicyVersion.objects.order_by("-number").first()
+    if current is None:
+        raise PolicyMissing("no risk-tier policy is recorded; run `manage.py seed_governance`")
+    return current
 
 
 def get_policy(number: int) -> PolicyVersion:

@@ -6,7 +6,9 @@ import time
 import uuid
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
+from pytest_django.plugin import blocking_manager_key
 
 from core.actors import Actor
 from eventstore.projection import registered_tables
@@ -47,21 +49,33 @@ def wipe_ledger() -> None:
     superuser_sql("UPDATE eventstore_sequencer SET horizon = '0'::xid8")
 
 
-@pytest.fixture(autouse=True)
-def _ledger_left_clean(request, django_db_blocker):
-    """Tests that commit leave no events behind: the log tables are not flushed by Django,
-    and projections of leftover events would be."""
-    yield
-    if {"transactional_db", "live_server"} & set(request.fixturenames):
-        with django_db_blocker.unblock():
-            wipe_ledger()
+def seed_ledger() -> None:
+    """What the migrations record on a new database: the default policy and review boards.
+    Reads never seed them, so a test that emptied the log seeds it again where it needs them."""
+    call_command("seed_governance", verbosity=0)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Tests that commit leave no events of their own behind: the log tables are not flushed by
+    Django, and projections of leftover events would be. Once every fixture is torn down (the
+    flush of Django's tables comes last), the ledger is left as the migrations leave it: wiped,
+    then seeded, so the tests after see the same database whatever ran before them. After the
+    last test the test database is gone already."""
+    committed = {"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ()))
+    try:
+        return (yield)
+    finally:
+        if committed and nextitem is not None:
+            with item.config.stash[blocking_manager_key].unblock():
+                wipe_ledger()
+                seed_ledger()
 
 
 @pytest.fixture
 def pristine_ledger(transactional_db):
-    """An empty log for tests that commit (the log tables are not flushed between tests)."""
-    wipe_ledger()
-    yield
+    """An empty log for tests that commit (the log tables are not flushed between tests): not
+    even the seeded policy and boards, which a test that needs them seeds (`seed_ledger`)."""
     wipe_ledger()
 
 

@@ -53,7 +53,6 @@ class PolicyCollectionApi(ListAPIView):
     ordering = "-number"
 
     def get_queryset(self):
-        commands.ensure_default_policy()
         return PolicyVersion.objects.all()
 
     @extend_schema(

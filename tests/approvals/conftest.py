@@ -20,7 +20,7 @@ from registry import artifacts
 from registry import commands as registry
 from registry.commands import VersionInput
 from tests.api.conftest import client_for
-from tests.conftest import make_user
+from tests.conftest import make_user, seed_ledger
 
 MEMBERS = {
     "model-risk": ("rosa-risk", "raj-risk", "rin-risk"),
@@ -102,7 +102,7 @@ def cast(owner, team) -> Cast:
     the model-risk officer (governance.assign_risk_tier)."""
     admin = make_user("ada-admin", superuser=True)
     admin_actor = Actor.user(admin, auth_method="session")
-    board_commands.ensure_default_boards()
+    seed_ledger()  # a no-op unless the test emptied the log
     members: dict[str, list[Any]] = {}
     for board, names in MEMBERS.items():
         members[board] = []
