@@ -3,14 +3,14 @@ boards as events, where they are missing. Idempotent; the migrations run it."""
 
 from django.core.management.base import BaseCommand
 
+from boards.commands import ensure_default_boards
+from governance.commands import ensure_default_policy
+
 
 class Command(BaseCommand):
     help = "Seed the default risk-tier policy (GOVERNANCE.md) and review boards, if missing."
 
     def handle(self, *args, **options):
-        from boards.commands import ensure_default_boards
-        from governance.commands import ensure_default_policy
-
         current = ensure_default_policy()
         boards = ensure_default_boards()
         if options["verbosity"] > 0:
