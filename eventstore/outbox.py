@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from celery import current_app
 from celery.signals import task_failure, task_success
@@ -26,11 +26,8 @@ from django.db import connection, transaction
 
 from core import clock
 from eventstore.canonical import canonical_json
-from eventstore.projection import json_value
-
-if TYPE_CHECKING:
-    from eventstore.projection import ProjectionWriter
-    from eventstore.types import SideEffect
+from eventstore.projection import ProjectionWriter, json_value
+from eventstore.types import SideEffect
 
 log = logging.getLogger(__name__)
 
