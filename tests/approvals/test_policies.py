@@ -6,14 +6,16 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
+from approvals import commands as approvals
 from approvals import gate
+from approvals.models import ApprovalRequest
 from eventstore import store
 from eventstore.models import Event
 from governance import audits
-from governance.models import Finding
+from governance.models import ApprovalStanding, Finding
 from registry import promotion
 from registry.promotion import GateNotConfigured
-from tests.approvals.conftest import actor_of, governed_version, revise_model_card
+from tests.approvals.conftest import actor_of, approve, governed_version, revise_model_card
 from tests.approvals.test_commands import approve_high, request_for
 from tests.governance.cadence_helpers import approved_version
 from tests.governance.test_audits import SPEC, rows
@@ -77,3 +79,41 @@ def test_the_registry_refuses_promotion_when_no_gate_check_is_registered(
 
 def test_approvals_registers_its_gate_check_with_the_registry_at_start_up():
     assert gate.require_promotion in promotion._checks
+
+
+def _standing(request_id) -> tuple:
+    row = ApprovalStanding.objects.get(id=request_id)
+    return (str(row.version_id), row.target, row.status, row.granted_at, row.suspended)
+
+
+def _request_row(request_id) -> tuple:
+    row = ApprovalRequest.objects.get(id=request_id)
+    return (str(row.version_id), row.target, row.status, row.granted_at, row.suspended)
+
+
+def test_governance_sees_each_approval_as_approvals_records_it_through_every_step(
+    cast, evidence_store
+):
+    """Governance keeps its own view of approval standing (it may not read approvals' tables);
+    at every step of a request's life it agrees with approvals' own read table."""
+    model, version = governed_version(cast, evidence_store, "high", "standing")
+    request = request_for(cast, model)
+    officer = actor_of(cast.officer)
+    steps = [
+        lambda: None,
+        lambda: approve_high(cast, request.id),
+        lambda: approvals.suspend_approval(actor=officer, request_id=request.id, reason="look"),
+        lambda: approvals.reinstate_approval(actor=officer, request_id=request.id, reason="ok"),
+        lambda: revise_model_card(cast, evidence_store, version, b"a new card", "standing"),
+        lambda: approve(cast, request.id, "legal", decision="request_changes"),
+        lambda: approvals.withdraw_request(
+            actor=actor_of(cast.owner), request_id=request.id, reason="start again"
+        ),
+    ]
+    seen = set()
+    for step in steps:
+        step()
+        assert _standing(request.id) == _request_row(request.id)
+        seen.add(_request_row(request.id)[2:])
+    assert {status for status, _, _ in seen} >= {"open", "approved", "changes_requested"}
+    assert any(suspended for _, _, suspended in seen)
