@@ -1,4 +1,6 @@
-"""Replay: rebuild_projections empties every projection table and refills it to the same state."""
+"""Replay: rebuild_projections empties every projection table and refills it to the same state;
+the pipelined writer and its caches are held to the plain way (statements one by one, SQL and
+values built afresh)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ import io
 import psycopg
 import pytest
 from django.core.management import call_command
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
+from psycopg.types.json import Jsonb
 
 from eventstore import projection, store
 from eventstore.models import Event, IdempotencyKey, OutboxMessage, StreamIndex
@@ -161,3 +164,92 @@ def test_append_keeps_nothing_when_a_projector_fails(
     assert not result.replayed
     assert result.last_version == 2
     assert OutboxMessage.objects.count() == outbox_before + len(effects)
+
+
+# -- the pipelined writer against the plain way ----------------------------------------------
+
+
+def _index_rows(stream_ids) -> list[tuple]:
+    return list(
+        StreamIndex.objects.filter(stream_id__in=stream_ids)
+        .order_by("stream_id")
+        .values_list(*[f.attname for f in StreamIndex._meta.concrete_fields])
+    )
+
+
+def _queue_mixed(writer: ProjectionWriter, streams, template: StreamIndex) -> None:
+    """Inserts, accumulating and keeping upserts, updates and deletes, with runs of the same
+    statement (sent with executemany) and single ones between them."""
+    for number, stream in enumerate(streams):
+        writer.insert(
+            StreamIndex,
+            stream_id=stream.id,
+            stream_type=stream.type,
+            first_event_type="test.Made",
+            first_position=template.first_position + number,
+            created_at=template.created_at,
+            created_by=f"maker-{number}",
+        )
+    for round_ in range(3):
+        for stream in streams[::2]:
+            writer.upsert(
+                StreamIndex,
+                ("stream_id",),
+                stream_id=stream.id,
+                stream_type=stream.type,
+                first_event_type=f"test.Round{round_}",
+                first_position=Add(round_ + 1),
+                created_at=KeepExisting(template.created_at.replace(year=2000)),
+                created_by="upserted",
+            )
+        writer.update(
+            StreamIndex, {"stream_id": streams[round_ % len(streams)].id}, created_by=f"r{round_}"
+        )
+    writer.delete(StreamIndex, stream_id=streams[-1].id)
+    writer.update(StreamIndex, {"stream_id": streams[-2].id}, first_position=0)
+
+
+def test_pipelined_flush_leaves_the_rows_the_statements_leave_one_by_one(meta):
+    anchor = new_stream()
+    store.append(anchor, NO_STREAM, events("A"), meta)
+    template = StreamIndex.objects.get(stream_id=anchor.id)
+    for size in (1, 2, 5, 9):
+        streams = [new_stream() for _ in range(size + 1)]
+        ids = [s.id for s in streams]
+        with transaction.atomic():
+            before = transaction.savepoint()
+            pipelined = ProjectionWriter()
+            _queue_mixed(pipelined, streams, template)
+            statements = list(pipelined._statements)
+            pipelined.flush()
+            assert len(pipelined) == 0
+            fast = _index_rows(ids)
+            transaction.savepoint_rollback(before)
+            assert _index_rows(ids) == []
+            with connection.cursor() as cursor:
+                for sql, params in statements:
+                    cursor.execute(sql, params)
+            assert _index_rows(ids) == fast
+        assert len(fast) == size  # the last one was deleted
+
+
+def _adapted(values: tuple) -> tuple:
+    """Jsonb wrappers compare by identity: compare what they wrap."""
+    return tuple(("jsonb", v.obj) if isinstance(v, Jsonb) else v for v in values)
+
+
+def test_cached_statements_and_prepared_values_are_what_building_them_afresh_gives(meta):
+    _fill(meta, streams=6)
+    checked = 0
+    for model in registered_tables():
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key or f.name != "id"]
+        for instance in model.objects.all()[:20]:
+            values = {f.name: getattr(instance, f.attname) for f in fields}
+            plain = tuple(f.get_db_prep_save(values[f.name], connection) for f in fields)
+            assert _adapted(projection._prepare(model, values)) == _adapted(plain), model
+            checked += 1
+        names = tuple(f.name for f in fields)
+        writer = ProjectionWriter()
+        writer.insert(model, **dict.fromkeys(names))
+        assert writer._statements[0][0] == projection._insert_sql(model, names)
+    assert checked >= 6
