@@ -1,4 +1,5 @@
-"""Contract tests of append and read: versions, hash chain, conflicts, idempotency, time travel."""
+"""Contract tests of append and read: versions, hash chain, conflicts, idempotency, time travel;
+the process caches (heads, states) and append_all held to fresh reads and single appends."""
 
 from __future__ import annotations
 
@@ -506,3 +507,94 @@ STREAM = "00000000-0000-0000-0000-000000000001"
 def test_require_versions_refuses_bad_input_when_ids_or_versions_are_not_valid(expected):
     with pytest.raises(InvalidInput):
         store.require_versions(expected)
+
+
+# -- process caches against a fresh, uncached read ------------------------------------------
+
+
+def _history(state: tuple, event) -> tuple:
+    return (*state, (event.version, event.type, event.hash))
+
+
+def _fresh(stream_id) -> tuple:
+    """The plain way: fold every event of the stream as read now, no cached state."""
+    state: tuple = ()
+    for event in store.read_stream(stream_id):
+        state = _history(state, event)
+    return state
+
+
+def test_loads_from_the_cached_state_equal_a_fresh_fold_as_the_stream_grows(transactional_db):
+    stream = new_stream()
+    meta = {"actor": "tester"}
+    for size in (1, 3, 1, 2, 5):
+        store.append(stream, None, events(*["Grew"] * size), meta)
+        state, version = store.load(stream.id, _history, ())
+        assert state == _fresh(stream.id)
+        assert version == len(state) == store.stream_version(stream.id)
+        assert store.load(stream.id, _history, (), cached=True) == (state, version)
+    with transaction.atomic():  # inside a transaction: read, but nothing cached
+        store.append(stream, None, events("Grew"), meta)
+        assert store.load(stream.id, _history, ())[0] == _fresh(stream.id)
+    assert store.load(stream.id, _history, ())[0] == _fresh(stream.id)
+
+
+def test_load_locked_from_known_state_equals_load_locked_with_empty_caches(transactional_db):
+    stream = new_stream()
+    meta = {"actor": "tester"}
+    for size in (2, 1, 3):
+        store.append(stream, None, events(*["Grew"] * size), meta)
+        for remembered in (False, True):
+            if remembered:
+                with transaction.atomic():
+                    state, head = store.load_locked(stream, _history, ())
+                store.remember(stream.id, _history, head[0], state)  # on commit: at once here
+            with transaction.atomic():
+                known = store.load_locked(stream, _history, ())
+            store._states.pop((stream.id, _history), None)
+            store._heads.pop(stream.id, None)
+            with transaction.atomic():
+                assert store.load_locked(stream, _history, ()) == known
+            assert known[0] == _fresh(stream.id)
+            last = store.read_stream(stream.id)[-1]
+            assert known[1] == (last.version, last.hash, last.recorded_at)
+
+
+def test_appends_on_cached_heads_chain_as_appends_that_read_the_head(meta):
+    """Two streams get the same appends, one on heads this process cached, one with the head
+    cache emptied before every append: both chains verify, with the same versions."""
+    cached, read = new_stream(), new_stream()
+    for number, size in enumerate((1, 2, 4, 1)):
+        version = NO_STREAM if number == 0 else store.stream_version(cached.id)
+        store.append(cached, version, events(*["Grew"] * size), meta)
+        store._heads.pop(read.id, None)
+        store.append(read, NO_STREAM if number == 0 else version, events(*["Grew"] * size), meta)
+    streams = [store.read_stream(s.id) for s in (cached, read)]
+    assert [e.version for e in streams[0]] == [e.version for e in streams[1]]
+    for stream_events in streams:
+        prev = GENESIS
+        for event in stream_events:
+            assert event.prev_hash == prev
+            assert recorded_hash(event) == event.hash
+            prev = event.hash
+
+
+def test_append_all_gives_the_events_and_chains_that_appends_one_by_one_give(meta):
+    batched = [new_stream() for _ in range(3)]
+    single = [new_stream() for _ in range(3)]
+    sizes = (1, 3, 2)
+    store.append_all(
+        [
+            store.Append(stream, NO_STREAM, events(*["A"] * size), meta)
+            for stream, size in zip(batched, sizes, strict=True)
+        ]
+    )
+    for stream, size in zip(single, sizes, strict=True):
+        store.append(stream, NO_STREAM, events(*["A"] * size), meta)
+    for one, other in zip(batched, single, strict=True):
+        a, b = store.read_stream(one.id), store.read_stream(other.id)
+        assert [(e.version, e.type, e.data) for e in a] == [(e.version, e.type, e.data) for e in b]
+        for event in a:
+            assert recorded_hash(event) == event.hash
+        assert [e.prev_hash for e in a[1:]] == [e.hash for e in a[:-1]]
+        assert a[0].prev_hash == GENESIS
