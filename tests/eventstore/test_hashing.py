@@ -68,3 +68,11 @@ def test_timestamps_are_utc_with_microseconds_when_given_another_zone():
 
     moment = datetime(2026, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
     assert timestamp_text(moment) == "2026-03-01T10:00:00.000000Z"
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")))
+def test_memoised_name_bytes_equal_canonical_json_of_the_name(name):
+    from eventstore import hashing
+
+    assert hashing._name_json(name) == canonical_json(name)
+    assert hashing._name_json(name) == canonical_json(name)  # the second answer is cached
