@@ -194,10 +194,11 @@ def export_child(mode: str) -> None:
     import hashlib
 
     from core.actors import Actor
+    from eventstore.audit import trail
     from lineage import commands, exports
 
     fmt, how = mode.split(":")
-    selection = exports.Selection()
+    selection = trail.Selection()
     started = time.perf_counter()
     size = 0
     if how == "streamed":
@@ -205,9 +206,9 @@ def export_child(mode: str) -> None:
         export_id = commands.start_export(
             actor=actor, kind="audit-trail", format=fmt, subject="ledger", parameters={}
         )
-        counter = exports.Counter()
+        counter = trail.Counter()
         chunks = exports.recorded(
-            exports.TRAIL_WRITERS[fmt](selection, counter),
+            trail.TRAIL_WRITERS[fmt](selection, counter),
             actor=actor,
             export_id=export_id,
             counter=counter,
@@ -229,16 +230,16 @@ def build_in_memory(fmt: str) -> bytes:
 
     from django.db import connection
 
-    from lineage import exports
+    from eventstore.audit import trail
 
     with connection.cursor() as cursor:
-        cursor.execute(f"{exports.EVENT_SQL} FROM eventstore_event e ORDER BY e.position")
+        cursor.execute(f"{trail.EVENT_SQL} FROM eventstore_event e ORDER BY e.position")
         rows = cursor.fetchall()
     if fmt == "jsonl":
-        return "".join(exports._jsonl_line(row) for row in rows).encode()
+        return "".join(trail.jsonl_line(row) for row in rows).encode()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(exports.TRAIL_COLUMNS)
+    writer.writerow(trail.TRAIL_COLUMNS)
     writer.writerows(rows)
     return buffer.getvalue().encode()
 

@@ -8,6 +8,7 @@ from django.http import HttpResponseBase, StreamingHttpResponse
 
 from core.actors import Actor
 from eventstore.admin import ReadOnlyAdmin
+from eventstore.audit import bundle, trail
 from lineage import commands, exports
 from lineage.models import LineageEdge, LineageNode
 from lineage.permissions import is_auditor
@@ -40,10 +41,10 @@ def export_audit_bundle(modeladmin, request, queryset) -> HttpResponseBase | Non
         subject=subject,
         parameters={"model": names, "via": "admin"},
     )
-    counter = exports.Counter()
+    counter = trail.Counter()
     response = StreamingHttpResponse(
         exports.recorded(
-            exports.audit_bundle(streams, subject, counter),
+            bundle.audit_bundle(streams, subject, counter),
             actor=actor,
             export_id=export_id,
             counter=counter,

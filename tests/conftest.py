@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import uuid
+from functools import cache
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -107,6 +111,37 @@ def new_stream(kind: str = "test.Thing") -> StreamRef:
 
 def events(*names: str, **data) -> list[NewEvent]:
     return [NewEvent(type=f"test.{name}", data={"n": i, **data}) for i, name in enumerate(names)]
+
+
+# -- the offline verifier, run as auditors run it ----------------------------------------
+
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+NEW_ENOUGH = "import sys; sys.exit(sys.version_info < (3, 11))"
+
+
+@cache
+def verifier_python() -> tuple[str, ...]:
+    """The interpreter an auditor runs verify.py with: isolated (-I) and without
+    site-packages (-S), so only the standard library is importable; the system Python where it
+    is 3.11 or newer (not this virtualenv's), else this interpreter."""
+    if SYSTEM_PYTHON.exists():
+        probe = subprocess.run(
+            [str(SYSTEM_PYTHON), "-I", "-S", "-c", NEW_ENOUGH],
+            capture_output=True,
+            timeout=30,
+        )
+        if probe.returncode == 0:
+            return (str(SYSTEM_PYTHON), "-I", "-S")
+    return (sys.executable, "-I", "-S")
+
+
+def run_verifier(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*verifier_python(), str(folder / "verify.py"), str(folder), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 # -- personas ----------------------------------------------------------------------------

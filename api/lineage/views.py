@@ -1,4 +1,5 @@
-"""Lineage API views: thin adapters over lineage.commands, lineage.queries and lineage.exports.
+"""Lineage API views: thin adapters over lineage.commands, lineage.queries and lineage.exports,
+and over eventstore.audit for the audit trail and bundle of the streams lineage selects.
 
 Exports answer with StreamingHttpResponse: the body is produced chunk by chunk from a
 server-side cursor while it is sent, and the export is recorded before and after."""
@@ -27,6 +28,7 @@ from api.lineage import serializers as s
 from api.params import AS_OF, IDEMPOTENCY_KEY, as_of, problems
 from core.actors import Actor
 from eventstore import checkpoints
+from eventstore.audit import bundle, trail
 from lineage import commands, exports, queries, rules
 from lineage.errors import NoCheckpoint, NodeNotFound
 from lineage.permissions import require_auditor
@@ -265,6 +267,7 @@ def _streamed(
     parameters: dict[str, Any],
     chunks,
     counter=None,
+    content_type: str,
     filename: str,
 ) -> StreamingHttpResponse:
     actor = _actor(request)
@@ -274,8 +277,7 @@ def _streamed(
     body = exports.recorded(
         chunks, actor=actor, export_id=export_id, counter=counter or (lambda: 0)
     )
-    media = exports.CONTENT_TYPES["zip" if kind == "audit-bundle" else fmt]
-    response = StreamingHttpResponse(body, content_type=media)
+    response = StreamingHttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["X-Export-Id"] = str(export_id)
     return response
@@ -331,6 +333,7 @@ class LineageExportApi(APIView):
             subject=node.key,
             parameters=parameters,
             chunks=exports.SUBGRAPH_WRITERS[fmt](graph),
+            content_type=exports.CONTENT_TYPES[fmt],
             filename=f"lineage.{ext}",
         )
 
@@ -351,7 +354,7 @@ SINCE = OpenApiParameter("since", OpenApiTypes.DATETIME, description="recorded_a
 UNTIL = OpenApiParameter(
     "until", OpenApiTypes.DATETIME, description="recorded_at until (exclusive)"
 )
-TRAIL_FORMAT = OpenApiParameter("format", {"type": "string", "enum": list(exports.TRAIL_FORMATS)})
+TRAIL_FORMAT = OpenApiParameter("format", {"type": "string", "enum": list(trail.TRAIL_FORMATS)})
 
 
 class AuditTrailExportApi(APIView):
@@ -370,7 +373,7 @@ class AuditTrailExportApi(APIView):
     )
     def get(self, request: Request) -> StreamingHttpResponse:
         require_auditor(request.user)
-        fmt = _choice(request, "format", exports.TRAIL_FORMATS, "jsonl")
+        fmt = _choice(request, "format", trail.TRAIL_FORMATS, "jsonl")
         since, until = _moment(request, "since"), _moment(request, "until")
         model = request.query_params.get("model")
         streams = None
@@ -378,8 +381,8 @@ class AuditTrailExportApi(APIView):
         if model is not None:
             subject, ids = exports.bundle_subject([model])
             streams = tuple(ids)
-        counter = exports.Counter()
-        selection = exports.Selection(streams=streams, since=since, until=until)
+        counter = trail.Counter()
+        selection = trail.Selection(streams=streams, since=since, until=until)
         parameters = {k: request.query_params.getlist(k) for k in sorted(request.query_params)}
         return _streamed(
             request,
@@ -387,8 +390,9 @@ class AuditTrailExportApi(APIView):
             fmt=fmt,
             subject=subject,
             parameters=parameters,
-            chunks=exports.TRAIL_WRITERS[fmt](selection, counter),
+            chunks=trail.TRAIL_WRITERS[fmt](selection, counter),
             counter=counter,
+            content_type=trail.CONTENT_TYPES[fmt],
             filename=f"audit-trail.{fmt}",
         )
 
@@ -412,15 +416,16 @@ class AuditBundleExportApi(APIView):
         if not names:
             raise ValidationError({"model": "This parameter is required."})
         subject, streams = exports.bundle_subject(names)
-        counter = exports.Counter()
+        counter = trail.Counter()
         return _streamed(
             request,
             kind="audit-bundle",
             fmt="zip",
             subject=subject,
             parameters={"model": names},
-            chunks=exports.audit_bundle(streams, subject, counter),
+            chunks=bundle.audit_bundle(streams, subject, counter),
             counter=counter,
+            content_type=trail.CONTENT_TYPES["zip"],
             filename="audit-bundle.zip",
         )
 

@@ -2,44 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from functools import cache
-from pathlib import Path
-
 import pytest
 
 from registry import commands
 from registry.commands import DatasetVersionInput, VersionInput
 from tests.conftest import make_user
-
-SYSTEM_PYTHON = Path("/usr/bin/python3")
-NEW_ENOUGH = "import sys; sys.exit(sys.version_info < (3, 11))"
-
-
-@cache
-def verifier_python() -> tuple[str, ...]:
-    """The interpreter an auditor runs verify.py with: isolated (-I) and without
-    site-packages (-S), so only the standard library is importable; the system Python where it
-    is 3.11 or newer (not this virtualenv's), else this interpreter."""
-    if SYSTEM_PYTHON.exists():
-        probe = subprocess.run(
-            [str(SYSTEM_PYTHON), "-I", "-S", "-c", NEW_ENOUGH],
-            capture_output=True,
-            timeout=30,
-        )
-        if probe.returncode == 0:
-            return (str(SYSTEM_PYTHON), "-I", "-S")
-    return (sys.executable, "-I", "-S")
-
-
-def run_verifier(folder: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*verifier_python(), str(folder / "verify.py"), str(folder), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture

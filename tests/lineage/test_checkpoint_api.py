@@ -14,7 +14,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from eventstore import checkpoints
-from lineage import verifier
+from eventstore.audit import verifier
 from tests.api.conftest import client_for
 
 pytestmark = pytest.mark.django_db

@@ -18,8 +18,8 @@ from governance import audits, reviews
 from governance import commands as governance
 from tests.api.conftest import client_for
 from tests.approvals.conftest import actor_of, cast, evidence_store  # noqa: F401
+from tests.conftest import run_verifier
 from tests.governance.cadence_helpers import approved_version
-from tests.lineage.conftest import run_verifier
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
