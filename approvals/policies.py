@@ -59,7 +59,9 @@ def suspend_approval_when_non_compliant(event: RecordedEvent) -> Iterator[Reacti
     if not request_id:
         return
     state = load_request(request_id)
-    if state.suspended:
+    # Only the named version's own approval: an event naming another version's request
+    # suspends nothing.
+    if state.suspended or state.version_id != event.data["version_id"]:
         return
     yield Reaction(
         StreamRef(uuid.UUID(state.id), ev.REQUEST),

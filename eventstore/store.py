@@ -805,12 +805,8 @@ def remember(
 
 
 def stream_version(stream_id: uuid.UUID) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT coalesce(max(version), 0) FROM eventstore_event WHERE stream_id = %s",
-            (stream_id,),
-        )
-        return cursor.fetchone()[0]
+    """The stream's current version (0 before its first event)."""
+    return stream_versions([stream_id])[_stream_uuid(stream_id)]
 
 
 def opening_event(stream_id: uuid.UUID) -> RecordedEvent | None:

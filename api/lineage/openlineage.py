@@ -228,7 +228,6 @@ def _ingest(actor: Actor, event: Any, idempotency_key: str | None) -> IngestResu
             continue  # a facet the ledger cannot hash exactly is left out, not refused
         run_facets[key] = value
     run_key = f"run:{run_id}"
-    edges = 0
     with transaction.atomic():
         input_nodes = [_dataset_node(actor, d, new_version=False) for d in inputs]
         output_nodes = [_dataset_node(actor, d, new_version=completed) for d in outputs]
@@ -250,25 +249,17 @@ def _ingest(actor: Actor, event: Any, idempotency_key: str | None) -> IngestResu
         )
         if appended.replayed:
             raise _Repeated(appended.stream_id, appended.positions[0])
-        for node in input_nodes:
+        # Inputs feed the run; once it completes, the run feeds its outputs.
+        edges = [(node, run_key, "consumed") for node in input_nodes]
+        if completed:
+            edges += [(run_key, node, "produced") for node in output_nodes]
+        for source, target, edge_type in edges:
             commands.record_edge(
                 actor=actor,
-                source=node,
-                target=run_key,
-                edge_type="consumed",
+                source=source,
+                target=target,
+                edge_type=edge_type,
                 origin="openlineage",
                 run_id=run_id,
             )
-            edges += 1
-        if completed:
-            for node in output_nodes:
-                commands.record_edge(
-                    actor=actor,
-                    source=run_key,
-                    target=node,
-                    edge_type="produced",
-                    origin="openlineage",
-                    run_id=run_id,
-                )
-                edges += 1
-    return IngestResult(run_key, event_type, tuple(input_nodes), tuple(output_nodes), edges)
+    return IngestResult(run_key, event_type, tuple(input_nodes), tuple(output_nodes), len(edges))

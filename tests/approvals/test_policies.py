@@ -3,15 +3,20 @@ recorded twice for one cause, and the registry's gate is closed until approvals 
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.db import transaction
 
 from approvals import commands as approvals
 from approvals import gate
+from approvals import streams as approval_streams
 from approvals.models import ApprovalRequest
 from eventstore import store
 from eventstore.models import Event
+from eventstore.types import NO_STREAM, StreamRef
 from governance import audits
+from governance.events import VersionMarkedNonCompliant
 from governance.models import ApprovalStanding, Finding
 from registry import promotion
 from registry.promotion import GateNotConfigured
@@ -117,3 +122,29 @@ def test_governance_sees_each_approval_as_approvals_records_it_through_every_ste
         seen.add(_request_row(request.id)[2:])
     assert {status for status, _, _ in seen} >= {"open", "approved", "changes_requested"}
     assert any(suspended for _, _, suspended in seen)
+
+
+def test_a_non_compliance_naming_another_versions_approval_suspends_nothing(
+    cast, evidence_store, meta
+):
+    model, _ = governed_version(cast, evidence_store, "high", "named")
+    request = request_for(cast, model)
+    approve_high(cast, request.id)
+    other, other_version = governed_version(cast, evidence_store, "high", "other")
+    # A review of the other version that names this version's approval.
+    store.append(
+        StreamRef(uuid.uuid4(), "governance.Review"),
+        NO_STREAM,
+        [
+            VersionMarkedNonCompliant(
+                model_id=other.id,
+                version_id=other_version.id,
+                version_number=1,
+                reason="overdue",
+                suspended_request_id=request.id,
+            )
+        ],
+        meta,
+    )
+    assert not approval_streams.load_request(request.id).suspended
+    gate.require_promotion(model_id=model.id, number=1)
