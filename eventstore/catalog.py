@@ -37,7 +37,10 @@ class DomainEvent:
 
     @classmethod
     def from_data(cls: type[E], data: dict[str, Any]) -> E:
-        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        names = cls.__dict__.get("_field_names")
+        if names is None:
+            names = frozenset(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+            cls._field_names = names  # type: ignore[attr-defined]
         return cls(**{k: v for k, v in data.items() if k in names})
 
 

@@ -21,22 +21,46 @@ from eventstore import catalog
 from eventstore.types import RecordedEvent
 
 Projector = Callable[[RecordedEvent, "ProjectionWriter"], None]
+TypedProjector = Callable[[Any, RecordedEvent, "ProjectionWriter"], None]
 ALL_EVENTS = "*"
 
 _projectors: dict[str, list[Projector]] = defaultdict(list)
 _tables: list[type[models.Model]] = []
 
 
-def projector(*event_types: str) -> Callable[[Projector], Projector]:
-    """Register a function as the projector of the given stored event types ("*" for all)."""
+def projector(*event_types: str | type[catalog.DomainEvent]) -> Callable[[Any], Any]:
+    """Register a function as the projector of the given event classes, or of every event
+    (ALL_EVENTS). A projector of classes is called with the decoded event, the recorded one
+    and the writer: `fn(e, recorded, out)`; one of ALL_EVENTS with `fn(recorded, out)`.
+    Stored type names are refused (a misspelled one would project nothing)."""
+    if not event_types:
+        raise TypeError("projector() needs event classes or ALL_EVENTS")
+    classes = [t for t in event_types if not isinstance(t, str)]
+    names = [t for t in event_types if isinstance(t, str) and t != ALL_EVENTS]
+    for cls in classes:
+        if not (isinstance(cls, type) and issubclass(cls, catalog.DomainEvent)):
+            raise TypeError(f"{cls!r} is not an event class")
 
-    def register(fn: Projector) -> Projector:
-        for event_type in event_types:
-            if fn not in _projectors[event_type]:
-                _projectors[event_type].append(fn)
+    def register(fn: Any) -> Any:
+        for name in (ALL_EVENTS, *names) if ALL_EVENTS in event_types else names:
+            if fn not in _projectors[name]:
+                _projectors[name].append(fn)
+        for cls in classes:
+            typed = _typed(cls, fn)
+            if all(getattr(p, "__wrapped__", None) is not fn for p in _projectors[cls.event_type]):
+                _projectors[cls.event_type].append(typed)
         return fn
 
     return register
+
+
+def _typed(cls: type[catalog.DomainEvent], fn: TypedProjector) -> Projector:
+    def call(recorded: RecordedEvent, out: ProjectionWriter) -> None:
+        fn(cls.from_data(recorded.data), recorded, out)
+
+    call.__wrapped__ = fn  # type: ignore[attr-defined]
+    call.__name__ = getattr(fn, "__name__", "projector")
+    return call
 
 
 def projection_tables(*table_models: type[models.Model]) -> None:

@@ -1,0 +1,119 @@
+"""Folds dispatch on event classes and stamp the aggregate's common fields once."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from eventstore.catalog import DomainEvent, event
+from eventstore.folds import AggregateState, Fold, copied
+from eventstore.types import RecordedEvent
+
+
+@event("tests.FoldOpened")
+class Opened(DomainEvent):
+    name: str
+    size: int
+
+
+@event("tests.FoldRenamed")
+class Renamed(DomainEvent):
+    name: str
+
+
+@event("tests.FoldIgnored")
+class Ignored(DomainEvent):
+    note: str
+
+
+@dataclass(frozen=True)
+class Thing(AggregateState):
+    name: str = ""
+    size: int = 0
+    renames: int = 0
+
+
+fold_thing = Fold(Thing)
+
+
+@fold_thing.on(Opened, opens=True)
+def _opened(state: Thing, e: Opened, rec: RecordedEvent) -> dict:
+    return copied(e, Thing)
+
+
+@fold_thing.on(Renamed)
+def _renamed(state: Thing, e: Renamed, rec: RecordedEvent) -> dict:
+    return {"name": e.name, "renames": state.renames + 1}
+
+
+STREAM = uuid.uuid4()
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def recorded(version: int, e: DomainEvent, actor: str = "user:1") -> RecordedEvent:
+    return RecordedEvent(
+        position=version,
+        stream_id=STREAM,
+        stream_type="tests.Thing",
+        version=version,
+        type=e.event_type,
+        schema_version=1,
+        data=e.to_data(),
+        metadata={"actor": actor},
+        occurred_at=T0 + timedelta(minutes=version),
+        recorded_at=T0 + timedelta(minutes=version),
+        prev_hash=b"",
+        hash=b"",
+    )
+
+
+def test_a_fold_stamps_id_creation_update_and_version_once():
+    events = [
+        recorded(1, Opened(name="a", size=3)),
+        recorded(2, Renamed(name="b"), actor="user:2"),
+        recorded(3, Ignored(note="x")),
+    ]
+    state = fold_thing.run(events)
+    assert state == Thing(
+        id=str(STREAM),
+        created_at=T0 + timedelta(minutes=1),
+        created_by="user:1",
+        updated_at=T0 + timedelta(minutes=3),
+        stream_version=3,
+        name="b",
+        size=3,
+        renames=1,
+    )
+
+
+def test_an_event_class_handled_twice_is_refused_at_registration():
+    with pytest.raises(ValueError, match="handled twice"):
+        fold_thing.on(Renamed)(lambda state, e, rec: {})
+
+
+def test_a_type_name_instead_of_a_class_is_refused():
+    with pytest.raises(TypeError):
+        fold_thing.on("tests.FoldIgnored")  # type: ignore[arg-type]
+
+
+def test_a_handler_may_not_set_stamped_or_unknown_fields():
+    bad = Fold(Thing)
+
+    @bad.on(Opened)
+    def _(state, e, rec):
+        return {"stream_version": 9}
+
+    with pytest.raises(TypeError, match="stamped"):
+        bad(Thing(), recorded(1, Opened(name="a", size=1)))
+
+    worse = Fold(Thing)
+
+    @worse.on(Opened)
+    def _(state, e, rec):
+        return {"colour": "red"}
+
+    with pytest.raises(TypeError, match="unknown fields"):
+        worse(Thing(), recorded(1, Opened(name="a", size=1)))
