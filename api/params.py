@@ -12,6 +12,7 @@ from rest_framework.request import Request
 
 from api.errors import PROBLEM_CONTENT_TYPE as PROBLEM
 from api.serializers import Problem
+from registry import rules as registry_rules
 
 
 @dataclass(frozen=True)
@@ -102,13 +103,13 @@ def problems(*statuses: int) -> dict[int, OpenApiResponse]:
 
 MODEL_NAME = OpenApiParameter(
     "name",
-    {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"},
+    {"type": "string", "pattern": registry_rules.NAME_PATTERN.pattern},
     location=OpenApiParameter.PATH,
     description="The model's name.",
 )
 ALIAS = OpenApiParameter(
     "alias",
-    {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,62}$"},
+    {"type": "string", "pattern": registry_rules.ALIAS_PATTERN.pattern},
     location=OpenApiParameter.PATH,
 )
 NUMBER = OpenApiParameter(

@@ -133,6 +133,21 @@ class Fold(Generic[S]):
 
 def copied(event: DomainEvent, state_type: type[AggregateState], *skip: str) -> Changes:
     """The fields of `event` that the state has under the same name: what an opening handler
-    takes over as is (the event class is the one place those fields are written)."""
+    takes over (the event class is the one place those fields are written); lists become
+    tuples, as a state holds them."""
     names = {f.name for f in fields(state_type)} - STAMPED - set(skip)
-    return {f.name: getattr(event, f.name) for f in fields(event) if f.name in names}  # type: ignore[arg-type]
+    return {
+        f.name: _own(getattr(event, f.name))
+        for f in fields(event)  # type: ignore[arg-type]
+        if f.name in names
+    }
+
+
+def _own(value: Any) -> Any:
+    """A value the state owns: a dict copied (the event's may be shared with a cached recorded
+    event), a list as a tuple."""
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, list):
+        return tuple(value)
+    return value

@@ -18,6 +18,7 @@ each stream."""
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -32,11 +33,11 @@ from eventstore.types import RecordedEvent
 class Snapshot:
     model: type[models.Model]
     fold: Fold[Any]
-    columns: frozenset[str]
+    columns: tuple[str, ...]
 
     def row_of(self, state: Any) -> dict[str, Any]:
         """The row `state` maps to: its fields that are columns, JSON values made plain."""
-        return {name: _plain(getattr(state, name)) for name in sorted(self.columns)}
+        return {name: plain(getattr(state, name)) for name in self.columns}
 
 
 _snapshots: list[Snapshot] = []
@@ -46,8 +47,8 @@ def snapshot(model: type[models.Model], fold: Fold[Any]) -> Snapshot:
     """Make `model` the snapshot table of `fold`'s aggregate and register its projector."""
     state_fields = {f.name for f in fields(fold.initial)}
     concrete = {f.name for f in model._meta.concrete_fields}
-    columns = frozenset(state_fields & concrete)
-    stamped = STAMPED & columns - {"id"}
+    columns = tuple(sorted(state_fields & concrete))
+    stamped = STAMPED & set(columns) - {"id"}
     spec = Snapshot(model, fold, columns)
     projection_tables(model)
     _snapshots.append(spec)
@@ -76,8 +77,11 @@ def registered_snapshots() -> list[Snapshot]:
     return list(_snapshots)
 
 
-def _plain(value: Any) -> Any:
-    """A state value as its JSON column reads back (tuples as lists, keys as strings)."""
+def plain(value: Any) -> Any:
+    """A value as a JSON column reads it back (tuples as lists, keys as strings), a UUID as
+    its string: how a row and a state are compared."""
     if isinstance(value, tuple | list | dict):
         return json.loads(json.dumps(value, default=str))
+    if isinstance(value, uuid.UUID):
+        return str(value)
     return value

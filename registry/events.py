@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from eventstore.catalog import DomainEvent, event
+from registry import rules
 
 MODEL = "registry.Model"
 MODEL_VERSION = "registry.ModelVersion"
@@ -18,12 +19,12 @@ DATASET_VERSION = "registry.DatasetVersion"
 
 @event("registry.ModelRegistered")
 class ModelRegistered(DomainEvent):
-    name: str
-    team: str
-    description: str
-    intended_use: str
-    limitations: str
-    tags: dict[str, Any]
+    name: str = rules.MODEL_NAME.field()
+    team: str = rules.TEAM.field()
+    description: str = rules.LONG_TEXT.field()
+    intended_use: str = rules.LONG_TEXT.field()
+    limitations: str = rules.LONG_TEXT.field()
+    tags: dict[str, Any] = rules.TAG_MAP.field()
 
 
 @event("registry.ModelUpdated")
@@ -50,22 +51,22 @@ class ModelVersionNumbered(DomainEvent):
 
 @event("registry.ModelVersionCreated")
 class ModelVersionCreated(DomainEvent):
-    model_id: str
-    number: int
-    description: str
-    artifact_uri: str
-    artifact_sha256: str
-    artifact_size: int | None
-    framework: str
-    parameters: dict[str, Any]
-    metrics: dict[str, Any]
-    signature: dict[str, Any]
-    code_repo: str
-    code_commit: str
-    run_id: str
-    training_datasets: list[str]
-    evaluation_datasets: list[str]
-    tags: dict[str, Any]
+    model_id: str = rules.ID.field()
+    number: int = rules.NUMBER.field()
+    description: str = rules.LONG_TEXT.field()
+    artifact_uri: str = rules.ARTIFACT_URI.field()
+    artifact_sha256: str = rules.ARTIFACT_SHA256.field()
+    artifact_size: int | None = rules.ARTIFACT_SIZE.field()
+    framework: str = rules.FRAMEWORK.field()
+    parameters: dict[str, Any] = rules.JSON_OBJECT.field()
+    metrics: dict[str, Any] = rules.JSON_OBJECT.field()
+    signature: dict[str, Any] = rules.JSON_OBJECT.field()
+    code_repo: str = rules.CODE_REPO.field()
+    code_commit: str = rules.CODE_COMMIT.field()
+    run_id: str = rules.RUN_ID.field()
+    training_datasets: list[str] = rules.DATASET_REFS.field()
+    evaluation_datasets: list[str] = rules.DATASET_REFS.field()
+    tags: dict[str, Any] = rules.TAG_MAP.field()
 
 
 @event("registry.ModelVersionUpdated")
@@ -113,10 +114,10 @@ class AliasRemoved(DomainEvent):
 
 @event("registry.DatasetRegistered")
 class DatasetRegistered(DomainEvent):
-    name: str
-    team: str
-    description: str
-    tags: dict[str, Any]
+    name: str = rules.DATASET_NAME_SHAPE.field()
+    team: str = rules.TEAM.field()
+    description: str = rules.LONG_TEXT.field()
+    tags: dict[str, Any] = rules.TAG_MAP.field()
 
 
 @event("registry.DatasetVersionNumbered")
@@ -127,15 +128,15 @@ class DatasetVersionNumbered(DomainEvent):
 
 @event("registry.DatasetVersionCreated")
 class DatasetVersionCreated(DomainEvent):
-    dataset_id: str
-    number: int
-    uri: str
-    checksum: str
-    schema: dict[str, Any]
-    row_count: int | None
-    pii_categories: list[str]
-    legal_basis: str
-    owner: str
-    retention_days: int | None
-    description: str
-    tags: dict[str, Any]
+    dataset_id: str = rules.ID.field()
+    number: int = rules.NUMBER.field()
+    uri: str = rules.DATASET_URI.field()
+    checksum: str = rules.CHECKSUM.field()
+    schema: dict[str, Any] = rules.JSON_OBJECT.field()
+    row_count: int | None = rules.ROW_COUNT.field()
+    pii_categories: list[str] = rules.PII_CATEGORIES.field()
+    legal_basis: str = rules.LEGAL_BASIS.field()
+    owner: str = rules.OWNER.field()
+    retention_days: int | None = rules.RETENTION_DAYS.field()
+    description: str = rules.LONG_TEXT.field()
+    tags: dict[str, Any] = rules.TAG_MAP.field()

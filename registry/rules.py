@@ -6,10 +6,12 @@ import re
 from typing import Any
 
 from core.errors import InvalidInput
+from core.shapes import INTEGER, JSON, LIST, PATTERN, TAGS, TEXT, UUID, Shape
 from eventstore.canonical import CanonicalizationError, check_json_value
 from registry.errors import InvalidName
-from registry.state import ALIAS_PATTERN, NAME_PATTERN
 
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+ALIAS_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 COMMIT = re.compile(r"^[0-9a-f]{7,64}$")
 # Characters a dataset name cannot hold: '@' (it separates the version), whitespace and controls.
@@ -24,6 +26,36 @@ DATASET_REF = re.compile(
 # The same rule without named groups, which ECMA-262 (OpenAPI's regex dialect) spells differently.
 DATASET_REF_PATTERN = f"^(?:dataset:)?{_NAME_CHAR}{{1,500}}@[1-9][0-9]{{0,9}}$"
 MAX_TAGS = 50
+TEXT_LIMIT = 10_000
+MAX_SAFE_INTEGER = 2**53 - 1  # the largest integer every JSON reader keeps exact
+
+# The shapes of the registry's event fields (core.shapes): declared on the event classes,
+# read by the states, the commands' inputs and the API's serializers.
+ID = Shape(UUID)
+NUMBER = Shape(INTEGER, min_value=1)
+MODEL_NAME = Shape(PATTERN, pattern=NAME_PATTERN.pattern, max_length=200, required=True)
+DATASET_NAME_SHAPE = Shape(PATTERN, pattern=DATASET_NAME.pattern, max_length=500, required=True)
+TEAM = Shape(TEXT, max_length=150, required=True)
+LONG_TEXT = Shape(TEXT, max_length=TEXT_LIMIT, blank=True)
+TAG_MAP = Shape(TAGS)
+JSON_OBJECT = Shape(JSON)
+ARTIFACT_URI = Shape(TEXT, max_length=2000, blank=True)
+ARTIFACT_SHA256 = Shape(PATTERN, pattern=SHA256.pattern, blank=True)
+ARTIFACT_SIZE = Shape(INTEGER, min_value=0, max_value=MAX_SAFE_INTEGER, null=True)
+FRAMEWORK = Shape(TEXT, max_length=100, blank=True)
+CODE_REPO = Shape(TEXT, max_length=500, blank=True)
+CODE_COMMIT = Shape(PATTERN, pattern=COMMIT.pattern, blank=True)
+RUN_ID = Shape(TEXT, max_length=200, blank=True)
+DATASET_REFS = Shape(
+    LIST, item=Shape(PATTERN, pattern=DATASET_REF_PATTERN, max_length=520), max_items=100
+)
+DATASET_URI = Shape(TEXT, max_length=2000, required=True)
+CHECKSUM = Shape(TEXT, max_length=200, blank=True)
+ROW_COUNT = Shape(INTEGER, min_value=0, max_value=MAX_SAFE_INTEGER, null=True)
+PII_CATEGORIES = Shape(LIST, item=Shape(TEXT, max_length=100), max_items=50)
+LEGAL_BASIS = Shape(TEXT, max_length=100, blank=True)
+OWNER = Shape(TEXT, max_length=150, blank=True)
+RETENTION_DAYS = Shape(INTEGER, min_value=0, max_value=100_000, null=True)
 
 
 def check_name(name: str, what: str = "name") -> str:

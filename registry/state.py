@@ -3,12 +3,13 @@ time travel. Nothing here imports Django."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Any
 
+from core.shapes import with_fields_of
+from eventstore.folds import AggregateState, Changes, Fold, copied
 from eventstore.types import RecordedEvent
+from registry import events as ev
 
 STATUSES = ("draft", "in_review", "approved", "rejected", "deployed", "deprecated", "retired")
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -25,8 +26,6 @@ REVIEW_OUTCOMES = frozenset({"approved", "rejected"})
 # evidence changed after it) sends the version back into review.
 REVIEW_TRANSITIONS: dict[str, frozenset[str]] = {"approved": frozenset({"in_review"})}
 RESERVED_ALIASES = frozenset({"production"})
-ALIAS_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
 def transition_allowed(current: str, target: str, *, by_review: bool = False) -> bool:
@@ -38,223 +37,147 @@ def transition_allowed(current: str, target: str, *, by_review: bool = False) ->
 
 
 @dataclass(frozen=True)
-class ModelState:
-    id: str = ""
-    name: str = ""
-    team: str = ""
-    description: str = ""
-    intended_use: str = ""
-    limitations: str = ""
-    tags: dict[str, Any] = field(default_factory=dict)
+@with_fields_of(ev.ModelRegistered)
+class ModelState(AggregateState):
     archived: bool = False
     latest_version: int = 0
     versions: dict[int, str] = field(default_factory=dict)
     aliases: dict[str, int] = field(default_factory=dict)
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    stream_version: int = 0
 
     @property
     def exists(self) -> bool:
         return bool(self.name)
 
 
-def evolve_model(state: ModelState, event: RecordedEvent) -> ModelState:
-    data = event.data
-    stamp = {"updated_at": event.recorded_at, "stream_version": event.version}
-    match event.type:
-        case "registry.ModelRegistered":
-            return replace(
-                state,
-                id=str(event.stream_id),
-                name=data["name"],
-                team=data["team"],
-                description=data["description"],
-                intended_use=data["intended_use"],
-                limitations=data["limitations"],
-                tags=dict(data["tags"]),
-                created_at=event.recorded_at,
-                **stamp,
-            )
-        case "registry.ModelUpdated":
-            return replace(state, **data["changes"], **stamp)
-        case "registry.ModelRenamed":
-            return replace(state, name=data["new_name"], **stamp)
-        case "registry.ModelArchived":
-            return replace(state, archived=True, **stamp)
-        case "registry.ModelVersionNumbered":
-            versions = {**state.versions, data["number"]: data["version_id"]}
-            return replace(state, latest_version=data["number"], versions=versions, **stamp)
-        case "registry.AliasAssigned":
-            return replace(
-                state, aliases={**state.aliases, data["alias"]: data["version"]}, **stamp
-            )
-        case "registry.AliasRemoved":
-            aliases = {k: v for k, v in state.aliases.items() if k != data["alias"]}
-            return replace(state, aliases=aliases, **stamp)
-    return replace(state, **stamp)
+evolve_model = Fold(ModelState)
+
+
+@evolve_model.on(ev.ModelRegistered, opens=True)
+def _registered(state: ModelState, e: ev.ModelRegistered, rec: RecordedEvent) -> Changes:
+    return copied(e, ModelState)
+
+
+@evolve_model.on(ev.ModelUpdated)
+def _updated(state: ModelState, e: ev.ModelUpdated, rec: RecordedEvent) -> Changes:
+    return dict(e.changes)
+
+
+@evolve_model.on(ev.ModelRenamed)
+def _renamed(state: ModelState, e: ev.ModelRenamed, rec: RecordedEvent) -> Changes:
+    return {"name": e.new_name}
+
+
+@evolve_model.on(ev.ModelArchived)
+def _archived(state: ModelState, e: ev.ModelArchived, rec: RecordedEvent) -> Changes:
+    return {"archived": True}
+
+
+@evolve_model.on(ev.ModelVersionNumbered)
+def _numbered(state: ModelState, e: ev.ModelVersionNumbered, rec: RecordedEvent) -> Changes:
+    return {"latest_version": e.number, "versions": {**state.versions, e.number: e.version_id}}
+
+
+@evolve_model.on(ev.AliasAssigned)
+def _alias_assigned(state: ModelState, e: ev.AliasAssigned, rec: RecordedEvent) -> Changes:
+    return {"aliases": {**state.aliases, e.alias: e.version}}
+
+
+@evolve_model.on(ev.AliasRemoved)
+def _alias_removed(state: ModelState, e: ev.AliasRemoved, rec: RecordedEvent) -> Changes:
+    return {"aliases": {k: v for k, v in state.aliases.items() if k != e.alias}}
 
 
 @dataclass(frozen=True)
-class VersionState:
-    id: str = ""
-    model_id: str = ""
-    number: int = 0
+@with_fields_of(ev.ModelVersionCreated)
+class VersionState(AggregateState):
     status: str = "draft"
-    description: str = ""
-    artifact_uri: str = ""
-    artifact_sha256: str = ""
-    artifact_size: int | None = None
     artifact_verified: bool = False
     pending_artifact: dict[str, Any] | None = None
-    framework: str = ""
-    parameters: dict[str, Any] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    signature: dict[str, Any] = field(default_factory=dict)
-    code_repo: str = ""
-    code_commit: str = ""
-    run_id: str = ""
-    training_datasets: tuple[str, ...] = ()
-    evaluation_datasets: tuple[str, ...] = ()
-    tags: dict[str, Any] = field(default_factory=dict)
-    created_by: str = ""
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    stream_version: int = 0
 
     @property
     def exists(self) -> bool:
         return self.number > 0
 
 
-def evolve_version(state: VersionState, event: RecordedEvent) -> VersionState:
-    data = event.data
-    stamp = {"updated_at": event.recorded_at, "stream_version": event.version}
-    match event.type:
-        case "registry.ModelVersionCreated":
-            return replace(
-                state,
-                id=str(event.stream_id),
-                model_id=data["model_id"],
-                number=data["number"],
-                description=data["description"],
-                artifact_uri=data["artifact_uri"],
-                artifact_sha256=data["artifact_sha256"],
-                artifact_size=data["artifact_size"],
-                framework=data["framework"],
-                parameters=dict(data["parameters"]),
-                metrics=dict(data["metrics"]),
-                signature=dict(data["signature"]),
-                code_repo=data["code_repo"],
-                code_commit=data["code_commit"],
-                run_id=data["run_id"],
-                training_datasets=tuple(data["training_datasets"]),
-                evaluation_datasets=tuple(data["evaluation_datasets"]),
-                tags=dict(data["tags"]),
-                created_by=event.metadata.get("actor", ""),
-                created_at=event.recorded_at,
-                **stamp,
-            )
-        case "registry.ModelVersionUpdated":
-            return replace(state, **data["changes"], **stamp)
-        case "registry.ModelVersionStatusChanged":
-            return replace(state, status=data["to_status"], **stamp)
-        case "registry.ArtifactUploadAuthorized":
-            return replace(state, pending_artifact=dict(data), **stamp)
-        case "registry.ArtifactVerified":
-            return replace(
-                state,
-                artifact_uri=data["uri"],
-                artifact_sha256=data["sha256"],
-                artifact_size=data["size"],
-                artifact_verified=True,
-                pending_artifact=None,
-                **stamp,
-            )
-    return replace(state, **stamp)
+evolve_version = Fold(VersionState)
+
+
+@evolve_version.on(ev.ModelVersionCreated, opens=True)
+def _created(state: VersionState, e: ev.ModelVersionCreated, rec: RecordedEvent) -> Changes:
+    return copied(e, VersionState)
+
+
+@evolve_version.on(ev.ModelVersionUpdated)
+def _version_updated(state: VersionState, e: ev.ModelVersionUpdated, rec: RecordedEvent) -> Changes:
+    return dict(e.changes)
+
+
+@evolve_version.on(ev.ModelVersionStatusChanged)
+def _status_changed(
+    state: VersionState, e: ev.ModelVersionStatusChanged, rec: RecordedEvent
+) -> Changes:
+    return {"status": e.to_status}
+
+
+@evolve_version.on(ev.ArtifactUploadAuthorized)
+def _upload_authorized(
+    state: VersionState, e: ev.ArtifactUploadAuthorized, rec: RecordedEvent
+) -> Changes:
+    return {"pending_artifact": e.to_data()}
+
+
+@evolve_version.on(ev.ArtifactVerified)
+def _artifact_verified(state: VersionState, e: ev.ArtifactVerified, rec: RecordedEvent) -> Changes:
+    return {
+        "artifact_uri": e.uri,
+        "artifact_sha256": e.sha256,
+        "artifact_size": e.size,
+        "artifact_verified": True,
+        "pending_artifact": None,
+    }
 
 
 @dataclass(frozen=True)
-class DatasetState:
-    id: str = ""
-    name: str = ""
-    team: str = ""
-    description: str = ""
-    tags: dict[str, Any] = field(default_factory=dict)
+@with_fields_of(ev.DatasetRegistered)
+class DatasetState(AggregateState):
     latest_version: int = 0
     versions: dict[int, str] = field(default_factory=dict)
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    stream_version: int = 0
 
     @property
     def exists(self) -> bool:
         return bool(self.name)
 
 
-def evolve_dataset(state: DatasetState, event: RecordedEvent) -> DatasetState:
-    data = event.data
-    stamp = {"updated_at": event.recorded_at, "stream_version": event.version}
-    match event.type:
-        case "registry.DatasetRegistered":
-            return replace(
-                state,
-                id=str(event.stream_id),
-                name=data["name"],
-                team=data["team"],
-                description=data["description"],
-                tags=dict(data["tags"]),
-                created_at=event.recorded_at,
-                **stamp,
-            )
-        case "registry.DatasetVersionNumbered":
-            versions = {**state.versions, data["number"]: data["version_id"]}
-            return replace(state, latest_version=data["number"], versions=versions, **stamp)
-    return replace(state, **stamp)
+evolve_dataset = Fold(DatasetState)
+
+
+@evolve_dataset.on(ev.DatasetRegistered, opens=True)
+def _dataset_registered(
+    state: DatasetState, e: ev.DatasetRegistered, rec: RecordedEvent
+) -> Changes:
+    return copied(e, DatasetState)
+
+
+@evolve_dataset.on(ev.DatasetVersionNumbered)
+def _dataset_numbered(
+    state: DatasetState, e: ev.DatasetVersionNumbered, rec: RecordedEvent
+) -> Changes:
+    return {"latest_version": e.number, "versions": {**state.versions, e.number: e.version_id}}
 
 
 @dataclass(frozen=True)
-class DatasetVersionState:
-    id: str = ""
-    dataset_id: str = ""
-    number: int = 0
-    uri: str = ""
-    checksum: str = ""
-    schema: dict[str, Any] = field(default_factory=dict)
-    row_count: int | None = None
-    pii_categories: tuple[str, ...] = ()
-    legal_basis: str = ""
-    owner: str = ""
-    retention_days: int | None = None
-    description: str = ""
-    tags: dict[str, Any] = field(default_factory=dict)
-    created_at: datetime | None = None
-    stream_version: int = 0
-
+@with_fields_of(ev.DatasetVersionCreated)
+class DatasetVersionState(AggregateState):
     @property
     def exists(self) -> bool:
         return self.number > 0
 
 
-def evolve_dataset_version(state: DatasetVersionState, event: RecordedEvent) -> DatasetVersionState:
-    data = event.data
-    if event.type == "registry.DatasetVersionCreated":
-        return replace(
-            state,
-            id=str(event.stream_id),
-            dataset_id=data["dataset_id"],
-            number=data["number"],
-            uri=data["uri"],
-            checksum=data["checksum"],
-            schema=dict(data["schema"]),
-            row_count=data["row_count"],
-            pii_categories=tuple(data["pii_categories"]),
-            legal_basis=data["legal_basis"],
-            owner=data["owner"],
-            retention_days=data["retention_days"],
-            description=data["description"],
-            tags=dict(data["tags"]),
-            created_at=event.recorded_at,
-            stream_version=event.version,
-        )
-    return replace(state, stream_version=event.version)
+evolve_dataset_version = Fold(DatasetVersionState)
+
+
+@evolve_dataset_version.on(ev.DatasetVersionCreated, opens=True)
+def _dataset_version_created(
+    state: DatasetVersionState, e: ev.DatasetVersionCreated, rec: RecordedEvent
+) -> Changes:
+    return copied(e, DatasetVersionState)

@@ -7,35 +7,19 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from api.serializers import Integer, JsonObject, LeanFields, Pattern, StrictInput, Tags, Text
+from api.serializers import Integer, Pattern, StrictInput, Text
+from api.shapes import input_field, input_of, output_of
 from governance.queries import tier_of, tiers_of
+from registry import events as ev
 from registry import rules
 from registry.state import STATUSES
 
-TEXT = 10_000
-DATASET_NAME = rules.DATASET_NAME.pattern
-DATASET_REF = rules.DATASET_REF_PATTERN
+
+class ModelCreateInput(input_of(ev.ModelRegistered)):
+    pass
 
 
-MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
-
-
-class ModelCreateInput(StrictInput):
-    name = Pattern(MODEL_NAME, max_length=200)
-    team = Text(max_length=150)
-    description = Text(max_length=TEXT, allow_blank=True, required=False)
-    intended_use = Text(max_length=TEXT, allow_blank=True, required=False)
-    limitations = Text(max_length=TEXT, allow_blank=True, required=False)
-    tags = Tags(required=False)
-
-
-class ModelUpdateInput(StrictInput):
-    name = Pattern(MODEL_NAME, max_length=200, required=False)
-    team = Text(max_length=150, required=False)
-    description = Text(max_length=TEXT, allow_blank=True, required=False)
-    intended_use = Text(max_length=TEXT, allow_blank=True, required=False)
-    limitations = Text(max_length=TEXT, allow_blank=True, required=False)
-    tags = Tags(required=False)
+class ModelUpdateInput(input_of(ev.ModelRegistered, partial=True)):
     archived = serializers.BooleanField(
         required=False, help_text="true archives the model; an archived model stays archived"
     )
@@ -51,14 +35,8 @@ class _ModelListOutput(serializers.ListSerializer):
         return super().to_representation(items)
 
 
-class ModelOutput(LeanFields):
+class ModelOutput(output_of(ev.ModelRegistered)):
     id = serializers.UUIDField()
-    name = serializers.CharField()
-    team = serializers.CharField()
-    description = serializers.CharField()
-    intended_use = serializers.CharField()
-    limitations = serializers.CharField()
-    tags = serializers.DictField(child=serializers.CharField())
     archived = serializers.BooleanField()
     latest_version = serializers.IntegerField()
     aliases = serializers.SerializerMethodField()
@@ -84,54 +62,21 @@ class ModelOutput(LeanFields):
         )
 
 
-class VersionCreateInput(StrictInput):
-    description = Text(max_length=TEXT, allow_blank=True, required=False)
-    artifact_uri = Text(max_length=2000, allow_blank=True, required=False)
-    artifact_sha256 = Pattern(r"^[0-9a-f]{64}$", required=False, allow_blank=True)
-    artifact_size = Integer(min_value=0, max_value=2**53 - 1, required=False)
-    framework = Text(max_length=100, allow_blank=True, required=False)
-    parameters = JsonObject(required=False)
-    metrics = JsonObject(required=False)
-    signature = JsonObject(required=False)
-    code_repo = Text(max_length=500, allow_blank=True, required=False)
-    code_commit = Pattern(r"^[0-9a-f]{7,64}$", required=False, allow_blank=True)
-    run_id = Text(max_length=200, allow_blank=True, required=False)
-    training_datasets = serializers.ListField(
-        child=Pattern(DATASET_REF, max_length=520), max_length=100, required=False
-    )
-    evaluation_datasets = serializers.ListField(
-        child=Pattern(DATASET_REF, max_length=520), max_length=100, required=False
-    )
-    tags = Tags(required=False)
+class VersionCreateInput(input_of(ev.ModelVersionCreated, exclude=("model_id", "number"))):
+    pass
 
 
 class VersionUpdateInput(StrictInput):
-    description = Text(max_length=TEXT, allow_blank=True, required=False)
-    tags = Tags(required=False)
+    description = input_field(rules.LONG_TEXT, partial=True)
+    tags = input_field(rules.TAG_MAP)
     status = serializers.ChoiceField(choices=STATUSES, required=False)
     reason = Text(max_length=2000, allow_blank=True, required=False)
 
 
-class VersionOutput(LeanFields):
+class VersionOutput(output_of(ev.ModelVersionCreated)):
     id = serializers.UUIDField()
-    model_id = serializers.UUIDField()
-    number = serializers.IntegerField()
     status = serializers.CharField()
-    description = serializers.CharField()
-    artifact_uri = serializers.CharField()
-    artifact_sha256 = serializers.CharField()
-    artifact_size = serializers.IntegerField(allow_null=True)
     artifact_verified = serializers.BooleanField()
-    framework = serializers.CharField()
-    parameters = serializers.DictField()
-    metrics = serializers.DictField()
-    signature = serializers.DictField()
-    code_repo = serializers.CharField()
-    code_commit = serializers.CharField()
-    run_id = serializers.CharField()
-    training_datasets = serializers.ListField(child=serializers.CharField())
-    evaluation_datasets = serializers.ListField(child=serializers.CharField())
-    tags = serializers.DictField(child=serializers.CharField())
     created_by = serializers.CharField()
     version = serializers.IntegerField(source="stream_version", help_text="ETag of this object")
     created_at = serializers.DateTimeField()
@@ -147,54 +92,26 @@ class AliasOutput(serializers.Serializer):
     version = serializers.IntegerField()
 
 
-class DatasetCreateInput(StrictInput):
-    name = Pattern(DATASET_NAME, max_length=500)
-    team = Text(max_length=150)
-    description = Text(max_length=TEXT, allow_blank=True, required=False)
-    tags = Tags(required=False)
+class DatasetCreateInput(input_of(ev.DatasetRegistered)):
+    pass
 
 
-class DatasetOutput(LeanFields):
+class DatasetOutput(output_of(ev.DatasetRegistered)):
     id = serializers.UUIDField()
-    name = serializers.CharField()
-    team = serializers.CharField()
-    description = serializers.CharField()
-    tags = serializers.DictField(child=serializers.CharField())
     latest_version = serializers.IntegerField()
     version = serializers.IntegerField(source="stream_version", help_text="ETag of this object")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
 
-class DatasetVersionCreateInput(StrictInput):
-    uri = Text(max_length=2000)
-    checksum = Text(max_length=200, allow_blank=True, required=False)
-    schema = JsonObject(required=False)
-    row_count = Integer(min_value=0, max_value=2**53 - 1, required=False)
-    pii_categories = serializers.ListField(
-        child=Text(max_length=100), max_length=50, required=False
-    )
-    legal_basis = Text(max_length=100, allow_blank=True, required=False)
-    owner = Text(max_length=150, allow_blank=True, required=False)
-    retention_days = Integer(min_value=0, max_value=100_000, required=False)
-    description = Text(max_length=TEXT, allow_blank=True, required=False)
-    tags = Tags(required=False)
+class DatasetVersionCreateInput(
+    input_of(ev.DatasetVersionCreated, exclude=("dataset_id", "number"))
+):
+    pass
 
 
-class DatasetVersionOutput(LeanFields):
+class DatasetVersionOutput(output_of(ev.DatasetVersionCreated)):
     id = serializers.UUIDField()
-    dataset_id = serializers.UUIDField()
-    number = serializers.IntegerField()
-    uri = serializers.CharField()
-    checksum = serializers.CharField()
-    schema = serializers.DictField()
-    row_count = serializers.IntegerField(allow_null=True)
-    pii_categories = serializers.ListField(child=serializers.CharField())
-    legal_basis = serializers.CharField()
-    owner = serializers.CharField()
-    retention_days = serializers.IntegerField(allow_null=True)
-    description = serializers.CharField()
-    tags = serializers.DictField(child=serializers.CharField())
     version = serializers.IntegerField(source="stream_version", help_text="ETag of this object")
     created_at = serializers.DateTimeField()
 
