@@ -1,0 +1,60 @@
+"""The API's serializers derive their fields from the shapes on the event classes."""
+
+from __future__ import annotations
+
+import pytest
+
+from api import shapes as api_shapes
+from api.registry import serializers as s
+from api.serializers import Integer, Pattern, Tags, Text
+from core import shapes
+from core.shapes import Shape, shaped_fields
+from registry import events as ev
+
+
+@pytest.mark.parametrize(
+    ("serializer", "event", "excluded"),
+    [
+        (s.ModelCreateInput, ev.ModelRegistered, set()),
+        (s.VersionCreateInput, ev.ModelVersionCreated, {"model_id", "number"}),
+        (s.DatasetCreateInput, ev.DatasetRegistered, set()),
+        (s.DatasetVersionCreateInput, ev.DatasetVersionCreated, {"dataset_id", "number"}),
+    ],
+)
+def test_a_create_input_accepts_exactly_the_events_shaped_fields(serializer, event, excluded):
+    expected = {name for name, _ in shaped_fields(event)} - excluded
+    assert set(serializer().fields) == expected
+
+
+@pytest.mark.parametrize(
+    ("serializer", "event"),
+    [
+        (s.ModelOutput, ev.ModelRegistered),
+        (s.VersionOutput, ev.ModelVersionCreated),
+        (s.DatasetOutput, ev.DatasetRegistered),
+        (s.DatasetVersionOutput, ev.DatasetVersionCreated),
+    ],
+)
+def test_an_output_shows_every_shaped_field_of_its_event(serializer, event):
+    assert {name for name, _ in shaped_fields(event)} <= set(serializer().fields)
+
+
+def test_each_kind_maps_to_its_strict_input_field():
+    pattern = api_shapes.input_field(Shape(shapes.PATTERN, pattern="^a+$", blank=True))
+    assert isinstance(pattern, Pattern) and pattern.allow_blank and not pattern.required
+    text = api_shapes.input_field(Shape(shapes.TEXT, max_length=5, required=True))
+    assert isinstance(text, Text) and text.required and text.max_length == 5
+    assert not api_shapes.input_field(Shape(shapes.TEXT, required=True), partial=True).required
+    integer = api_shapes.input_field(Shape(shapes.INTEGER, min_value=0, null=True))
+    assert isinstance(integer, Integer) and integer.min_value == 0 and not integer.allow_null
+    assert isinstance(api_shapes.input_field(Shape(shapes.TAGS)), Tags)
+    refs = api_shapes.input_field(Shape(shapes.LIST, item=Shape(shapes.TEXT), max_items=3))
+    assert isinstance(refs.child, Text) and refs.max_length == 3
+
+
+def test_the_code_commit_pattern_is_validated_as_the_rule_says():
+    body = s.VersionCreateInput(data={"code_commit": "NOT-HEX"})
+    assert not body.is_valid()
+    assert "code_commit" in body.errors
+    assert s.VersionCreateInput(data={"code_commit": "abc1234"}).is_valid()
+    assert s.VersionCreateInput(data={"code_commit": ""}).is_valid()
