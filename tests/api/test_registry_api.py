@@ -13,21 +13,10 @@ from rest_framework.test import APIClient
 
 from eventstore.models import Event
 from tests.api.conftest import client_for
+from tests.api.helpers import PROBLEM, assert_problem
 from tests.approvals.conftest import INTAKE
 
 pytestmark = pytest.mark.django_db
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["title"]
-    assert body["type"] == f"/problems/{code}"
-    return body
 
 
 def test_every_endpoint_needs_authentication_when_called_anonymously(model):
