@@ -39,7 +39,9 @@ def test_every_app_with_commands_has_a_commands_contract_when_it_exists():
         for module in contract["protected_modules"]
     }
     with_commands = {
-        f"{name}.commands" for name in _product_packages() if (ROOT / name / "commands.py").exists()
+        f"{name}.commands"
+        for name in _product_packages()
+        if (ROOT / name / "commands.py").exists() or (ROOT / name / "commands").is_dir()
     }
     assert with_commands <= protected
 

@@ -15,7 +15,7 @@ def auditors(apps, schema_editor):
 
     for config in live_apps.get_app_configs():
         create_permissions(config, verbosity=0)
-    from approvals.roles import ensure_auditors_group
+    from approvals.permissions import ensure_auditors_group
 
     ensure_auditors_group(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 

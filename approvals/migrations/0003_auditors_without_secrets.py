@@ -5,7 +5,7 @@ from django.db import migrations
 
 
 def strip_secrets(apps, schema_editor):
-    from approvals.roles import AUDITORS, secret_permissions
+    from approvals.permissions import AUDITORS, secret_permissions
 
     group = apps.get_model("auth", "Group").objects.filter(name=AUDITORS).first()
     if group is not None:

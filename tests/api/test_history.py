@@ -10,7 +10,7 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 from eventstore import store
-from tests.api.test_registry_api import assert_problem
+from tests.api.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 MODEL_HISTORY = "/api/v1/models/fraud-detector/history/"

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from core import clock
 from tests.api.conftest import client_for
-from tests.api.test_registry_api import assert_problem
+from tests.api.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 

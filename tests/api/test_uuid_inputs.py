@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from eventstore.models import Event
-from tests.api.test_registry_api import PROBLEM, assert_problem
+from tests.api.helpers import PROBLEM, assert_problem
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.test import Client
 
 from approvals import commands as approvals
 from approvals import streams as approval_streams
-from approvals.roles import ensure_auditors_group
+from approvals.permissions import ensure_auditors_group
 from boards import commands as board_commands
 from boards import queries as board_queries
 from eventstore.models import Event

@@ -27,23 +27,14 @@ from tests.api.conftest import client_for
 from tests.approvals.conftest import (
     actor_of,
     approve,
+    approve_high,
     governed_version,
+    request_for,
     revise_model_card,
 )
 from tests.conftest import make_user
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-def request_for(cast, model):
-    return approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
-
-
-def approve_high(cast, request_id):
-    state = None
-    for board, index in (("model-risk", 0), ("model-risk", 1), ("legal", 0), ("ethics", 0)):
-        state = approve(cast, request_id, board, index)
-    return state
 
 
 def test_each_separation_of_duties_violation_is_refused_with_its_code_and_appends_nothing(

@@ -18,10 +18,10 @@ from tests.approvals.conftest import (
     api,
     governed_version,
     model_card,
+    problem,
     revise_model_card,
     upload,
 )
-from tests.approvals.test_workflow_api import problem
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

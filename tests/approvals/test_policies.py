@@ -20,8 +20,14 @@ from governance.events import VersionMarkedNonCompliant
 from governance.models import ApprovalStanding, Finding
 from registry import promotion
 from registry.promotion import GateNotConfigured
-from tests.approvals.conftest import actor_of, approve, governed_version, revise_model_card
-from tests.approvals.test_commands import approve_high, request_for
+from tests.approvals.conftest import (
+    actor_of,
+    approve,
+    approve_high,
+    governed_version,
+    request_for,
+    revise_model_card,
+)
 from tests.governance.cadence_helpers import approved_version
 from tests.governance.test_audits import SPEC, rows
 

@@ -7,9 +7,7 @@ import pytest
 
 from eventstore.models import Event
 from registry import queries as registry_queries
-from tests.approvals.conftest import INTAKE, api, model_card, upload
-
-PROBLEM = "application/problem+json"
+from tests.approvals.conftest import INTAKE, api, model_card, problem, upload
 
 REQUIRED = {
     "low": ["model_card"],
@@ -38,14 +36,6 @@ BOARDS = {
     "high": {"model-risk": 2, "legal": 1, "ethics": 1},
     "critical": {"model-risk": 2, "legal": 1, "ethics": 2, "security": 1},
 }
-
-
-def problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["code"] == code, body
-    return body
 
 
 def prepare(cast, store, tier: str, name: str) -> dict:
