@@ -47,6 +47,7 @@ class Shape:
     max_items: int | None = None
     item: Shape | None = None
     help_text: str | None = None
+    message: str | None = None  # what a value that does not match is told
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from core.errors import InvalidInput
-from core.shapes import INTEGER, JSON, LIST, PATTERN, TAGS, TEXT, UUID, Shape
+from core.shapes import INTEGER, JSON, LIST, PATTERN, TAGS, TEXT, UUID, Shape, shaped_fields
 from eventstore.canonical import CanonicalizationError, check_json_value
 from registry.errors import InvalidName
 
@@ -40,11 +40,21 @@ LONG_TEXT = Shape(TEXT, max_length=TEXT_LIMIT, blank=True)
 TAG_MAP = Shape(TAGS)
 JSON_OBJECT = Shape(JSON)
 ARTIFACT_URI = Shape(TEXT, max_length=2000, blank=True)
-ARTIFACT_SHA256 = Shape(PATTERN, pattern=SHA256.pattern, blank=True)
+ARTIFACT_SHA256 = Shape(
+    PATTERN,
+    pattern=SHA256.pattern,
+    blank=True,
+    message="artifact_sha256 must be 64 lowercase hexadecimal characters",
+)
 ARTIFACT_SIZE = Shape(INTEGER, min_value=0, max_value=MAX_SAFE_INTEGER, null=True)
 FRAMEWORK = Shape(TEXT, max_length=100, blank=True)
 CODE_REPO = Shape(TEXT, max_length=500, blank=True)
-CODE_COMMIT = Shape(PATTERN, pattern=COMMIT.pattern, blank=True)
+CODE_COMMIT = Shape(
+    PATTERN,
+    pattern=COMMIT.pattern,
+    blank=True,
+    message="a code commit is 7-64 lowercase hexadecimal characters",
+)
 RUN_ID = Shape(TEXT, max_length=200, blank=True)
 DATASET_REFS = Shape(
     LIST, item=Shape(PATTERN, pattern=DATASET_REF_PATTERN, max_length=520), max_items=100
@@ -52,7 +62,11 @@ DATASET_REFS = Shape(
 DATASET_URI = Shape(TEXT, max_length=2000, required=True)
 CHECKSUM = Shape(TEXT, max_length=200, blank=True)
 ROW_COUNT = Shape(INTEGER, min_value=0, max_value=MAX_SAFE_INTEGER, null=True)
-PII_CATEGORIES = Shape(LIST, item=Shape(TEXT, max_length=100), max_items=50)
+PII_CATEGORIES = Shape(
+    LIST,
+    item=Shape(TEXT, max_length=100, message="pii category must be text of at most 100 characters"),
+    max_items=50,
+)
 LEGAL_BASIS = Shape(TEXT, max_length=100, blank=True)
 OWNER = Shape(TEXT, max_length=150, blank=True)
 RETENTION_DAYS = Shape(INTEGER, min_value=0, max_value=100_000, null=True)
@@ -137,3 +151,58 @@ def parse_dataset_ref(ref: Any) -> tuple[str, int]:
     if not match:
         raise InvalidInput(f"dataset references look like 'name@version', not {ref!r}")
     return match["name"], int(match["version"])
+
+
+def check_field(shape: Shape, value: Any, what: str) -> Any:
+    """`value` checked against its shape, as a command's input (None where the shape admits
+    nothing is the field's empty value); the API's serializers check the same shape first."""
+    match shape.kind:
+        case "text":
+            try:
+                return check_text(value, what, shape.max_length or TEXT_LIMIT)
+            except InvalidInput:
+                if shape.message:
+                    raise InvalidInput(shape.message) from None
+                raise
+        case "pattern":
+            if value in (None, "") and shape.blank:
+                return ""
+            if not isinstance(value, str) or not re.match(shape.pattern or "", value):
+                raise InvalidInput(shape.message or f"{what} does not match {shape.pattern}")
+            return value
+        case "integer":
+            if value is None and shape.null:
+                return None
+            low, high = shape.min_value, shape.max_value
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or (low is not None and value < low)
+                or (high is not None and value > high)
+            ):
+                raise InvalidInput(
+                    f"{what} is a non-negative integer"
+                    if low == 0
+                    else f"{what} is an integer from {low} to {high}"
+                )
+            return value
+        case "json":
+            return check_json(value, what)
+        case "tags":
+            return check_tags(value)
+        case "list":
+            items = list(value or ())
+            if shape.max_items is not None and len(items) > shape.max_items:
+                raise InvalidInput(f"{what} holds at most {shape.max_items} values")
+            assert shape.item is not None
+            return [check_field(shape.item, item, what) for item in items]
+    raise InvalidInput(f"{what} cannot be given")
+
+
+def checked(data: Any, source: type, *, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The shaped fields of event class `source`, taken from the command input `data` and
+    checked against their shapes: the event's fields, written once on the event."""
+    return {
+        name: check_field(shape, getattr(data, name), name)
+        for name, shape in shaped_fields(source, exclude=exclude)
+    }

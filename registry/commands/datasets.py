@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 
 from core.actors import Actor
 from core.errors import InvalidInput
+from core.shapes import with_fields_of
 from eventstore import store
 from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
@@ -61,18 +61,14 @@ def register_dataset(
     return load_dataset(dataset_id)
 
 
+DATASET_NUMBERED = ("dataset_id", "number")  # set by the command, not given
+
+
 @dataclass(frozen=True)
+@with_fields_of(ev.DatasetVersionCreated, exclude=DATASET_NUMBERED)
 class DatasetVersionInput:
-    uri: str
-    checksum: str = ""
-    schema: dict[str, Any] | None = None
-    row_count: int | None = None
-    pii_categories: tuple[str, ...] = ()
-    legal_basis: str = ""
-    owner: str = ""
-    retention_days: int | None = None
-    description: str = ""
-    tags: dict[str, str] | None = None
+    """What a client gives for a new dataset version: the event's fields, less those the
+    command sets (the dataset and the number)."""
 
 
 def create_dataset_version(
@@ -86,28 +82,12 @@ def create_dataset_version(
     permissions.require_change_dataset(actor.account, state.id)
     if not data.uri:
         raise InvalidInput("a dataset version needs a uri")
-    for value, what in ((data.row_count, "row_count"), (data.retention_days, "retention_days")):
-        if value is not None and (not isinstance(value, int) or value < 0):
-            raise InvalidInput(f"{what} is a non-negative integer")
-    pii = [rules.check_text(p, "pii category", 100) for p in data.pii_categories]
+    fields = rules.checked(data, ev.DatasetVersionCreated, exclude=DATASET_NUMBERED)
     dataset_stream = StreamRef(uuid.UUID(state.id), ev.DATASET)
     for _attempt in range(NUMBERING_ATTEMPTS):
         number = state.latest_version + 1
         version_id = dataset_version_stream_id(state.id, number)
-        created = ev.DatasetVersionCreated(
-            dataset_id=state.id,
-            number=number,
-            uri=rules.check_text(data.uri, "uri", 2000),
-            checksum=rules.check_text(data.checksum, "checksum", 200),
-            schema=rules.check_json(data.schema, "schema"),
-            row_count=data.row_count,
-            pii_categories=pii,
-            legal_basis=rules.check_text(data.legal_basis, "legal_basis", 100),
-            owner=rules.check_text(data.owner, "owner", 150),
-            retention_days=data.retention_days,
-            description=rules.check_text(data.description, "description"),
-            tags=rules.check_tags(data.tags),
-        )
+        created = ev.DatasetVersionCreated(dataset_id=state.id, number=number, **fields)
         try:
             with transaction.atomic():
                 numbered = store.append(

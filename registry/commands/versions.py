@@ -10,6 +10,7 @@ from django.db import transaction
 
 from core.actors import Actor
 from core.errors import InvalidInput
+from core.shapes import with_fields_of
 from eventstore import store
 from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
@@ -41,26 +42,17 @@ from registry.state import (
 )
 from registry.streams import load_model, load_version, load_version_by_number, version_stream_id
 
+VERSION_NUMBERED = ("model_id", "number")  # set by the command, not given
+
 
 @dataclass(frozen=True)
+@with_fields_of(ev.ModelVersionCreated, exclude=VERSION_NUMBERED)
 class VersionInput:
-    description: str = ""
-    artifact_uri: str = ""
-    artifact_sha256: str = ""
-    artifact_size: int | None = None
-    framework: str = ""
-    parameters: dict[str, Any] | None = None
-    metrics: dict[str, Any] | None = None
-    signature: dict[str, Any] | None = None
-    code_repo: str = ""
-    code_commit: str = ""
-    run_id: str = ""
-    training_datasets: tuple[str, ...] = ()
-    evaluation_datasets: tuple[str, ...] = ()
-    tags: dict[str, str] | None = None
+    """What a client gives for a new model version: the event's fields, less those the
+    command sets (the model and the number)."""
 
 
-def _dataset_refs(refs: tuple[str, ...], what: str) -> list[str]:
+def _dataset_refs(refs: list[str], what: str) -> list[str]:
     canonical = []
     for ref in refs:
         name, number = rules.parse_dataset_ref(ref)
@@ -74,28 +66,10 @@ def _dataset_refs(refs: tuple[str, ...], what: str) -> list[str]:
 
 
 def _version_event(model_id: str, number: int, data: VersionInput) -> ev.ModelVersionCreated:
-    if data.artifact_size is not None and (
-        not isinstance(data.artifact_size, int) or data.artifact_size < 0
-    ):
-        raise InvalidInput("artifact_size is a non-negative integer")
-    return ev.ModelVersionCreated(
-        model_id=model_id,
-        number=number,
-        description=rules.check_text(data.description, "description"),
-        artifact_uri=rules.check_text(data.artifact_uri, "artifact_uri", 2000),
-        artifact_sha256=rules.check_sha256(data.artifact_sha256, "artifact_sha256"),
-        artifact_size=data.artifact_size,
-        framework=rules.check_text(data.framework, "framework", 100),
-        parameters=rules.check_json(data.parameters, "parameters"),
-        metrics=rules.check_json(data.metrics, "metrics"),
-        signature=rules.check_json(data.signature, "signature"),
-        code_repo=rules.check_text(data.code_repo, "code_repo", 500),
-        code_commit=rules.check_commit(data.code_commit),
-        run_id=rules.check_text(data.run_id, "run_id", 200),
-        training_datasets=_dataset_refs(data.training_datasets, "training_datasets"),
-        evaluation_datasets=_dataset_refs(data.evaluation_datasets, "evaluation_datasets"),
-        tags=rules.check_tags(data.tags),
-    )
+    fields = rules.checked(data, ev.ModelVersionCreated, exclude=VERSION_NUMBERED)
+    for refs in ("training_datasets", "evaluation_datasets"):
+        fields[refs] = _dataset_refs(fields[refs], refs)
+    return ev.ModelVersionCreated(model_id=model_id, number=number, **fields)
 
 
 def create_model_version(
