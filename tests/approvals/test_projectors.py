@@ -121,12 +121,11 @@ def declared_events() -> set[type[DomainEvent]]:
 
 
 def test_every_approvals_event_class_is_folded_or_projected():
-    """A new event class must be handled by the fold or a projector, or listed in
-    NOT_PROJECTED: it cannot silently project nothing."""
+    """A new event class must be written by a projector (the snapshot's or its own) or be
+    listed in NOT_PROJECTED: it cannot silently project nothing."""
     declared = declared_events()
     assert declared
     everywhere = set(projectors_for("tests.NoSuchEvent"))  # the projectors of every event
     for cls in declared - NOT_PROJECTED:
         own = set(projectors_for(cls.event_type)) - everywhere
-        assert cls in evolve_request.handles() or own, cls.event_type
         assert own, f"{cls.event_type} writes no read table"
