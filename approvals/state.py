@@ -3,10 +3,11 @@ Django."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
+from approvals import events as ev
+from eventstore.folds import AggregateState, Changes, Fold, copied
 from eventstore.types import RecordedEvent
 
 DECISIONS = ("approve", "reject", "request_changes")
@@ -28,8 +29,7 @@ class Decision:
 
 
 @dataclass(frozen=True)
-class RequestState:
-    id: str = ""
+class RequestState(AggregateState):
     model_id: str = ""
     version_id: str = ""
     version_number: int = 0
@@ -51,78 +51,84 @@ class RequestState:
     suspension_reason: str = ""
     # Decisions on evidence older than this were voided by a change of the evidence.
     voided_evidence_version: int = 0
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    stream_version: int = 0
 
     @property
     def exists(self) -> bool:
         return bool(self.version_id)
 
 
-def evolve_request(state: RequestState, event: RecordedEvent) -> RequestState:
-    data: dict[str, Any] = event.data
-    stamp = {"updated_at": event.recorded_at, "stream_version": event.version}
-    match event.type:
-        case "approvals.ApprovalRequested":
-            return replace(
-                state,
-                id=str(event.stream_id),
-                model_id=data["model_id"],
-                version_id=data["version_id"],
-                version_number=data["version_number"],
-                target=data["target"],
-                requester_id=data["requester_id"],
-                tier=data["tier"],
-                policy_version=data["policy_version"],
-                required_evidence=tuple(data["required_evidence"]),
-                boards=dict(data["boards"]),
-                validity_days=data["validity_days"],
-                notes=data["notes"],
-                created_at=event.recorded_at,
-                **stamp,
-            )
-        case "approvals.ReviewDecisionRecorded":
-            decision = Decision(
-                seq=event.version,
-                board=data["board"],
-                reviewer_id=data["reviewer_id"],
-                decision=data["decision"],
-                rationale=data["rationale"],
-                conditions=tuple(data["conditions"]),
-                evidence_version=data["evidence_version"],
-                recorded_at=event.recorded_at,
-            )
-            return replace(state, decisions=(*state.decisions, decision), **stamp)
-        case "approvals.ApprovalGranted":
-            return replace(
-                state,
-                status="approved",
-                granted_at=event.recorded_at,
-                expires_at=datetime.fromisoformat(data["expires_at"]),
-                granted_evidence_version=data["evidence_version"],
-                conditions=tuple(data["conditions"]),
-                **stamp,
-            )
-        case "approvals.ApprovalRejected":
-            return replace(state, status="rejected", **stamp)
-        case "approvals.ChangesRequested":
-            return replace(state, status="changes_requested", **stamp)
-        case "approvals.ApprovalWithdrawn":
-            return replace(state, status="withdrawn", **stamp)
-        case "approvals.ApprovalSuspended":
-            return replace(state, suspended=True, suspension_reason=data["reason"], **stamp)
-        case "approvals.ApprovalReinstated":
-            return replace(state, suspended=False, suspension_reason="", **stamp)
-        case "approvals.ApprovalVoided":
-            return replace(
-                state,
-                status="open",
-                granted_at=None,
-                expires_at=None,
-                granted_evidence_version=None,
-                conditions=(),
-                voided_evidence_version=data["evidence_version"],
-                **stamp,
-            )
-    return replace(state, **stamp)
+evolve_request = Fold(RequestState)
+
+
+@evolve_request.on(ev.ApprovalRequested, opens=True)
+def _requested(state: RequestState, e: ev.ApprovalRequested, rec: RecordedEvent) -> Changes:
+    return {
+        **copied(e, RequestState, "required_evidence", "boards"),
+        "required_evidence": tuple(e.required_evidence),
+        "boards": dict(e.boards),
+    }
+
+
+@evolve_request.on(ev.ReviewDecisionRecorded)
+def _decided(state: RequestState, e: ev.ReviewDecisionRecorded, rec: RecordedEvent) -> Changes:
+    decision = Decision(
+        seq=rec.version,
+        board=e.board,
+        reviewer_id=e.reviewer_id,
+        decision=e.decision,
+        rationale=e.rationale,
+        conditions=tuple(e.conditions),
+        evidence_version=e.evidence_version,
+        recorded_at=rec.recorded_at,
+    )
+    # `decisions` is no read-table column (ReviewDecision keeps a row per decision), so it may
+    # build on the previous state.
+    return {"decisions": (*state.decisions, decision)}
+
+
+@evolve_request.on(ev.ApprovalGranted)
+def _granted(state: RequestState, e: ev.ApprovalGranted, rec: RecordedEvent) -> Changes:
+    return {
+        "status": "approved",
+        "granted_at": rec.recorded_at,
+        "expires_at": datetime.fromisoformat(e.expires_at),
+        "granted_evidence_version": e.evidence_version,
+        "conditions": tuple(e.conditions),
+    }
+
+
+@evolve_request.on(ev.ApprovalRejected)
+def _rejected(state: RequestState, e: ev.ApprovalRejected, rec: RecordedEvent) -> Changes:
+    return {"status": "rejected"}
+
+
+@evolve_request.on(ev.ChangesRequested)
+def _changes_requested(state: RequestState, e: ev.ChangesRequested, rec: RecordedEvent) -> Changes:
+    return {"status": "changes_requested"}
+
+
+@evolve_request.on(ev.ApprovalWithdrawn)
+def _withdrawn(state: RequestState, e: ev.ApprovalWithdrawn, rec: RecordedEvent) -> Changes:
+    return {"status": "withdrawn"}
+
+
+@evolve_request.on(ev.ApprovalSuspended)
+def _suspended(state: RequestState, e: ev.ApprovalSuspended, rec: RecordedEvent) -> Changes:
+    return {"suspended": True, "suspension_reason": e.reason}
+
+
+@evolve_request.on(ev.ApprovalReinstated)
+def _reinstated(state: RequestState, e: ev.ApprovalReinstated, rec: RecordedEvent) -> Changes:
+    return {"suspended": False, "suspension_reason": ""}
+
+
+@evolve_request.on(ev.ApprovalVoided)
+def _voided(state: RequestState, e: ev.ApprovalVoided, rec: RecordedEvent) -> Changes:
+    return {
+        "status": "open",
+        "granted_at": None,
+        "expires_at": None,
+        "granted_evidence_version": None,
+        "conditions": (),
+        "voided_evidence_version": e.evidence_version,
+    }

@@ -5,7 +5,6 @@ approvals app grants object permissions to."""
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -21,7 +20,7 @@ from boards.errors import BoardExists, BoardNotFound, NotBoardMember, UserNotFou
 from boards.models import Board
 from boards.permissions import require_board_admin
 from boards.queries import board_by_name, board_group_name
-from boards.rules import BOARDS
+from boards.rules import BOARD_NAME, BOARDS
 from boards.state import BoardState
 from boards.streams import load_board
 from core.actors import Actor
@@ -31,7 +30,6 @@ from eventstore import store
 from eventstore.canonical import canonical_json
 from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
 
-BOARD_NAME = re.compile(r"^[a-z][a-z0-9-]{1,49}$")
 # The system actor that seeds the default boards; its name predates the boards app and is
 # recorded in the metadata of every seeded board.
 SEED_ACTOR = "approvals.seed"

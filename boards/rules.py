@@ -4,8 +4,11 @@ Django."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
+# A board's name: what create_board accepts and the API's board names (bodies, paths) match.
+BOARD_NAME = re.compile(r"^[a-z][a-z0-9-]{1,49}$")
 # The boards seeded everywhere; a risk-tier policy names its boards from these.
 BOARDS = ("model-risk", "legal", "ethics", "security")
 # The board that suspends and reinstates approvals; its chair grants evidence waivers.

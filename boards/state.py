@@ -2,48 +2,44 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass
 
+from boards import events as ev
+from eventstore.folds import AggregateState, Changes, Fold, copied
 from eventstore.types import RecordedEvent
 
 
 @dataclass(frozen=True)
-class BoardState:
-    id: str = ""
+class BoardState(AggregateState):
     name: str = ""
     title: str = ""
     members: frozenset[int] = frozenset()
     chair_id: int | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    stream_version: int = 0
 
     @property
     def exists(self) -> bool:
         return bool(self.name)
 
 
-def evolve_board(state: BoardState, event: RecordedEvent) -> BoardState:
-    data = event.data
-    stamp = {"updated_at": event.recorded_at, "stream_version": event.version}
-    match event.type:
-        case "approvals.BoardCreated":
-            return replace(
-                state,
-                id=str(event.stream_id),
-                name=data["name"],
-                title=data["title"],
-                created_at=event.recorded_at,
-                **stamp,
-            )
-        case "approvals.BoardMemberAdded":
-            return replace(state, members=state.members | {data["user_id"]}, **stamp)
-        case "approvals.BoardMemberRemoved":
-            chair = None if state.chair_id == data["user_id"] else state.chair_id
-            return replace(
-                state, members=state.members - {data["user_id"]}, chair_id=chair, **stamp
-            )
-        case "approvals.BoardChairAppointed":
-            return replace(state, chair_id=data["user_id"], **stamp)
-    return replace(state, **stamp)
+evolve_board = Fold(BoardState)
+
+
+@evolve_board.on(ev.BoardCreated, opens=True)
+def _created(state: BoardState, e: ev.BoardCreated, rec: RecordedEvent) -> Changes:
+    return copied(e, BoardState)
+
+
+@evolve_board.on(ev.BoardMemberAdded)
+def _member_added(state: BoardState, e: ev.BoardMemberAdded, rec: RecordedEvent) -> Changes:
+    return {"members": state.members | {e.user_id}}
+
+
+@evolve_board.on(ev.BoardMemberRemoved)
+def _member_removed(state: BoardState, e: ev.BoardMemberRemoved, rec: RecordedEvent) -> Changes:
+    chair = None if state.chair_id == e.user_id else state.chair_id
+    return {"members": state.members - {e.user_id}, "chair_id": chair}
+
+
+@evolve_board.on(ev.BoardChairAppointed)
+def _chair_appointed(state: BoardState, e: ev.BoardChairAppointed, rec: RecordedEvent) -> Changes:
+    return {"chair_id": e.user_id}

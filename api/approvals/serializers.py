@@ -10,9 +10,10 @@ from rest_framework import serializers
 from api.serializers import Pattern, StrictInput, Text
 from approvals.models import ReviewDecision
 from approvals.state import DECISIONS, TARGETS
+from boards import rules as board_rules
 from governance import policy
 
-BOARD_NAME = r"^[a-z][a-z0-9-]{1,49}$"
+BOARD_NAME = board_rules.BOARD_NAME.pattern
 
 
 class BoardCreateInput(StrictInput):

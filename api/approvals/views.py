@@ -23,13 +23,14 @@ from approvals import commands, gate, queries
 from approvals.models import ApprovalRequest
 from boards import commands as board_commands
 from boards import queries as board_queries
+from boards import rules as board_rules
 from boards.models import Board
 from core.actors import Actor
 from registry import queries as registry_queries
 
 BOARD = OpenApiParameter(
     "board",
-    {"type": "string", "pattern": s.BOARD_NAME},
+    {"type": "string", "pattern": board_rules.BOARD_NAME.pattern},
     location=OpenApiParameter.PATH,
     description="The board's name.",
 )

@@ -11,3 +11,10 @@ def test_separation_of_duties_names_the_rule_broken_when_reviewer_is_involved():
     assert check(2, requester_id=1, owner_ids=[2], author_ids=[3]) == "sod_owner"
     assert check(3, requester_id=1, owner_ids=[2], author_ids=[3]) == "sod_author"
     assert check(4, requester_id=1, owner_ids=[2], author_ids=[3]) is None
+
+
+def test_board_name_is_lowercase_letters_digits_and_dashes_starting_with_a_letter():
+    good = ("model-risk", "ab", "a" * 50, "x9-")
+    bad = ("a", "a" * 51, "Legal", "9lives", "-ab", "a_b", "a b", "")
+    assert all(rules.BOARD_NAME.match(name) for name in good)
+    assert not any(rules.BOARD_NAME.match(name) for name in bad)
