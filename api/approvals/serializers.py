@@ -12,6 +12,7 @@ from approvals.models import ReviewDecision
 from approvals.state import DECISIONS, TARGETS
 from boards import rules as board_rules
 from governance import policy
+from registry import rules as registry_rules
 
 BOARD_NAME = board_rules.BOARD_NAME.pattern
 
@@ -40,7 +41,7 @@ class BoardOutput(serializers.Serializer):
 
 
 class ApprovalCreateInput(StrictInput):
-    model = Pattern(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$", max_length=200)
+    model = Pattern(registry_rules.NAME_PATTERN.pattern, max_length=200)
     version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     target = serializers.ChoiceField(choices=TARGETS, required=False)
     notes = Text(max_length=5000, allow_blank=True, required=False)

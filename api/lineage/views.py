@@ -32,8 +32,9 @@ from eventstore.audit import bundle, trail
 from lineage import commands, exports, queries, rules
 from lineage.errors import NoCheckpoint, NodeNotFound
 from lineage.permissions import require_auditor
+from registry import rules as registry_rules
 
-MODEL_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+MODEL_NAME_PATTERN = registry_rules.NAME_PATTERN.pattern
 NODE = OpenApiParameter(
     "node",
     {"type": "string", "pattern": rules.NODE_PATTERN, "maxLength": 520},
