@@ -16,6 +16,7 @@ from core.errors import InvalidInput
 from eventstore import store
 from eventstore.hashing import GENESIS, recorded_hash
 from eventstore.models import Event, StreamIndex
+from eventstore.store import caches
 from eventstore.types import (
     NO_STREAM,
     ConcurrencyConflict,
@@ -165,7 +166,7 @@ def test_recorded_at_never_goes_back_in_a_stream_when_the_clock_does(meta):
         store.append(stream, NO_STREAM, events("A"), meta)
         frozen.set(start - timedelta(hours=1))
         store.append(stream, 1, events("B"), meta)  # the head this process cached
-        store._heads.pop(stream.id, None)
+        caches.heads.pop(stream.id, None)
         store.append(stream, 2, events("C"), meta)  # the head read from the log
         store.append(stream, None, events("D"), meta)  # any version
     recorded = store.read_stream(stream.id)
@@ -304,7 +305,7 @@ def test_restricted_role_can_append_but_not_change_or_unprotect_the_log(meta):
 def test_append_reads_the_head_when_this_process_has_not_seen_the_stream(meta):
     stream = new_stream()
     store.append(stream, NO_STREAM, events("A"), meta)
-    store._heads.pop(stream.id, None)
+    caches.heads.pop(stream.id, None)
     result = store.append(stream, 1, events("B"), meta)
     assert result.last_version == 2
     recorded = store.read_stream(stream.id)
@@ -315,10 +316,10 @@ def test_append_reads_the_head_when_this_process_has_not_seen_the_stream(meta):
 def test_cached_head_conflicts_when_another_process_moved_the_stream(meta):
     stream = new_stream()
     store.append(stream, NO_STREAM, events("A"), meta)
-    assert store._heads[stream.id][0] == 1  # learnt on commit
-    cached = store._heads[stream.id]
+    assert caches.heads[stream.id].version == 1  # learnt on commit
+    cached = caches.heads[stream.id]
     store.append(stream, 1, events("B"), meta)
-    store._heads[stream.id] = cached  # as if another process had appended version 2
+    caches.heads[stream.id] = cached  # as if another process had appended version 2
     with pytest.raises(ConcurrencyConflict) as caught:
         store.append(stream, 1, events("C"), meta)
     assert caught.value.actual == 2
@@ -548,11 +549,11 @@ def test_load_locked_from_known_state_equals_load_locked_with_empty_caches(trans
             if remembered:
                 with transaction.atomic():
                     state, head = store.load_locked(stream, _history, ())
-                store.remember(stream.id, _history, head[0], state)  # on commit: at once here
+                store.remember(stream.id, _history, head.version, state)  # on commit: at once here
             with transaction.atomic():
                 known = store.load_locked(stream, _history, ())
-            store._states.pop((stream.id, _history), None)
-            store._heads.pop(stream.id, None)
+            caches.states.pop((stream.id, _history), None)
+            caches.heads.pop(stream.id, None)
             with transaction.atomic():
                 assert store.load_locked(stream, _history, ()) == known
             assert known[0] == _fresh(stream.id)
@@ -567,7 +568,7 @@ def test_appends_on_cached_heads_chain_as_appends_that_read_the_head(meta):
     for number, size in enumerate((1, 2, 4, 1)):
         version = NO_STREAM if number == 0 else store.stream_version(cached.id)
         store.append(cached, version, events(*["Grew"] * size), meta)
-        store._heads.pop(read.id, None)
+        caches.heads.pop(read.id, None)
         store.append(read, NO_STREAM if number == 0 else version, events(*["Grew"] * size), meta)
     streams = [store.read_stream(s.id) for s in (cached, read)]
     assert [e.version for e in streams[0]] == [e.version for e in streams[1]]
