@@ -11,13 +11,10 @@ from typing import Any, NamedTuple
 
 import psycopg
 
+from eventstore import projection
 from eventstore.store.idempotency import CLAIM_SQL
 from eventstore.store.rows import INSERT_COLUMNS, TYPED_ROW, EventRow
 from eventstore.types import StreamRef
-
-# Statements sent together in a pipeline from this many on. Measured: for a single statement
-# a pipeline costs more than it saves (tests set it to 1 to hold that path to the pipeline).
-PIPELINE_FROM = 2
 
 
 class Insert(NamedTuple):
@@ -42,10 +39,11 @@ class After(NamedTuple):
 
 
 def run_inserts(raw: psycopg.Connection[Any], statements: Sequence[Insert]) -> list[Inserted]:
-    """Run insert statements in order, several in one pipeline round trip."""
+    """Run insert statements in order, several in one pipeline round trip (from
+    projection.PIPELINE_FROM on; one goes alone)."""
     cursors = [raw.cursor() for _ in statements]
     try:
-        with raw.pipeline() if len(statements) >= PIPELINE_FROM else nullcontext():
+        with raw.pipeline() if len(statements) >= projection.PIPELINE_FROM else nullcontext():
             for cursor, statement in zip(cursors, statements, strict=True):
                 cursor.execute(statement.sql, statement.params)
         return [
