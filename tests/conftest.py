@@ -16,6 +16,7 @@ from pytest_django.plugin import blocking_manager_key
 
 from core.actors import Actor
 from eventstore.projection import registered_tables
+from eventstore.store import caches
 from eventstore.types import NewEvent, StreamRef
 
 LEDGER_TABLES = (
@@ -51,6 +52,7 @@ def wipe_ledger() -> None:
     tables = ", ".join([*LEDGER_TABLES, *PLAIN_TABLES, *projections])
     without_append_only(f"TRUNCATE {tables}")
     superuser_sql("UPDATE eventstore_sequencer SET horizon = '0'::xid8")
+    caches.clear()  # the log went back in time: what this process knew of it is gone
 
 
 def seed_ledger() -> None:

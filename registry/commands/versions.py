@@ -111,7 +111,7 @@ def create_model_version(
                     [
                         store.Append(
                             model_stream,
-                            head[0],
+                            head.version,
                             [ev.ModelVersionNumbered(number=number, version_id=str(version_id))],
                             command_metadata(actor, idempotency_key),
                             request_fingerprint=fingerprint,

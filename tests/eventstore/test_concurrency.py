@@ -241,10 +241,10 @@ def test_writers_under_load_locked_queue_and_never_conflict(pristine_ledger, met
         for _ in range(EVENTS_PER_WRITER):
             with transaction.atomic():
                 count, head = store.load_locked(stream, _count, 0)
-                assert head[0] == count  # one event per version: the head is the count
+                assert head.version == count  # one event per version: the head is the count
                 store.append(
                     stream,
-                    head[0],
+                    head.version,
                     [NewEvent("test.Numbered", {"writer": number, "number": count + 1})],
                     meta,
                     head=head,
@@ -263,8 +263,8 @@ def test_load_locked_starts_from_the_state_this_process_knows(pristine_ledger, m
     store.append(stream, NO_STREAM, events("A", "B"), meta)
     with transaction.atomic():
         count, head = store.load_locked(stream, _count, 0)
-    assert (count, head[0]) == (2, 2)
-    assert head[1] == store.read_stream(stream.id)[-1].hash
+    assert (count, head.version) == (2, 2)
+    assert head.hash == store.read_stream(stream.id)[-1].hash
     # A state this process kept at the head's version is taken as it is (a made-up 100 here
     # shows it was not folded again), and only later events are read onto it.
     store.remember(stream.id, _count, 2, 100)
@@ -274,7 +274,7 @@ def test_load_locked_starts_from_the_state_this_process_knows(pristine_ledger, m
     store.remember(stream.id, _count, 3, 101)
     with transaction.atomic():
         count, head = store.load_locked(stream, _count, 0)
-    assert (count, head[0], head[1]) == (101, 3, other.events[0].hash)
+    assert (count, head.version, head.hash) == (101, 3, other.events[0].hash)
 
 
 def test_load_locked_refuses_a_stream_of_another_type_and_needs_a_transaction(

@@ -253,3 +253,97 @@ def test_cached_statements_and_prepared_values_are_what_building_them_afresh_giv
         writer.insert(model, **dict.fromkeys(names))
         assert writer._statements[0][0] == projection._insert_sql(model, names)
     assert checked >= 6
+
+
+def _queue_one(writer: ProjectionWriter, kind: str, streams, template: StreamIndex) -> None:
+    """One statement of each kind the writer sends, on rows _queue_mixed left."""
+    stream = streams[0]
+    if kind == "insert":
+        writer.insert(
+            StreamIndex,
+            stream_id=streams[-1].id,
+            stream_type=streams[-1].type,
+            first_event_type="test.Made",
+            first_position=template.first_position,
+            created_at=template.created_at,
+            created_by="alone",
+        )
+    elif kind == "upsert":
+        writer.upsert(
+            StreamIndex,
+            ("stream_id",),
+            stream_id=stream.id,
+            stream_type=stream.type,
+            first_event_type="test.Alone",
+            first_position=Add(7),
+            created_at=KeepExisting(template.created_at.replace(year=2000)),
+            created_by="upserted alone",
+        )
+    elif kind == "update":
+        writer.update(StreamIndex, {"stream_id": stream.id}, created_by="updated alone")
+    else:
+        writer.delete(StreamIndex, stream_id=stream.id)
+
+
+@pytest.mark.parametrize("kind", ["insert", "upsert", "update", "delete"])
+def test_one_statement_sent_without_a_pipeline_leaves_the_rows_a_pipeline_leaves(
+    meta, monkeypatch, kind
+):
+    anchor = new_stream()
+    store.append(anchor, NO_STREAM, events("A"), meta)
+    template = StreamIndex.objects.get(stream_id=anchor.id)
+    streams = [new_stream() for _ in range(3)]
+    ids = [s.id for s in streams]
+    setup = ProjectionWriter()
+    _queue_mixed(setup, streams, template)
+    setup.flush()
+    left = {}
+    with transaction.atomic():
+        for pipeline_from in (projection.PIPELINE_FROM, 1):  # the shortcut, then the pipeline
+            monkeypatch.setattr(projection, "PIPELINE_FROM", pipeline_from)
+            before = transaction.savepoint()
+            writer = ProjectionWriter()
+            _queue_one(writer, kind, streams, template)
+            assert len(writer) == 1
+            writer.flush()
+            left[pipeline_from] = _index_rows(ids)
+            transaction.savepoint_rollback(before)
+    shortcut, pipelined = left.values()
+    assert shortcut == pipelined
+    assert shortcut != _index_rows(ids)  # the statement changed something
+
+
+def _owned_flush(streams, template: StreamIndex, *, queued_commit: bool, alone: bool) -> list:
+    """Projection writes in a transaction of their own, as an append that owns its transaction
+    sends them: with the COMMIT queued behind them, or left to Django's atomic block."""
+    ids = [s.id for s in streams]
+    with transaction.atomic():
+        writer = ProjectionWriter()
+        if alone:
+            _queue_one(writer, "insert", streams, template)
+        else:
+            _queue_mixed(writer, streams, template)
+        writer.flush(commit=queued_commit)
+        raw = connection.connection
+        # With the COMMIT sent, the connection is out of the transaction already.
+        idle = raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert idle == queued_commit
+    rows = _index_rows(ids)
+    StreamIndex.objects.filter(stream_id__in=ids).delete()
+    return rows
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("alone", [False, True], ids=["pipeline", "one-statement"])
+def test_commit_sent_with_the_writes_leaves_the_rows_a_commit_at_the_end_of_atomic_leaves(
+    meta, alone
+):
+    anchor = new_stream()
+    store.append(anchor, NO_STREAM, events("A"), meta)
+    template = StreamIndex.objects.get(stream_id=anchor.id)
+    for size in (1, 2, 5):
+        streams = [new_stream() for _ in range(size + 1)]
+        queued = _owned_flush(streams, template, queued_commit=True, alone=alone)
+        plain = _owned_flush(streams, template, queued_commit=False, alone=alone)
+        assert queued == plain
+        assert queued  # something was written and committed

@@ -16,6 +16,7 @@ from core.errors import InvalidInput
 from eventstore import store
 from eventstore.hashing import GENESIS, recorded_hash
 from eventstore.models import Event, StreamIndex
+from eventstore.store import caches
 from eventstore.types import (
     NO_STREAM,
     ConcurrencyConflict,
@@ -165,7 +166,7 @@ def test_recorded_at_never_goes_back_in_a_stream_when_the_clock_does(meta):
         store.append(stream, NO_STREAM, events("A"), meta)
         frozen.set(start - timedelta(hours=1))
         store.append(stream, 1, events("B"), meta)  # the head this process cached
-        store._heads.pop(stream.id, None)
+        caches.heads.pop(stream.id, None)
         store.append(stream, 2, events("C"), meta)  # the head read from the log
         store.append(stream, None, events("D"), meta)  # any version
     recorded = store.read_stream(stream.id)
@@ -304,7 +305,7 @@ def test_restricted_role_can_append_but_not_change_or_unprotect_the_log(meta):
 def test_append_reads_the_head_when_this_process_has_not_seen_the_stream(meta):
     stream = new_stream()
     store.append(stream, NO_STREAM, events("A"), meta)
-    store._heads.pop(stream.id, None)
+    caches.heads.pop(stream.id, None)
     result = store.append(stream, 1, events("B"), meta)
     assert result.last_version == 2
     recorded = store.read_stream(stream.id)
@@ -315,10 +316,10 @@ def test_append_reads_the_head_when_this_process_has_not_seen_the_stream(meta):
 def test_cached_head_conflicts_when_another_process_moved_the_stream(meta):
     stream = new_stream()
     store.append(stream, NO_STREAM, events("A"), meta)
-    assert store._heads[stream.id][0] == 1  # learnt on commit
-    cached = store._heads[stream.id]
+    assert caches.heads[stream.id].version == 1  # learnt on commit
+    cached = caches.heads[stream.id]
     store.append(stream, 1, events("B"), meta)
-    store._heads[stream.id] = cached  # as if another process had appended version 2
+    caches.heads[stream.id] = cached  # as if another process had appended version 2
     with pytest.raises(ConcurrencyConflict) as caught:
         store.append(stream, 1, events("C"), meta)
     assert caught.value.actual == 2
@@ -548,11 +549,11 @@ def test_load_locked_from_known_state_equals_load_locked_with_empty_caches(trans
             if remembered:
                 with transaction.atomic():
                     state, head = store.load_locked(stream, _history, ())
-                store.remember(stream.id, _history, head[0], state)  # on commit: at once here
+                store.remember(stream.id, _history, head.version, state)  # on commit: at once here
             with transaction.atomic():
                 known = store.load_locked(stream, _history, ())
-            store._states.pop((stream.id, _history), None)
-            store._heads.pop(stream.id, None)
+            caches.states.pop((stream.id, _history), None)
+            caches.heads.pop(stream.id, None)
             with transaction.atomic():
                 assert store.load_locked(stream, _history, ()) == known
             assert known[0] == _fresh(stream.id)
@@ -567,7 +568,7 @@ def test_appends_on_cached_heads_chain_as_appends_that_read_the_head(meta):
     for number, size in enumerate((1, 2, 4, 1)):
         version = NO_STREAM if number == 0 else store.stream_version(cached.id)
         store.append(cached, version, events(*["Grew"] * size), meta)
-        store._heads.pop(read.id, None)
+        caches.heads.pop(read.id, None)
         store.append(read, NO_STREAM if number == 0 else version, events(*["Grew"] * size), meta)
     streams = [store.read_stream(s.id) for s in (cached, read)]
     assert [e.version for e in streams[0]] == [e.version for e in streams[1]]
@@ -598,3 +599,120 @@ def test_append_all_gives_the_events_and_chains_that_appends_one_by_one_give(met
             assert recorded_hash(event) == event.hash
         assert [e.prev_hash for e in a[1:]] == [e.hash for e in a[:-1]]
         assert a[0].prev_hash == GENESIS
+
+
+# -- shortcuts of the insert runner and the COMMIT, held to the plain way --------------------
+
+
+def _left_by(stream, positions: list[int]) -> dict:
+    """What appends to `stream` left in the log, the key table and the outbox, with each
+    position written as its rank among the appends' positions (a sequence never rolls back)."""
+    rank = {position: number for number, position in enumerate(positions)}
+    from eventstore.models import IdempotencyKey, OutboxMessage
+
+    return {
+        "events": [
+            (rank[e.pop("position")], e)
+            for e in Event.objects.filter(stream_id=stream.id).order_by("version").values()
+        ],
+        "keys": [
+            {**k, "id": None, "positions": [rank[p] for p in k["positions"]]}
+            for k in IdempotencyKey.objects.filter(stream_id=stream.id).values()
+        ],
+        "outbox": sorted(
+            (rank[m["position"]], m["task"], m["kwargs"])
+            for m in OutboxMessage.objects.filter(position__in=positions).values()
+        ),
+        "index": [
+            {**row, "first_position": rank[row["first_position"]]}
+            for row in StreamIndex.objects.filter(stream_id=stream.id).values()
+        ],
+    }
+
+
+def _event(values: dict):
+    from eventstore.types import RecordedEvent
+
+    fields = {k: v for k, v in values.items() if k not in ("xid",)}
+    fields["prev_hash"], fields["hash"] = bytes(fields["prev_hash"]), bytes(fields["hash"])
+    return RecordedEvent(position=0, **fields)
+
+
+def _same_appends(stream, meta) -> list[int]:
+    """Appends that each send one insert statement, with a key, a side effect, at a known
+    version and at any; returns the positions they were given."""
+    from eventstore.types import SideEffect
+
+    results = [
+        store.append(stream, NO_STREAM, events("A", "B"), meta),
+        store.append(
+            stream,
+            2,
+            events("C"),
+            {**meta, "idempotency_key": f"one-statement-{stream.id}"},
+            side_effects=[SideEffect("tests.noted", {"n": 1})],
+        ),
+        store.append(stream, None, events("D", "E"), meta),
+        store.append_all([store.Append(stream, 5, events("F"), meta)]),
+    ]
+    flat = [r for result in results for r in (result if isinstance(result, list) else [result])]
+    return [p for result in flat for p in result.positions]
+
+
+def test_one_insert_statement_sent_without_a_pipeline_leaves_what_a_pipeline_leaves(
+    meta, monkeypatch
+):
+    from eventstore import projection
+
+    stream = new_stream()
+    left = []
+    with clock.frozen(datetime(2026, 3, 1, tzinfo=UTC)), transaction.atomic():
+        for pipeline_from in (projection.PIPELINE_FROM, 1):  # the shortcut, then the pipeline
+            monkeypatch.setattr(projection, "PIPELINE_FROM", pipeline_from)
+            before = transaction.savepoint()
+            positions = _same_appends(stream, meta)
+            left.append(_left_by(stream, positions))
+            transaction.savepoint_rollback(before)
+    shortcut, pipelined = left
+    assert shortcut == pipelined
+    assert len(shortcut["events"]) == 6 and shortcut["keys"] and shortcut["outbox"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_append_sending_its_commit_with_the_writes_leaves_what_a_callers_commit_leaves(meta):
+    """An append that owns its transaction queues the COMMIT behind its projection writes;
+    the same appends inside a caller's atomic block leave the commit to Django. Both leave the
+    same rows, and both commit (seen from another connection)."""
+    from django.db import connections
+
+    left = []
+    for in_caller_transaction in (False, True):
+        stream = new_stream()
+        with clock.frozen(datetime(2026, 3, 1, tzinfo=UTC)):
+            if in_caller_transaction:
+                with transaction.atomic():
+                    positions = _same_appends(stream, meta)
+            else:
+                positions = _same_appends(stream, meta)
+        rows = _left_by(stream, positions)
+        # Another stream: its id and what holds it (hashes, the key, its fingerprint).
+        for _, event in rows["events"]:
+            assert recorded_hash(_event(event)) == bytes(event["hash"])
+            event.update(stream_id=None, hash=None, prev_hash=None)
+            event["metadata"].pop("idempotency_key", None)
+        for row in rows["keys"]:
+            row.update(stream_id=None, key=None, fingerprint=None)
+        for row in rows["index"]:
+            row["stream_id"] = None
+        left.append(rows)
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM eventstore_event WHERE stream_id = %s", (stream.id,)
+                )
+                assert cursor.fetchone()[0] == 6
+        finally:
+            other.close()
+    queued, plain = left
+    assert queued == plain
