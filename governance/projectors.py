@@ -1,9 +1,17 @@
 """Projectors: governance events (and the approvals events governance keeps its own view of)
--> read tables. One function per event type, nothing else."""
+-> read tables.
+
+PeriodicReview and Finding are snapshot tables: a row is the folded state of its stream, written
+from the fold itself (`eventstore.snapshots`). The others have projectors of their own, one per
+event: PolicyVersion and BiasAudit hold one event each (keyed by the policy's number, by the
+audit); ModelRisk is keyed by the model and upserted by whichever event comes first; Evidence has
+a row per kind; Incident keeps the reminder times as the event's text while the fold parses them;
+ApprovalStanding follows another app's events."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from eventstore.projection import (
     KeepExisting,
@@ -12,7 +20,9 @@ from eventstore.projection import (
     projector,
     touch,
 )
+from eventstore.snapshots import snapshot
 from eventstore.types import RecordedEvent
+from governance import events as ev
 from governance.models import (
     ApprovalStanding,
     BiasAudit,
@@ -23,6 +33,7 @@ from governance.models import (
     PeriodicReview,
     PolicyVersion,
 )
+from governance.state import evolve_finding, evolve_review
 
 projection_tables(
     PolicyVersion,
@@ -36,17 +47,19 @@ projection_tables(
 )
 
 
-@projector("governance.PolicyVersionRecorded")
-def project_policy_version_recorded(event: RecordedEvent, out: ProjectionWriter) -> None:
+@projector(ev.PolicyVersionRecorded)
+def project_policy_version_recorded(
+    e: ev.PolicyVersionRecorded, recorded: RecordedEvent, out: ProjectionWriter
+) -> None:
     # The primary key on the number is what makes two racing seeders fail instead of forking.
     out.insert(
         PolicyVersion,
-        number=event.data["number"],
-        stream_id=event.stream_id,
-        tiers=event.data["tiers"],
-        reason=event.data["reason"],
-        recorded_at=event.recorded_at,
-        recorded_by=event.metadata.get("actor", ""),
+        number=e.number,
+        stream_id=recorded.stream_id,
+        tiers=e.tiers,
+        reason=e.reason,
+        recorded_at=recorded.recorded_at,
+        recorded_by=recorded.metadata.get("actor", ""),
     )
 
 
@@ -62,279 +75,181 @@ _RISK_DEFAULTS = {
 }
 
 
-def _risk(out: ProjectionWriter, event: RecordedEvent, **values) -> None:
+def _risk(out: ProjectionWriter, model_id: str, recorded: RecordedEvent, **values: Any) -> None:
     # The first event of a model's risk stream inserts the row; columns it does not set
     # start from their defaults and later events keep them.
     kept = {name: KeepExisting(value) for name, value in _RISK_DEFAULTS.items()}
     out.upsert(
         ModelRisk,
         ("model_id",),
-        model_id=event.data["model_id"],
-        stream_version=event.version,
-        updated_at=event.recorded_at,
+        model_id=model_id,
+        stream_version=recorded.version,
+        updated_at=recorded.recorded_at,
         **{**kept, **values},
     )
 
 
-@projector("governance.IntakeRecorded")
-def project_intake_recorded(event: RecordedEvent, out: ProjectionWriter) -> None:
+@projector(ev.IntakeRecorded)
+def project_intake_recorded(
+    e: ev.IntakeRecorded, recorded: RecordedEvent, out: ProjectionWriter
+) -> None:
     _risk(
         out,
-        event,
-        answers=event.data["answers"],
-        proposed_tier=event.data["proposed_tier"],
-        policy_version=event.data["policy_version"],
+        e.model_id,
+        recorded,
+        answers=e.answers,
+        proposed_tier=e.proposed_tier,
+        policy_version=e.policy_version,
     )
 
 
-@projector("governance.RiskTierAssigned")
-def project_risk_tier_assigned(event: RecordedEvent, out: ProjectionWriter) -> None:
+@projector(ev.RiskTierAssigned)
+def project_risk_tier_assigned(
+    e: ev.RiskTierAssigned, recorded: RecordedEvent, out: ProjectionWriter
+) -> None:
     _risk(
         out,
-        event,
-        tier=event.data["tier"],
-        overridden=event.data["overridden"],
-        reason=event.data["reason"],
-        policy_version=event.data["policy_version"],
+        e.model_id,
+        recorded,
+        tier=e.tier,
+        overridden=e.overridden,
+        reason=e.reason,
+        policy_version=e.policy_version,
     )
 
 
-@projector("governance.ModelSuspended")
-def project_model_suspended(event: RecordedEvent, out: ProjectionWriter) -> None:
-    _risk(out, event, suspended=True, suspension_reason=event.data["reason"])
+@projector(ev.ModelSuspended)
+def project_model_suspended(
+    e: ev.ModelSuspended, recorded: RecordedEvent, out: ProjectionWriter
+) -> None:
+    _risk(out, e.model_id, recorded, suspended=True, suspension_reason=e.reason)
 
 
-@projector("governance.ModelReinstated")
-def project_model_reinstated(event: RecordedEvent, out: ProjectionWriter) -> None:
-    _risk(out, event, suspended=False, suspension_reason="")
+@projector(ev.ModelReinstated)
+def project_model_reinstated(
+    e: ev.ModelReinstated, recorded: RecordedEvent, out: ProjectionWriter
+) -> None:
+    _risk(out, e.model_id, recorded, suspended=False, suspension_reason="")
 
 
-def _evidence(out: ProjectionWriter, event: RecordedEvent, **values) -> None:
-    data = event.data
+def _evidence(
+    out: ProjectionWriter,
+    e: ev.EvidenceAttached | ev.EvidenceWaived,
+    recorded: RecordedEvent,
+    **values: Any,
+) -> None:
     out.upsert(
         Evidence,
         ("version_id", "kind"),
-        id=uuid.uuid5(uuid.UUID(data["version_id"]), data["kind"]),
-        version_id=data["version_id"],
-        model_id=data["model_id"],
-        version_number=data["version_number"],
-        kind=data["kind"],
-        recorded_at=event.recorded_at,
-        recorded_by=event.metadata.get("actor", ""),
-        stream_version=event.version,
+        id=uuid.uuid5(uuid.UUID(e.version_id), e.kind),
+        version_id=e.version_id,
+        model_id=e.model_id,
+        version_number=e.version_number,
+        kind=e.kind,
+        recorded_at=recorded.recorded_at,
+        recorded_by=recorded.metadata.get("actor", ""),
+        stream_version=recorded.version,
         **values,
     )
 
 
-@projector("governance.EvidenceAttached")
-def project_evidence_attached(event: RecordedEvent, out: ProjectionWriter) -> None:
-    data = event.data
+@projector(ev.EvidenceAttached)
+def project_evidence_attached(
+    e: ev.EvidenceAttached, recorded: RecordedEvent, out: ProjectionWriter
+) -> None:
     _evidence(
         out,
-        event,
+        e,
+        recorded,
         waived=False,
-        artifact_key=data["key"],
-        uri=data["uri"],
-        sha256=data["sha256"],
-        size=data["size"],
-        summary=data["summary"],
+        artifact_key=e.key,
+        uri=e.uri,
+        sha256=e.sha256,
+        size=e.size,
+        summary=e.summary,
         reason="",
         expires_at=None,
     )
 
 
-@projector("governance.EvidenceWaived")
-def project_evidence_waived(event: RecordedEvent, out: ProjectionWriter) -> None:
-    data = event.data
+@projector(ev.EvidenceWaived)
+def project_evidence_waived(
+    e: ev.EvidenceWaived, recorded: RecordedEvent, out: ProjectionWriter
+) -> None:
     _evidence(
         out,
-        event,
+        e,
+        recorded,
         waived=True,
         artifact_key="",
         uri="",
         sha256="",
         size=None,
-        summary={"board": data["board"]},
-        reason=data["reason"],
-        expires_at=data["expires_at"],
+        summary={"board": e.board},
+        reason=e.reason,
+        expires_at=e.expires_at,
     )
 
 
-# -- periodic reviews --------------------------------------------------------------------
+# -- periodic reviews and findings: rows are the folded state of their streams ------------
+
+PERIODIC_REVIEWS = snapshot(PeriodicReview, evolve_review)
+FINDINGS = snapshot(Finding, evolve_finding)
 
 
-@projector("governance.PeriodicReviewOpened")
-def project_periodic_review_opened(event: RecordedEvent, out: ProjectionWriter) -> None:
-    data = event.data
-    out.insert(
-        PeriodicReview,
-        id=event.stream_id,
-        model_id=data["model_id"],
-        version_id=data["version_id"],
-        version_number=data["version_number"],
-        sequence=data["sequence"],
-        tier=data["tier"],
-        policy_version=data["policy_version"],
-        boards=data["boards"],
-        anchor_at=data["anchor_at"],
-        remind_at=data["remind_at"],
-        due_at=data["due_at"],
-        escalate_at=data["escalate_at"],
-        escalate_officer_at=data["escalate_officer_at"],
-        grace_ends_at=data["grace_ends_at"],
-        overdue_action=data["overdue_action"],
-        suspend_approval=data["suspend_approval"],
-        status="open",
-        reminded=False,
-        escalation_level=0,
-        flagged=False,
-        non_compliant=False,
-        suspended_request_id="",
-        completed_at=None,
-        completed_by=None,
-        board="",
-        outcome="",
-        rationale="",
-        late=False,
-        opened_at=event.recorded_at,
-        updated_at=event.recorded_at,
-        stream_version=event.version,
-    )
+# -- bias audits -------------------------------------------------------------------------
 
 
-@projector("governance.ReviewReminderSent")
-def project_review_reminder_sent(event: RecordedEvent, out: ProjectionWriter) -> None:
-    touch(out, PeriodicReview, event, reminded=True)
-
-
-@projector("governance.ReviewEscalated")
-def project_review_escalated(event: RecordedEvent, out: ProjectionWriter) -> None:
-    touch(out, PeriodicReview, event, escalation_level=event.data["level"])
-
-
-@projector("governance.ReviewFlagged")
-def project_review_flagged(event: RecordedEvent, out: ProjectionWriter) -> None:
-    touch(out, PeriodicReview, event, flagged=True)
-
-
-@projector("governance.VersionMarkedNonCompliant")
-def project_version_marked_non_compliant(event: RecordedEvent, out: ProjectionWriter) -> None:
-    touch(
-        out,
-        PeriodicReview,
-        event,
-        non_compliant=True,
-        suspended_request_id=event.data["suspended_request_id"],
-    )
-
-
-@projector("governance.ReviewCompleted")
-def project_review_completed(event: RecordedEvent, out: ProjectionWriter) -> None:
-    data = event.data
-    touch(
-        out,
-        PeriodicReview,
-        event,
-        status="completed",
-        completed_at=event.recorded_at,
-        completed_by=data["reviewer_id"],
-        board=data["board"],
-        outcome=data["outcome"],
-        rationale=data["rationale"],
-        late=data["late"],
-    )
-
-
-# -- bias audits and findings ------------------------------------------------------------
-
-
-@projector("governance.BiasAuditCompleted")
-def project_bias_audit_completed(event: RecordedEvent, out: ProjectionWriter) -> None:
-    data = event.data
+@projector(ev.BiasAuditCompleted)
+def project_bias_audit_completed(
+    e: ev.BiasAuditCompleted, recorded: RecordedEvent, out: ProjectionWriter
+) -> None:
     out.insert(
         BiasAudit,
-        id=event.stream_id,
-        model_id=data["model_id"],
-        version_id=data["version_id"],
-        version_number=data["version_number"],
-        trigger=data["trigger"],
-        source=data["source"],
-        evidence_sha256=data["evidence_sha256"],
-        tier=data["tier"],
-        policy_version=data["policy_version"],
-        verdict=data["verdict"],
-        rows=data["rows"],
-        result=data["result"],
-        recorded_at=event.recorded_at,
-        recorded_by=event.metadata.get("actor", ""),
-    )
-
-
-@projector("governance.FindingOpened")
-def project_finding_opened(event: RecordedEvent, out: ProjectionWriter) -> None:
-    data = event.data
-    out.insert(
-        Finding,
-        id=event.stream_id,
-        model_id=data["model_id"],
-        version_id=data["version_id"] or None,
-        version_number=data["version_number"] or None,
-        source=data["source"],
-        source_id=data["source_id"],
-        title=data["title"],
-        severity=data["severity"],
-        owner_team=data["owner_team"],
-        boards=data["boards"],
-        due_at=data["due_at"],
-        status="open",
-        opened_at=event.recorded_at,
-        closed_at=None,
-        closed_by=None,
-        resolution="",
-        evidence="",
-        stream_version=event.version,
-    )
-
-
-@projector("governance.FindingClosed")
-def project_finding_closed(event: RecordedEvent, out: ProjectionWriter) -> None:
-    data = event.data
-    out.update(
-        Finding,
-        {"id": event.stream_id},
-        status="closed",
-        closed_at=event.recorded_at,
-        closed_by=data["reviewer_id"],
-        resolution=data["resolution"],
-        evidence=data["evidence"],
-        stream_version=event.version,
+        id=recorded.stream_id,
+        model_id=e.model_id,
+        version_id=e.version_id,
+        version_number=e.version_number,
+        trigger=e.trigger,
+        source=e.source,
+        evidence_sha256=e.evidence_sha256,
+        tier=e.tier,
+        policy_version=e.policy_version,
+        verdict=e.verdict,
+        rows=e.rows,
+        result=e.result,
+        recorded_at=recorded.recorded_at,
+        recorded_by=recorded.metadata.get("actor", ""),
     )
 
 
 # -- serious incidents -------------------------------------------------------------------
+# Not a snapshot: the row keeps reminder_times as the event's ISO text (a JSON list of strings)
+# while the fold holds them as datetimes, which the scan compares with the clock.
 
 
-@projector("governance.IncidentReported")
-def project_incident_reported(event: RecordedEvent, out: ProjectionWriter) -> None:
-    data = event.data
+@projector(ev.IncidentReported)
+def project_incident_reported(
+    e: ev.IncidentReported, recorded: RecordedEvent, out: ProjectionWriter
+) -> None:
     out.insert(
         Incident,
-        id=event.stream_id,
-        model_id=data["model_id"],
-        version_id=data["version_id"] or None,
-        version_number=data["version_number"] or None,
-        title=data["title"],
-        description=data["description"],
-        occurred_at=data["occurred_at"],
-        became_aware_at=data["became_aware_at"],
-        classes=data["classes"],
-        tier=data["tier"],
-        policy_version=data["policy_version"],
-        clock_applies=data["clock_applies"],
-        deadline_at=data["deadline_at"] or None,
-        reminder_times=data["reminder_times"],
-        owner_team=data["owner_team"],
-        reported_by=data["reporter_id"],
+        id=recorded.stream_id,
+        model_id=e.model_id,
+        version_id=e.version_id or None,
+        version_number=e.version_number or None,
+        title=e.title,
+        description=e.description,
+        occurred_at=e.occurred_at,
+        became_aware_at=e.became_aware_at,
+        classes=e.classes,
+        tier=e.tier,
+        policy_version=e.policy_version,
+        clock_applies=e.clock_applies,
+        deadline_at=e.deadline_at or None,
+        reminder_times=e.reminder_times,
+        owner_team=e.owner_team,
+        reported_by=e.reporter_id,
         status="open",
         reminders_sent=0,
         overdue=False,
@@ -348,51 +263,55 @@ def project_incident_reported(event: RecordedEvent, out: ProjectionWriter) -> No
         closed_by=None,
         resolution="",
         no_report_reason="",
-        opened_at=event.recorded_at,
-        updated_at=event.recorded_at,
-        stream_version=event.version,
+        opened_at=recorded.recorded_at,
+        updated_at=recorded.recorded_at,
+        stream_version=recorded.version,
     )
 
 
-@projector("governance.IncidentReportDeadlineReminderSent")
+@projector(ev.IncidentReportDeadlineReminderSent)
 def project_incident_report_deadline_reminder_sent(
-    event: RecordedEvent, out: ProjectionWriter
+    e: ev.IncidentReportDeadlineReminderSent, recorded: RecordedEvent, out: ProjectionWriter
 ) -> None:
-    touch(out, Incident, event, reminders_sent=event.data["reminder"])
+    touch(out, Incident, recorded, reminders_sent=e.reminder)
 
 
-@projector("governance.IncidentReportOverdue")
-def project_incident_report_overdue(event: RecordedEvent, out: ProjectionWriter) -> None:
-    touch(out, Incident, event, overdue=True, finding_id=event.data["finding_id"])
+@projector(ev.IncidentReportOverdue)
+def project_incident_report_overdue(
+    e: ev.IncidentReportOverdue, recorded: RecordedEvent, out: ProjectionWriter
+) -> None:
+    touch(out, Incident, recorded, overdue=True, finding_id=e.finding_id)
 
 
-@projector("governance.IncidentReportedToAuthority")
-def project_incident_reported_to_authority(event: RecordedEvent, out: ProjectionWriter) -> None:
-    data = event.data
+@projector(ev.IncidentReportedToAuthority)
+def project_incident_reported_to_authority(
+    e: ev.IncidentReportedToAuthority, recorded: RecordedEvent, out: ProjectionWriter
+) -> None:
     touch(
         out,
         Incident,
-        event,
-        authority_reported_at=data["reported_at"],
-        authority_recorded_by=data["recorded_by"],
-        authority=data["authority"],
-        authority_reference=data["reference"],
-        reported_late=data["late"],
+        recorded,
+        authority_reported_at=e.reported_at,
+        authority_recorded_by=e.recorded_by,
+        authority=e.authority,
+        authority_reference=e.reference,
+        reported_late=e.late,
     )
 
 
-@projector("governance.IncidentClosed")
-def project_incident_closed(event: RecordedEvent, out: ProjectionWriter) -> None:
-    data = event.data
+@projector(ev.IncidentClosed)
+def project_incident_closed(
+    e: ev.IncidentClosed, recorded: RecordedEvent, out: ProjectionWriter
+) -> None:
     touch(
         out,
         Incident,
-        event,
+        recorded,
         status="closed",
-        closed_at=event.recorded_at,
-        closed_by=data["closed_by"],
-        resolution=data["resolution"],
-        no_report_reason=data["no_report_reason"],
+        closed_at=recorded.recorded_at,
+        closed_by=e.closed_by,
+        resolution=e.resolution,
+        no_report_reason=e.no_report_reason,
     )
 
 

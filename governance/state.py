@@ -1,46 +1,54 @@
-"""Write models of governance: pure folds of the policy, a model's risk record and a
-version's evidence. Nothing here imports Django."""
+"""Write models of governance: pure folds of the policy, a model's risk record, a version's
+evidence, periodic reviews, findings and serious incidents. Nothing here imports Django.
+
+Each fold is a `Fold` of its state class: a handler per event class returns what the event
+changes; the fold stamps the stream's id, creation, last update and version (`AggregateState`).
+The review and finding folds are also what writes their read tables (`eventstore.snapshots`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from eventstore.folds import AggregateState, Changes, Fold, copied
 from eventstore.types import RecordedEvent
+from governance import events as ev
 from governance.policy import upgrade_tiers
 
 
 @dataclass(frozen=True)
-class PolicyState:
-    id: str = ""
+class PolicyState(AggregateState):
     number: int = 0
     tiers: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
+    # When the version in force was recorded (created_at is the first version's).
     recorded_at: datetime | None = None
-    stream_version: int = 0
 
     @property
     def exists(self) -> bool:
         return self.number > 0
 
 
-def evolve_policy(state: PolicyState, event: RecordedEvent) -> PolicyState:
-    if event.type == "governance.PolicyVersionRecorded":
-        return replace(
-            state,
-            id=str(event.stream_id),
-            number=event.data["number"],
-            tiers=upgrade_tiers(event.data["tiers"]),
-            reason=event.data["reason"],
-            recorded_at=event.recorded_at,
-            stream_version=event.version,
-        )
-    return replace(state, stream_version=event.version)
+evolve_policy = Fold(PolicyState)
+
+
+@evolve_policy.on(ev.PolicyVersionRecorded, opens=True)
+def _policy_version_recorded(
+    state: PolicyState, e: ev.PolicyVersionRecorded, rec: RecordedEvent
+) -> Changes:
+    return {
+        "number": e.number,
+        "tiers": upgrade_tiers(e.tiers),
+        "reason": e.reason,
+        "recorded_at": rec.recorded_at,
+    }
 
 
 @dataclass(frozen=True)
-class RiskState:
+class RiskState(AggregateState):
+    """A model's risk record; `id` is the risk stream's, `model_id` the model's."""
+
     model_id: str = ""
     tier: str = ""
     proposed_tier: str = ""
@@ -50,40 +58,32 @@ class RiskState:
     policy_version: int = 0
     suspended: bool = False
     suspension_reason: str = ""
-    updated_at: datetime | None = None
-    stream_version: int = 0
 
 
-def evolve_risk(state: RiskState, event: RecordedEvent) -> RiskState:
-    data = event.data
-    stamp = {
-        "model_id": data.get("model_id", state.model_id),
-        "updated_at": event.recorded_at,
-        "stream_version": event.version,
-    }
-    match event.type:
-        case "governance.IntakeRecorded":
-            return replace(
-                state,
-                answers=dict(data["answers"]),
-                proposed_tier=data["proposed_tier"],
-                policy_version=data["policy_version"],
-                **stamp,
-            )
-        case "governance.RiskTierAssigned":
-            return replace(
-                state,
-                tier=data["tier"],
-                overridden=data["overridden"],
-                reason=data["reason"],
-                policy_version=data["policy_version"],
-                **stamp,
-            )
-        case "governance.ModelSuspended":
-            return replace(state, suspended=True, suspension_reason=data["reason"], **stamp)
-        case "governance.ModelReinstated":
-            return replace(state, suspended=False, suspension_reason="", **stamp)
-    return replace(state, **stamp)
+evolve_risk = Fold(RiskState)
+
+
+# Each of a risk stream's events names the model. None is marked as opening: ModelRisk is keyed
+# by the model and upserted by its own projectors, whichever event comes first.
+@evolve_risk.on(ev.IntakeRecorded)
+def _intake_recorded(state: RiskState, e: ev.IntakeRecorded, rec: RecordedEvent) -> Changes:
+    return {**copied(e, RiskState), "answers": dict(e.answers)}
+
+
+@evolve_risk.on(ev.RiskTierAssigned)
+def _risk_tier_assigned(state: RiskState, e: ev.RiskTierAssigned, rec: RecordedEvent) -> Changes:
+    # The proposed tier is the intake's; an assignment leaves it as it is.
+    return copied(e, RiskState, "proposed_tier")
+
+
+@evolve_risk.on(ev.ModelSuspended)
+def _model_suspended(state: RiskState, e: ev.ModelSuspended, rec: RecordedEvent) -> Changes:
+    return {"model_id": e.model_id, "suspended": True, "suspension_reason": e.reason}
+
+
+@evolve_risk.on(ev.ModelReinstated)
+def _model_reinstated(state: RiskState, e: ev.ModelReinstated, rec: RecordedEvent) -> Changes:
+    return {"model_id": e.model_id, "suspended": False, "suspension_reason": ""}
 
 
 @dataclass(frozen=True)
@@ -108,11 +108,12 @@ class Waiver:
 
 
 @dataclass(frozen=True)
-class EvidenceState:
+class EvidenceState(AggregateState):
+    """A version's evidence; `id` is the evidence stream's, `version_id` the version's."""
+
     version_id: str = ""
     items: dict[str, EvidenceItem] = field(default_factory=dict)
     waivers: dict[str, Waiver] = field(default_factory=dict)
-    stream_version: int = 0
 
     def satisfied(self, kind: str, now: datetime) -> bool:
         """Attached, or waived by a waiver that has not expired."""
@@ -122,37 +123,38 @@ class EvidenceState:
         return waiver is not None and waiver.expires_at > now
 
 
-def evolve_evidence(state: EvidenceState, event: RecordedEvent) -> EvidenceState:
-    data = event.data
-    stamp = {"version_id": data["version_id"], "stream_version": event.version}
-    match event.type:
-        case "governance.EvidenceAttached":
-            item = EvidenceItem(
-                kind=data["kind"],
-                sha256=data["sha256"],
-                uri=data["uri"],
-                size=data["size"],
-                summary=dict(data["summary"]),
-                recorded_at=event.recorded_at,
-                stream_version=event.version,
-            )
-            return replace(state, items={**state.items, data["kind"]: item}, **stamp)
-        case "governance.EvidenceWaived":
-            waiver = Waiver(
-                kind=data["kind"],
-                reason=data["reason"],
-                expires_at=datetime.fromisoformat(data["expires_at"]),
-                granted_by=event.metadata.get("actor", ""),
-                recorded_at=event.recorded_at,
-                stream_version=event.version,
-            )
-            return replace(state, waivers={**state.waivers, data["kind"]: waiver}, **stamp)
-    return replace(state, **stamp)
+evolve_evidence = Fold(EvidenceState)
+
+
+@evolve_evidence.on(ev.EvidenceAttached)
+def _evidence_attached(state: EvidenceState, e: ev.EvidenceAttached, rec: RecordedEvent) -> Changes:
+    item = EvidenceItem(
+        kind=e.kind,
+        sha256=e.sha256,
+        uri=e.uri,
+        size=e.size,
+        summary=dict(e.summary),
+        recorded_at=rec.recorded_at,
+        stream_version=rec.version,
+    )
+    return {"version_id": e.version_id, "items": {**state.items, e.kind: item}}
+
+
+@evolve_evidence.on(ev.EvidenceWaived)
+def _evidence_waived(state: EvidenceState, e: ev.EvidenceWaived, rec: RecordedEvent) -> Changes:
+    waiver = Waiver(
+        kind=e.kind,
+        reason=e.reason,
+        expires_at=_at(e.expires_at),
+        granted_by=rec.metadata.get("actor", ""),
+        recorded_at=rec.recorded_at,
+        stream_version=rec.version,
+    )
+    return {"version_id": e.version_id, "waivers": {**state.waivers, e.kind: waiver}}
 
 
 @dataclass(frozen=True)
-class ReviewState:
-    id: str = ""
+class ReviewState(AggregateState):
     model_id: str = ""
     version_id: str = ""
     version_number: int = 0
@@ -170,6 +172,7 @@ class ReviewState:
     suspend_approval: bool = False
     status: str = "open"
     steps_done: frozenset[str] = frozenset()
+    reminded: bool = False
     escalation_level: int = 0
     flagged: bool = False
     non_compliant: bool = False
@@ -181,8 +184,6 @@ class ReviewState:
     rationale: str = ""
     late: bool = False
     opened_at: datetime | None = None
-    updated_at: datetime | None = None
-    stream_version: int = 0
 
     @property
     def exists(self) -> bool:
@@ -201,70 +202,73 @@ def _at(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def evolve_review(state: ReviewState, event: RecordedEvent) -> ReviewState:
-    data = event.data
-    stamp = {"updated_at": event.recorded_at, "stream_version": event.version}
-    match event.type:
-        case "governance.PeriodicReviewOpened":
-            return replace(
-                state,
-                id=str(event.stream_id),
-                model_id=data["model_id"],
-                version_id=data["version_id"],
-                version_number=data["version_number"],
-                sequence=data["sequence"],
-                tier=data["tier"],
-                policy_version=data["policy_version"],
-                boards=tuple(data["boards"]),
-                anchor_at=_at(data["anchor_at"]),
-                remind_at=_at(data["remind_at"]),
-                due_at=_at(data["due_at"]),
-                escalate_at=_at(data["escalate_at"]),
-                escalate_officer_at=_at(data["escalate_officer_at"]),
-                grace_ends_at=_at(data["grace_ends_at"]),
-                overdue_action=data["overdue_action"],
-                suspend_approval=data["suspend_approval"],
-                opened_at=event.recorded_at,
-                **stamp,
-            )
-        case "governance.ReviewReminderSent":
-            return replace(state, steps_done=state.steps_done | {"remind"}, **stamp)
-        case "governance.ReviewEscalated":
-            step = "escalate_chair" if data["level"] == 1 else "escalate_officer"
-            return replace(
-                state,
-                steps_done=state.steps_done | {step},
-                escalation_level=max(state.escalation_level, data["level"]),
-                **stamp,
-            )
-        case "governance.ReviewFlagged":
-            return replace(state, steps_done=state.steps_done | {"overdue"}, flagged=True, **stamp)
-        case "governance.VersionMarkedNonCompliant":
-            return replace(
-                state,
-                steps_done=state.steps_done | {"overdue"},
-                non_compliant=True,
-                suspended_request_id=data["suspended_request_id"],
-                **stamp,
-            )
-        case "governance.ReviewCompleted":
-            return replace(
-                state,
-                status="completed",
-                completed_at=event.recorded_at,
-                completed_by=data["reviewer_id"],
-                board=data["board"],
-                outcome=data["outcome"],
-                rationale=data["rationale"],
-                late=data["late"],
-                **stamp,
-            )
-    return replace(state, **stamp)
+evolve_review = Fold(ReviewState)
+
+_REVIEW_TIMES = (
+    "anchor_at",
+    "remind_at",
+    "due_at",
+    "escalate_at",
+    "escalate_officer_at",
+    "grace_ends_at",
+)
+
+
+@evolve_review.on(ev.PeriodicReviewOpened, opens=True)
+def _review_opened(state: ReviewState, e: ev.PeriodicReviewOpened, rec: RecordedEvent) -> Changes:
+    return {
+        **copied(e, ReviewState, *_REVIEW_TIMES),
+        **{name: _at(getattr(e, name)) for name in _REVIEW_TIMES},
+        "boards": tuple(e.boards),
+        "opened_at": rec.recorded_at,
+    }
+
+
+# steps_done is not a column of the read table, so these handlers may read it.
+@evolve_review.on(ev.ReviewReminderSent)
+def _review_reminded(state: ReviewState, e: ev.ReviewReminderSent, rec: RecordedEvent) -> Changes:
+    return {"steps_done": state.steps_done | {"remind"}, "reminded": True}
+
+
+@evolve_review.on(ev.ReviewEscalated)
+def _review_escalated(state: ReviewState, e: ev.ReviewEscalated, rec: RecordedEvent) -> Changes:
+    # The read table takes the event's level (its snapshot calls this with the initial state);
+    # the same, as escalations come in order: the chairs' step falls no later than the officers'.
+    step = "escalate_chair" if e.level == 1 else "escalate_officer"
+    return {
+        "steps_done": state.steps_done | {step},
+        "escalation_level": max(state.escalation_level, e.level),
+    }
+
+
+@evolve_review.on(ev.ReviewFlagged)
+def _review_flagged(state: ReviewState, e: ev.ReviewFlagged, rec: RecordedEvent) -> Changes:
+    return {"steps_done": state.steps_done | {"overdue"}, "flagged": True}
+
+
+@evolve_review.on(ev.VersionMarkedNonCompliant)
+def _version_marked_non_compliant(
+    state: ReviewState, e: ev.VersionMarkedNonCompliant, rec: RecordedEvent
+) -> Changes:
+    return {
+        "steps_done": state.steps_done | {"overdue"},
+        "non_compliant": True,
+        "suspended_request_id": e.suspended_request_id,
+    }
+
+
+@evolve_review.on(ev.ReviewCompleted)
+def _review_completed(state: ReviewState, e: ev.ReviewCompleted, rec: RecordedEvent) -> Changes:
+    return {
+        **copied(e, ReviewState),
+        "status": "completed",
+        "completed_at": rec.recorded_at,
+        "completed_by": e.reviewer_id,
+    }
 
 
 @dataclass(frozen=True)
-class FindingState:
-    id: str = ""
+class FindingState(AggregateState):
     model_id: str = ""
     version_id: str | None = None
     version_number: int | None = None
@@ -281,50 +285,40 @@ class FindingState:
     closed_by: int | None = None
     resolution: str = ""
     evidence: str = ""
-    stream_version: int = 0
 
     @property
     def exists(self) -> bool:
         return bool(self.id)
 
 
-def evolve_finding(state: FindingState, event: RecordedEvent) -> FindingState:
-    data = event.data
-    match event.type:
-        case "governance.FindingOpened":
-            return replace(
-                state,
-                id=str(event.stream_id),
-                model_id=data["model_id"],
-                # A finding about a model as a whole (an incident naming no version) has none.
-                version_id=data["version_id"] or None,
-                version_number=data["version_number"] or None,
-                source=data["source"],
-                source_id=data["source_id"],
-                title=data["title"],
-                severity=data["severity"],
-                owner_team=data["owner_team"],
-                boards=tuple(data["boards"]),
-                due_at=_at(data["due_at"]),
-                opened_at=event.recorded_at,
-                stream_version=event.version,
-            )
-        case "governance.FindingClosed":
-            return replace(
-                state,
-                status="closed",
-                closed_at=event.recorded_at,
-                closed_by=data["reviewer_id"],
-                resolution=data["resolution"],
-                evidence=data["evidence"],
-                stream_version=event.version,
-            )
-    return replace(state, stream_version=event.version)
+evolve_finding = Fold(FindingState)
+
+
+@evolve_finding.on(ev.FindingOpened, opens=True)
+def _finding_opened(state: FindingState, e: ev.FindingOpened, rec: RecordedEvent) -> Changes:
+    return {
+        **copied(e, FindingState),
+        # A finding about a model as a whole (an incident naming no version) has none.
+        "version_id": e.version_id or None,
+        "version_number": e.version_number or None,
+        "boards": tuple(e.boards),
+        "due_at": _at(e.due_at),
+        "opened_at": rec.recorded_at,
+    }
+
+
+@evolve_finding.on(ev.FindingClosed)
+def _finding_closed(state: FindingState, e: ev.FindingClosed, rec: RecordedEvent) -> Changes:
+    return {
+        **copied(e, FindingState),
+        "status": "closed",
+        "closed_at": rec.recorded_at,
+        "closed_by": e.reviewer_id,
+    }
 
 
 @dataclass(frozen=True)
-class IncidentState:
-    id: str = ""
+class IncidentState(AggregateState):
     model_id: str = ""
     version_id: str | None = None
     version_number: int | None = None
@@ -354,8 +348,6 @@ class IncidentState:
     resolution: str = ""
     no_report_reason: str = ""
     opened_at: datetime | None = None
-    updated_at: datetime | None = None
-    stream_version: int = 0
 
     @property
     def exists(self) -> bool:
@@ -366,56 +358,56 @@ class IncidentState:
         return self.authority_reported_at is not None
 
 
-def evolve_incident(state: IncidentState, event: RecordedEvent) -> IncidentState:
-    data = event.data
-    stamp = {"updated_at": event.recorded_at, "stream_version": event.version}
-    match event.type:
-        case "governance.IncidentReported":
-            return replace(
-                state,
-                id=str(event.stream_id),
-                model_id=data["model_id"],
-                version_id=data["version_id"] or None,
-                version_number=data["version_number"] or None,
-                title=data["title"],
-                description=data["description"],
-                occurred_at=_at(data["occurred_at"]),
-                became_aware_at=_at(data["became_aware_at"]),
-                classes=tuple(data["classes"]),
-                tier=data["tier"],
-                policy_version=data["policy_version"],
-                clock_applies=data["clock_applies"],
-                deadline_at=_at(data["deadline_at"]) if data["deadline_at"] else None,
-                reminder_times=tuple(_at(t) for t in data["reminder_times"]),
-                owner_team=data["owner_team"],
-                reported_by=data["reporter_id"],
-                opened_at=event.recorded_at,
-                **stamp,
-            )
-        case "governance.IncidentReportDeadlineReminderSent":
-            return replace(
-                state, reminders_sent=max(state.reminders_sent, data["reminder"]), **stamp
-            )
-        case "governance.IncidentReportOverdue":
-            return replace(state, overdue=True, finding_id=data["finding_id"], **stamp)
-        case "governance.IncidentReportedToAuthority":
-            return replace(
-                state,
-                authority_reported_at=_at(data["reported_at"]),
-                authority_recorded_by=data["recorded_by"],
-                authority=data["authority"],
-                authority_reference=data["reference"],
-                reported_late=data["late"],
-                **stamp,
-            )
-        case "governance.IncidentClosed":
-            return replace(
-                state,
-                status="closed",
-                closed_at=event.recorded_at,
-                closed_by=data["closed_by"],
-                resolution=data["resolution"],
-                no_report_reason=data["no_report_reason"],
-                **stamp,
-            )
-    return replace(state, **stamp)
+evolve_incident = Fold(IncidentState)
+
+
+@evolve_incident.on(ev.IncidentReported, opens=True)
+def _incident_reported(state: IncidentState, e: ev.IncidentReported, rec: RecordedEvent) -> Changes:
+    return {
+        **copied(e, IncidentState),
+        "version_id": e.version_id or None,
+        "version_number": e.version_number or None,
+        "occurred_at": _at(e.occurred_at),
+        "became_aware_at": _at(e.became_aware_at),
+        "classes": tuple(e.classes),
+        "deadline_at": _at(e.deadline_at) if e.deadline_at else None,
+        "reminder_times": tuple(_at(t) for t in e.reminder_times),
+        "reported_by": e.reporter_id,
+        "opened_at": rec.recorded_at,
+    }
+
+
+@evolve_incident.on(ev.IncidentReportDeadlineReminderSent)
+def _incident_reminded(
+    state: IncidentState, e: ev.IncidentReportDeadlineReminderSent, rec: RecordedEvent
+) -> Changes:
+    return {"reminders_sent": max(state.reminders_sent, e.reminder)}
+
+
+@evolve_incident.on(ev.IncidentReportOverdue)
+def _incident_overdue(
+    state: IncidentState, e: ev.IncidentReportOverdue, rec: RecordedEvent
+) -> Changes:
+    return {"overdue": True, "finding_id": e.finding_id}
+
+
+@evolve_incident.on(ev.IncidentReportedToAuthority)
+def _incident_reported_to_authority(
+    state: IncidentState, e: ev.IncidentReportedToAuthority, rec: RecordedEvent
+) -> Changes:
+    return {
+        "authority_reported_at": _at(e.reported_at),
+        "authority_recorded_by": e.recorded_by,
+        "authority": e.authority,
+        "authority_reference": e.reference,
+        "reported_late": e.late,
+    }
+
+
+@evolve_incident.on(ev.IncidentClosed)
+def _incident_closed(state: IncidentState, e: ev.IncidentClosed, rec: RecordedEvent) -> Changes:
+    return {
+        **copied(e, IncidentState),
+        "status": "closed",
+        "closed_at": rec.recorded_at,
+    }

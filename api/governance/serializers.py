@@ -9,10 +9,8 @@ from rest_framework import serializers
 
 from api.serializers import JsonObject, Pattern, StrictInput, Text
 from core import clock
-from governance import art73, events, policy
-
-# A plain file name: letters, digits, '.', '_', '-' and inner spaces; no path, no leading '.'.
-FILENAME = r"^[A-Za-z0-9_]([A-Za-z0-9._ -]{0,148}[A-Za-z0-9._-])?$"
+from governance import art73, events, policy, rules
+from registry import rules as registry_rules
 
 _TIER_SPEC = {
     "type": "object",
@@ -181,7 +179,7 @@ class RiskOutput(serializers.Serializer):
 
 class EvidenceUploadInput(StrictInput):
     kind = serializers.ChoiceField(choices=policy.EVIDENCE_KINDS)
-    filename = Pattern(FILENAME, max_length=150)
+    filename = Pattern(rules.FILENAME.pattern, max_length=150)
     size = serializers.IntegerField(min_value=0, max_value=2**53 - 1)
 
 
@@ -195,9 +193,9 @@ class EvidenceUploadOutput(serializers.Serializer):
 
 class EvidenceCreateInput(StrictInput):
     kind = serializers.ChoiceField(choices=policy.EVIDENCE_KINDS)
-    filename = Pattern(FILENAME, max_length=150)
+    filename = Pattern(rules.FILENAME.pattern, max_length=150)
     size = serializers.IntegerField(min_value=0, max_value=2**53 - 1)
-    sha256 = Pattern(r"^[0-9a-f]{64}$")
+    sha256 = Pattern(registry_rules.SHA256.pattern)
     summary = JsonObject(
         required=False,
         help_text="Structured summary; a model card needs every field of GOVERNANCE.md",
