@@ -117,3 +117,13 @@ def test_a_handler_may_not_set_stamped_or_unknown_fields():
 
     with pytest.raises(TypeError, match="unknown fields"):
         worse(Thing(), recorded(1, Opened(name="a", size=1)))
+
+
+def test_every_projector_named_by_a_stored_type_names_a_registered_event_class():
+    # Projectors register by class; the few that name a type (a layer below the app that
+    # declares it) must name one the catalog knows, or they would project nothing.
+    from eventstore import catalog, projection
+
+    known = set(catalog.registered_types())
+    named = {name for name in projection._projectors if name != projection.ALL_EVENTS}
+    assert named - known == set()
