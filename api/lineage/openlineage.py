@@ -19,6 +19,7 @@ from core.errors import InvalidInput
 from eventstore import store
 from eventstore.canonical import CanonicalizationError, canonical_json, check_json_value
 from lineage import commands, rules
+from lineage import events as ev
 from lineage.errors import InvalidRunEvent, NoTeam
 from registry import commands as registry
 from registry import rules as registry_rules
@@ -190,12 +191,12 @@ def ingest_run_event(
         return _ingest(actor, event, idempotency_key)
     except _Repeated as repeat:
         (first,) = [e for e in store.read_stream(repeat.stream_id) if e.position == repeat.position]
-        data = first.data
+        received = ev.RunEventReceived.from_data(first.data)
         return IngestResult(
-            f"run:{data['run_id']}",
-            data["run_state"],
-            tuple(data["inputs"]),
-            tuple(data["outputs"]),
+            f"run:{received.run_id}",
+            received.run_state,
+            tuple(received.inputs),
+            tuple(received.outputs),
             0,
         )
 
