@@ -209,7 +209,7 @@ def _ingest(actor: Actor, event: Any, idempotency_key: str | None) -> IngestResu
     event_time = _text(body.get("eventTime"), "eventTime", 64)
     run = _object(body.get("run"), "run")
     run_id = _text(run.get("runId"), "run.runId", 200)
-    if not rules._RUN_ID.match(run_id):
+    if not rules.RUN_ID.match(run_id):
         raise InvalidRunEvent("run.runId must be printable ASCII without spaces")
     job = _object(body.get("job"), "job")
     job_namespace = _text(job.get("namespace"), "job.namespace")

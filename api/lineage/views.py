@@ -7,7 +7,6 @@ server-side cursor while it is sent, and the export is recorded before and after
 from __future__ import annotations
 
 import base64
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,8 +31,9 @@ from eventstore.audit import bundle, trail
 from lineage import commands, exports, queries, rules
 from lineage.errors import NoCheckpoint, NodeNotFound
 from lineage.permissions import require_auditor
+from registry import rules as registry_rules
 
-MODEL_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+MODEL_NAME_PATTERN = registry_rules.NAME_PATTERN.pattern
 NODE = OpenApiParameter(
     "node",
     {"type": "string", "pattern": rules.NODE_PATTERN, "maxLength": 520},
@@ -73,7 +73,7 @@ def _depth(request: Request, default: int = 10) -> int:
     raw = request.query_params.get("depth")
     if raw is None:
         return default
-    if not re.fullmatch(r"[0-9]{1,3}", raw) or int(raw) > rules.MAX_DEPTH:
+    if not rules.DEPTH_TEXT.fullmatch(raw) or int(raw) > rules.MAX_DEPTH:
         raise ValidationError({"depth": f"a whole number from 0 to {rules.MAX_DEPTH}"})
     return int(raw)
 
