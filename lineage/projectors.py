@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from eventstore.projection import ProjectionWriter, projection_tables, projector
 from eventstore.types import RecordedEvent
+from lineage import events as ev
 from lineage import rules
 from lineage.models import LineageEdge, LineageNode
+from registry import events as rev
 
 projection_tables(LineageNode, LineageEdge)
 
@@ -50,26 +52,27 @@ def _edge(out: ProjectionWriter, source, edge_type: str, target, event: Recorded
     )
 
 
-@projector("registry.ModelVersionCreated")
-def project_model_version_created(event: RecordedEvent, out: ProjectionWriter) -> None:
-    data = event.data
+@projector(rev.ModelVersionCreated)
+def project_model_version_created(
+    e: rev.ModelVersionCreated, event: RecordedEvent, out: ProjectionWriter
+) -> None:
     out.execute(
         "INSERT INTO lineage_node (id, key, kind, owner_id, number, position, recorded_at)"
         " SELECT %s, 'model:' || m.name || '@' || %s, %s, m.id, %s, %s, %s"
         " FROM registry_registeredmodel m WHERE m.id = %s ON CONFLICT DO NOTHING",
         (
             event.stream_id,
-            data["number"],
+            e.number,
             rules.MODEL,
-            data["number"],
+            e.number,
             event.position,
             event.recorded_at,
-            data["model_id"],
+            e.model_id,
         ),
     )
     for refs, edge_type in (
-        (data["training_datasets"], "trained_on"),
-        (data["evaluation_datasets"], "evaluated_on"),
+        (e.training_datasets, "trained_on"),
+        (e.evaluation_datasets, "evaluated_on"),
     ):
         for ref in refs:
             node = rules.parse_node(ref)
@@ -86,23 +89,25 @@ def project_model_version_created(event: RecordedEvent, out: ProjectionWriter) -
                     node.number,
                 ),
             )
-    if data["run_id"]:
-        run = _run_node(out, data["run_id"], event)
+    if e.run_id:
+        run = _run_node(out, e.run_id, event)
         _edge(out, run, "produced", str(event.stream_id), event)
 
 
-@projector("registry.ModelRenamed")
-def project_model_renamed(event: RecordedEvent, out: ProjectionWriter) -> None:
+@projector(rev.ModelRenamed)
+def project_model_renamed(e: rev.ModelRenamed, event: RecordedEvent, out: ProjectionWriter) -> None:
     out.execute(
         "UPDATE lineage_node SET key = 'model:' || %s || '@' || number"
         " WHERE owner_id = %s AND kind = %s",
-        (event.data["new_name"], event.stream_id, rules.MODEL),
+        (e.new_name, event.stream_id, rules.MODEL),
     )
 
 
-@projector("registry.DatasetRegistered")
-def project_dataset_registered(event: RecordedEvent, out: ProjectionWriter) -> None:
-    key = f"dataset:{event.data['name']}"
+@projector(rev.DatasetRegistered)
+def project_dataset_registered(
+    e: rev.DatasetRegistered, event: RecordedEvent, out: ProjectionWriter
+) -> None:
+    key = f"dataset:{e.name}"
     out.execute(
         _NODE,
         (
@@ -117,34 +122,36 @@ def project_dataset_registered(event: RecordedEvent, out: ProjectionWriter) -> N
     )
 
 
-@projector("registry.DatasetVersionCreated")
-def project_dataset_version_created(event: RecordedEvent, out: ProjectionWriter) -> None:
-    data = event.data
+@projector(rev.DatasetVersionCreated)
+def project_dataset_version_created(
+    e: rev.DatasetVersionCreated, event: RecordedEvent, out: ProjectionWriter
+) -> None:
     out.execute(
         "INSERT INTO lineage_node (id, key, kind, owner_id, number, position, recorded_at)"
         " SELECT %s, 'dataset:' || d.name || '@' || %s, %s, d.id, %s, %s, %s"
         " FROM registry_dataset d WHERE d.id = %s ON CONFLICT DO NOTHING",
         (
             event.stream_id,
-            data["number"],
+            e.number,
             rules.DATASET_VERSION,
-            data["number"],
+            e.number,
             event.position,
             event.recorded_at,
-            data["dataset_id"],
+            e.dataset_id,
         ),
     )
 
 
-@projector("lineage.EdgeRecorded")
-def project_edge_recorded(event: RecordedEvent, out: ProjectionWriter) -> None:
-    data = event.data
-    for key in (data["source"], data["target"]):
+@projector(ev.EdgeRecorded)
+def project_edge_recorded(e: ev.EdgeRecorded, event: RecordedEvent, out: ProjectionWriter) -> None:
+    for key in (e.source, e.target):
         if key.startswith("run:"):
             _run_node(out, key[4:], event)
-    _edge(out, data["source_id"], data["edge_type"], data["target_id"], event)
+    _edge(out, e.source_id, e.edge_type, e.target_id, event)
 
 
-@projector("lineage.RunEventReceived")
-def project_run_event_received(event: RecordedEvent, out: ProjectionWriter) -> None:
-    _run_node(out, event.data["run_id"], event)
+@projector(ev.RunEventReceived)
+def project_run_event_received(
+    e: ev.RunEventReceived, event: RecordedEvent, out: ProjectionWriter
+) -> None:
+    _run_node(out, e.run_id, event)

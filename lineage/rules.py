@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from lineage.errors import InvalidEdge, InvalidNode, SelfLoop
 from registry.rules import _NAME_CHAR as DATASET_CHAR
+from registry.rules import NAME_PATTERN as MODEL_NAME
 
 NAMESPACE = uuid.UUID("0b6b7f5e-51d6-4c59-8f0e-3f1b0c7a2d44")
 MODEL, DATASET, DATASET_VERSION, RUN = "model", "dataset", "dataset_version", "run"
@@ -33,14 +34,21 @@ EDGE_TYPES = tuple(EDGE_KINDS)
 # read and write the same dataset, so cycles through runs are allowed.
 ACYCLIC_TYPES = frozenset({"fine_tuned_from", "distilled_from", "ensembled_from", "derived_from"})
 MAX_DEPTH = 100
-_RUN_ID = re.compile(r"^[!-~]{1,200}$")
-_MODEL = re.compile(r"^model:(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,199})@(?P<n>[1-9][0-9]{0,9})$")
-_DATASET = re.compile(f"^dataset:(?P<name>{DATASET_CHAR}{{1,500}})(?:@(?P<n>[1-9][0-9]{{0,9}}))?$")
+# Validation patterns, each written once: the API's serializers and query parameters use these.
+# A node name is built from the registry's model and dataset names, a version number and a run
+# id (printable ASCII without spaces).
+_MODEL_NAME = MODEL_NAME.pattern.removeprefix("^").removesuffix("$")
+_NUMBER = "[1-9][0-9]{0,9}"
+_RUN = "[!-~]{1,200}"
+RUN_ID = re.compile(f"^{_RUN}$")
+_MODEL = re.compile(f"^model:(?P<name>{_MODEL_NAME})@(?P<n>{_NUMBER})$")
+_DATASET = re.compile(f"^dataset:(?P<name>{DATASET_CHAR}{{1,500}})(?:@(?P<n>{_NUMBER}))?$")
 # The same rules as one pattern in the dialect OpenAPI uses (no named groups).
 NODE_PATTERN = (
-    "^(model:[A-Za-z0-9][A-Za-z0-9._-]{0,199}@[1-9][0-9]{0,9}"
-    f"|dataset:{DATASET_CHAR}{{1,500}}(@[1-9][0-9]{{0,9}})?|run:[!-~]{{1,200}})$"
+    f"^(model:{_MODEL_NAME}@{_NUMBER}|dataset:{DATASET_CHAR}{{1,500}}(@{_NUMBER})?|run:{_RUN})$"
 )
+# The depth query parameter: up to three digits (check_depth bounds the number).
+DEPTH_TEXT = re.compile(r"^[0-9]{1,3}$")
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,7 @@ def parse_node(text: object) -> NodeRef:
         if number is None:
             return NodeRef(DATASET, match["name"])
         return NodeRef(DATASET_VERSION, match["name"], int(number))
-    if text.startswith("run:") and _RUN_ID.match(text[4:]):
+    if text.startswith("run:") and RUN_ID.match(text[4:]):
         return NodeRef(RUN, text[4:])
     raise InvalidNode(
         f"{text[:80]!r} is not a node: use model:<name>@<version>,"

@@ -19,6 +19,7 @@ from core.errors import InvalidInput
 from eventstore import store
 from eventstore.canonical import CanonicalizationError, canonical_json, check_json_value
 from lineage import commands, rules
+from lineage import events as ev
 from lineage.errors import InvalidRunEvent, NoTeam
 from registry import commands as registry
 from registry import rules as registry_rules
@@ -190,12 +191,12 @@ def ingest_run_event(
         return _ingest(actor, event, idempotency_key)
     except _Repeated as repeat:
         (first,) = [e for e in store.read_stream(repeat.stream_id) if e.position == repeat.position]
-        data = first.data
+        received = ev.RunEventReceived.from_data(first.data)
         return IngestResult(
-            f"run:{data['run_id']}",
-            data["run_state"],
-            tuple(data["inputs"]),
-            tuple(data["outputs"]),
+            f"run:{received.run_id}",
+            received.run_state,
+            tuple(received.inputs),
+            tuple(received.outputs),
             0,
         )
 
@@ -208,7 +209,7 @@ def _ingest(actor: Actor, event: Any, idempotency_key: str | None) -> IngestResu
     event_time = _text(body.get("eventTime"), "eventTime", 64)
     run = _object(body.get("run"), "run")
     run_id = _text(run.get("runId"), "run.runId", 200)
-    if not rules._RUN_ID.match(run_id):
+    if not rules.RUN_ID.match(run_id):
         raise InvalidRunEvent("run.runId must be printable ASCII without spaces")
     job = _object(body.get("job"), "job")
     job_namespace = _text(job.get("namespace"), "job.namespace")

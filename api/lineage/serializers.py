@@ -77,7 +77,7 @@ def _dataset_part(limit: int) -> str:
 
 
 class RunBody(serializers.Serializer):
-    runId = Pattern(r"^[!-~]{1,200}$", max_length=200)
+    runId = Pattern(rules.RUN_ID.pattern, max_length=200)
     facets = serializers.DictField(required=False)
 
 

@@ -7,7 +7,6 @@ server-side cursor while it is sent, and the export is recorded before and after
 from __future__ import annotations
 
 import base64
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,7 +73,7 @@ def _depth(request: Request, default: int = 10) -> int:
     raw = request.query_params.get("depth")
     if raw is None:
         return default
-    if not re.fullmatch(r"[0-9]{1,3}", raw) or int(raw) > rules.MAX_DEPTH:
+    if not rules.DEPTH_TEXT.fullmatch(raw) or int(raw) > rules.MAX_DEPTH:
         raise ValidationError({"depth": f"a whole number from 0 to {rules.MAX_DEPTH}"})
     return int(raw)
 
