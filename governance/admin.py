@@ -17,7 +17,8 @@ from boards.queries import boards_of
 from core import clock
 from eventstore.admin import ReadOnlyAdmin, stream_history
 from eventstore.admin_views import confirm_and_post
-from governance import art73, cadence, incidents, queries, reviews
+from governance import art73, cadence, queries
+from governance.commands import incidents, reviews
 from governance.models import (
     BiasAudit,
     Evidence,

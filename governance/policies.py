@@ -16,7 +16,7 @@ from eventstore import store
 from eventstore.subscribers import subscriber
 from eventstore.types import NO_STREAM, Reaction, RecordedEvent, SideEffect, StreamRef
 from governance import events as ev
-from governance.incidents import INCIDENT_BOARDS
+from governance.rules import INCIDENT_BOARDS
 from governance.streams import finding_stream_id, load_incident
 from registry.streams import load_model, load_version
 

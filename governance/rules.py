@@ -1,9 +1,202 @@
-"""Pure rules of governance input that every entry point shares (API, admin, commands): the
-patterns a value must match. Nothing here imports Django."""
+"""Pure rules of governance: what the commands check and work out before they load or append,
+with no database in sight. A version's number, the tier an officer records, evidence kinds,
+file names and summaries, a waiver's term, an audit's source and the period a scheduled audit
+covers, a review's outcome, and an incident's texts, timestamps, report to the authority and
+closure. The policy document's own rules are governance.policy's, the review cadence
+governance.cadence's and the Art. 73 clocks governance.art73's. Nothing here imports Django."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Container
+from datetime import datetime, timedelta
+from typing import Any
 
+from core.errors import InvalidInput
+from eventstore.canonical import CanonicalizationError, check_json_value
+from governance import events as ev
+from governance import policy
+from governance.errors import (
+    AuthorityReportRequired,
+    IncompleteModelCard,
+    InvalidAuthorityReport,
+    InvalidWaiver,
+    OverrideNeedsReason,
+)
+from governance.fairness import Thresholds, spec_with_thresholds
+from registry.errors import ModelVersionNotFound
+
+# -- versions ----------------------------------------------------------------------------
+
+
+def require_version_number(number: Any, versions: Container[int], model_name: str) -> None:
+    """ModelVersionNotFound unless `number` is an int (not a bool) among the model's versions."""
+    if isinstance(number, bool) or not isinstance(number, int) or number not in versions:
+        raise ModelVersionNotFound(f"model {model_name!r} has no version {number}")
+
+
+# -- risk tier ---------------------------------------------------------------------------
+
+
+def check_tier(tier: str | None) -> None:
+    if tier is not None and tier not in policy.TIERS:
+        raise InvalidInput(f"tier is one of {', '.join(policy.TIERS)}")
+
+
+def chosen_tier(proposed_tier: str, tier: str | None, reason: str) -> tuple[str, bool]:
+    """The tier an officer records (the proposed one unless given) and whether it overrides
+    the proposal; an override needs a reason."""
+    chosen = tier or proposed_tier
+    overridden = chosen != proposed_tier
+    if overridden and not reason.strip():
+        raise OverrideNeedsReason("overriding the proposed tier needs a reason")
+    return chosen, overridden
+
+
+# -- evidence ----------------------------------------------------------------------------
+
+MAX_FILENAME = 150
 # A plain file name: letters, digits, '.', '_', '-' and inner spaces; no path, no leading '.'.
 FILENAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9._ -]{0,148}[A-Za-z0-9._-])?$")
+EVALUATION_DATA = "evaluation_data"
+
+
+def check_kind(kind: Any) -> str:
+    if kind not in policy.EVIDENCE_KINDS:
+        raise InvalidInput(f"kind is one of {', '.join(policy.EVIDENCE_KINDS)}")
+    return kind
+
+
+def check_filename_length(filename: Any) -> None:
+    if not isinstance(filename, str) or len(filename) > MAX_FILENAME:
+        raise InvalidInput(f"an evidence file name is at most {MAX_FILENAME} characters")
+
+
+def check_audit_spec(spec: Any) -> None:
+    """The audit specification given with evaluation data is checked when it is attached, not
+    when the audit runs later in a worker (the thresholds there come from the tier's policy)."""
+    try:
+        spec_with_thresholds(spec, Thresholds().as_dict())
+    except InvalidInput as exc:
+        raise type(exc)(f"summary.audit_spec: {exc.detail}", **exc.extra) from exc
+
+
+def check_summary(kind: str, summary: Any) -> dict[str, Any]:
+    """An evidence document's structured summary: a JSON object; a model card's has every
+    GOVERNANCE.md field, and an `audit_spec` given with evaluation data is a valid one."""
+    if summary is None:
+        summary = {}
+    if not isinstance(summary, dict):
+        raise InvalidInput("summary must be a JSON object")
+    try:
+        check_json_value(summary)
+    except CanonicalizationError as exc:
+        raise InvalidInput(f"summary: {exc}") from exc
+    missing = policy.missing_model_card_fields(summary) if kind == "model_card" else []
+    if missing:
+        raise IncompleteModelCard(f"the model card misses: {', '.join(missing)}")
+    if kind == EVALUATION_DATA and "audit_spec" in summary:
+        check_audit_spec(summary["audit_spec"])
+    return summary
+
+
+def carries_audit_spec(kind: str, summary: dict[str, Any]) -> bool:
+    """Evaluation data attached with the specification of its audit."""
+    return kind == EVALUATION_DATA and "audit_spec" in summary
+
+
+# -- waivers -----------------------------------------------------------------------------
+
+MAX_WAIVER = timedelta(days=366)
+
+
+def check_waiver_expiry(expires_at: datetime | None, now: datetime) -> None:
+    if expires_at is None or expires_at <= now:
+        raise InvalidWaiver("a waiver expires in the future")
+    if expires_at > now + MAX_WAIVER:
+        raise InvalidWaiver("a waiver lasts at most a year")
+
+
+# -- bias audits -------------------------------------------------------------------------
+
+MAX_ROWS = 100_000
+
+
+def check_audit_source(rows: Any, use_evidence: bool) -> None:
+    if (rows is None) == (not use_evidence):
+        raise InvalidInput("audit either posted rows or the attached evaluation data")
+
+
+def check_rows(rows: Any) -> None:
+    if not isinstance(rows, list) or len(rows) > MAX_ROWS:
+        raise InvalidInput(f"rows are a list of at most {MAX_ROWS} objects")
+
+
+def audit_due(last: datetime, cadence_days: int) -> datetime:
+    """When a scheduled audit comes due: the tier's cadence after the last audit (or anchor)."""
+    return last + timedelta(days=cadence_days)
+
+
+def scheduled_audit_key(due: datetime) -> str:
+    """A scheduled audit is keyed by the period it covers."""
+    return f"scheduled:{due.isoformat()}"
+
+
+def new_version_audit_key(evidence_sha256: str) -> str:
+    """One audit per evaluation data document of a version, whatever delivers the task."""
+    return f"{ev.NEW_VERSION}:{evidence_sha256}"
+
+
+# -- periodic reviews --------------------------------------------------------------------
+
+REVIEWED_STATUSES = ("approved", "deployed")
+OUTCOMES = ("satisfactory", "changes_required")
+
+
+def check_outcome(outcome: Any) -> None:
+    if outcome not in OUTCOMES:
+        raise InvalidInput(f"outcome is one of {', '.join(OUTCOMES)}")
+
+
+def overdue_reason(sequence: int, version_number: int, due_at: datetime) -> str:
+    return (
+        f"periodic review {sequence} of version {version_number} was due"
+        f" {due_at.date().isoformat()} and is overdue beyond its grace period"
+    )
+
+
+# -- incidents ---------------------------------------------------------------------------
+
+# The boards that hear of incidents, follow their reports and close them.
+INCIDENT_BOARDS = ["legal", "model-risk"]
+TITLE_LIMIT = 200
+DESCRIPTION_LIMIT = 10_000
+REFERENCE_LIMIT = 200
+
+
+def moment(value: Any, what: str) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidInput(f"{what} is a timestamp with a time zone")
+    return value
+
+
+def check_authority_report_time(
+    reported_at: datetime, became_aware_at: datetime, now: datetime
+) -> None:
+    if reported_at > now:
+        raise InvalidAuthorityReport("reported_at cannot be in the future")
+    if reported_at < became_aware_at:
+        raise InvalidAuthorityReport("reported_at cannot be before became_aware_at")
+
+
+def reported_late(deadline_at: datetime | None, reported_at: datetime) -> bool:
+    return deadline_at is not None and reported_at > deadline_at
+
+
+def check_closure(clock_applies: bool, reported_to_authority: bool, no_report_reason: str) -> None:
+    """Where the Art. 73 clock applied, an incident closes once its report to the authority is
+    recorded, or with a reason why none was due."""
+    if clock_applies and not reported_to_authority and not no_report_reason.strip():
+        raise AuthorityReportRequired(
+            "record the report to the authority first, or give no_report_reason"
+        )

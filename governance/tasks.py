@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from core.actors import Actor
-from governance import audits, incidents, reviews
+from governance.commands import audits, incidents, reviews
 from governance.delivery import send_once
 
 RETRY = {

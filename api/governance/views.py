@@ -25,7 +25,8 @@ from api.params import AS_OF, IDEMPOTENCY_KEY, IF_MATCH, MODEL_NAME, NUMBER, as_
 from api.preconditions import etag, expected_version
 from core import clock
 from core.actors import Actor
-from governance import art73, audits, commands, incidents, policy, queries, reviews, streams
+from governance import art73, commands, policy, queries, streams
+from governance.commands import audits, findings, incidents, reviews
 from governance.models import Evidence, Finding, Incident, PeriodicReview, PolicyVersion
 from registry import queries as registry_queries
 from registry.models import RegisteredModel
@@ -505,7 +506,7 @@ class FindingClosureApi(APIView):
         body = s.FindingCloseInput(data=request.data)
         body.is_valid(raise_exception=True)
         current = queries.get_finding(str(finding_id), user=request.user)
-        state = audits.close_finding(
+        state = findings.close_finding(
             actor=Actor.from_request(request),
             finding_id=current.id,
             expected_version=expected_version(request, current.stream_version),

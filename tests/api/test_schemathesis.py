@@ -81,7 +81,7 @@ def _seed_review(actor, officer, model) -> None:
 
     from approvals import commands as approvals
     from core import clock
-    from governance import reviews
+    from governance.commands import reviews
 
     request = approvals.request_approval(actor=actor, model_id=model.id, number=1)
     approvals.record_decision(
@@ -93,14 +93,14 @@ def _seed_review(actor, officer, model) -> None:
     )
     with clock.frozen(clock.now() + timedelta(days=366)):
         assert reviews.scan_reviews(actor=Actor.system("tests")).opened == 1
-    from governance import audits
+    from governance.commands import audits
     from tests.governance.test_audits import SPEC, rows
 
     failed = audits.run_bias_audit(
         actor=actor, model_id=model.id, number=1, spec=SPEC, rows=rows(0.8, 0.3)
     )
     assert failed.finding_id is not None
-    from governance import incidents
+    from governance.commands import incidents
 
     incidents.report_incident(
         actor=actor,

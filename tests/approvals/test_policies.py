@@ -15,7 +15,7 @@ from approvals.models import ApprovalRequest
 from eventstore import store
 from eventstore.models import Event
 from eventstore.types import NO_STREAM, StreamRef
-from governance import audits
+from governance.commands import audits
 from governance.events import VersionMarkedNonCompliant
 from governance.models import ApprovalStanding, Finding
 from registry import promotion

@@ -18,8 +18,9 @@ from core.actors import Actor
 from core.errors import InvalidInput
 from eventstore import store
 from eventstore.models import Event, OutboxMessage
-from governance import audits, policy, tasks
 from governance import commands as governance
+from governance import policy, tasks
+from governance.commands import audits, findings
 from governance.errors import FindingClosed, NoEvaluationData, NotAuditor
 from governance.models import BiasAudit, Finding
 from registry import streams as registry_streams
@@ -120,7 +121,7 @@ def test_finding_closes_only_with_evidence_by_a_board_reviewer(cast, evidence_st
         actor=actor_of(cast.owner), model_id=model.id, number=1, spec=SPEC, rows=rows(0.8, 0.3)
     )
     with pytest.raises(NotBoardMember):
-        audits.close_finding(
+        findings.close_finding(
             actor=actor_of(cast.owner),
             finding_id=outcome.finding_id,
             resolution="retrained",
@@ -128,10 +129,10 @@ def test_finding_closes_only_with_evidence_by_a_board_reviewer(cast, evidence_st
         )
     eli = actor_of(cast.reviewer("ethics"))
     with pytest.raises(InvalidInput):
-        audits.close_finding(
+        findings.close_finding(
             actor=eli, finding_id=outcome.finding_id, resolution="retrained", evidence=" "
         )
-    closed = audits.close_finding(
+    closed = findings.close_finding(
         actor=eli,
         finding_id=outcome.finding_id,
         resolution="retrained with reweighing; version 2 passes",
@@ -139,7 +140,7 @@ def test_finding_closes_only_with_evidence_by_a_board_reviewer(cast, evidence_st
     )
     assert closed.status == "closed" and closed.closed_by == cast.reviewer("ethics").pk
     with pytest.raises(FindingClosed):
-        audits.close_finding(
+        findings.close_finding(
             actor=eli, finding_id=outcome.finding_id, resolution="again", evidence="x"
         )
 

@@ -18,7 +18,7 @@ from core import clock
 from core.actors import Actor
 from eventstore import store
 from governance import queries as governance_queries
-from governance import reviews
+from governance.commands import reviews
 from governance.models import PeriodicReview
 from tests.approvals.conftest import actor_of
 from tests.governance.cadence_helpers import approved_version

@@ -9,8 +9,8 @@ import pytest
 
 from core import clock
 from core.actors import Actor
-from governance import incidents
 from governance import streams as governance_streams
+from governance.commands import incidents
 from tests.approvals.conftest import actor_of
 from tests.approvals.test_admin import form_fields, staff_client, submit_form
 from tests.conftest import make_user

@@ -12,7 +12,7 @@ from core import clock
 from core.actors import Actor
 from eventstore import store
 from eventstore.models import Event
-from governance import incidents
+from governance.commands import incidents
 from governance.models import Incident
 from tests.api.conftest import client_for
 from tests.conftest import make_user

@@ -16,9 +16,9 @@ from core import clock
 from core.actors import Actor
 from core.errors import DomainError
 from eventstore.models import Event, OutboxMessage
-from governance import audits, incidents
 from governance import commands as governance
 from governance import streams as governance_streams
+from governance.commands import findings, incidents
 from governance.errors import (
     AuthorityReportRequired,
     IncidentClosed,
@@ -305,7 +305,7 @@ def test_overdue_finding_without_a_version_is_closed_by_a_board_member(cast):
         now.set(T0 + 3 * DAY)
         scan()
         finding_id = governance_streams.load_incident(state.id).finding_id
-        closed = audits.close_finding(
+        closed = findings.close_finding(
             actor=actor_of(cast.reviewer("model-risk", 1)),
             finding_id=finding_id,
             resolution="report filed late; on-call rota for Art. 73 reports",

@@ -16,7 +16,7 @@ from eventstore import store
 from eventstore.catalog import DomainEvent
 from eventstore.projection import projectors_for
 from eventstore.snapshots import registered_snapshots
-from governance import audits, incidents, reviews
+from governance import commands
 from governance import events as ev
 from governance.models import Finding, PeriodicReview
 from governance.state import (
@@ -79,25 +79,25 @@ def _scenario(cast, evidence_store) -> None:
         high, _, _ = approved_version(cast, evidence_store, "high")
         approved_version(cast, evidence_store, "low")
         now.set(T0 + 20 * DAY)
-        reviews.scan_reviews(actor=SCAN)
+        commands.scan_reviews(actor=SCAN)
         first = PeriodicReview.objects.get(model_id=high.id, status="open")
-        reviews.complete_review(
+        commands.complete_review(
             actor=actor_of(cast.reviewer("model-risk", 1)),
             review_id=str(first.id),
             board="model-risk",
             outcome="changes_required",
             rationale="drift above the limit; retrain",
         )
-        outcome = audits.run_bias_audit(
+        outcome = commands.run_bias_audit(
             actor=actor_of(cast.owner), model_id=high.id, number=1, spec=SPEC, rows=_rows()
         )
-        audits.close_finding(
+        commands.close_finding(
             actor=actor_of(cast.reviewer("ethics")),
             finding_id=outcome.finding_id,
             resolution="retrained with reweighing",
             evidence="bias audit of version 2",
         )
-        incidents.report_incident(
+        commands.report_incident(
             actor=actor_of(cast.owner),
             model_id=high.id,
             title="limits set to zero",
@@ -107,9 +107,9 @@ def _scenario(cast, evidence_store) -> None:
             classes=["widespread"],
         )
         now.set(T0 + 24 * DAY)
-        incidents.scan_incidents(actor=SCAN)
+        commands.scan_incidents(actor=SCAN)
         now.set(T0 + 420 * DAY)
-        reviews.scan_reviews(actor=SCAN)
+        commands.scan_reviews(actor=SCAN)
 
 
 @pytest.mark.django_db

@@ -10,7 +10,7 @@ import pytest
 from core import clock
 from core.actors import Actor
 from eventstore import store
-from governance import reviews
+from governance.commands import reviews
 from governance.models import PeriodicReview
 from tests.approvals.conftest import governed_version
 from tests.approvals.test_admin import staff_client, submit_form
@@ -65,7 +65,7 @@ def test_outsider_gets_no_review_pages_when_not_concerned(cast, evidence_store):
 
 
 def test_audit_page_shows_selection_rates_as_an_svg_chart(cast, evidence_store):
-    from governance import audits
+    from governance.commands import audits
     from tests.approvals.conftest import actor_of
     from tests.governance.test_audits import SPEC, rows
 
@@ -86,7 +86,7 @@ def test_audit_page_shows_selection_rates_as_an_svg_chart(cast, evidence_store):
 
 def test_approval_page_shows_the_bias_audit_the_ledger_recorded(cast, evidence_store):
     from approvals import commands as approvals
-    from governance import audits
+    from governance.commands import audits
     from tests.approvals.conftest import actor_of
     from tests.governance.test_audits import SPEC, rows
 

@@ -11,7 +11,7 @@ import pytest
 from core import clock
 from core.actors import Actor
 from eventstore import store
-from governance import reviews
+from governance.commands import reviews
 from governance.models import PeriodicReview
 from tests.api.conftest import client_for
 from tests.conftest import make_user

@@ -17,8 +17,9 @@ from core import clock
 from core.actors import Actor
 from eventstore import catalog, store
 from eventstore.types import RecordedEvent
-from governance import cadence, policy, reviews
+from governance import cadence, policy
 from governance import streams as governance_streams
+from governance.commands import reviews
 from governance.errors import ReviewClosed
 from governance.models import PeriodicReview
 from tests.approvals.conftest import actor_of

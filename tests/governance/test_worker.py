@@ -38,7 +38,7 @@ from eventstore import outbox, store
 from eventstore.models import OutboxMessage
 from eventstore.types import NO_STREAM, NewEvent, SideEffect
 from governance import commands as governance
-from governance import reviews
+from governance.commands import reviews
 from governance.models import BiasAudit, DeliveredNotification, Finding, PeriodicReview
 from tests.approvals.conftest import actor_of, governed_version, unique_name, upload
 from tests.conftest import new_stream, wait_until

@@ -14,8 +14,8 @@ import pytest
 from approvals import commands as approvals
 from core import clock
 from core.actors import Actor
-from governance import audits, reviews
 from governance import commands as governance
+from governance.commands import audits, reviews
 from tests.api.conftest import client_for
 from tests.approvals.conftest import actor_of, cast, evidence_store  # noqa: F401
 from tests.conftest import run_verifier

@@ -1,9 +1,9 @@
-"""Bias audits and findings: run an audit of a version's evaluation data (attached evidence
-or posted rows) with the fairness thresholds of the policy in force, record the result, and
-open a finding for the model's owners and the ethics board when it fails. Scheduled audits
-run on each tier's bias-audit cadence from the periodic scan; where the tier's policy says so,
-every new version is audited as soon as its evaluation data is attached. Load -> decide ->
-append."""
+"""Bias audits: run an audit of a version's evaluation data (attached evidence or posted rows)
+with the fairness thresholds of the policy in force and record the result; a failing audit
+opens a finding for the model's owners and the ethics board (governance/policies.py).
+Scheduled audits run on each tier's bias-audit cadence from the periodic scan; where the
+tier's policy says so, every new version is audited as soon as its evaluation data is
+attached. Load -> decide -> append."""
 
 from __future__ import annotations
 
@@ -11,38 +11,33 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError
 
 from boards import queries as board_queries
-from boards import rules as board_rules
-from boards.errors import NotBoardMember, SeparationOfDuties
 from core import clock
 from core.actors import Actor
 from core.errors import DomainError, InvalidInput
-from core.text import clean_text
 from eventstore import store
 from eventstore.canonical import CanonicalizationError, canonical_json
 from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
-from governance import evaluation_data, fairness
+from governance import evaluation_data, fairness, rules
 from governance import events as ev
-from governance.errors import FindingClosed, NoEvaluationData, NotAuditor, RiskTierMissing
+from governance.errors import NoEvaluationData, NotAuditor, RiskTierMissing
 from governance.models import BiasAudit, Evidence, ModelRisk
 from governance.queries import current_policy, last_granted_at
-from governance.state import FindingState
-from governance.streams import audit_stream_id, finding_stream_id, load_finding, load_risk
+from governance.rules import EVALUATION_DATA as EVALUATION_DATA
+from governance.rules import MAX_ROWS as MAX_ROWS
+from governance.rules import new_version_audit_key as new_version_audit_key
+from governance.streams import audit_stream_id, finding_stream_id, load_risk
 from registry import permissions
-from registry.errors import ModelVersionNotFound
 from registry.models import ModelVersion
 from registry.streams import load_model, load_version, load_version_by_number
 
 log = logging.getLogger(__name__)
-
-EVALUATION_DATA = "evaluation_data"
-MAX_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -89,11 +84,9 @@ def run_bias_audit(
     audited (NoEvaluationData once another replaced it)."""
     model = load_model(model_id)
     _require_auditor(actor, model)
-    if isinstance(number, bool) or not isinstance(number, int) or number not in model.versions:
-        raise ModelVersionNotFound(f"model {model.name!r} has no version {number}")
+    rules.require_version_number(number, model.versions, model.name)
     version = load_version_by_number(model.id, number)
-    if (rows is None) == (not use_evidence):
-        raise InvalidInput("audit either posted rows or the attached evaluation data")
+    rules.check_audit_source(rows, use_evidence)
     tier = load_risk(model.id).tier
     if not tier:
         raise RiskTierMissing(f"model {model.name!r} needs a confirmed risk tier first")
@@ -113,8 +106,7 @@ def run_bias_audit(
         result = evaluation_data.audit_artifact(evidence.artifact_key, spec=audit_spec)
         sha = evidence.sha256
     else:
-        if not isinstance(rows, list) or len(rows) > MAX_ROWS:
-            raise InvalidInput(f"rows are a list of at most {MAX_ROWS} objects")
+        rules.check_rows(rows)
         result = evaluation_data.audit_rows(rows, spec=audit_spec)
     fingerprint = None
     if idempotency_key is not None:
@@ -192,7 +184,7 @@ def scan_bias_audits(*, actor: Actor, now: datetime | None = None) -> AuditScanR
         evidence = evaluation_evidence(str(version.id))
         if cadence_days is None or evidence is None or "audit_spec" not in evidence.summary:
             continue
-        due = _last_audit_or_anchor(version, evidence) + timedelta(days=cadence_days)
+        due = rules.audit_due(_last_audit_or_anchor(version, evidence), cadence_days)
         if now < due:
             continue
         try:
@@ -203,7 +195,7 @@ def scan_bias_audits(*, actor: Actor, now: datetime | None = None) -> AuditScanR
                 spec=evidence.summary["audit_spec"],
                 use_evidence=True,
                 trigger=ev.SCHEDULED,
-                audit_key=f"scheduled:{due.isoformat()}",
+                audit_key=rules.scheduled_audit_key(due),
             )
             ran += 1
         except (ConcurrencyConflict, IntegrityError):
@@ -218,16 +210,11 @@ def scan_bias_audits(*, actor: Actor, now: datetime | None = None) -> AuditScanR
 # -- audits of every new version ---------------------------------------------------------
 
 
-def new_version_audit_key(evidence_sha256: str) -> str:
-    """One audit per evaluation data document of a version, whatever delivers the task."""
-    return f"{ev.NEW_VERSION}:{evidence_sha256}"
-
-
 def audit_new_version(
     *, actor: Actor, version_id: str, evidence_sha256: str
 ) -> AuditOutcome | None:
     """The audit queued when evaluation data with an `audit_spec` was attached to a version of
-    a tier whose policy sets `bias_audit_on_new_version` (governance.commands.attach_evidence).
+    a tier whose policy sets `bias_audit_on_new_version` (commands.evidence.attach_evidence).
     Its id is derived from the document's sha256, so a task delivered twice records nothing
     the second time; a document replaced before its audit ran is left to its successor, which
     queued its own. Evaluation data the audit refuses is logged, not retried: a retry would
@@ -262,53 +249,3 @@ def audit_new_version(
     except DomainError as error:
         log.warning("bias audit of new version %s refused: %s", version.id, error)
         return None
-
-
-# -- findings ----------------------------------------------------------------------------
-
-
-def require_independent(user: Any, owner_team: str, version_id: str | None, detail: str) -> None:
-    """Separation of duties for whoever checks a model's own conduct: not one of its owners,
-    nor an author of the version concerned (if any)."""
-    authors = board_queries.author_ids(load_version(version_id)) if version_id else []
-    violated = board_rules.separation_of_duties(
-        user.pk,
-        requester_id=-1,
-        owner_ids=board_queries.owner_ids(owner_team),
-        author_ids=authors,
-    )
-    if violated is not None:
-        raise SeparationOfDuties(violated, detail)
-
-
-def close_finding(
-    *,
-    actor: Actor,
-    finding_id: str,
-    resolution: str,
-    evidence: str,
-    expected_version: int | None = None,
-    idempotency_key: str | None = None,
-) -> FindingState:
-    """A member of the finding's boards closes it, with the evidence of the fix; the model's
-    owners and the version's authors cannot close their own finding."""
-    resolution = clean_text(resolution, "resolution", 5000, required=True)
-    evidence = clean_text(evidence, "evidence", 2000, required=True)
-    state = load_finding(finding_id)
-    if state.status != "open":
-        raise FindingClosed(f"finding {state.id} is already closed")
-    user = actor.account
-    if user is None or not board_queries.is_member(user, state.boards):
-        raise NotBoardMember(f"only members of {', '.join(state.boards)} close this finding")
-    require_independent(
-        user, state.owner_team, state.version_id, "the model's owners and authors cannot close it"
-    )
-    if expected_version is not None and expected_version != state.stream_version:
-        raise ConcurrencyConflict(uuid.UUID(state.id), expected_version, state.stream_version)
-    store.append(
-        StreamRef(uuid.UUID(state.id), ev.FINDING),
-        state.stream_version,
-        [ev.FindingClosed(reviewer_id=user.pk, resolution=resolution, evidence=evidence)],
-        command_metadata(actor, idempotency_key),
-    )
-    return load_finding(state.id)

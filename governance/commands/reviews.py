@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from boards import queries as board_queries
@@ -23,37 +22,29 @@ from boards.errors import NotBoardMember, SeparationOfDuties
 from boards.queries import board_chairs, board_members
 from core import clock
 from core.actors import Actor
-from core.errors import InvalidInput, Unprocessable
+from core.errors import Unprocessable
 from core.text import clean_text
 from eventstore import store
 from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
-from governance import cadence
+from governance import cadence, rules
 from governance import events as ev
-from governance.commands import repeated
+from governance.commands.common import OFFICER_PERM as OFFICER_PERM
+from governance.commands.common import repeated, risk_officers
 from governance.errors import ReviewClosed
 from governance.models import ModelRisk, PeriodicReview
 from governance.queries import approval_in_force, current_policy, last_granted_at
+from governance.rules import OUTCOMES as OUTCOMES
+from governance.rules import REVIEWED_STATUSES
 from governance.state import ReviewState
 from governance.streams import load_review, review_stream_id
 from registry.models import ModelVersion
 from registry.streams import load_model, load_version
 
 NOTIFY_TASK = "governance.notify_review"
-REVIEWED_STATUSES = ("approved", "deployed")
-OUTCOMES = ("satisfactory", "changes_required")
-OFFICER_PERM = "governance.assign_risk_tier"
 
 
 # -- who hears about it ------------------------------------------------------------------
-
-
-def risk_officers() -> list[int]:
-    """Holders of the model-risk officer permission (directly or through a group)."""
-    users = get_user_model().objects.with_perm(
-        OFFICER_PERM, include_superusers=False, backend="django.contrib.auth.backends.ModelBackend"
-    )
-    return sorted(users.filter(is_active=True).values_list("pk", flat=True))
 
 
 def _notify(step: str, review_id: uuid.UUID | str, user_ids: list[int]) -> list[SideEffect]:
@@ -221,10 +212,7 @@ def _step_event(actor: Actor, state: ReviewState, step: str, effects: list[SideE
         return ev.ReviewEscalated(
             level=2, escalated_to="model_risk_officer", recipient_ids=officers
         )
-    reason = (
-        f"periodic review {state.sequence} of version {state.version_number} was due"
-        f" {state.due_at.date().isoformat()} and is overdue beyond its grace period"
-    )
+    reason = rules.overdue_reason(state.sequence, state.version_number, state.due_at)
     effects += _notify(step, state.id, risk_officers())
     if state.overdue_action == "flag":
         return ev.ReviewFlagged(reason=reason)
@@ -256,8 +244,7 @@ def complete_review(
     """A member of one of the review's boards completes it; the model's owners and the
     version's authors cannot (separation of duties). `expected_versions` (stream id ->
     version): the streams the member was shown; refused if any moved since."""
-    if outcome not in OUTCOMES:
-        raise InvalidInput(f"outcome is one of {', '.join(OUTCOMES)}")
+    rules.check_outcome(outcome)
     rationale = clean_text(rationale, "rationale", 5000, required=True)
     state = load_review(review_id)
     if state.status != "open" and repeated(

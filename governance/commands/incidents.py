@@ -1,7 +1,7 @@
 """Serious incidents and their EU AI Act Art. 73 reporting clocks: commands that report an
 incident, record its report to the market surveillance authority, close it, and the scan that
 reminds ahead of each deadline and marks an overdue report (opening a finding). Load ->
-decide -> append; the clock math is governance.art73's.
+decide -> append; the clock math is governance.art73's, the checks governance.rules'.
 
 Who may do what: the model's owners, members of the model-risk board and model-risk officers
 report incidents (whoever learns of one must be able to start the clock); members of the
@@ -26,38 +26,30 @@ from django.db import IntegrityError
 from boards import queries as board_queries
 from core import clock
 from core.actors import Actor
-from core.errors import InvalidInput
 from core.text import clean_text
 from eventstore import store
 from eventstore.canonical import canonical_json
 from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
-from governance import art73, audits
+from governance import art73, rules
 from governance import events as ev
-from governance.commands import repeated
+from governance.commands.common import OFFICER_PERM, repeated, risk_officers
+from governance.commands.findings import require_independent
 from governance.errors import (
     AlreadyReportedToAuthority,
-    AuthorityReportRequired,
     IncidentClosed,
-    InvalidAuthorityReport,
     NotIncidentReporter,
     NotIncidentReviewer,
 )
 from governance.models import Incident
 from governance.queries import current_policy
-from governance.reviews import OFFICER_PERM, risk_officers
+from governance.rules import DESCRIPTION_LIMIT, INCIDENT_BOARDS, REFERENCE_LIMIT, TITLE_LIMIT
 from governance.state import IncidentState
 from governance.streams import finding_stream_id, load_incident, load_risk
 from registry import permissions
-from registry.errors import ModelVersionNotFound
 from registry.streams import load_model
 
 NOTIFY_TASK = "governance.notify_incident"
-# The boards that hear of incidents, follow their reports and close them.
-INCIDENT_BOARDS = ["legal", "model-risk"]
-TITLE_LIMIT = 200
-DESCRIPTION_LIMIT = 10_000
-REFERENCE_LIMIT = 200
 
 
 # -- who hears about it and who may act --------------------------------------------------
@@ -111,16 +103,10 @@ def _require_reviewer(actor: Actor, state: IncidentState) -> Any:
             f"only members of the {' and '.join(INCIDENT_BOARDS)} boards or a risk officer"
             " may do this"
         )
-    audits.require_independent(
+    require_independent(
         user, state.owner_team, state.version_id, "the model's owners and authors cannot do this"
     )
     return user
-
-
-def _moment(value: Any, what: str) -> datetime:
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise InvalidInput(f"{what} is a timestamp with a time zone")
-    return value
 
 
 def _expected(
@@ -159,17 +145,12 @@ def report_incident(
     title = clean_text(title, "title", TITLE_LIMIT, required=True)
     description = clean_text(description, "description", DESCRIPTION_LIMIT, required=True)
     classes = art73.check_classes(classes)
-    occurred_at = _moment(occurred_at, "occurred_at")
-    became_aware_at = _moment(became_aware_at, "became_aware_at")
+    occurred_at = rules.moment(occurred_at, "occurred_at")
+    became_aware_at = rules.moment(became_aware_at, "became_aware_at")
     art73.check_times(occurred_at=occurred_at, became_aware_at=became_aware_at, now=clock.now())
     version_id = ""
     if version_number is not None:
-        if (
-            isinstance(version_number, bool)
-            or not isinstance(version_number, int)
-            or version_number not in model.versions
-        ):
-            raise ModelVersionNotFound(f"model {model.name!r} has no version {version_number}")
+        rules.require_version_number(version_number, model.versions, model.name)
         version_id = model.versions[version_number]
     tier = load_risk(model.id).tier
     policy_in_force = current_policy()
@@ -242,7 +223,7 @@ def record_authority_report(
     authority = clean_text(authority, "authority", REFERENCE_LIMIT, required=True)
     reference = clean_text(reference, "reference", REFERENCE_LIMIT, required=True)
     now = clock.now()
-    reported_at = now if reported_at is None else _moment(reported_at, "reported_at")
+    reported_at = now if reported_at is None else rules.moment(reported_at, "reported_at")
     state = load_incident(incident_id)
     event_type = "governance.IncidentReportedToAuthority"
     if state.reported_to_authority and repeated(
@@ -255,10 +236,7 @@ def record_authority_report(
     if state.reported_to_authority:
         raise AlreadyReportedToAuthority(f"incident {state.id} was already reported")
     assert state.became_aware_at is not None
-    if reported_at > now:
-        raise InvalidAuthorityReport("reported_at cannot be in the future")
-    if reported_at < state.became_aware_at:
-        raise InvalidAuthorityReport("reported_at cannot be before became_aware_at")
+    rules.check_authority_report_time(reported_at, state.became_aware_at, now)
     _expected(state, expected_version, expected_versions)
     store.append(
         StreamRef(uuid.UUID(state.id), ev.INCIDENT),
@@ -269,7 +247,7 @@ def record_authority_report(
                 reported_at=reported_at.isoformat(),
                 authority=authority,
                 reference=reference,
-                late=state.deadline_at is not None and reported_at > state.deadline_at,
+                late=rules.reported_late(state.deadline_at, reported_at),
             )
         ],
         command_metadata(actor, idempotency_key),
@@ -300,10 +278,7 @@ def close_incident(
     _require_reviewer(actor, state)
     if state.status != "open":
         raise IncidentClosed(f"incident {state.id} is already closed")
-    if state.clock_applies and not state.reported_to_authority and not no_report_reason.strip():
-        raise AuthorityReportRequired(
-            "record the report to the authority first, or give no_report_reason"
-        )
+    rules.check_closure(state.clock_applies, state.reported_to_authority, no_report_reason)
     _expected(state, expected_version, expected_versions)
     store.append(
         StreamRef(uuid.UUID(state.id), ev.INCIDENT),

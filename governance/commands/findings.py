@@ -1,0 +1,69 @@
+"""Findings: a member of the finding's boards closes it with the evidence of the fix, never one
+of the model's owners or the version's authors. Load -> decide -> append. Findings are opened
+by governance's reactions (governance/policies.py), not by a command."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from boards import queries as board_queries
+from boards import rules as board_rules
+from boards.errors import NotBoardMember, SeparationOfDuties
+from core.actors import Actor
+from core.text import clean_text
+from eventstore import store
+from eventstore.metadata import command_metadata
+from eventstore.types import ConcurrencyConflict, StreamRef
+from governance import events as ev
+from governance.errors import FindingClosed
+from governance.state import FindingState
+from governance.streams import load_finding
+from registry.streams import load_version
+
+
+def require_independent(user: Any, owner_team: str, version_id: str | None, detail: str) -> None:
+    """Separation of duties for whoever checks a model's own conduct: not one of its owners,
+    nor an author of the version concerned (if any)."""
+    authors = board_queries.author_ids(load_version(version_id)) if version_id else []
+    violated = board_rules.separation_of_duties(
+        user.pk,
+        requester_id=-1,
+        owner_ids=board_queries.owner_ids(owner_team),
+        author_ids=authors,
+    )
+    if violated is not None:
+        raise SeparationOfDuties(violated, detail)
+
+
+def close_finding(
+    *,
+    actor: Actor,
+    finding_id: str,
+    resolution: str,
+    evidence: str,
+    expected_version: int | None = None,
+    idempotency_key: str | None = None,
+) -> FindingState:
+    """A member of the finding's boards closes it, with the evidence of the fix; the model's
+    owners and the version's authors cannot close their own finding."""
+    resolution = clean_text(resolution, "resolution", 5000, required=True)
+    evidence = clean_text(evidence, "evidence", 2000, required=True)
+    state = load_finding(finding_id)
+    if state.status != "open":
+        raise FindingClosed(f"finding {state.id} is already closed")
+    user = actor.account
+    if user is None or not board_queries.is_member(user, state.boards):
+        raise NotBoardMember(f"only members of {', '.join(state.boards)} close this finding")
+    require_independent(
+        user, state.owner_team, state.version_id, "the model's owners and authors cannot close it"
+    )
+    if expected_version is not None and expected_version != state.stream_version:
+        raise ConcurrencyConflict(uuid.UUID(state.id), expected_version, state.stream_version)
+    store.append(
+        StreamRef(uuid.UUID(state.id), ev.FINDING),
+        state.stream_version,
+        [ev.FindingClosed(reviewer_id=user.pk, resolution=resolution, evidence=evidence)],
+        command_metadata(actor, idempotency_key),
+    )
+    return load_finding(state.id)

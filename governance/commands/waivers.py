@@ -1,0 +1,70 @@
+"""Waivers for missing evidence: granted by the model-risk board's chair, never an owner or
+author of the version; each expires, and is recorded as evidence. Load -> decide -> append."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from boards.errors import SeparationOfDuties
+from boards.permissions import require_review_board
+from boards.queries import author_ids, owner_ids
+from boards.rules import REVIEW_BOARD, separation_of_duties
+from core import clock
+from core.actors import Actor
+from core.text import clean_text
+from eventstore import store
+from eventstore.metadata import command_metadata
+from eventstore.types import StreamRef
+from governance import events as ev
+from governance import rules
+from governance.state import EvidenceState
+from governance.streams import evidence_stream_id, load_evidence
+from registry.streams import load_model, load_version_by_number
+
+
+def grant_waiver(
+    *,
+    actor: Actor,
+    model_id: str,
+    number: int,
+    kind: str,
+    reason: str,
+    expires_at: datetime,
+    idempotency_key: str | None = None,
+) -> EvidenceState:
+    """A waiver for missing evidence: granted by the model-risk board's chair, who must not be
+    an owner or author; it expires, and it is itself recorded as evidence (so, like new
+    evidence, it voids decisions given before it: approvals' subscriber)."""
+    model = load_model(model_id)
+    rules.require_version_number(number, model.versions, model.name)
+    version = load_version_by_number(model.id, number)
+    rules.check_kind(kind)
+    reason = clean_text(reason, "reason", required=True)
+    rules.check_waiver_expiry(expires_at, clock.now())
+    require_review_board(actor, chair=True)
+    violated = separation_of_duties(
+        actor.account.pk,
+        requester_id=-1,
+        owner_ids=owner_ids(model.team),
+        author_ids=author_ids(version),
+    )
+    if violated is not None:
+        raise SeparationOfDuties(violated, "the model's owners and authors cannot waive evidence")
+    evidence = load_evidence(version.id)
+    store.append(
+        StreamRef(evidence_stream_id(version.id), ev.EVIDENCE),
+        evidence.stream_version,
+        [
+            ev.EvidenceWaived(
+                model_id=version.model_id,
+                version_id=version.id,
+                version_number=version.number,
+                kind=kind,
+                reason=reason,
+                expires_at=expires_at.isoformat(),
+                board=REVIEW_BOARD,
+            )
+        ],
+        command_metadata(actor, idempotency_key),
+    )
+    return load_evidence(version.id)
