@@ -22,8 +22,7 @@ from registry import promotion
 from registry.promotion import GateNotConfigured
 from tests.approvals.conftest import actor_of, approve, governed_version, revise_model_card
 from tests.approvals.test_commands import approve_high, request_for
-from tests.governance.cadence_helpers import approved_version
-from tests.governance.test_audits import SPEC, rows
+from tests.governance.helpers import SPEC, approved_version, rows
 
 
 def _since(position: int) -> list[Event]:
