@@ -94,7 +94,7 @@ def _seed_review(actor, officer, model) -> None:
     with clock.frozen(clock.now() + timedelta(days=366)):
         assert reviews.scan_reviews(actor=Actor.system("tests")).opened == 1
     from governance.commands import audits
-    from tests.governance.test_audits import SPEC, rows
+    from tests.governance.helpers import SPEC, rows
 
     failed = audits.run_bias_audit(
         actor=actor, model_id=model.id, number=1, spec=SPEC, rows=rows(0.8, 0.3)

@@ -28,8 +28,7 @@ from tests.approvals.conftest import (
     request_for,
     revise_model_card,
 )
-from tests.governance.cadence_helpers import approved_version
-from tests.governance.test_audits import SPEC, rows
+from tests.governance.helpers import SPEC, approved_version, rows
 
 
 def _since(position: int) -> list[Event]:

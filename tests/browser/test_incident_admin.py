@@ -8,7 +8,7 @@ from datetime import timedelta
 from core import clock
 from governance import streams as governance_streams
 from tests.browser.pages import log_in, screenshot
-from tests.governance.test_incidents import model_of_tier, report
+from tests.governance.helpers import model_of_tier, report
 
 
 def test_legal_reviewer_reports_an_incident_to_the_authority_and_closes_it(

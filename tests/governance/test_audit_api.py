@@ -12,8 +12,7 @@ from governance import tasks
 from tests.api.conftest import client_for
 from tests.approvals.conftest import governed_version, unique_name
 from tests.conftest import make_user
-from tests.governance.cadence_helpers import approved_version
-from tests.governance.test_audits import SPEC, _attach_evaluation_data, rows
+from tests.governance.helpers import SPEC, approved_version, attach_evaluation_data, rows
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +85,7 @@ def test_audit_of_a_new_critical_version_is_listed_with_its_trigger(cast, eviden
     model, version = governed_version(
         cast, evidence_store, "critical", unique_name("critical-model")
     )
-    _attach_evaluation_data(cast, evidence_store, model, version, rows(0.5, 0.5))
+    attach_evaluation_data(cast, evidence_store, model, version, rows(0.5, 0.5))
     (message,) = OutboxMessage.objects.filter(task=tasks.AUDIT_NEW_VERSION)
     tasks.audit_new_version.apply(kwargs=message.kwargs, task_id=str(message.id)).get()
     url = f"/api/v1/models/{model.name}/versions/1/bias-audits/"

@@ -21,7 +21,7 @@ from governance import queries as governance_queries
 from governance.commands import reviews
 from governance.models import PeriodicReview
 from tests.approvals.conftest import actor_of
-from tests.governance.cadence_helpers import approved_version
+from tests.governance.helpers import approved_version
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

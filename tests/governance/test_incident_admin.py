@@ -12,9 +12,9 @@ from core.actors import Actor
 from governance import streams as governance_streams
 from governance.commands import incidents
 from tests.approvals.conftest import actor_of
-from tests.approvals.test_admin import form_fields, staff_client, submit_form
 from tests.conftest import make_user
-from tests.governance.test_incidents import model_of_tier, report
+from tests.governance.helpers import model_of_tier, report
+from tests.helpers.admin import form_fields, staff_client, submit_form
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

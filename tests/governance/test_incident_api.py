@@ -16,7 +16,7 @@ from governance.commands import incidents
 from governance.models import Incident
 from tests.api.conftest import client_for
 from tests.conftest import make_user
-from tests.governance.test_incidents import model_of_tier
+from tests.governance.helpers import model_of_tier
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -28,7 +28,7 @@ from governance.state import (
     evolve_risk,
 )
 from tests.approvals.conftest import actor_of
-from tests.governance.cadence_helpers import approved_version
+from tests.governance.helpers import approved_version
 
 T0 = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -13,9 +13,9 @@ from eventstore import store
 from governance.commands import reviews
 from governance.models import PeriodicReview
 from tests.approvals.conftest import governed_version
-from tests.approvals.test_admin import staff_client, submit_form
 from tests.conftest import make_user
-from tests.governance.cadence_helpers import approved_version
+from tests.governance.helpers import approved_version
+from tests.helpers.admin import staff_client, submit_form
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -67,7 +67,7 @@ def test_outsider_gets_no_review_pages_when_not_concerned(cast, evidence_store):
 def test_audit_page_shows_selection_rates_as_an_svg_chart(cast, evidence_store):
     from governance.commands import audits
     from tests.approvals.conftest import actor_of
-    from tests.governance.test_audits import SPEC, rows
+    from tests.governance.helpers import SPEC, rows
 
     model, _, _ = approved_version(cast, evidence_store, "high")
     outcome = audits.run_bias_audit(
@@ -88,7 +88,7 @@ def test_approval_page_shows_the_bias_audit_the_ledger_recorded(cast, evidence_s
     from approvals import commands as approvals
     from governance.commands import audits
     from tests.approvals.conftest import actor_of
-    from tests.governance.test_audits import SPEC, rows
+    from tests.governance.helpers import SPEC, rows
 
     model, _ = governed_version(cast, evidence_store, "high", "audited-page")
     outcome = audits.run_bias_audit(

@@ -15,7 +15,7 @@ from governance.commands import reviews
 from governance.models import PeriodicReview
 from tests.api.conftest import client_for
 from tests.conftest import make_user
-from tests.governance.cadence_helpers import approved_version
+from tests.governance.helpers import approved_version
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -42,7 +42,7 @@ from governance.commands import reviews
 from governance.models import BiasAudit, DeliveredNotification, Finding, PeriodicReview
 from tests.approvals.conftest import actor_of, governed_version, unique_name, upload
 from tests.conftest import new_stream, wait_until
-from tests.governance.cadence_helpers import approved_version, event_types
+from tests.governance.helpers import approved_version, event_types
 
 ROOT = Path(__file__).resolve().parents[2]
 AMQP = "amqp://guest:guest@127.0.0.1:5672//"

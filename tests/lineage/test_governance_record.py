@@ -19,7 +19,7 @@ from governance.commands import audits, reviews
 from tests.api.conftest import client_for
 from tests.approvals.conftest import actor_of, cast, evidence_store  # noqa: F401
 from tests.conftest import run_verifier
-from tests.governance.cadence_helpers import approved_version
+from tests.governance.helpers import approved_version
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

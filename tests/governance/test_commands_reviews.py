@@ -23,7 +23,7 @@ from governance.commands import reviews
 from governance.errors import ReviewClosed
 from governance.models import PeriodicReview
 from tests.approvals.conftest import actor_of
-from tests.governance.cadence_helpers import approved_version, event_types
+from tests.governance.helpers import approved_version, event_types
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

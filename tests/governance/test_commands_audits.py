@@ -6,8 +6,6 @@ attached."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,21 +24,17 @@ from governance.models import BiasAudit, Finding
 from registry import streams as registry_streams
 from tests.approvals.conftest import actor_of, governed_version, unique_name, upload
 from tests.conftest import make_user
-from tests.governance.cadence_helpers import approved_version
+from tests.governance.helpers import (
+    SPEC,
+    approved_version,
+    as_csv,
+    attach_evaluation_data,
+    rows,
+)
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
-SPEC = {"attributes": ["sex"], "label": "label", "prediction": "prediction"}
-
-
-def rows(rate_a: float, rate_b: float, n: int = 100) -> list[dict]:
-    """n rows per group; the first rate*n of each group are selected, labels alternate."""
-    out = []
-    for group, rate in (("a", rate_a), ("b", rate_b)):
-        for i in range(n):
-            out.append({"sex": group, "label": i % 2, "prediction": 1 if i < rate * n else 0})
-    return out
 
 
 def test_failing_audit_records_result_and_opens_a_finding_for_owners_and_ethics(
@@ -145,26 +139,6 @@ def test_finding_closes_only_with_evidence_by_a_board_reviewer(cast, evidence_st
         )
 
 
-def _csv(data: list[dict]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["sex", "label", "prediction"])
-    writer.writeheader()
-    writer.writerows(data)
-    return buffer.getvalue().encode()
-
-
-def _attach_evaluation_data(cast, evidence_store, model, version, data: list[dict]) -> None:
-    document = upload(evidence_store, version, "evaluation_data", _csv(data), "eval.csv")
-    governance.attach_evidence(
-        actor=actor_of(cast.owner),
-        model_id=model.id,
-        number=1,
-        kind="evaluation_data",
-        summary={"audit_spec": SPEC},
-        **document,
-    )
-
-
 def test_scheduled_audit_runs_once_per_cadence_from_the_attached_evaluation_data(
     cast, evidence_store
 ):
@@ -173,7 +147,7 @@ def test_scheduled_audit_runs_once_per_cadence_from_the_attached_evaluation_data
             cast,
             evidence_store,
             "high",
-            before_request=lambda model, version: _attach_evaluation_data(
+            before_request=lambda model, version: attach_evaluation_data(
                 cast, evidence_store, model, version, rows(0.8, 0.3)
             ),
         )
@@ -221,7 +195,7 @@ def test_new_version_of_a_critical_model_is_audited_once_when_evaluation_data_is
 ):
     model, version = _new_version(cast, evidence_store, "critical")
     assert registry_streams.load_version(version.id).status == "draft"
-    _attach_evaluation_data(cast, evidence_store, model, version, rows(0.8, 0.3))
+    attach_evaluation_data(cast, evidence_store, model, version, rows(0.8, 0.3))
     (message,) = _new_version_messages(version)
     evidence = audits.evaluation_evidence(str(version.id))
     assert message.kwargs == {"version_id": str(version.id), "evidence_sha256": evidence.sha256}
@@ -245,11 +219,13 @@ def test_new_version_of_a_critical_model_is_audited_once_when_evaluation_data_is
 
 def test_same_evaluation_data_attached_again_is_audited_once(cast, evidence_store):
     model, version = _new_version(cast, evidence_store, "critical")
-    _attach_evaluation_data(cast, evidence_store, model, version, rows(0.5, 0.5))
-    _attach_evaluation_data(cast, evidence_store, model, version, rows(0.5, 0.5))
+    attach_evaluation_data(cast, evidence_store, model, version, rows(0.5, 0.5))
+    attach_evaluation_data(cast, evidence_store, model, version, rows(0.5, 0.5))
     assert len(_new_version_messages(version)) == 1  # the repeat appended nothing
     # The same document with another summary is new evidence, but not new data to audit.
-    document = upload(evidence_store, version, "evaluation_data", _csv(rows(0.5, 0.5)), "eval.csv")
+    document = upload(
+        evidence_store, version, "evaluation_data", as_csv(rows(0.5, 0.5)), "eval.csv"
+    )
     governance.attach_evidence(
         actor=actor_of(cast.owner),
         model_id=model.id,
@@ -271,7 +247,7 @@ def test_new_version_of_a_high_tier_model_is_not_audited_when_evaluation_data_is
     cast, evidence_store
 ):
     model, version = _new_version(cast, evidence_store, "high")
-    _attach_evaluation_data(cast, evidence_store, model, version, rows(0.8, 0.3))
+    attach_evaluation_data(cast, evidence_store, model, version, rows(0.8, 0.3))
     assert _new_version_messages(version) == []
     assert not BiasAudit.objects.filter(version_id=version.id).exists()
 
@@ -285,7 +261,7 @@ def test_high_tier_versions_are_audited_on_attach_when_the_policy_switches_it_on
         reason="audit every new credit model",
     )
     model, version = _new_version(cast, evidence_store, "high")
-    _attach_evaluation_data(cast, evidence_store, model, version, rows(0.5, 0.5))
+    attach_evaluation_data(cast, evidence_store, model, version, rows(0.5, 0.5))
     (message,) = _new_version_messages(version)
     _deliver(message)
     (audit,) = BiasAudit.objects.filter(version_id=version.id)
@@ -294,7 +270,9 @@ def test_high_tier_versions_are_audited_on_attach_when_the_policy_switches_it_on
 
 def test_evaluation_data_without_an_audit_spec_queues_no_audit(cast, evidence_store):
     model, version = _new_version(cast, evidence_store, "critical")
-    document = upload(evidence_store, version, "evaluation_data", _csv(rows(0.5, 0.5)), "eval.csv")
+    document = upload(
+        evidence_store, version, "evaluation_data", as_csv(rows(0.5, 0.5)), "eval.csv"
+    )
     governance.attach_evidence(
         actor=actor_of(cast.owner),
         model_id=model.id,
@@ -323,7 +301,9 @@ def test_evaluation_data_with_a_bad_audit_spec_is_refused_when_attached(
     from governance.models import Evidence
 
     model, version = _new_version(cast, evidence_store, "critical")
-    document = upload(evidence_store, version, "evaluation_data", _csv(rows(0.5, 0.5)), "eval.csv")
+    document = upload(
+        evidence_store, version, "evaluation_data", as_csv(rows(0.5, 0.5)), "eval.csv"
+    )
     before = Event.objects.count()
     with pytest.raises(InvalidInput) as refused:
         governance.attach_evidence(
@@ -345,8 +325,8 @@ def test_evaluation_data_replaced_before_its_audit_ran_is_left_to_its_successor(
     cast, evidence_store
 ):
     model, version = _new_version(cast, evidence_store, "critical")
-    _attach_evaluation_data(cast, evidence_store, model, version, rows(0.8, 0.3))
-    _attach_evaluation_data(cast, evidence_store, model, version, rows(0.5, 0.5))
+    attach_evaluation_data(cast, evidence_store, model, version, rows(0.8, 0.3))
+    attach_evaluation_data(cast, evidence_store, model, version, rows(0.5, 0.5))
     first, second = _new_version_messages(version)
     assert _deliver(first) is None
     assert not BiasAudit.objects.filter(version_id=version.id).exists()

@@ -16,7 +16,6 @@ from core import clock
 from core.actors import Actor
 from core.errors import DomainError
 from eventstore.models import Event, OutboxMessage
-from governance import commands as governance
 from governance import streams as governance_streams
 from governance.commands import findings, incidents
 from governance.errors import (
@@ -28,35 +27,14 @@ from governance.errors import (
 )
 from governance.models import Finding, Incident
 from registry.errors import ModelVersionNotFound
-from tests.approvals.conftest import INTAKE, actor_of, registered_version, unique_name
+from tests.approvals.conftest import actor_of
 from tests.conftest import make_user
-from tests.governance.cadence_helpers import event_types
+from tests.governance.helpers import event_types, model_of_tier, report
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 SCAN = Actor.system("tests.scan_incidents")
-
-
-def model_of_tier(cast, tier: str):
-    """A model of `tier` (intake answered, tier confirmed by the risk officer), version 1."""
-    model, _ = registered_version(cast.owner, unique_name(f"{tier}-model"))
-    governance.record_intake(actor=actor_of(cast.owner), model_id=model.id, answers=INTAKE[tier])
-    governance.assign_risk_tier(actor=actor_of(cast.officer), model_id=model.id)
-    return model
-
-
-def report(cast, model, *, actor=None, classes=("serious",), aware=T0, **extra):
-    return incidents.report_incident(
-        actor=actor or actor_of(cast.owner),
-        model_id=model.id,
-        title=extra.pop("title", "credit limits set to zero"),
-        description=extra.pop("description", "a feature pipeline fault zeroed limits"),
-        occurred_at=extra.pop("occurred_at", aware - timedelta(hours=2)),
-        became_aware_at=aware,
-        classes=list(classes),
-        **extra,
-    )
 
 
 def scan():
