@@ -18,7 +18,7 @@ a ValueError at import. Events the fold does not handle only stamp the state.
 Because a handler returns changes rather than a whole state, the same handler writes a read
 table whose row is the folded state (`eventstore.snapshots`). A handler that reads the previous
 state must do so only for fields that are not read-table columns (a dict of versions, a set of
-members); `tests/eventstore/test_snapshots.py` checks every snapshot table against the fold.
+members); each app's `test_projectors.py` checks its snapshot tables against the fold.
 
 Pure: nothing here imports Django."""
 

@@ -12,7 +12,7 @@ state field (a count another projector keeps) is not touched.
 
 Handlers are called with the fold's initial state here, not the previous one: a handler that
 derives a column from the previous state would write a wrong row, which
-`tests/eventstore/test_snapshots.py` catches by comparing every snapshot table with the fold of
+each app's `test_projectors.py` catches by comparing every snapshot table with the fold of
 each stream."""
 
 from __future__ import annotations

@@ -68,3 +68,14 @@ def test_no_module_of_the_product_runs_past_about_500_lines():
             if count > LONGEST:
                 long[str(path.relative_to(ROOT))] = count
     assert long == {}
+
+
+def test_no_test_module_imports_from_a_sibling_test_module():
+    # Shared helpers live in conftest.py or a helpers module, not in another test module.
+    sibling = re.compile(r"^\s*from tests\.[\w.]*\btest_\w+ import|^\s*import tests\.[\w.]*\btest_")
+    found = []
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if sibling.match(line):
+                found.append(f"{path.relative_to(ROOT)}:{number}")
+    assert found == []

@@ -1,14 +1,14 @@
-"""Snapshot tables (eventstore.snapshots) hold exactly the fold of each stream: every row a
-generic projector wrote equals what folding the stream gives, and a row changed behind the
-log's back is found."""
+"""The registry's read tables: models, versions, datasets and dataset versions are snapshot
+tables (eventstore.snapshots) holding exactly the fold of each stream, and a row changed
+behind the log's back is found; aliases are rows of their own that follow the model's fold."""
 
 from __future__ import annotations
 
 from eventstore import snapshots
 from eventstore.verify import snapshot_mismatches
-from registry import commands
+from registry import commands, streams
 from registry.commands import DatasetVersionInput, VersionInput
-from registry.models import DatasetVersion, ModelVersion, RegisteredModel
+from registry.models import DatasetVersion, ModelAlias, ModelVersion, RegisteredModel
 
 
 def _scenario(actor):
@@ -39,6 +39,10 @@ def _scenario(actor):
         actor=actor, version_id=version.id, expected_version=None, changes={"tags": {"stage": "qa"}}
     )
     commands.create_model_version(actor=actor, model_id=model.id, data=VersionInput())
+    commands.assign_alias(actor=actor, model_id=model.id, alias="champion", version=1)
+    commands.assign_alias(actor=actor, model_id=model.id, alias="shadow", version=2)
+    commands.assign_alias(actor=actor, model_id=model.id, alias="champion", version=2)
+    commands.remove_alias(actor=actor, model_id=model.id, alias="shadow")
     return model, version
 
 
@@ -58,3 +62,9 @@ def test_a_row_changed_behind_the_logs_back_is_found(owner_actor):
     assert [(m.table, m.id, m.column, m.row, m.fold) for m in found] == [
         (ModelVersion._meta.db_table, str(version.id), "code_commit", "fffffff", "abc1234")
     ]
+
+
+def test_alias_rows_are_the_aliases_of_the_models_fold(owner_actor):
+    model, _ = _scenario(owner_actor)
+    rows = dict(ModelAlias.objects.filter(model_id=model.id).values_list("alias", "version"))
+    assert rows == streams.load_model(model.id).aliases == {"champion": 2}
