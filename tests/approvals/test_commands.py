@@ -157,7 +157,7 @@ def test_approval_is_void_when_evidence_changes_after_it_and_counts_again_when_r
     voided = appended[1][1]
     assert voided["previous_status"] == "approved"
     assert voided["voided_decisions"] == 4
-    assert voided["evidence_version"] == governance.load_evidence(version.id).stream_version
+    assert voided["evidence_version"] == governance_streams.load_evidence(version.id).stream_version
     # The version is back in review: it no longer shows an approval that stopped counting.
     moved = appended[2][1]
     assert (moved["from_status"], moved["to_status"]) == ("approved", "in_review")
@@ -354,10 +354,10 @@ def test_decision_is_refused_and_nothing_appended_when_the_evidence_moved_since_
 
     model, version = governed_version(cast, evidence_store, "low", "seen-evidence")
     request = request_for(cast, model)
-    evidence = governance.evidence_stream_id(version.id)
+    evidence = governance_streams.evidence_stream_id(version.id)
     seen = {
         request.id: request.stream_version,
-        evidence: governance.load_evidence(version.id).stream_version,
+        evidence: governance_streams.load_evidence(version.id).stream_version,
         version.id: registry.load_version(version.id).stream_version,
     }
     revise_model_card(cast, evidence_store, version, b"a card the reviewer never saw", "seen")
