@@ -1,12 +1,15 @@
-"""Traversal on generated graphs against a brute-force reference: every strategy, direction,
-depth, edge-type filter and `as_of` position must reach the same nodes at the same depths and
-walk the same edges, cycles included."""
+"""Lineage reads: traversal on generated graphs against a brute-force reference (every
+strategy, direction, depth, edge-type filter and `as_of` position must reach the same nodes at
+the same depths and walk the same edges, cycles included); a dataset's name starting a walk
+from all its versions; nodes by name; the edges of a node and between nodes; whether a node
+existed at a position or time."""
 
 from __future__ import annotations
 
 import itertools
 import uuid
 from collections import deque
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,7 +17,7 @@ from hypothesis import strategies as st
 
 from core.actors import Actor
 from lineage import commands, queries, rules
-from lineage.errors import CycleRefused
+from lineage.errors import CycleRefused, InvalidNode, NodeNotFound
 from registry import commands as registry
 from registry.commands import VersionInput
 
@@ -143,3 +146,64 @@ def test_acyclic_types_never_form_a_cycle_in_generated_graphs(owner):
     commands.record_edge(actor=actor, source="run:loop", target=ring[0], edge_type="produced")
     walk = queries.closure(queries.get_node(ring[0]).id, direction="downstream", depth=100)
     assert sorted(walk.nodes.values()) == [0, 1, 2, 3, 4]
+
+
+def test_get_node_finds_recorded_nodes_by_name_whatever_the_case(ledger):
+    (model,) = ledger.model("Casey")
+    (data,) = ledger.dataset("rows")
+    assert queries.get_node(model).key == model
+    assert queries.get_node(model.upper().replace("MODEL:", "model:")).id == (
+        queries.get_node(model).id
+    )
+    assert queries.get_node(data).key == data
+    with pytest.raises(NodeNotFound):
+        queries.get_node("model:casey@9")
+    with pytest.raises(InvalidNode):
+        queries.get_node(42)
+
+
+def test_a_walk_from_a_dataset_starts_from_every_version_it_has(ledger):
+    data = ledger.dataset("letters", versions=2)
+    first = ledger.model("reader", training_datasets=("letters@1",))
+    second = ledger.model("writer", training_datasets=("letters@2",))
+    down = queries.closure(queries.get_node("dataset:letters").id, direction="downstream", depth=1)
+    names = {
+        n.key: d for n, d in ((queries.nodes(down.nodes)[i], d) for i, d in down.nodes.items())
+    }
+    assert names == {"dataset:letters": 0, data[0]: 0, data[1]: 0, first[0]: 1, second[0]: 1}
+    one = queries.closure(queries.get_node(data[0]).id, direction="downstream", depth=1)
+    assert set(one.nodes) == {queries.get_node(data[0]).id, queries.get_node(first[0]).id}
+
+
+def test_edges_of_a_node_are_those_into_and_out_of_it_oldest_first(ledger):
+    (data,) = ledger.dataset("basis")
+    (base,) = ledger.model("base", training_datasets=("basis@1",))
+    (tuned,) = ledger.model("tuned")
+    (other,) = ledger.model("other")
+    actor = ledger.actor
+    commands.record_edge(actor=actor, source=base, target=tuned, edge_type="fine_tuned_from")
+    commands.record_edge(actor=actor, source=other, target=base, edge_type="distilled_from")
+    base_id, tuned_id = queries.get_node(base).id, queries.get_node(tuned).id
+    data_id, other_id = queries.get_node(data).id, queries.get_node(other).id
+
+    edges = queries.edges_of(base_id)
+    assert [(e.source, e.target, e.edge_type) for e in edges] == [
+        (data_id, base_id, "trained_on"),
+        (base_id, tuned_id, "fine_tuned_from"),
+        (other_id, base_id, "distilled_from"),
+    ]
+    assert [e.position for e in edges] == sorted(e.position for e in edges)
+    assert [e.edge_type for e in queries.edges_of(tuned_id)] == ["fine_tuned_from"]
+
+    among = list(queries.iter_edges([base_id, tuned_id, data_id]))
+    assert [(e.source, e.target) for e in among] == [(data_id, base_id), (base_id, tuned_id)]
+    assert list(queries.iter_edges([tuned_id, other_id])) == []
+
+
+def test_node_exists_at_a_position_or_time_only_once_recorded(ledger):
+    (model,) = ledger.model("dated")
+    node = queries.get_node(model)
+    assert queries.node_exists_at(node, None, None)
+    assert queries.node_exists_at(node, node.position, node.recorded_at)
+    assert not queries.node_exists_at(node, node.position - 1, None)
+    assert not queries.node_exists_at(node, None, node.recorded_at - timedelta(microseconds=1))
