@@ -16,6 +16,7 @@ from approvals.gate import assess_promotion
 from core.actors import Actor
 from eventstore.models import Event
 from governance import commands as governance
+from governance import streams as governance_streams
 from registry import commands as registry
 from tests.approvals.conftest import actor_of, approve, governed_version, revise_model_card
 from tests.browser.pages import log_in, screenshot
@@ -137,4 +138,4 @@ def test_reviewer_is_shown_what_changed_and_decides_again_when_evidence_came_in_
         lena.pk,
         "approve",
     )
-    assert decision.evidence_version == governance.load_evidence(version.id).stream_version
+    assert decision.evidence_version == governance_streams.load_evidence(version.id).stream_version
