@@ -15,7 +15,6 @@ from approvals import streams as approval_streams
 from approvals.gate import assess_promotion
 from core.actors import Actor
 from eventstore.models import Event
-from governance import commands as governance
 from governance import streams as governance_streams
 from registry import commands as registry
 from tests.approvals.conftest import actor_of, approve, governed_version, revise_model_card
