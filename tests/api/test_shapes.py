@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from rest_framework import serializers
 
 from api import shapes as api_shapes
 from api.registry import serializers as s
-from api.serializers import Integer, Pattern, Tags, Text
+from api.serializers import Integer, JsonObject, Pattern, Tags, Text
 from core import shapes
 from core.shapes import Shape, shaped_fields
 from registry import events as ev
@@ -50,6 +51,37 @@ def test_each_kind_maps_to_its_strict_input_field():
     assert isinstance(api_shapes.input_field(Shape(shapes.TAGS)), Tags)
     refs = api_shapes.input_field(Shape(shapes.LIST, item=Shape(shapes.TEXT), max_items=3))
     assert isinstance(refs.child, Text) and refs.max_length == 3
+
+
+def test_the_newer_kinds_map_to_their_input_fields():
+    text = api_shapes.input_field(Shape(shapes.TEXT, min_length=1, max_length=9, required=True))
+    assert isinstance(text, Text) and text.min_length == 1 and text.max_length == 9
+    moment = api_shapes.input_field(Shape(shapes.DATETIME, required=True, help_text="when"))
+    assert isinstance(moment, serializers.DateTimeField) and moment.required
+    assert moment.help_text == "when"
+    choice = api_shapes.input_field(Shape(shapes.CHOICE, choices=("a", "b")))
+    assert isinstance(choice, serializers.ChoiceField) and not choice.required
+    assert list(choice.choices) == ["a", "b"]
+    classes = api_shapes.input_field(
+        Shape(
+            shapes.LIST,
+            item=Shape(shapes.CHOICE, choices=("x", "y")),
+            min_items=1,
+            max_items=2,
+            required=True,
+        )
+    )
+    assert isinstance(classes.child, serializers.ChoiceField)
+    assert (classes.min_length, classes.max_length, classes.required) == (1, 2, True)
+    summary = api_shapes.input_field(Shape(shapes.JSON, help_text="what it says"))
+    assert isinstance(summary, JsonObject) and summary.help_text == "what it says"
+
+
+def test_the_newer_kinds_map_to_their_output_fields():
+    moment = api_shapes.output_field(Shape(shapes.DATETIME, null=True))
+    assert isinstance(moment, serializers.DateTimeField) and moment.allow_null
+    choice = api_shapes.output_field(Shape(shapes.CHOICE, choices=("a", "b")))
+    assert isinstance(choice, serializers.ChoiceField)
 
 
 def test_the_code_commit_pattern_is_validated_as_the_rule_says():
