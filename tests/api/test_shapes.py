@@ -6,10 +6,12 @@ import pytest
 from rest_framework import serializers
 
 from api import shapes as api_shapes
+from api.governance import serializers as g
 from api.registry import serializers as s
 from api.serializers import Integer, JsonObject, Pattern, Tags, Text
 from core import shapes
 from core.shapes import Shape, shaped_fields
+from governance import events as gev
 from registry import events as ev
 
 
@@ -25,6 +27,27 @@ from registry import events as ev
 def test_a_create_input_accepts_exactly_the_events_shaped_fields(serializer, event, excluded):
     expected = {name for name, _ in shaped_fields(event)} - excluded
     assert set(serializer().fields) == expected
+
+
+@pytest.mark.parametrize(
+    ("serializer", "event", "excluded", "own"),
+    [
+        (g.RiskTierInput, gev.RiskTierAssigned, set(), set()),
+        (g.SuspensionInput, gev.ModelSuspended, set(), set()),
+        (g.EvidenceCreateInput, gev.EvidenceAttached, set(), {"filename", "size"}),
+        (g.WaiverInput, gev.EvidenceWaived, set(), set()),
+        (g.ReviewCompleteInput, gev.ReviewCompleted, set(), set()),
+        (g.FindingCloseInput, gev.FindingClosed, set(), set()),
+        (g.IncidentCreateInput, gev.IncidentReported, set(), {"version"}),
+        (g.AuthorityReportInput, gev.IncidentReportedToAuthority, set(), set()),
+        (g.IncidentCloseInput, gev.IncidentClosed, set(), set()),
+    ],
+)
+def test_an_input_derived_from_an_event_accepts_its_shaped_fields_and_its_own(
+    serializer, event, excluded, own
+):
+    expected = {name for name, _ in shaped_fields(event)} - excluded
+    assert set(serializer().fields) == expected | own
 
 
 @pytest.mark.parametrize(
@@ -90,3 +113,15 @@ def test_the_code_commit_pattern_is_validated_as_the_rule_says():
     assert "code_commit" in body.errors
     assert s.VersionCreateInput(data={"code_commit": "abc1234"}).is_valid()
     assert s.VersionCreateInput(data={"code_commit": ""}).is_valid()
+
+
+def test_a_serious_incident_input_takes_the_classes_shape_of_its_event():
+    body = {
+        "title": "t",
+        "description": "d",
+        "occurred_at": "2024-01-01T00:00:00Z",
+        "became_aware_at": "2024-01-02T00:00:00Z",
+    }
+    assert not g.IncidentCreateInput(data={**body, "classes": []}).is_valid()
+    assert not g.IncidentCreateInput(data={**body, "classes": ["minor"]}).is_valid()
+    assert g.IncidentCreateInput(data={**body, "classes": ["death"]}).is_valid()
