@@ -6,12 +6,16 @@ import pytest
 from rest_framework import serializers
 
 from api import shapes as api_shapes
+from api.approvals import serializers as a
 from api.governance import serializers as g
+from api.lineage import serializers as lin
 from api.registry import serializers as s
 from api.serializers import Integer, JsonObject, Pattern, Tags, Text
+from boards import events as bev
 from core import shapes
 from core.shapes import Shape, shaped_fields
 from governance import events as gev
+from lineage import events as lev
 from registry import events as ev
 
 
@@ -41,6 +45,8 @@ def test_a_create_input_accepts_exactly_the_events_shaped_fields(serializer, eve
         (g.IncidentCreateInput, gev.IncidentReported, set(), {"version"}),
         (g.AuthorityReportInput, gev.IncidentReportedToAuthority, set(), set()),
         (g.IncidentCloseInput, gev.IncidentClosed, set(), set()),
+        (a.BoardCreateInput, bev.BoardCreated, set(), set()),
+        (lin.EdgeCreateInput, lev.EdgeRecorded, {"edge_type"}, {"type"}),
     ],
 )
 def test_an_input_derived_from_an_event_accepts_its_shaped_fields_and_its_own(
