@@ -31,6 +31,8 @@ def input_field(shape: Shape, *, partial: bool = False) -> Field:
     match shape.kind:
         case shapes.TEXT | shapes.PATTERN:
             kwargs: dict[str, Any] = dict(optional)
+            if shape.min_length is not None:
+                kwargs["min_length"] = shape.min_length
             if shape.max_length is not None:
                 kwargs["max_length"] = shape.max_length
             if shape.blank:
@@ -41,17 +43,23 @@ def input_field(shape: Shape, *, partial: bool = False) -> Field:
         case shapes.INTEGER:
             return Integer(min_value=shape.min_value, max_value=shape.max_value, **optional)
         case shapes.JSON:
-            return JsonObject(required=False)
+            return JsonObject(**optional)
         case shapes.TAGS:
             return Tags(required=False)
         case shapes.LIST:
             assert shape.item is not None
             child = input_field(shape.item)
-            return serializers.ListField(child=child, max_length=shape.max_items, required=False)
+            if shape.min_items is not None:
+                optional["min_length"] = shape.min_items
+            return serializers.ListField(child=child, max_length=shape.max_items, **optional)
         case shapes.UUID:
             return serializers.UUIDField(**optional)
         case shapes.BOOLEAN:
             return serializers.BooleanField(**optional)
+        case shapes.DATETIME:
+            return serializers.DateTimeField(**optional)
+        case shapes.CHOICE:
+            return serializers.ChoiceField(choices=shape.choices, **optional)
     raise ValueError(f"no input field for shape kind {shape.kind}")
 
 
@@ -72,6 +80,10 @@ def output_field(shape: Shape) -> Field:
             return serializers.UUIDField()
         case shapes.BOOLEAN:
             return serializers.BooleanField()
+        case shapes.DATETIME:
+            return serializers.DateTimeField(allow_null=shape.null)
+        case shapes.CHOICE:
+            return serializers.ChoiceField(choices=shape.choices)
     raise ValueError(f"no output field for shape kind {shape.kind}")
 
 

@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 
 from boards import events as ev
+from boards import rules
 from boards.errors import BoardExists, BoardNotFound, NotBoardMember, UserNotFound
 from boards.models import Board
 from boards.permissions import require_board_admin
@@ -25,7 +26,7 @@ from boards.state import BoardState
 from boards.streams import load_board
 from core.actors import Actor
 from core.errors import InvalidInput
-from core.text import clean_text
+from core.text import shaped_text
 from eventstore import store
 from eventstore.canonical import canonical_json
 from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
@@ -75,7 +76,7 @@ def create_board(
         require_board_admin(actor)
     if not isinstance(name, str) or not BOARD_NAME.match(name):
         raise InvalidInput("a board name is 2-50 lowercase letters, digits or '-'")
-    title = clean_text(title, "title", 200)
+    title = shaped_text(title, "title", rules.TITLE)
     if idempotency_key is None and Board.objects.filter(name__iexact=name).exists():
         raise BoardExists(f"a board named {name!r} exists")
     board_id = uuid.uuid4()

@@ -6,6 +6,7 @@ names and addresses stay out of the log."""
 
 from __future__ import annotations
 
+from boards import rules
 from eventstore.catalog import DomainEvent, event
 
 BOARD = "approvals.Board"
@@ -13,8 +14,8 @@ BOARD = "approvals.Board"
 
 @event("approvals.BoardCreated")
 class BoardCreated(DomainEvent):
-    name: str
-    title: str
+    name: str = rules.NAME.field()
+    title: str = rules.TITLE.field()
 
 
 @event("approvals.BoardMemberAdded")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from core.shapes import PATTERN, TEXT, Shape
+
 # A board's name: what create_board accepts and the API's board names (bodies, paths) match.
 BOARD_NAME = re.compile(r"^[a-z][a-z0-9-]{1,49}$")
 # The boards seeded everywhere; a risk-tier policy names its boards from these.
@@ -26,3 +28,9 @@ def separation_of_duties(
     if reviewer_id in set(author_ids):
         return "sod_author"
     return None
+
+
+# The shapes of a board's fields that people send (core.shapes): declared on
+# boards.events.BoardCreated, read by create_board and the API's input serializer.
+NAME = Shape(PATTERN, pattern=BOARD_NAME.pattern, max_length=50, required=True)
+TITLE = Shape(TEXT, max_length=200, blank=True)

@@ -16,7 +16,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
-TEXT, PATTERN, INTEGER, JSON, TAGS, LIST, UUID, BOOLEAN = (
+TEXT, PATTERN, INTEGER, JSON, TAGS, LIST, UUID, BOOLEAN, DATETIME, CHOICE = (
     "text",
     "pattern",
     "integer",
@@ -25,18 +25,22 @@ TEXT, PATTERN, INTEGER, JSON, TAGS, LIST, UUID, BOOLEAN = (
     "list",
     "uuid",
     "boolean",
+    "datetime",  # a moment with its time zone; an event records it as ISO 8601 text
+    "choice",  # one of `choices`
 )
-KINDS = frozenset({TEXT, PATTERN, INTEGER, JSON, TAGS, LIST, UUID, BOOLEAN})
+KINDS = frozenset({TEXT, PATTERN, INTEGER, JSON, TAGS, LIST, UUID, BOOLEAN, DATETIME, CHOICE})
 
 
 @dataclass(frozen=True)
 class Shape:
-    """How one field's values look: `kind` (one of KINDS) and its limits. `blank` admits the
-    empty string (a pattern's value may then also be ""); `null` admits None (stored, never
-    sent); `required` fields must be sent on create; a LIST holds values of shape `item`, at
-    most `max_items` of them."""
+    """How one field's values look: `kind` (one of KINDS) and its limits. Text is at least
+    `min_length` and at most `max_length` characters; `blank` admits the empty string (a
+    pattern's value may then also be ""); `null` admits None (stored, never sent); `required`
+    fields must be sent on create; a CHOICE is one of `choices`; a LIST holds values of shape
+    `item`, at least `min_items` and at most `max_items` of them."""
 
     kind: str
+    min_length: int | None = None
     max_length: int | None = None
     pattern: str | None = None
     blank: bool = False
@@ -44,8 +48,10 @@ class Shape:
     required: bool = False
     min_value: int | None = None
     max_value: int | None = None
+    min_items: int | None = None
     max_items: int | None = None
     item: Shape | None = None
+    choices: tuple[str, ...] | None = None
     help_text: str | None = None
     message: str | None = None  # what a value that does not match is told
 
@@ -56,6 +62,8 @@ class Shape:
             raise ValueError("a pattern shape needs a pattern")
         if (self.kind == LIST) != (self.item is not None):
             raise ValueError("a list shape, and only a list shape, has an item shape")
+        if (self.kind == CHOICE) != bool(self.choices):
+            raise ValueError("a choice shape, and only a choice shape, has choices")
 
     def field(self) -> Any:
         """A dataclass field carrying this shape (no default: events have every field)."""

@@ -10,7 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from eventstore.catalog import DomainEvent, event, upcaster
+from governance import rules
 from governance.policy import upgrade_tiers
+from governance.rules import AUDIT_TRIGGERS as AUDIT_TRIGGERS
+from governance.rules import NEW_VERSION as NEW_VERSION
+from governance.rules import ON_DEMAND as ON_DEMAND
+from governance.rules import SCHEDULED as SCHEDULED
 
 POLICY = "governance.Policy"
 MODEL_RISK = "governance.ModelRisk"
@@ -21,7 +26,7 @@ EVIDENCE = "governance.Evidence"
 class PolicyVersionRecorded(DomainEvent):
     number: int
     tiers: dict[str, Any]
-    reason: str
+    reason: str = rules.REASON.field()
 
 
 @upcaster("governance.PolicyVersionRecorded", from_version=1)
@@ -57,24 +62,24 @@ class IntakeRecorded(DomainEvent):
 @event("governance.RiskTierAssigned")
 class RiskTierAssigned(DomainEvent):
     model_id: str
-    tier: str
+    tier: str = rules.TIER.field()
     previous_tier: str
     proposed_tier: str
     overridden: bool
-    reason: str
+    reason: str = rules.OVERRIDE_REASON.field()
     policy_version: int
 
 
 @event("governance.ModelSuspended")
 class ModelSuspended(DomainEvent):
     model_id: str
-    reason: str
+    reason: str = rules.REASON.field()
 
 
 @event("governance.ModelReinstated")
 class ModelReinstated(DomainEvent):
     model_id: str
-    reason: str
+    reason: str = rules.REASON.field()
 
 
 @event("governance.EvidenceAttached")
@@ -82,12 +87,12 @@ class EvidenceAttached(DomainEvent):
     model_id: str
     version_id: str
     version_number: int
-    kind: str
+    kind: str = rules.EVIDENCE_KIND.field()
     key: str
     uri: str
-    sha256: str
+    sha256: str = rules.EVIDENCE_SHA256.field()
     size: int
-    summary: dict[str, Any]
+    summary: dict[str, Any] = rules.SUMMARY.field()
 
 
 @event("governance.EvidenceWaived")
@@ -95,9 +100,9 @@ class EvidenceWaived(DomainEvent):
     model_id: str
     version_id: str
     version_number: int
-    kind: str
-    reason: str
-    expires_at: str
+    kind: str = rules.EVIDENCE_KIND.field()
+    reason: str = rules.REASON.field()
+    expires_at: str = rules.WAIVER_EXPIRY.field()
     board: str
 
 
@@ -157,10 +162,10 @@ class VersionMarkedNonCompliant(DomainEvent):
 
 @event("governance.ReviewCompleted")
 class ReviewCompleted(DomainEvent):
-    board: str
+    board: str = rules.BOARD.field()
     reviewer_id: int
-    outcome: str
-    rationale: str
+    outcome: str = rules.OUTCOME.field()
+    rationale: str = rules.RATIONALE.field()
     late: bool
 
 
@@ -171,10 +176,7 @@ class ReviewCompleted(DomainEvent):
 
 BIAS_AUDIT = "governance.BiasAudit"
 FINDING = "governance.Finding"
-# What started an audit: a person or client, the periodic scan on the tier's cadence, or the
-# evaluation data attached to a version of a tier that audits every new version.
-ON_DEMAND, SCHEDULED, NEW_VERSION = "on_demand", "scheduled", "new_version"
-AUDIT_TRIGGERS = (ON_DEMAND, SCHEDULED, NEW_VERSION)
+# What started an audit (ON_DEMAND, SCHEDULED, NEW_VERSION): governance.rules.AUDIT_TRIGGERS.
 
 
 @event("governance.BiasAuditCompleted")
@@ -209,8 +211,8 @@ class FindingOpened(DomainEvent):
 @event("governance.FindingClosed")
 class FindingClosed(DomainEvent):
     reviewer_id: int
-    resolution: str
-    evidence: str
+    resolution: str = rules.FINDING_RESOLUTION.field()
+    evidence: str = rules.FIX_EVIDENCE.field()
 
 
 # -- serious incidents -------------------------------------------------------------------
@@ -229,11 +231,11 @@ class IncidentReported(DomainEvent):
     model_id: str
     version_id: str
     version_number: int
-    title: str
-    description: str
-    occurred_at: str
-    became_aware_at: str
-    classes: list[str]
+    title: str = rules.INCIDENT_TITLE.field()
+    description: str = rules.INCIDENT_DESCRIPTION.field()
+    occurred_at: str = rules.OCCURRED_AT.field()
+    became_aware_at: str = rules.BECAME_AWARE_AT.field()
+    classes: list[str] = rules.INCIDENT_CLASSES.field()
     tier: str
     policy_version: int
     clock_applies: bool
@@ -261,14 +263,14 @@ class IncidentReportOverdue(DomainEvent):
 @event("governance.IncidentReportedToAuthority")
 class IncidentReportedToAuthority(DomainEvent):
     recorded_by: int
-    reported_at: str
-    authority: str
-    reference: str
+    reported_at: str = rules.REPORTED_AT.field()
+    authority: str = rules.AUTHORITY.field()
+    reference: str = rules.AUTHORITY_REFERENCE.field()
     late: bool
 
 
 @event("governance.IncidentClosed")
 class IncidentClosed(DomainEvent):
     closed_by: int
-    resolution: str
-    no_report_reason: str
+    resolution: str = rules.INCIDENT_RESOLUTION.field()
+    no_report_reason: str = rules.NO_REPORT_REASON.field()

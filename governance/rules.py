@@ -12,10 +12,11 @@ from collections.abc import Container
 from datetime import datetime, timedelta
 from typing import Any
 
+from boards.rules import BOARD_NAME
 from core.errors import InvalidInput
+from core.shapes import CHOICE, DATETIME, JSON, LIST, PATTERN, TEXT, Shape
 from eventstore.canonical import CanonicalizationError, check_json_value
-from governance import events as ev
-from governance import policy
+from governance import art73, policy
 from governance.errors import (
     AuthorityReportRequired,
     IncompleteModelCard,
@@ -25,6 +26,7 @@ from governance.errors import (
 )
 from governance.fairness import Thresholds, spec_with_thresholds
 from registry.errors import ModelVersionNotFound
+from registry.rules import SHA256
 
 # -- versions ----------------------------------------------------------------------------
 
@@ -120,6 +122,10 @@ def check_waiver_expiry(expires_at: datetime | None, now: datetime) -> None:
 # -- bias audits -------------------------------------------------------------------------
 
 MAX_ROWS = 100_000
+# What started an audit: a person or client, the periodic scan on the tier's cadence, or the
+# evaluation data attached to a version of a tier that audits every new version.
+ON_DEMAND, SCHEDULED, NEW_VERSION = "on_demand", "scheduled", "new_version"
+AUDIT_TRIGGERS = (ON_DEMAND, SCHEDULED, NEW_VERSION)
 
 
 def check_audit_source(rows: Any, use_evidence: bool) -> None:
@@ -144,7 +150,7 @@ def scheduled_audit_key(due: datetime) -> str:
 
 def new_version_audit_key(evidence_sha256: str) -> str:
     """One audit per evaluation data document of a version, whatever delivers the task."""
-    return f"{ev.NEW_VERSION}:{evidence_sha256}"
+    return f"{NEW_VERSION}:{evidence_sha256}"
 
 
 # -- periodic reviews --------------------------------------------------------------------
@@ -200,3 +206,74 @@ def check_closure(clock_applies: bool, reported_to_authority: bool, no_report_re
         raise AuthorityReportRequired(
             "record the report to the authority first, or give no_report_reason"
         )
+
+
+# -- shapes ------------------------------------------------------------------------------
+# The shapes of the governance events' fields (core.shapes) that people and clients send:
+# declared on the event classes, read by the commands and the API's input serializers.
+
+REASON = Shape(TEXT, min_length=1, max_length=2000, required=True)
+OVERRIDE_REASON = Shape(TEXT, max_length=2000, blank=True)
+TIER = Shape(
+    CHOICE,
+    choices=policy.TIERS,
+    help_text="Omit to confirm the proposed tier; another tier overrides it (reason needed)",
+)
+EVIDENCE_KIND = Shape(CHOICE, choices=policy.EVIDENCE_KINDS, required=True)
+EVIDENCE_SHA256 = Shape(PATTERN, pattern=SHA256.pattern, required=True)
+SUMMARY = Shape(
+    JSON, help_text="Structured summary; a model card needs every field of GOVERNANCE.md"
+)
+WAIVER_EXPIRY = Shape(DATETIME, required=True)
+BOARD = Shape(PATTERN, pattern=BOARD_NAME.pattern, max_length=50, required=True)
+OUTCOME = Shape(CHOICE, choices=OUTCOMES, required=True)
+RATIONALE = Shape(TEXT, min_length=1, max_length=5000, required=True)
+FINDING_RESOLUTION = Shape(TEXT, min_length=1, max_length=5000, required=True)
+FIX_EVIDENCE = Shape(
+    TEXT, min_length=1, max_length=2000, required=True, help_text="What shows the fix"
+)
+INCIDENT_TITLE = Shape(TEXT, min_length=1, max_length=TITLE_LIMIT, required=True)
+INCIDENT_DESCRIPTION = Shape(
+    TEXT,
+    min_length=1,
+    max_length=DESCRIPTION_LIMIT,
+    required=True,
+    help_text="What happened and its effects; name no person (the log is immutable)",
+)
+OCCURRED_AT = Shape(DATETIME, required=True)
+BECAME_AWARE_AT = Shape(
+    DATETIME,
+    required=True,
+    help_text="When the provider became aware; the Art. 73 clock runs from here",
+)
+INCIDENT_CLASSES = Shape(
+    LIST,
+    item=Shape(CHOICE, choices=art73.CLASSES),
+    min_items=1,
+    max_items=len(art73.CLASSES),
+    required=True,
+    help_text="serious (15 days), death (10 days), widespread or critical-infrastructure"
+    " (2 days); the strictest applies",
+)
+AUTHORITY = Shape(
+    TEXT,
+    min_length=1,
+    max_length=REFERENCE_LIMIT,
+    required=True,
+    help_text="The authority reported to",
+)
+AUTHORITY_REFERENCE = Shape(
+    TEXT,
+    min_length=1,
+    max_length=REFERENCE_LIMIT,
+    required=True,
+    help_text="The authority's case reference",
+)
+REPORTED_AT = Shape(DATETIME, help_text="When it was reported; now if omitted")
+INCIDENT_RESOLUTION = Shape(TEXT, min_length=1, max_length=DESCRIPTION_LIMIT, required=True)
+NO_REPORT_REASON = Shape(
+    TEXT,
+    max_length=DESCRIPTION_LIMIT,
+    blank=True,
+    help_text="Why no Art. 73 report was filed where the clock applied",
+)

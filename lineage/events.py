@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from eventstore.catalog import DomainEvent, event
+from lineage import rules
 
 EDGE = "lineage.Edge"
 RUN = "lineage.Run"
@@ -18,11 +19,11 @@ EXPORT = "lineage.Export"
 
 @event("lineage.EdgeRecorded")
 class EdgeRecorded(DomainEvent):
-    source: str
+    source: str = rules.SOURCE_NODE.field()
     source_id: str
-    target: str
+    target: str = rules.TARGET_NODE.field()
     target_id: str
-    edge_type: str
+    edge_type: str = rules.EDGE_TYPE.field()
     origin: str
     run_id: str
 

@@ -7,6 +7,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
+from core.shapes import CHOICE, PATTERN, Shape
 from lineage.errors import InvalidEdge, InvalidNode, SelfLoop
 from registry.rules import _NAME_CHAR as DATASET_CHAR
 from registry.rules import NAME_PATTERN as MODEL_NAME
@@ -122,3 +123,14 @@ def check_edge_types(types: list[str] | tuple[str, ...] | None) -> tuple[str, ..
     if unknown:
         raise InvalidEdge(f"unknown edge types: {', '.join(unknown)}")
     return tuple(sorted(set(types)))
+
+
+# The shapes of an edge's fields that a client sends (core.shapes): declared on
+# lineage.events.EdgeRecorded, read by the API's input serializer.
+SOURCE_NODE = Shape(
+    PATTERN, pattern=NODE_PATTERN, max_length=520, required=True, help_text="Upstream node"
+)
+TARGET_NODE = Shape(
+    PATTERN, pattern=NODE_PATTERN, max_length=520, required=True, help_text="Downstream node"
+)
+EDGE_TYPE = Shape(CHOICE, choices=EDGE_TYPES, required=True)

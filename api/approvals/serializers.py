@@ -8,8 +8,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers import Pattern, StrictInput, Text
+from api.shapes import input_of
 from approvals.models import ReviewDecision
 from approvals.state import DECISIONS, TARGETS
+from boards import events as board_events
 from boards import rules as board_rules
 from governance import policy
 from registry import rules as registry_rules
@@ -17,9 +19,8 @@ from registry import rules as registry_rules
 BOARD_NAME = board_rules.BOARD_NAME.pattern
 
 
-class BoardCreateInput(StrictInput):
-    name = Pattern(BOARD_NAME, max_length=50)
-    title = Text(max_length=200, allow_blank=True, required=False)
+class BoardCreateInput(input_of(board_events.BoardCreated)):
+    pass
 
 
 class BoardMemberInput(StrictInput):

@@ -7,10 +7,10 @@ from datetime import datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.serializers import JsonObject, Pattern, StrictInput, Text
+from api.serializers import JsonObject, Pattern, StrictInput
+from api.shapes import input_field, input_of
 from core import clock
 from governance import art73, events, policy, rules
-from registry import rules as registry_rules
 
 _TIER_SPEC = {
     "type": "object",
@@ -115,7 +115,7 @@ class TiersField(serializers.DictField):
 
 class PolicyCreateInput(StrictInput):
     changes = TierChanges()
-    reason = Text(max_length=2000, min_length=1)
+    reason = input_field(rules.REASON)
 
 
 class PolicyOutput(serializers.Serializer):
@@ -151,17 +151,12 @@ class IntakeInput(StrictInput):
     answers = IntakeAnswers()
 
 
-class RiskTierInput(StrictInput):
-    tier = serializers.ChoiceField(
-        choices=policy.TIERS,
-        required=False,
-        help_text="Omit to confirm the proposed tier; another tier overrides it (reason needed)",
-    )
-    reason = Text(max_length=2000, allow_blank=True, required=False)
+class RiskTierInput(input_of(events.RiskTierAssigned)):
+    pass
 
 
-class SuspensionInput(StrictInput):
-    reason = Text(max_length=2000, min_length=1)
+class SuspensionInput(input_of(events.ModelSuspended)):
+    pass
 
 
 class RiskOutput(serializers.Serializer):
@@ -178,7 +173,7 @@ class RiskOutput(serializers.Serializer):
 
 
 class EvidenceUploadInput(StrictInput):
-    kind = serializers.ChoiceField(choices=policy.EVIDENCE_KINDS)
+    kind = input_field(rules.EVIDENCE_KIND)
     filename = Pattern(rules.FILENAME.pattern, max_length=150)
     size = serializers.IntegerField(min_value=0, max_value=2**53 - 1)
 
@@ -191,15 +186,9 @@ class EvidenceUploadOutput(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class EvidenceCreateInput(StrictInput):
-    kind = serializers.ChoiceField(choices=policy.EVIDENCE_KINDS)
+class EvidenceCreateInput(input_of(events.EvidenceAttached)):
     filename = Pattern(rules.FILENAME.pattern, max_length=150)
     size = serializers.IntegerField(min_value=0, max_value=2**53 - 1)
-    sha256 = Pattern(registry_rules.SHA256.pattern)
-    summary = JsonObject(
-        required=False,
-        help_text="Structured summary; a model card needs every field of GOVERNANCE.md",
-    )
 
 
 class EvidenceOutput(serializers.Serializer):
@@ -215,16 +204,12 @@ class EvidenceOutput(serializers.Serializer):
     recorded_by = serializers.CharField()
 
 
-class WaiverInput(StrictInput):
-    kind = serializers.ChoiceField(choices=policy.EVIDENCE_KINDS)
-    reason = Text(max_length=2000, min_length=1)
-    expires_at = serializers.DateTimeField()
+class WaiverInput(input_of(events.EvidenceWaived)):
+    pass
 
 
-class ReviewCompleteInput(StrictInput):
-    board = Pattern(r"^[a-z][a-z0-9-]{1,49}$", max_length=50)
-    outcome = serializers.ChoiceField(choices=("satisfactory", "changes_required"))
-    rationale = Text(max_length=5000, min_length=1)
+class ReviewCompleteInput(input_of(events.ReviewCompleted)):
+    pass
 
 
 class ReviewOutput(serializers.Serializer):
@@ -300,9 +285,8 @@ class BiasAuditRunOutput(BiasAuditOutput):
     finding_id = serializers.UUIDField(allow_null=True, help_text="Opened when the audit fails")
 
 
-class FindingCloseInput(StrictInput):
-    resolution = Text(max_length=5000, min_length=1)
-    evidence = Text(max_length=2000, min_length=1, help_text="What shows the fix")
+class FindingCloseInput(input_of(events.FindingClosed)):
+    pass
 
 
 class FindingOutput(serializers.Serializer):
@@ -331,24 +315,7 @@ class FindingOutput(serializers.Serializer):
 # -- serious incidents -------------------------------------------------------------------
 
 
-class IncidentCreateInput(StrictInput):
-    title = Text(max_length=200, min_length=1)
-    description = Text(
-        max_length=10_000,
-        min_length=1,
-        help_text="What happened and its effects; name no person (the log is immutable)",
-    )
-    occurred_at = serializers.DateTimeField()
-    became_aware_at = serializers.DateTimeField(
-        help_text="When the provider became aware; the Art. 73 clock runs from here"
-    )
-    classes = serializers.ListField(
-        child=serializers.ChoiceField(choices=art73.CLASSES),
-        min_length=1,
-        max_length=len(art73.CLASSES),
-        help_text="serious (15 days), death (10 days), widespread or critical-infrastructure"
-        " (2 days); the strictest applies",
-    )
+class IncidentCreateInput(input_of(events.IncidentReported)):
     version = serializers.IntegerField(
         min_value=1,
         max_value=2147483647,
@@ -357,22 +324,12 @@ class IncidentCreateInput(StrictInput):
     )
 
 
-class AuthorityReportInput(StrictInput):
-    authority = Text(max_length=200, min_length=1, help_text="The authority reported to")
-    reference = Text(max_length=200, min_length=1, help_text="The authority's case reference")
-    reported_at = serializers.DateTimeField(
-        required=False, help_text="When it was reported; now if omitted"
-    )
+class AuthorityReportInput(input_of(events.IncidentReportedToAuthority)):
+    pass
 
 
-class IncidentCloseInput(StrictInput):
-    resolution = Text(max_length=10_000, min_length=1)
-    no_report_reason = Text(
-        max_length=10_000,
-        allow_blank=True,
-        required=False,
-        help_text="Why no Art. 73 report was filed where the clock applied",
-    )
+class IncidentCloseInput(input_of(events.IncidentClosed)):
+    pass
 
 
 class Moments(serializers.ListField):

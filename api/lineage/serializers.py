@@ -7,14 +7,14 @@ from rest_framework import serializers
 
 from api.lineage.openlineage import RUN_EVENT_TYPES
 from api.schema import NUL_FREE
-from api.serializers import Pattern, StrictInput, Text
+from api.serializers import Pattern, Text
+from api.shapes import input_field, input_of
+from lineage import events as ev
 from lineage import rules
 
 
-class EdgeCreateInput(StrictInput):
-    source = Pattern(rules.NODE_PATTERN, max_length=520, help_text="Upstream node")
-    target = Pattern(rules.NODE_PATTERN, max_length=520, help_text="Downstream node")
-    type = serializers.ChoiceField(choices=rules.EDGE_TYPES)
+class EdgeCreateInput(input_of(ev.EdgeRecorded, exclude=("edge_type",))):
+    type = input_field(rules.EDGE_TYPE)  # the event's edge_type, named "type" in the API
 
 
 class EdgeOutput(serializers.Serializer):

@@ -11,11 +11,12 @@ from boards import queries as board_queries
 from boards import rules as board_rules
 from boards.errors import NotBoardMember, SeparationOfDuties
 from core.actors import Actor
-from core.text import clean_text
+from core.text import shaped_text
 from eventstore import store
 from eventstore.metadata import command_metadata
 from eventstore.types import ConcurrencyConflict, StreamRef
 from governance import events as ev
+from governance import rules
 from governance.errors import FindingClosed
 from governance.state import FindingState
 from governance.streams import load_finding
@@ -47,8 +48,8 @@ def close_finding(
 ) -> FindingState:
     """A member of the finding's boards closes it, with the evidence of the fix; the model's
     owners and the version's authors cannot close their own finding."""
-    resolution = clean_text(resolution, "resolution", 5000, required=True)
-    evidence = clean_text(evidence, "evidence", 2000, required=True)
+    resolution = shaped_text(resolution, "resolution", rules.FINDING_RESOLUTION)
+    evidence = shaped_text(evidence, "evidence", rules.FIX_EVIDENCE)
     state = load_finding(finding_id)
     if state.status != "open":
         raise FindingClosed(f"finding {state.id} is already closed")

@@ -26,7 +26,7 @@ from django.db import IntegrityError
 from boards import queries as board_queries
 from core import clock
 from core.actors import Actor
-from core.text import clean_text
+from core.text import shaped_text
 from eventstore import store
 from eventstore.canonical import canonical_json
 from eventstore.metadata import command_metadata
@@ -43,7 +43,7 @@ from governance.errors import (
 )
 from governance.models import Incident
 from governance.queries import current_policy
-from governance.rules import DESCRIPTION_LIMIT, INCIDENT_BOARDS, REFERENCE_LIMIT, TITLE_LIMIT
+from governance.rules import INCIDENT_BOARDS
 from governance.state import IncidentState
 from governance.streams import finding_stream_id, load_incident, load_risk
 from registry import permissions
@@ -142,8 +142,8 @@ def report_incident(
     are notified."""
     model = load_model(model_id)
     _require_reporter(actor, model)
-    title = clean_text(title, "title", TITLE_LIMIT, required=True)
-    description = clean_text(description, "description", DESCRIPTION_LIMIT, required=True)
+    title = shaped_text(title, "title", rules.INCIDENT_TITLE)
+    description = shaped_text(description, "description", rules.INCIDENT_DESCRIPTION)
     classes = art73.check_classes(classes)
     occurred_at = rules.moment(occurred_at, "occurred_at")
     became_aware_at = rules.moment(became_aware_at, "became_aware_at")
@@ -220,8 +220,8 @@ def record_authority_report(
 ) -> IncidentState:
     """Record that the incident was reported to the market surveillance authority (Art. 73),
     when, to whom and under which reference; `late` says whether it missed the deadline."""
-    authority = clean_text(authority, "authority", REFERENCE_LIMIT, required=True)
-    reference = clean_text(reference, "reference", REFERENCE_LIMIT, required=True)
+    authority = shaped_text(authority, "authority", rules.AUTHORITY)
+    reference = shaped_text(reference, "reference", rules.AUTHORITY_REFERENCE)
     now = clock.now()
     reported_at = now if reported_at is None else rules.moment(reported_at, "reported_at")
     state = load_incident(incident_id)
@@ -268,8 +268,8 @@ def close_incident(
     """Close an incident with its resolution. Where the Art. 73 clock applied, the report to
     the authority must have been recorded, or a reason given why none was due (for example,
     the incident was assessed not to be serious after all)."""
-    resolution = clean_text(resolution, "resolution", DESCRIPTION_LIMIT, required=True)
-    no_report_reason = clean_text(no_report_reason, "no_report_reason", DESCRIPTION_LIMIT)
+    resolution = shaped_text(resolution, "resolution", rules.INCIDENT_RESOLUTION)
+    no_report_reason = shaped_text(no_report_reason, "no_report_reason", rules.NO_REPORT_REASON)
     state = load_incident(incident_id)
     if state.status != "open" and repeated(
         uuid.UUID(state.id), "governance.IncidentClosed", actor, idempotency_key

@@ -10,12 +10,12 @@ import psycopg
 from django.db import IntegrityError, transaction
 
 from core.actors import Actor
-from core.text import clean_text
+from core.text import shaped_text
 from eventstore import store
 from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
 from governance import events as ev
-from governance import policy
+from governance import policy, rules
 from governance.errors import NotPolicyAdmin
 from governance.models import PolicyVersion
 from governance.queries import current_policy
@@ -59,7 +59,7 @@ def record_policy_version(
     user = actor.account
     if user is None or not (user.is_superuser or user.has_perm("governance.record_policy")):
         raise NotPolicyAdmin("recording a policy version needs governance.record_policy")
-    reason = clean_text(reason, "reason", required=True)
+    reason = shaped_text(reason, "reason", rules.REASON)
     current = current_policy()
     if expected_number is not None and expected_number != current.number:
         raise ConcurrencyConflict(current.stream_id, expected_number, current.number)

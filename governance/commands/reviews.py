@@ -23,7 +23,7 @@ from boards.queries import board_chairs, board_members
 from core import clock
 from core.actors import Actor
 from core.errors import Unprocessable
-from core.text import clean_text
+from core.text import shaped_text
 from eventstore import store
 from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, SideEffect, StreamRef
@@ -245,7 +245,7 @@ def complete_review(
     version's authors cannot (separation of duties). `expected_versions` (stream id ->
     version): the streams the member was shown; refused if any moved since."""
     rules.check_outcome(outcome)
-    rationale = clean_text(rationale, "rationale", 5000, required=True)
+    rationale = shaped_text(rationale, "rationale", rules.RATIONALE)
     state = load_review(review_id)
     if state.status != "open" and repeated(
         uuid.UUID(state.id), "governance.ReviewCompleted", actor, idempotency_key

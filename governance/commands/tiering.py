@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from core.actors import Actor
-from core.text import clean_text
+from core.text import shaped_text
 from eventstore import store
 from eventstore.metadata import command_metadata
 from eventstore.types import ConcurrencyConflict, StreamRef
@@ -85,7 +85,7 @@ def assign_risk_tier(
     """A model-risk officer confirms the proposed tier, or overrides it with a reason."""
     model = load_model(model_id)
     rules.check_tier(tier)
-    reason = clean_text(reason, "reason")
+    reason = shaped_text(reason, "reason", rules.OVERRIDE_REASON)
     _require_risk_officer(actor, model.team)
     state = load_risk(model.id)
     if not state.proposed_tier:
@@ -117,7 +117,7 @@ def suspend_model(
 ) -> RiskState:
     """Stop a model's use at once: the promotion gate refuses it until it is reinstated."""
     model = load_model(model_id)
-    reason = clean_text(reason, "reason", required=True)
+    reason = shaped_text(reason, "reason", rules.REASON)
     _require_risk_officer(actor, model.team)
     state = load_risk(model.id)
     if state.suspended:
@@ -135,7 +135,7 @@ def reinstate_model(
     *, actor: Actor, model_id: str, reason: str, idempotency_key: str | None = None
 ) -> RiskState:
     model = load_model(model_id)
-    reason = clean_text(reason, "reason", required=True)
+    reason = shaped_text(reason, "reason", rules.REASON)
     _require_risk_officer(actor, model.team)
     state = load_risk(model.id)
     if not state.suspended:

@@ -11,7 +11,7 @@ from boards.queries import author_ids, owner_ids
 from boards.rules import REVIEW_BOARD, separation_of_duties
 from core import clock
 from core.actors import Actor
-from core.text import clean_text
+from core.text import shaped_text
 from eventstore import store
 from eventstore.metadata import command_metadata
 from eventstore.types import StreamRef
@@ -39,7 +39,7 @@ def grant_waiver(
     rules.require_version_number(number, model.versions, model.name)
     version = load_version_by_number(model.id, number)
     rules.check_kind(kind)
-    reason = clean_text(reason, "reason", required=True)
+    reason = shaped_text(reason, "reason", rules.REASON)
     rules.check_waiver_expiry(expires_at, clock.now())
     require_review_board(actor, chair=True)
     violated = separation_of_duties(

@@ -22,6 +22,16 @@ def test_a_shape_of_an_unknown_kind_or_without_its_pattern_or_item_is_refused():
         Shape(shapes.LIST)
     with pytest.raises(ValueError, match="item shape"):
         Shape(shapes.TEXT, item=Shape(shapes.TEXT))
+    with pytest.raises(ValueError, match="choices"):
+        Shape(shapes.CHOICE)
+    with pytest.raises(ValueError, match="choices"):
+        Shape(shapes.TEXT, choices=("a", "b"))
+
+
+def test_a_moment_or_a_choice_starts_empty_unless_null():
+    assert Shape(shapes.DATETIME).empty == ""  # an event records a moment as ISO text
+    assert Shape(shapes.DATETIME, null=True).empty is None
+    assert Shape(shapes.CHOICE, choices=("a", "b")).empty == ""
 
 
 def test_a_state_takes_the_events_shaped_fields_with_empty_defaults():
