@@ -1,0 +1,116 @@
+"""What an adversary sends to get a 5xx: JSON nested thousands of levels deep, digits that
+str.isdigit() accepts and int() refuses, Django lookups smuggled into a tag filter. Each is a
+4xx problem+json with a stable code, and nothing is appended."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from api.parsers import MAX_JSON_DEPTH, json_depth_exceeds
+from eventstore.models import Event
+
+pytestmark = pytest.mark.django_db
+
+PROBLEM = "application/problem+json"
+
+
+def _refused(response, status: int, code: str) -> None:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith(PROBLEM)
+    assert response.json()["code"] == code
+
+
+def _nested(depth: int, leaf: str = "1") -> str:
+    return "[" * depth + leaf + "]" * depth
+
+
+def _nested_objects(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+# -- JSON nested too deep -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/models/", _nested(5000)),
+        ("/api/v1/models/", '{"name": "deep", "team": "fraud-ml", "tags": ' + _nested(5000) + "}"),
+        ("/api/v1/models/", _nested_objects(5000)),
+        ("/api/v1/models/fraud-detector/versions/", '{"parameters": ' + _nested(3000) + "}"),
+        ("/api/v1/lineage/edges/", _nested(100_000)),
+        ("/api/v1/lineage", '{"eventType": "START", "run": ' + _nested_objects(4000) + "}"),
+        ("/api/v1/datasets/", _nested(5000)),
+    ],
+)
+def test_json_nested_thousands_deep_is_a_400_too_deep(owner_api, model, path, body):
+    before = Event.objects.count()
+    response = owner_api.post(path, body, content_type="application/json")
+    _refused(response, 400, "too_deep")
+    assert Event.objects.count() == before
+
+
+def test_json_nested_too_deep_in_a_patch_is_a_400_too_deep(owner_api, model):
+    before = Event.objects.count()
+    body = '{"description": "x", "tags": ' + _nested_objects(2000) + "}"
+    response = owner_api.patch(
+        "/api/v1/models/fraud-detector/", body, content_type="application/json"
+    )
+    _refused(response, 400, "too_deep")
+    assert Event.objects.count() == before
+
+
+def test_brackets_inside_strings_do_not_count_as_depth(owner_api, model):
+    description = "[" * 5000 + '{"\\"[' * 100
+    body = json.dumps({"description": description, "tags": {"k": "]]]]}}}}"}})
+    response = owner_api.post(
+        "/api/v1/models/fraud-detector/versions/", body, content_type="application/json"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["description"] == description
+
+
+def test_nesting_up_to_the_limit_is_parsed(owner_api, model):
+    # The body's object is the first level, `parameters` and what it holds the rest: parsed,
+    # then refused by the ledger's own (shallower) bound on a recorded value.
+    body = '{"parameters": ' + _nested_objects(MAX_JSON_DEPTH - 1) + "}"
+    response = owner_api.post(
+        "/api/v1/models/fraud-detector/versions/", body, content_type="application/json"
+    )
+    _refused(response, 400, "invalid_input")
+
+
+def test_one_level_over_the_limit_is_too_deep(owner_api, model):
+    body = '{"parameters": ' + _nested_objects(MAX_JSON_DEPTH) + "}"
+    before = Event.objects.count()
+    response = owner_api.post(
+        "/api/v1/models/fraud-detector/versions/", body, content_type="application/json"
+    )
+    assert Event.objects.count() == before
+    _refused(response, 400, "too_deep")
+
+
+def test_malformed_json_stays_malformed_request(owner_api, model):
+    response = owner_api.post("/api/v1/models/", '{"name": [}', content_type="application/json")
+    _refused(response, 400, "malformed_request")
+    response = owner_api.post("/api/v1/models/", '{"a": NaN}', content_type="application/json")
+    _refused(response, 400, "malformed_request")
+
+
+@pytest.mark.parametrize(
+    ("text", "deeper"),
+    [
+        ("[]", False),
+        ("[[]]", False),
+        ('["[[[[[[[["]', False),
+        ('["\\\\", [[[]]]]', False),  # an escaped backslash ends before the quote
+        ('["\\"[[[[[[", 1]', False),  # an escaped quote does not end the string
+        ('{"a": {"b": [1, {"c": 2}]}}', False),
+        ("[[[[[", True),
+        ('[{"a": [{"b": []}]}]', True),
+    ],
+)
+def test_json_depth_is_counted_outside_strings(text, deeper):
+    assert json_depth_exceeds(text, limit=4) is deeper
