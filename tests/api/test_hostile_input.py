@@ -114,3 +114,78 @@ def test_malformed_json_stays_malformed_request(owner_api, model):
 )
 def test_json_depth_is_counted_outside_strings(text, deeper):
     assert json_depth_exceeds(text, limit=4) is deeper
+
+
+# -- digits that are not ASCII ------------------------------------------------------------
+
+NOT_ASCII_DIGITS = ["²", "①", "٣", "\U0001d7d9", "1²", "²0", "1_0", " 1", "+1"]
+
+
+@pytest.mark.parametrize("raw", NOT_ASCII_DIGITS)
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/models/?page_size=", "page_size"),
+        ("/api/v1/models/fraud-detector/?as_of=", "as_of"),
+        ("/api/v1/models/fraud-detector/aliases/?as_of=", "as_of"),
+        ("/api/v1/models/fraud-detector/history/?after_version=", "after_version"),
+        ("/api/v1/models/fraud-detector/history/?page_size=", "page_size"),
+        ("/api/v1/lineage/upstream/?node=model:fraud-detector@1&depth=", "depth"),
+    ],
+)
+def test_digits_are_ascii_only_in_query_parameters(owner_api, model, path, name, raw):
+    created = owner_api.post("/api/v1/models/fraud-detector/versions/", {}, format="json")
+    assert created.status_code == 201, created.content
+    before = Event.objects.count()
+    response = owner_api.get(path + raw)
+    _refused(response, 400, "validation_error")
+    assert [e["field"] for e in response.json()["errors"]] == [name]
+    assert Event.objects.count() == before
+
+
+def test_ascii_digits_are_still_whole_numbers(owner_api, model):
+    assert owner_api.get("/api/v1/models/?page_size=7").status_code == 200
+    assert owner_api.get("/api/v1/models/fraud-detector/?as_of=1").status_code in (200, 404)
+    response = owner_api.get("/api/v1/models/fraud-detector/history/?after_version=0")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("tag", ['"²"', '"٣"', 'W/"①"'])
+def test_if_match_takes_ascii_digits_only(owner_api, model, tag):
+    before = Event.objects.count()
+    response = owner_api.patch(
+        "/api/v1/models/fraud-detector/",
+        {"description": "changed"},
+        format="json",
+        HTTP_IF_MATCH=tag,
+    )
+    assert 400 <= response.status_code < 500, response.content
+    assert response["Content-Type"].startswith(PROBLEM)
+    assert Event.objects.count() == before
+
+
+@pytest.mark.parametrize("length", ["²", "٣", "1²"])
+def test_an_artifact_content_length_takes_ascii_digits_only(owner_api, model, length):
+    created = owner_api.post("/api/v1/models/fraud-detector/versions/", {}, format="json")
+    assert created.status_code == 201, created.content
+    before = Event.objects.count()
+    response = owner_api.generic(
+        "PUT",
+        "/api/v1/models/fraud-detector/versions/1/artifact/content/model.bin?sha256=" + "0" * 64,
+        b"x",
+        content_type="application/octet-stream",
+        CONTENT_LENGTH=length,
+    )
+    assert 400 <= response.status_code < 500, response.content
+    assert response["Content-Type"].startswith(PROBLEM)
+    assert Event.objects.count() == before
+
+
+@pytest.mark.parametrize("length", ["²", "٣", " 1", "1_0", "-1"])
+def test_the_local_upload_content_length_takes_ascii_digits_only(rf, length):
+    from core.errors import InvalidInput
+    from registry.upload import _content_length
+
+    with pytest.raises(InvalidInput):
+        _content_length(rf.put("/", CONTENT_LENGTH=length))
+    assert _content_length(rf.put("/", CONTENT_LENGTH="12")) == 12
