@@ -189,3 +189,52 @@ def test_the_local_upload_content_length_takes_ascii_digits_only(rf, length):
     with pytest.raises(InvalidInput):
         _content_length(rf.put("/", CONTENT_LENGTH=length))
     assert _content_length(rf.put("/", CONTENT_LENGTH="12")) == 12
+
+
+# -- lookups smuggled into the tag filter --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "x__isnull=1",
+        "x__isnull=true",
+        "x__regex=(",
+        "x__iregex=[",
+        "x__contains=1",
+        "x__gt=0",
+        "x__in=1",
+        "__isnull=1",
+        "team__startswith=f",
+        "x__0=1",
+        "x__has_key=a",
+    ],
+)
+def test_tag_filters_never_take_a_client_lookup(owner_api, model, tag):
+    before = Event.objects.count()
+    response = owner_api.get("/api/v1/models/", {"tag": tag})
+    assert response.status_code == 200, response.content
+    assert response.json()["results"] == []
+    assert Event.objects.count() == before
+
+
+def test_tag_filters_match_by_containment(owner_api, model):
+    response = owner_api.patch(
+        "/api/v1/models/fraud-detector/",
+        {"tags": {"domain": "fraud", "x__isnull": "1", "odd key": "v=w"}},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+
+    def names(tag: str) -> list[str]:
+        response = owner_api.get("/api/v1/models/", {"tag": tag})
+        assert response.status_code == 200, response.content
+        return [m["name"] for m in response.json()["results"]]
+
+    assert names("domain=fraud") == ["fraud-detector"]
+    assert names("domain") == ["fraud-detector"]
+    assert names("domain=other") == []
+    assert names("x__isnull=1") == ["fraud-detector"]  # a key like any other
+    assert names("odd key=v=w") == ["fraud-detector"]
+    assert names("odd key") == ["fraud-detector"]
+    assert names("missing") == []
