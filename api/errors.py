@@ -13,6 +13,7 @@ from django.views.defaults import bad_request, page_not_found, permission_denied
 from rest_framework import exceptions
 from rest_framework.views import set_rollback
 
+from api.parsers import TooDeep
 from api.throttling import throttle_refusal
 from core.errors import DomainError
 from eventstore.canonical import CanonicalizationError
@@ -52,6 +53,7 @@ class LengthRequired(exceptions.APIException):
     default_code = "length_required"
 
 
+_DRF_CODES[TooDeep] = ("too_deep", "The JSON body is nested too deep")
 _DRF_CODES[PreconditionFailed] = ("precondition_failed", "Precondition failed")
 _DRF_CODES[LengthRequired] = ("length_required", "Length required")
 _DRF_CODES[PreconditionRequired] = ("precondition_required", "Precondition required")

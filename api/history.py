@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -36,7 +37,7 @@ class EventHistoryApi(ListAPIView):
         events = Event.objects.filter(stream_id=self.stream_id(**self.kwargs))
         after = self.request.query_params.get(AFTER_VERSION.name)
         if after is not None:
-            if not after.isdigit() or len(after) > MAX_DIGITS:
+            if not re.fullmatch(f"[0-9]{{1,{MAX_DIGITS}}}", after):
                 raise ValidationError({AFTER_VERSION.name: "a stream version (a whole number)"})
             events = events.filter(version__gt=int(after))
         return events

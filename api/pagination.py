@@ -1,5 +1,6 @@
 """Cursor pagination: stable under concurrent inserts, with a page size from 1 to 200."""
 
+import re
 from typing import Any
 
 from rest_framework.exceptions import NotFound, ValidationError
@@ -16,7 +17,8 @@ class LedgerCursorPagination(CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+        # ASCII digits only: str.isdigit() takes "²", which int() refuses.
+        if not re.fullmatch("[0-9]{1,3}", raw) or not 1 <= int(raw) <= self.max_page_size:
             raise ValidationError(
                 {self.page_size_query_param: f"a whole number from 1 to {self.max_page_size}"}
             )

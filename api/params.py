@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -13,6 +14,10 @@ from rest_framework.request import Request
 from api.errors import PROBLEM_CONTENT_TYPE as PROBLEM
 from api.serializers import Problem
 from registry import rules as registry_rules
+
+# Whole numbers in a query are ASCII digits only: str.isdigit() also takes "²" or "①", which
+# int() refuses, and int() takes "٣", " 1" or "1_0", which the schema's pattern does not.
+POSITION = re.compile("[0-9]{1,18}")
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ def as_of(request: Request) -> AsOf:
     raw = request.query_params.get("as_of")
     if raw is None:
         return AsOf()
-    if raw.isdigit() and len(raw) <= 18:
+    if POSITION.fullmatch(raw):
         return AsOf(position=int(raw))
     moment = parse_timestamp(raw)
     if moment is None:

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 
 from api.errors import PreconditionFailed
 
-_TAG = re.compile(r'^\s*(?:W/)?"(\d{1,18})"\s*$')
+_TAG = re.compile(r'^\s*(?:W/)?"([0-9]{1,18})"\s*$')
 
 
 def etag(version: int) -> str:

@@ -154,7 +154,7 @@ def event_in_words(event_type: str) -> str:
 def _names(actor_refs: Iterable[str]) -> dict[str, str]:
     """Who each actor reference (user:<id>, system:<name>) is, in words; users by username."""
     refs = set(actor_refs)
-    ids = {int(r.removeprefix("user:")) for r in refs if re.fullmatch(r"user:\d+", r)}
+    ids = {int(r.removeprefix("user:")) for r in refs if re.fullmatch("user:[0-9]{1,18}", r)}
     users = dict(
         get_user_model()
         .objects.filter(pk__in=ids)
@@ -163,7 +163,7 @@ def _names(actor_refs: Iterable[str]) -> dict[str, str]:
     names = {}
     for ref in refs:
         kind, _, name = ref.partition(":")
-        if kind == "user" and name.isdigit():
+        if kind == "user" and re.fullmatch("[0-9]{1,18}", name):
             names[ref] = users.get(int(name), f"user {name}")
         elif kind == "system":
             names[ref] = f"the system ({name})"

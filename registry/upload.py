@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import BinaryIO, cast
 
 from django.http import HttpRequest, JsonResponse
@@ -48,13 +49,10 @@ def _content_length(request: HttpRequest) -> int | None:
     raw = request.META.get("CONTENT_LENGTH")
     if raw in (None, ""):
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput("Content-Length must be a number of bytes") from None
-    if value < 0:
+    # ASCII digits only: int() also takes "٣", " 1" or "1_0".
+    if not re.fullmatch("[0-9]{1,18}", raw):
         raise InvalidInput("Content-Length must be a number of bytes")
-    return value
+    return int(raw)
 
 
 urlpatterns = [

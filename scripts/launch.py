@@ -78,8 +78,9 @@ def serve() -> int:
             f"{host}:{port}",
             "--workers",
             env.get("WEB_WORKERS", "3"),
-            "--worker-class",
-            "sync",
+            # The sync worker whose own refusals (414, 431, 400) are problem+json.
+            "--config",
+            "config/gunicorn.py",
             "--access-logfile",
             "-",
         ],

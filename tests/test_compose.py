@@ -240,7 +240,9 @@ def test_service_runs_launcher_command_when_started(name, expected):
 
 def test_web_runs_sync_workers_when_started():
     command = command_of("web")
-    assert command[command.index("--worker-class") + 1] == "sync"
+    # config/gunicorn.py names the worker: gunicorn's sync worker, refusals as problem+json.
+    assert command[command.index("--config") + 1] == "config/gunicorn.py"
+    assert "--worker-class" not in command
     assert command[command.index("--workers") + 1] == "${WEB_WORKERS:-3}"
     assert services()["web"]["ports"] == ["8000:8000"]
 
@@ -320,7 +322,8 @@ def test_dockerfile_runs_unprivileged_web_server_when_started():
     cmd = json.loads(next(args for instruction, args in instructions if instruction == "CMD"))
     assert "gunicorn config.wsgi:application --bind 0.0.0.0:8000" in cmd[-1]
     assert "${WEB_WORKERS:-3}" in cmd[-1]
-    assert "--worker-class sync" in cmd[-1]
+    assert "--config config/gunicorn.py" in cmd[-1]
+    assert "--worker-class" not in cmd[-1]
 
 
 def test_dockerignore_excludes_local_state_when_building():

@@ -156,7 +156,7 @@ def _dataset_node(actor: Actor, dataset: _Dataset, *, new_version: bool) -> str:
     version = dataset.version
     if version:
         existing = DatasetVersion.objects.filter(
-            dataset_id=dataset_id, **{f"tags__{OPENLINEAGE_VERSION_TAG}": version}
+            dataset_id=dataset_id, tags__contains={OPENLINEAGE_VERSION_TAG: version}
         ).first()
         if existing is not None:
             return f"dataset:{state.name}@{existing.number}"

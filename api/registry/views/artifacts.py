@@ -149,7 +149,7 @@ def _content_length(request: Request) -> int:
     raw = request.META.get("CONTENT_LENGTH") or ""
     if raw == "" and "HTTP_TRANSFER_ENCODING" not in request.META:
         return 0
-    if not raw.isdigit():
+    if not re.fullmatch("[0-9]{1,18}", raw):
         raise LengthRequired("send the artifact with a Content-Length header")
     return int(raw)
 
