@@ -34,8 +34,9 @@ def superuser_sql(sql: str, params: tuple = ()) -> None:
 
 
 def without_append_only(sql: str, params: tuple = ()) -> None:
-    """What a superuser can always do: switch the triggers off, change history, switch back.
-    Tamper tests use this to prove the hashes catch it."""
+    """What a superuser can always do: switch the triggers off (the append-only ones and the
+    chain check), change history, switch back. Tamper tests use this to prove the hashes
+    catch it."""
     with connection.cursor() as cursor:
         for table in LEDGER_TABLES:
             cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
@@ -45,6 +46,9 @@ def without_append_only(sql: str, params: tuple = ()) -> None:
             for table in LEDGER_TABLES:
                 cursor.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_no_change")
                 cursor.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_no_truncate")
+            cursor.execute(
+                "ALTER TABLE eventstore_event ENABLE ALWAYS TRIGGER eventstore_event_chain"
+            )
 
 
 def wipe_ledger() -> None:
