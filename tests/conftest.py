@@ -51,6 +51,19 @@ def without_append_only(sql: str, params: tuple = ()) -> None:
             )
 
 
+def lose_newest(stream_id, keep: int) -> None:
+    """What a failover to an asynchronous replica (or a restore under running workers) does
+    to a stream: its events after version `keep` are gone, deleted as a superuser past the
+    append-only trigger, and the projections are as the log left them (rebuilt). What this
+    process cached of the stream is left alone, pointing at the lost head."""
+    from eventstore.projection import rebuild
+
+    without_append_only(
+        "DELETE FROM eventstore_event WHERE stream_id = %s AND version > %s", (stream_id, keep)
+    )
+    rebuild()
+
+
 def wipe_ledger() -> None:
     projections = [m._meta.db_table for m in registered_tables()]
     tables = ", ".join([*LEDGER_TABLES, *PLAIN_TABLES, *projections])
