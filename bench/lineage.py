@@ -177,7 +177,11 @@ def fill_events(count: int) -> None:
                 "   'metrics', jsonb_build_object('auc', 0.91, 'f1', 0.83, 'n', g)),"
                 " jsonb_build_object('actor', 'user:' || (g %% 50), 'auth_method', 'token',"
                 "   'request_id', md5(g::text)),"
-                " now(), now(), sha256(int8send(g - 1)), sha256(int8send(g))"
+                " now(), now(),"
+                # Chained as the database requires: version 1 onto GENESIS, the others onto
+                # the hash of the row before (g - 1, the same stream).
+                " CASE WHEN g %% 10 = 0 THEN decode(repeat('00', 32), 'hex')"
+                " ELSE sha256(int8send(g - 1)) END, sha256(int8send(g))"
                 " FROM generate_series(%s, %s) g",
                 [start, min(count, start + step) - 1],
             )

@@ -104,6 +104,21 @@ class ConcurrencyConflict(Conflict):
         self.actual = actual
 
 
+class StaleHead(ConcurrencyConflict):
+    """The database refused an append: the head it chained onto is not the stream's stored
+    head (the log lost commits this process had seen, such as after a failover to a replica
+    that was behind). The process forgot what it knew of the stream; a reload and a retry
+    append onto the stored head."""
+
+    def __init__(self, stream_id: uuid.UUID, expected: int | None) -> None:
+        super().__init__(stream_id, expected, None)
+        self.detail = (
+            f"stream {stream_id}: the log does not hold the version {expected} this change was"
+            " based on; reload and retry"
+        )
+        self.args = (self.detail,)
+
+
 class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
     status = 422

@@ -34,8 +34,9 @@ def superuser_sql(sql: str, params: tuple = ()) -> None:
 
 
 def without_append_only(sql: str, params: tuple = ()) -> None:
-    """What a superuser can always do: switch the triggers off, change history, switch back.
-    Tamper tests use this to prove the hashes catch it."""
+    """What a superuser can always do: switch the triggers off (the append-only ones and the
+    chain check), change history, switch back. Tamper tests use this to prove the hashes
+    catch it."""
     with connection.cursor() as cursor:
         for table in LEDGER_TABLES:
             cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
@@ -45,6 +46,22 @@ def without_append_only(sql: str, params: tuple = ()) -> None:
             for table in LEDGER_TABLES:
                 cursor.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_no_change")
                 cursor.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_no_truncate")
+            cursor.execute(
+                "ALTER TABLE eventstore_event ENABLE ALWAYS TRIGGER eventstore_event_chain"
+            )
+
+
+def lose_newest(stream_id, keep: int) -> None:
+    """What a failover to an asynchronous replica (or a restore under running workers) does
+    to a stream: its events after version `keep` are gone, deleted as a superuser past the
+    append-only trigger, and the projections are as the log left them (rebuilt). What this
+    process cached of the stream is left alone, pointing at the lost head."""
+    from eventstore.projection import rebuild
+
+    without_append_only(
+        "DELETE FROM eventstore_event WHERE stream_id = %s AND version > %s", (stream_id, keep)
+    )
+    rebuild()
 
 
 def wipe_ledger() -> None:

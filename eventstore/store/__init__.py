@@ -18,7 +18,8 @@ modules are:
 
 An append is one transaction (or part of the caller's): it chains the new events onto the
 stored head hash, inserts them, runs the inline projectors and records side effects in the
-outbox. `UNIQUE (stream_id, version)` backs the optimistic concurrency check."""
+outbox. `UNIQUE (stream_id, version)` backs the optimistic concurrency check, and a trigger
+refuses any event that does not link to its stream's stored head (StaleHead)."""
 
 from eventstore.store.appends import MAX_EVENTS_PER_APPEND, Append, append, append_all
 from eventstore.store.reactions import react

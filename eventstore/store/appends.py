@@ -11,6 +11,9 @@ Every append, at a known version or at any, goes the same way (`_run`):
    per append (inserts.insert_statement), all sent at once (inserts.run_inserts).
 4. A short insert is a conflict: raised for a known version; at any version the head is
    read again and the insert retried (a writer at a known version took the version first).
+   An insert the database refuses because an event does not link to its stream's stored
+   head (the chain trigger: the head was cached or given but the log lost it) raises
+   StaleHead, a ConcurrencyConflict, and the stream is forgotten (caches.forget).
 5. Projections, the key's result and outbox rows are queued and sent, then subscribers
    react (reactions.flush_and_react); the head is remembered once the transaction commits.
 
@@ -26,11 +29,12 @@ the end of the block."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 from django.db import connection, transaction
 
@@ -38,7 +42,7 @@ from core import clock
 from eventstore import catalog, outbox
 from eventstore.projection import ProjectionWriter, project
 from eventstore.store import caches, idempotency, reactions, rows, versions
-from eventstore.store.inserts import After, Insert, insert_statement, run_inserts
+from eventstore.store.inserts import After, ChainRefused, Insert, insert_statement, run_inserts
 from eventstore.store.rows import EventRow, Head
 from eventstore.types import (
     AppendResult,
@@ -46,8 +50,11 @@ from eventstore.types import (
     InvalidEvent,
     NewEvent,
     SideEffect,
+    StaleHead,
     StreamRef,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_EVENTS_PER_APPEND = 1000
 # Inserts at any version tried before giving up with ConcurrencyConflict (they queue on the
@@ -190,7 +197,10 @@ def _run(batch: Sequence[_Prepared]) -> list[AppendResult]:
                 if heads is None:
                     return [_replay(cursor, first)]
             planned = _plan(batch, heads, claim_key=unclaimed_key)
-            outcomes = run_inserts(raw, [p.insert for p in planned])
+            try:
+                outcomes = run_inserts(raw, [p.insert for p in planned])
+            except ChainRefused as refused:
+                _stale_head(batch, refused)
             if unclaimed_key:
                 if not outcomes[0].claimed:
                     with raw.cursor() as cursor:
@@ -284,6 +294,23 @@ def _plan(batch: Sequence[_Prepared], heads: Sequence[Head], *, claim_key: bool)
 def _replay(cursor: Any, prepared: _Prepared) -> AppendResult:
     meta = prepared.meta
     return idempotency.replay(cursor, meta["actor"], meta["idempotency_key"], prepared.fingerprint)
+
+
+def _stale_head(batch: Sequence[_Prepared], refused: ChainRefused) -> NoReturn:
+    """The database refused an insert: its first event does not link to the stream's stored
+    head, so the head this append chained onto (cached, or given by the caller) is not in the
+    log. Forget the stream, so the retry reads the stored head, and raise StaleHead (the
+    transaction is left to be rolled back)."""
+    prepared = next((p for p in batch if p.item.stream.id == refused.stream_id), batch[0])
+    stream_id, expected = prepared.item.stream.id, prepared.item.expected_version
+    caches.forget(stream_id)
+    log.warning(
+        "stream %s: the log does not hold version %s, which this process knew as its head;"
+        " the database lost commits (a failover or a restore?). Forgot the stream.",
+        stream_id,
+        expected,
+    )
+    raise StaleHead(stream_id, expected) from refused.__cause__
 
 
 def _conflict(raw: Any, prepared: _Prepared) -> None:

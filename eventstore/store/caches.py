@@ -19,13 +19,23 @@ What they assume:
   because whoever uses an entry appends at its version, and UNIQUE (stream_id, version)
   turns a stale one into ConcurrencyConflict, as an expected version should; the command
   then reloads. `load(cached=True)` is only for such a command.
+- An entry may name a head the log no longer holds: the database lost commits this process
+  saw (a failover to an asynchronous replica, a restore under running workers). The
+  database refuses any event that does not link to its stream's stored head (the chain
+  trigger of migration 0004: version 1 onto GENESIS, N+1 onto the stored hash of N), so an
+  append onto such an entry is refused, raises StaleHead (a ConcurrencyConflict) and forgets
+  the stream (`forget`); the retry reads the stored head. No gap, no fork, whatever a cache
+  holds.
 - One thread per process: the service runs gunicorn sync workers and Celery prefork workers.
   There is no lock. Other threads (the test server, the concurrency tests' writers) are
   still safe, since an entry is one tuple replaced whole, and the worst they see is a
   stale entry, which the point above covers.
 - States are immutable values: the cached one is handed out and folded further by callers.
 - The log only grows. That is what the database guarantees (append-only triggers), and
-  what a stale entry relies on to conflict.
+  what a stale entry relies on to conflict. Where it went back (lost commits), the point
+  above holds for appends; reads that need no append (`load` of a stream nobody appends to
+  again) may still serve the lost state until the stream is forgotten or the process
+  restarts.
 
 When they are dropped:
 
@@ -33,10 +43,12 @@ When they are dropped:
   never run, and reads inside a transaction are not cached.
 - Eviction: the least recently used entries beyond HEADS_KEPT and STATES_KEPT.
 - Process exit: a worker restart starts empty.
+- `forget(stream_id)`: when the database refused an append onto the stream's cached head.
 - `clear()`: when the log behind the process went back in time, which only tests do (they
   truncate the log between tests that commit, see tests/conftest.py `wipe_ledger`). A
   database restored from a backup or failed over to a replica that lost commits breaks the
-  "only grows" assumption in the same way: restart the workers (or call clear()) then.
+  "only grows" assumption in the same way: appends recover by themselves (`forget`), but
+  restart the workers (or call clear()) then so that reads do too.
 """
 
 from __future__ import annotations
@@ -97,6 +109,14 @@ def keep_state(stream_id: uuid.UUID, evolve: Callable[..., Any], version: int, s
     states.move_to_end((stream_id, evolve))
     while len(states) > STATES_KEPT:
         states.popitem(last=False)
+
+
+def forget(stream_id: uuid.UUID) -> None:
+    """Forget the stream's head and states (the database refused an append onto its cached
+    head: the log does not hold it)."""
+    heads.pop(stream_id, None)
+    for key in [key for key in states if key[0] == stream_id]:
+        del states[key]
 
 
 def clear() -> None:

@@ -38,9 +38,24 @@ class After(NamedTuple):
     hash: bytes
 
 
+# The database's chain check (migration 0004): the trigger raises with this constraint name
+# and the stream id as the detail when an event does not link to its stream's stored head.
+CHAIN_CONSTRAINT = "eventstore_event_chain"
+
+
+class ChainRefused(Exception):
+    """The database refused an insert: an event of `stream_id` does not link to the stream's
+    stored head (the psycopg error is the cause). The transaction is aborted."""
+
+    def __init__(self, stream_id: uuid.UUID) -> None:
+        super().__init__(f"stream {stream_id}: not chained onto the stored head")
+        self.stream_id = stream_id
+
+
 def run_inserts(raw: psycopg.Connection[Any], statements: Sequence[Insert]) -> list[Inserted]:
     """Run insert statements in order, several in one pipeline round trip (from
-    projection.PIPELINE_FROM on; one goes alone)."""
+    projection.PIPELINE_FROM on; one goes alone). ChainRefused when the database's chain
+    check refuses one."""
     cursors = [raw.cursor() for _ in statements]
     try:
         with raw.pipeline() if len(statements) >= projection.PIPELINE_FROM else nullcontext():
@@ -50,6 +65,10 @@ def run_inserts(raw: psycopg.Connection[Any], statements: Sequence[Insert]) -> l
             Inserted(bool(claimed), list(positions))
             for claimed, positions in (cursor.fetchone() for cursor in cursors)
         ]
+    except psycopg.errors.IntegrityError as error:
+        if error.diag.constraint_name != CHAIN_CONSTRAINT:
+            raise
+        raise ChainRefused(uuid.UUID(error.diag.message_detail)) from error
     finally:
         for cursor in cursors:
             cursor.close()

@@ -49,6 +49,8 @@ def test_app_role_registers_versions_and_checkpoints_when_granted(as_app_role, o
         "ALTER TABLE eventstore_event DISABLE TRIGGER USER",
         "ALTER TABLE eventstore_event DISABLE TRIGGER ALL",
         "DROP TRIGGER IF EXISTS eventstore_event_no_change ON eventstore_event",
+        "DROP TRIGGER IF EXISTS eventstore_event_chain ON eventstore_event",
+        "ALTER TABLE eventstore_event DISABLE TRIGGER eventstore_event_chain",
         "SET session_replication_role = replica",
     ],
 )
