@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from django.db import connection
 from pytest_django.plugin import blocking_manager_key
 
 from core.actors import Actor
+from eventstore import checkpoints
 from eventstore.projection import registered_tables
 from eventstore.store import caches
 from eventstore.types import NewEvent, StreamRef
@@ -154,7 +156,17 @@ def verifier_python() -> tuple[str, ...]:
     return (sys.executable, "-I", "-S")
 
 
+def ledger_public_key() -> str:
+    """The ledger's current signing key as an auditor pins it: base64, as the checkpoint API
+    and `manage.py ledger_public_key` publish it, never read from the bundle."""
+    return base64.b64encode(
+        checkpoints.public_key_bytes(checkpoints.signing_key().public_key())
+    ).decode()
+
+
 def run_verifier(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """verify.py on `folder` with `args` as given: pass `--public-key KEY` (see
+    ledger_public_key) or `--trust-bundle-key`; without either it refuses, exit status 2."""
     return subprocess.run(
         [*verifier_python(), str(folder / "verify.py"), str(folder), *args],
         capture_output=True,

@@ -29,16 +29,23 @@ README = """Model Ledger audit bundle
 =========================
 
 subject: {subject}
-checkpoint: {origin}, tree size {tree_size}, root {root}
-signing key (base64 Ed25519 public key): {public_key}
+checkpoint: {origin}, tree size {tree_size}, root {root}, signed by key {checkpoint_key_id}
+manifest signed by key {key_id}
+the bundle names these keys (base64 Ed25519 public keys): {public_key} (manifest);
+checkpoint: {checkpoint_key}
 
-Verify it offline with nothing but Python 3.11 or newer:
+Verify it offline with nothing but Python 3.11 or newer, pinning the ledger's key:
 
-    python3 verify.py            (inside the unpacked folder)
-    python3 verify.py bundle.zip --public-key {public_key}
+    python3 verify.py bundle.zip --public-key KEY
+    python3 verify.py --public-key KEY            (inside the unpacked folder)
 
-Compare the key with the one the ledger publishes: the verifier proves the bundle was signed
-by that key and that every event is in its signed Merkle tree, not who holds the key.
+Take KEY from the ledger, not from this file: GET /api/v1/checkpoints/latest/ (`keys`), or
+`manage.py ledger_public_key --all` on the server; pass --public-key once per key if the
+signing key was rotated. The keys named above are the bundle's own claim: anyone can make a
+bundle that verifies against a key of their own, so verify.py refuses to run without
+--public-key (--trust-bundle-key checks against the bundle's own key and proves nothing about
+who signed it). The verifier prints what it proved (which key verified which signature, each
+stream's hash chain, every event's inclusion in the signed tree) and what it did not.
 
 Files: events.jsonl (one event per line, with prev_hash and hash), proofs.jsonl (RFC 6962
 inclusion proof of each event), checkpoint.json (the signed tree head), manifest.json (SHA-256
@@ -108,6 +115,9 @@ def audit_bundle(
     root = bytes(checkpoint.root_hash)
     public = checkpoints.public_key_bytes(checkpoints.signing_key().public_key())
     public_b64 = base64.b64encode(public).decode()
+    # An unchanged tree keeps its checkpoint, which a retired key may have signed.
+    signer = checkpoints.trusted_keys().get(checkpoint.key_id)
+    signer_b64 = base64.b64encode(checkpoints.public_key_bytes(signer)).decode() if signer else None
     # One streamed pass over the log's leaves keeps only the nodes these events' paths need.
     paths = checkpoints.audit_paths(_leaf_indices(streams, size), size)
     if paths.root != root:
@@ -166,7 +176,7 @@ def audit_bundle(
         "tree_size": size,
         "root": root.hex(),
         "key_id": checkpoint.key_id,
-        "public_key": public_b64,
+        "public_key": signer_b64,
         "signature": base64.b64encode(bytes(checkpoint.signature)).decode(),
         "note": checkpoint.note,
     }
@@ -176,6 +186,9 @@ def audit_bundle(
         tree_size=size,
         root=root.hex(),
         public_key=public_b64,
+        checkpoint_key=signer_b64 if signer_b64 != public_b64 else "the same key",
+        key_id=checkpoints.key_id(public),
+        checkpoint_key_id=checkpoint.key_id,
     )
     for name, body in (
         ("checkpoint.json", json.dumps(checkpoint_doc, indent=2).encode()),
@@ -203,6 +216,7 @@ def audit_bundle(
             "events": count,
             "streams": heads,
             "files": files,
+            "signed_by": {"key_id": checkpoints.key_id(public), "public_key": public_b64},
         }
     )
     archive.writestr("manifest.json", manifest)
