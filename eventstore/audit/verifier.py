@@ -272,7 +272,7 @@ def check(
     for name in sorted(set(files) - set(listed) - set(SIGNED_FILES)):
         problems.append(f"{name}: not listed in the manifest")
 
-    checkpoint_problems, key = _check_checkpoint(checkpoint, candidates, manifest)
+    checkpoint_problems, key = check_checkpoint(checkpoint, candidates, manifest)
     problems.extend(checkpoint_problems)
     if key is None:
         problems.append(f"checkpoint.json: the checkpoint signature does not verify with {whose}")
@@ -293,7 +293,7 @@ def _hex32(value: object) -> bool:
     )
 
 
-def _check_checkpoint(
+def check_checkpoint(
     checkpoint: dict, keys: Sequence[bytes], manifest: dict
 ) -> tuple[list[str], bytes | None]:
     """Problems with the signed note "<origin>\\n<size>\\n<base64 root>\\n" (exactly these three

@@ -303,3 +303,67 @@ def test_a_bundle_resigned_with_an_attackers_key_is_not_reported_ok(bundle, tmp_
     assert "FAIL manifest.json: the signature does not verify" in pinned.stdout
     warned = _run(forged, tmp_path, "--trust-bundle-key")
     assert "Nothing is proven about who signed" in warned.stderr
+
+
+def test_a_bundle_made_right_after_a_rotation_verifies_with_both_keys_pinned(
+    pristine_ledger, meta, tmp_path, settings
+):
+    stream = new_stream()
+    store.append(stream, NO_STREAM, events("Made"), meta)
+    first = checkpoints.write_checkpoint()
+    old_public = ledger_public_key()
+    settings.LEDGER_SIGNING_KEY = base64.b64encode(bytes(range(32))).decode()
+    settings.LEDGER_TRUSTED_KEYS = [old_public]
+    new_public = ledger_public_key()
+    # No event since the retired key signed the last checkpoint: the bundle carries that one.
+    files = _unzipped(audit_bundle([stream.id], "test:rotated"))
+    checkpoint = json.loads(files["checkpoint.json"])
+    assert (checkpoint["tree_size"], checkpoint["key_id"]) == (first.tree_size, first.key_id)
+    assert checkpoint["public_key"] == old_public
+    assert json.loads(files["manifest.json"])["signed_by"]["public_key"] == new_public
+    old_id = checkpoints.key_id(base64.b64decode(old_public))
+    new_id = checkpoints.key_id(base64.b64decode(new_public))
+    result = _pinned(files, tmp_path, new_public, old_public)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    signed = next(line for line in lines if line.startswith("signature: checkpoint"))
+    assert signed.endswith(f"verified with pinned key {old_id}")
+    assert f"manifest.json verified with pinned key {new_id}" in result.stdout
+    only_new = _pinned(files, tmp_path, new_public)
+    assert only_new.returncode == 1
+    assert "FAIL checkpoint.json: the checkpoint signature does not verify" in only_new.stdout
+    only_old = _pinned(files, tmp_path, old_public)
+    assert only_old.returncode == 1
+    assert "FAIL manifest.json: the signature does not verify" in only_old.stdout
+    assert _run(files, tmp_path, "--trust-bundle-key").returncode == 0
+
+
+# A checkpoint as every ledger version has written it: the three-line note
+# "<origin>\n<tree size>\n<base64 root>\n" signed with the key of seed bytes 0..31.
+THREE_LINE_CHECKPOINT = {
+    "origin": "ledger.example/prod",
+    "tree_size": 5,
+    "root": "1400f0a9fcddaf5481a43cbf4de86d19ecdef3f5ad5bc8651604397e48379589",
+    "key_id": "56475aa75463474c",
+    "public_key": "A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=",
+    "signature": (
+        "xW6MZlzzL8tKW1RJS6y14HGii4JOSiOnkrSas13GVwTjKtHMQVE5FBBKHLfc+vudVyoohmf9h3VQ+F1scicqAg=="
+    ),
+    "note": "ledger.example/prod\n5\nFADwqfzdr1SBpDy/TehtGeze8/WtW8hlFgQ5fkg3lYk=\n",
+}
+
+
+def test_an_old_three_line_checkpoint_still_verifies_with_the_pinned_key():
+    doc = THREE_LINE_CHECKPOINT
+    assert len(doc["note"].splitlines()) == 3
+    root = bytes.fromhex(doc["root"])
+    assert checkpoints.note_text(doc["origin"], doc["tree_size"], root) == doc["note"]
+    manifest = {"checkpoint": {"tree_size": doc["tree_size"], "root": doc["root"]}}
+    pinned = verifier.decode_key(doc["public_key"])
+    assert verifier.check_checkpoint(doc, [pinned], manifest) == ([], pinned)
+    other = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    assert verifier.check_checkpoint(doc, [other], manifest) == ([], None)
+    assert verifier.check_checkpoint(doc, [other, pinned], manifest) == ([], pinned)
+    extended = {**doc, "note": doc["note"] + "extra line\n"}
+    problems, _ = verifier.check_checkpoint(extended, [pinned], manifest)
+    assert problems == ["checkpoint.json: the note does not state this origin, size and root"]
