@@ -144,5 +144,6 @@ class CheckpointOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     keys = PublishedKeyOutput(
         many=True,
-        help_text="Every key whose checkpoints verify: the current one, then LEDGER_TRUSTED_KEYS",
+        help_text="Every key whose checkpoints verify: the current one, then LEDGER_TRUSTED_KEYS;"
+        " auditors pin each with verify.py --public-key",
     )

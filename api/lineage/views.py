@@ -403,12 +403,15 @@ class AuditBundleExportApi(APIView):
     @extend_schema(
         responses={
             (200, "application/zip"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="The bundle, streamed"
+                OpenApiTypes.BINARY,
+                description="The bundle, streamed. Verify it offline with its verify.py,"
+                " pinning the ledger's key from GET /api/v1/checkpoints/latest/:"
+                " python3 verify.py bundle.zip --public-key KEY",
             ),
             **problems(400, 404),
         },
         parameters=[MODELS],
-        summary="Export a self-verifying audit bundle for one or more models (auditors)",
+        summary="Export an offline-verifiable audit bundle for one or more models (auditors)",
     )
     def get(self, request: Request) -> StreamingHttpResponse:
         require_auditor(request.user)

@@ -9,7 +9,8 @@ class Command(BaseCommand):
     help = (
         "Print the base64 Ed25519 public key that signs checkpoints and audit bundles"
         " (pass it to verify.py --public-key); --all adds the retired keys of"
-        " LEDGER_TRUSTED_KEYS as '<key id> <key> current|retired' lines."
+        " LEDGER_TRUSTED_KEYS as '<key id> <key> current|retired' lines (pass each with its"
+        " own --public-key)."
     )
 
     def add_arguments(self, parser):
