@@ -12,7 +12,10 @@ It checks, independently of the service that produced the bundle:
   4. every event's hash is SHA-256(prev_hash || RFC 8785 JSON of its content), versions of each
      stream run 1, 2, 3 ... with each prev_hash the previous event's hash, events appear in log
      order, and each stream ends where the manifest says it ends;
-  5. every event is leaf `leaf_index` of the checkpoint's RFC 6962 Merkle tree (inclusion proof).
+  5. every event is leaf `leaf_index` of the checkpoint's RFC 6962 Merkle tree (inclusion proof);
+  6. the subject is whole: every stream the subject's own events name is in the bundle (the
+     versions its model streams number, and every stream linked to the model or to those
+     versions by a registry.StreamLinked event), so a left-out stream is named.
 Any failure prints the problems and exits with status 1; success exits 0.
 
 In the bundle this file follows the ledger's own canonical JSON encoder and Merkle code, which
@@ -197,6 +200,47 @@ def verify(files: dict[str, bytes], public_key: bytes | None = None) -> list[str
     events, event_problems = _check_events(files["events.jsonl"], manifest)
     problems.extend(event_problems)
     problems.extend(_check_proofs(files["proofs.jsonl"], events, root, tree_size))
+    problems.extend(_check_closure(events, manifest))
+    return problems
+
+
+NUMBERED = "registry.ModelVersionNumbered"
+LINKED = "registry.StreamLinked"
+
+
+def _check_closure(events: dict[int, dict], manifest: dict) -> list[str]:
+    """Each subject stream (manifest "subject_streams", a model) must be in the bundle, with
+    every version its ModelVersionNumbered events name and every stream a StreamLinked event
+    of the model or of those versions names."""
+    by_stream: dict[str, list[dict]] = {}
+    for position in sorted(events):
+        event = events[position]
+        by_stream.setdefault(event["stream_id"], []).append(event)
+    subjects = manifest.get("subject_streams", [])
+    if not isinstance(subjects, list):
+        return ["manifest.json: subject_streams is malformed"]
+    problems: list[str] = []
+    wanted: dict[str, str] = {}
+    for root in subjects:
+        wanted.setdefault(root, "the bundle's subject")
+        versions = []
+        for event in by_stream.get(root, []):
+            data = event.get("data", {})
+            if event.get("type") == NUMBERED:
+                versions.append(data.get("version_id"))
+                wanted.setdefault(data.get("version_id"), f"version {data.get('number')} of {root}")
+        for stream in (root, *versions):
+            for event in by_stream.get(stream, []):
+                data = event.get("data", {})
+                if event.get("type") == LINKED:
+                    wanted.setdefault(
+                        data.get("stream_id"),
+                        f"the {data.get('kind')} ({data.get('stream_type')}) linked by"
+                        f" {stream} at version {event.get('version')}",
+                    )
+    for stream, why in wanted.items():
+        if stream not in by_stream:
+            problems.append(f"stream {stream}: {why}, is missing from the bundle")
     return problems
 
 
@@ -342,7 +386,10 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(f"FAIL {problem}")
         return 1
-    print("OK: signatures, file digests, hash chains and inclusion proofs all verify")
+    print(
+        "OK: signatures, file digests, hash chains, inclusion proofs and the subject's streams"
+        " all verify"
+    )
     return 0
 
 
