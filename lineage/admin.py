@@ -32,7 +32,7 @@ def export_audit_bundle(modeladmin, request, queryset) -> HttpResponseBase | Non
         )
         return None
     names = sorted(queryset.values_list("name", flat=True))
-    subject, streams = exports.bundle_subject(names)
+    subject, streams, roots = exports.bundle_subject(names)
     actor = Actor.from_request(request)
     export_id = commands.start_export(
         actor=actor,
@@ -44,7 +44,7 @@ def export_audit_bundle(modeladmin, request, queryset) -> HttpResponseBase | Non
     counter = trail.Counter()
     response = StreamingHttpResponse(
         exports.recorded(
-            bundle.audit_bundle(streams, subject, counter),
+            bundle.audit_bundle(streams, subject, counter, roots=roots),
             actor=actor,
             export_id=export_id,
             counter=counter,

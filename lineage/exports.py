@@ -29,6 +29,7 @@ from lineage.models import LineageNode
 from lineage.queries import Closure, Edge
 from registry.models import ModelVersion
 from registry.queries import model_id_for
+from registry.streams import load_model, load_version
 
 BATCH = 1000
 SUBGRAPH_FORMATS = ("json", "csv", "prov", "graphml")
@@ -306,16 +307,35 @@ def governance_streams(model_id: uuid.UUID, version_ids: Iterable[uuid.UUID]) ->
     return streams
 
 
+def linked_streams(model_id: uuid.UUID) -> tuple[list[uuid.UUID], set[uuid.UUID]]:
+    """From the events alone: the model's versions (ModelVersionNumbered) and every stream
+    linked to the model or to one of them (registry.StreamLinked): what verify.py requires."""
+    model = load_model(model_id)
+    version_ids = [uuid.UUID(v) for v in model.versions.values()]
+    linked = {uuid.UUID(s) for s in model.linked_streams}
+    for version_id in version_ids:
+        linked.update(uuid.UUID(s) for s in load_version(version_id).linked_streams)
+    return version_ids, linked
+
+
 def model_streams(model_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
     """A model's streams, its governance record, and every stream in its lineage closure (both
     directions): versions, the models and datasets they came from or fed, runs, and the edges
-    themselves."""
+    themselves. The versions and the streams linked to the model and its versions come from
+    their events; the read tables add what was opened before streams were linked."""
     streams: set[uuid.UUID] = set()
     for model_id in model_ids:
         model_id = uuid.UUID(str(model_id))
         streams.add(model_id)
+        numbered, linked = linked_streams(model_id)
+        streams.update(linked)
         version_ids = list(
-            ModelVersion.objects.filter(model_id=model_id).values_list("id", flat=True)
+            dict.fromkeys(
+                [
+                    *numbered,
+                    *ModelVersion.objects.filter(model_id=model_id).values_list("id", flat=True),
+                ]
+            )
         )
         streams.update(governance_streams(model_id, version_ids))
         for version_id in version_ids:
@@ -330,7 +350,8 @@ def model_streams(model_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
     return logged_streams(streams)
 
 
-def bundle_subject(model_names: list[str]) -> tuple[str, list[uuid.UUID]]:
-    """The subject a trail or bundle describes ("model:<name>,...") and the streams it covers."""
-    ids = [model_id_for(name) for name in model_names]
-    return ",".join(f"model:{name}" for name in model_names), model_streams(ids)
+def bundle_subject(model_names: list[str]) -> tuple[str, list[uuid.UUID], list[uuid.UUID]]:
+    """The subject a trail or bundle describes ("model:<name>,..."), the streams it covers, and
+    the subject's own model streams (a bundle's verifier requires every stream they link)."""
+    ids = [uuid.UUID(str(model_id_for(name))) for name in model_names]
+    return ",".join(f"model:{name}" for name in model_names), model_streams(ids), ids

@@ -112,6 +112,18 @@ class AliasRemoved(DomainEvent):
     version: int
 
 
+@event("registry.StreamLinked")
+class StreamLinked(DomainEvent):
+    """A stream that concerns this model or version was opened elsewhere (an approval request,
+    a review, an audit, a finding, an incident, evidence, the risk record, a lineage edge):
+    recorded on the subject's own stream, so the subject's events name every stream about it.
+    `kind` says what the stream is (STREAM_KINDS in registry.policies)."""
+
+    stream_id: str
+    stream_type: str
+    kind: str
+
+
 @event("registry.DatasetRegistered")
 class DatasetRegistered(DomainEvent):
     name: str = rules.DATASET_NAME_SHAPE.field()

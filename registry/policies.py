@@ -1,6 +1,8 @@
 """Registry's reactions to other apps' events: a model version's status follows the outcome
-of its approval requests. Subscribed by stored type names: the registry imports nothing of
-the approvals app, which sits above it."""
+of its approval requests, and every stream opened elsewhere about a model or a version is
+named on that model's or version's own stream (StreamLinked), so the subject's events say
+which streams its audit bundle must hold. Subscribed by stored type names: the registry
+imports nothing of the apps above it."""
 
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ from eventstore import store
 from eventstore.subscribers import subscriber
 from eventstore.types import Reaction, RecordedEvent, StreamRef
 from registry import events as ev
+from registry.errors import ModelNotFound, ModelVersionNotFound
 from registry.state import VersionState, transition_allowed
-from registry.streams import load_version
+from registry.streams import load_model, load_version
 
 REQUESTED = "approvals.ApprovalRequested"
 GRANTED = "approvals.ApprovalGranted"
@@ -76,3 +79,70 @@ def version_status_follows_approval(event: RecordedEvent) -> Iterator[Reaction]:
             version.stream_version,
             tuple(moves),
         )
+
+
+# The events that open a stream concerning a model or a version, by stored type, with the kind
+# of stream they open. A stream is linked at its first event only (version 1): the risk record
+# and a version's evidence are opened by whichever of their events comes first. Lineage edges
+# are linked to the model versions at either end; runs are not (a run concerns its job, and
+# its edges to versions are linked).
+STREAM_KINDS = {
+    REQUESTED: "approval_request",
+    "governance.PeriodicReviewOpened": "periodic_review",
+    "governance.BiasAuditCompleted": "bias_audit",
+    "governance.FindingOpened": "finding",
+    "governance.IncidentReported": "incident",
+    "governance.EvidenceAttached": "evidence",
+    "governance.EvidenceWaived": "evidence",
+    "governance.IntakeRecorded": "risk",
+    "governance.RiskTierAssigned": "risk",
+    "governance.ModelSuspended": "risk",
+    "governance.ModelReinstated": "risk",
+    "lineage.EdgeRecorded": "lineage_edge",
+}
+EDGE = "lineage.EdgeRecorded"
+
+
+def _subjects(event: RecordedEvent) -> Iterator[tuple[str, str]]:
+    """(stream type, id) of the registry streams the opened stream concerns."""
+    data = event.data
+    if event.type == EDGE:
+        # Node keys model:<name>@<number> are model versions, whose node id is their stream id.
+        for key, node_id in (
+            (data["source"], data["source_id"]),
+            (data["target"], data["target_id"]),
+        ):
+            if key.startswith("model:") and "@" in key:
+                yield ev.MODEL_VERSION, node_id
+    elif data.get("version_id"):
+        yield ev.MODEL_VERSION, data["version_id"]
+    else:
+        yield ev.MODEL, data["model_id"]
+
+
+def _head(stream_type: str, stream_id: str) -> int | None:
+    """The subject's stream version, or None where the registry has no such model or version."""
+    try:
+        if stream_type == ev.MODEL:
+            return load_model(stream_id).stream_version
+        return load_version(stream_id).stream_version
+    except (ModelNotFound, ModelVersionNotFound):
+        return None
+
+
+@subscriber(*STREAM_KINDS)
+def link_opened_stream(event: RecordedEvent) -> Iterator[Reaction]:
+    """Name a newly opened stream on the model or version it concerns: one StreamLinked per
+    subject. The store's reaction key (cause, subscriber, target stream) makes a repeat of the
+    same cause append nothing."""
+    if event.version != 1:
+        return
+    link = ev.StreamLinked(
+        stream_id=str(event.stream_id),
+        stream_type=event.stream_type,
+        kind=STREAM_KINDS[event.type],
+    )
+    for stream_type, subject_id in dict.fromkeys(_subjects(event)):
+        head = _head(stream_type, subject_id)
+        if head is not None:
+            yield Reaction(StreamRef(uuid.UUID(subject_id), stream_type), head, (link,))

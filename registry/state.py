@@ -43,6 +43,9 @@ class ModelState(AggregateState):
     latest_version: int = 0
     versions: dict[int, str] = field(default_factory=dict)
     aliases: dict[str, int] = field(default_factory=dict)
+    # Streams opened elsewhere about the model as a whole (risk record, model-wide incidents
+    # and findings), in the order they were linked: no read-table column.
+    linked_streams: tuple[str, ...] = ()
 
     @property
     def exists(self) -> bool:
@@ -87,12 +90,24 @@ def _alias_removed(state: ModelState, e: ev.AliasRemoved, rec: RecordedEvent) ->
     return {"aliases": {k: v for k, v in state.aliases.items() if k != e.alias}}
 
 
+def _linked(linked: tuple[str, ...], e: ev.StreamLinked) -> Changes:
+    return {} if e.stream_id in linked else {"linked_streams": (*linked, e.stream_id)}
+
+
+@evolve_model.on(ev.StreamLinked)
+def _model_linked(state: ModelState, e: ev.StreamLinked, rec: RecordedEvent) -> Changes:
+    return _linked(state.linked_streams, e)
+
+
 @dataclass(frozen=True)
 @with_fields_of(ev.ModelVersionCreated)
 class VersionState(AggregateState):
     status: str = "draft"
     artifact_verified: bool = False
     pending_artifact: dict[str, Any] | None = None
+    # Streams opened elsewhere about this version (approval requests, reviews, audits,
+    # findings, incidents, its evidence, lineage edges), in link order: no read-table column.
+    linked_streams: tuple[str, ...] = ()
 
     @property
     def exists(self) -> bool:
@@ -135,6 +150,11 @@ def _artifact_verified(state: VersionState, e: ev.ArtifactVerified, rec: Recorde
         "artifact_verified": True,
         "pending_artifact": None,
     }
+
+
+@evolve_version.on(ev.StreamLinked)
+def _version_linked(state: VersionState, e: ev.StreamLinked, rec: RecordedEvent) -> Changes:
+    return _linked(state.linked_streams, e)
 
 
 @dataclass(frozen=True)

@@ -379,7 +379,7 @@ class AuditTrailExportApi(APIView):
         streams = None
         subject = "ledger"
         if model is not None:
-            subject, ids = exports.bundle_subject([model])
+            subject, ids, _ = exports.bundle_subject([model])
             streams = tuple(ids)
         counter = trail.Counter()
         selection = trail.Selection(streams=streams, since=since, until=until)
@@ -418,7 +418,7 @@ class AuditBundleExportApi(APIView):
         names = request.query_params.getlist("model")
         if not names:
             raise ValidationError({"model": "This parameter is required."})
-        subject, streams = exports.bundle_subject(names)
+        subject, streams, roots = exports.bundle_subject(names)
         counter = trail.Counter()
         return _streamed(
             request,
@@ -426,7 +426,7 @@ class AuditBundleExportApi(APIView):
             fmt="zip",
             subject=subject,
             parameters={"model": names},
-            chunks=bundle.audit_bundle(streams, subject, counter),
+            chunks=bundle.audit_bundle(streams, subject, counter, roots=roots),
             counter=counter,
             content_type=trail.CONTENT_TYPES["zip"],
             filename="audit-bundle.zip",

@@ -107,9 +107,15 @@ def _leaf_indices(streams: list[uuid.UUID], size: int) -> Iterator[int]:
 
 
 def audit_bundle(
-    streams: list[uuid.UUID], subject: str, counter: Counter | None = None
+    streams: list[uuid.UUID],
+    subject: str,
+    counter: Counter | None = None,
+    *,
+    roots: list[uuid.UUID] | tuple[uuid.UUID, ...] = (),
 ) -> Iterator[bytes]:
-    """The zip, streamed: events and proofs first (hashed as they go), the manifest last."""
+    """The zip, streamed: events and proofs first (hashed as they go), the manifest last.
+    `roots` are the subject's own streams (a model's): the manifest names them, and verify.py
+    requires every stream their events name (versions, linked streams) to be in the bundle."""
     checkpoint = checkpoints.write_checkpoint()
     size = checkpoint.tree_size
     root = bytes(checkpoint.root_hash)
@@ -211,6 +217,7 @@ def audit_bundle(
             "format": BUNDLE_FORMAT,
             "not_yet_checkpointed": pending,
             "subject": subject,
+            "subject_streams": sorted(str(root) for root in roots),
             "origin": settings.LEDGER_ORIGIN,
             "checkpoint": {"tree_size": size, "root": root.hex()},
             "events": count,

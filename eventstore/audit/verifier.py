@@ -17,10 +17,14 @@ It checks, independently of the service that produced the bundle:
   4. every event's hash is SHA-256(prev_hash || RFC 8785 JSON of its content), versions of each
      stream run 1, 2, 3 ... with each prev_hash the previous event's hash, events appear in log
      order, and each stream ends where the manifest says it ends;
-  5. every event is leaf `leaf_index` of the checkpoint's RFC 6962 Merkle tree (inclusion proof).
+  5. every event is leaf `leaf_index` of the checkpoint's RFC 6962 Merkle tree (inclusion proof);
+  6. the subject is whole: every stream the subject's own events name is in the bundle (the
+     versions its model streams number, and every stream linked to the model or to those
+     versions by a registry.StreamLinked event), so a left-out stream is named.
 On success it prints what it proved, one line each (which key verified which signature, each
-stream's chain, inclusion), and what the bundle does not prove (consistency with other
-checkpoints, stream completeness), and exits 0. Any failure prints the problems and exits 1.
+stream's chain, inclusion, the subject's closure), and what the bundle does not prove
+(consistency with other checkpoints, stream completeness), and exits 0. Any failure prints the
+problems and exits 1.
 
 In the bundle this file follows the ledger's own canonical JSON encoder and Merkle code, which
 are copied into it verbatim; in the service's source tree it imports them."""
@@ -284,7 +288,48 @@ def check(
     report.streams = heads
     problems.extend(event_problems)
     problems.extend(_check_proofs(files["proofs.jsonl"], events, root, tree_size))
+    problems.extend(_check_closure(events, manifest))
     return report
+
+
+NUMBERED = "registry.ModelVersionNumbered"
+LINKED = "registry.StreamLinked"
+
+
+def _check_closure(events: dict[int, dict], manifest: dict) -> list[str]:
+    """Each subject stream (manifest "subject_streams", a model) must be in the bundle, with
+    every version its ModelVersionNumbered events name and every stream a StreamLinked event
+    of the model or of those versions names."""
+    by_stream: dict[str, list[dict]] = {}
+    for position in sorted(events):
+        event = events[position]
+        by_stream.setdefault(event["stream_id"], []).append(event)
+    subjects = manifest.get("subject_streams", [])
+    if not isinstance(subjects, list):
+        return ["manifest.json: subject_streams is malformed"]
+    problems: list[str] = []
+    wanted: dict[str, str] = {}
+    for root in subjects:
+        wanted.setdefault(root, "the bundle's subject")
+        versions = []
+        for event in by_stream.get(root, []):
+            data = event.get("data", {})
+            if event.get("type") == NUMBERED:
+                versions.append(data.get("version_id"))
+                wanted.setdefault(data.get("version_id"), f"version {data.get('number')} of {root}")
+        for stream in (root, *versions):
+            for event in by_stream.get(stream, []):
+                data = event.get("data", {})
+                if event.get("type") == LINKED:
+                    wanted.setdefault(
+                        data.get("stream_id"),
+                        f"the {data.get('kind')} ({data.get('stream_type')}) linked by"
+                        f" {stream} at version {event.get('version')}",
+                    )
+    for stream, why in wanted.items():
+        if stream not in by_stream:
+            problems.append(f"stream {stream}: {why}, is missing from the bundle")
+    return problems
 
 
 def _hex32(value: object) -> bool:
@@ -443,11 +488,13 @@ def proven_lines(report: Report, pinned: bool) -> list[str]:
         )
     lines += [
         f"inclusion: all {events} events are leaves of the signed tree of size {size}",
+        "closure: every version the subject's models number and every stream linked to them"
+        " (registry.StreamLinked) is in the bundle",
         "consistency: not checked: the bundle holds one checkpoint; to show the log only grew"
         " since a checkpoint you hold, ask the ledger for a consistency proof",
         "NOT PROVEN stream completeness: not proven by this bundle format (that no stream has"
-        " events after the head the manifest names, and that the bundle holds every stream of"
-        " its subject, rests on the signer's word)",
+        " events after the head the manifest names, and that streams opened before links were"
+        " recorded are all here, rests on the signer's word)",
     ]
     pending = manifest.get("not_yet_checkpointed")
     if pending:

@@ -68,10 +68,14 @@ def test_reacting_again_to_a_failed_audit_opens_no_second_finding(cast, evidence
     count = Event.objects.count()
 
     with transaction.atomic():
-        (again,) = store.react([cause])
+        again = store.react([cause])
 
-    assert again.replayed
-    assert str(again.stream_id) == outcome.finding_id
+    # The finding, and the audit's link on the version's stream: both replays.
+    assert all(result.replayed for result in again)
+    assert {str(result.stream_id) for result in again} == {
+        outcome.finding_id,
+        str(outcome.audit.version_id),
+    }
     assert Event.objects.count() == count
     assert Finding.objects.filter(source_id=str(outcome.audit.id)).count() == 1
 

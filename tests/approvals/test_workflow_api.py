@@ -173,10 +173,14 @@ def test_high_tier_journey_records_every_step_as_events(cast, evidence_store, ca
         "registry.ModelVersionNumbered",
         "registry.ModelVersionCreated",
         "governance.IntakeRecorded",
+        "registry.StreamLinked",  # the risk record, on the model's stream
         "governance.RiskTierAssigned",
-        *["governance.EvidenceAttached"] * 5,
+        "governance.EvidenceAttached",
+        "registry.StreamLinked",  # the version's evidence, on its stream
+        *["governance.EvidenceAttached"] * 4,
         "approvals.ApprovalRequested",
         "registry.ModelVersionStatusChanged",
+        "registry.StreamLinked",  # the approval request, on the version's stream
         *["approvals.ReviewDecisionRecorded"] * 4,
         "approvals.ApprovalGranted",
         "registry.ModelVersionStatusChanged",

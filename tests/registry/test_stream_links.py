@@ -1,0 +1,104 @@
+"""Every stream opened elsewhere about a model or a version is named on that model's or
+version's own stream (registry.StreamLinked), once, by the registry's subscriber."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+
+import pytest
+from django.db import transaction
+
+from eventstore import store
+from eventstore.models import Event
+from governance.commands import audits
+from governance.streams import evidence_stream_id, risk_stream_id
+from lineage import commands as lineage
+from registry import policies
+from registry.streams import load_model, load_version, version_stream_id
+from tests.approvals.conftest import actor_of, cast, evidence_store, registered_version  # noqa: F401
+from tests.governance.helpers import SPEC, approved_version, report, rows
+
+pytestmark = pytest.mark.django_db
+
+
+def _links() -> dict[str, list[tuple[str, str]]]:
+    """Linked stream id -> [(subject stream id, kind)] over the whole log."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for e in Event.objects.filter(type="registry.StreamLinked").order_by("position"):
+        found.setdefault(e.data["stream_id"], []).append((str(e.stream_id), e.data["kind"]))
+    return found
+
+
+def test_each_opened_stream_is_linked_once_on_its_subject(cast, evidence_store):  # noqa: F811
+    model, version, request = approved_version(cast, evidence_store, "high")
+    outcome = audits.run_bias_audit(
+        actor=actor_of(cast.owner), model_id=model.id, number=1, spec=SPEC, rows=rows(0.8, 0.3)
+    )
+    model_wide = report(cast, model)
+    about_version = report(cast, model, version_number=1, title="limits zeroed for one segment")
+    links = _links()
+
+    expected = {
+        str(risk_stream_id(model.id)): [(model.id, "risk")],
+        str(evidence_stream_id(version.id)): [(version.id, "evidence")],
+        str(request.id): [(version.id, "approval_request")],
+        str(outcome.audit.id): [(version.id, "bias_audit")],
+        outcome.finding_id: [(version.id, "finding")],
+        str(model_wide.id): [(model.id, "incident")],
+        str(about_version.id): [(version.id, "incident")],
+    }
+    assert {k: links.get(k) for k in expected} == expected
+    # The folds keep them in link order.
+    assert set(load_model(model.id).linked_streams) == {
+        str(risk_stream_id(model.id)),
+        str(model_wide.id),
+    }
+    assert load_version(version.id).linked_streams == (
+        str(evidence_stream_id(version.id)),
+        str(request.id),
+        str(outcome.audit.id),
+        outcome.finding_id,
+        str(about_version.id),
+    )
+
+
+def test_a_later_event_of_an_opened_stream_links_nothing(cast, evidence_store):  # noqa: F811
+    model, version, request = approved_version(cast, evidence_store, "high")
+    # Five evidence documents, four board decisions and a grant: one link each stream.
+    counts = Counter(stream for stream in _links())
+    assert counts[str(evidence_stream_id(version.id))] == 1
+    assert counts[str(request.id)] == 1
+    assert counts[str(risk_stream_id(model.id))] == 1
+
+
+def test_reacting_again_to_an_opening_event_links_nothing_more(cast, evidence_store):  # noqa: F811
+    _, version, request = approved_version(cast, evidence_store, "high")
+    opening = store.read_stream(request.id)[0]
+    count = Event.objects.count()
+    with transaction.atomic():
+        results = store.react([opening])
+    assert results and all(result.replayed for result in results)
+    assert Event.objects.count() == count
+    # Called directly, the subscriber asks again, and the store's key (cause, subscriber,
+    # target stream) turns it into a replay.
+    (again,) = policies.link_opened_stream(opening)
+    assert again.stream.id == uuid.UUID(version.id)
+
+
+def test_a_lineage_edge_is_linked_to_the_model_versions_at_both_ends(cast):  # noqa: F811
+    base, _ = registered_version(cast.owner, "links-base")
+    tuned, _ = registered_version(cast.owner, "links-tuned")
+    edge = lineage.record_edge(
+        actor=actor_of(cast.owner),
+        source=f"model:{base.name}@1",
+        target=f"model:{tuned.name}@1",
+        edge_type="fine_tuned_from",
+    )
+    assert sorted(_links()[str(edge.id)]) == sorted(
+        [
+            (str(version_stream_id(base.id, 1)), "lineage_edge"),
+            (str(version_stream_id(tuned.id, 1)), "lineage_edge"),
+        ]
+    )
+    assert str(edge.id) in load_version(version_stream_id(tuned.id, 1)).linked_streams
