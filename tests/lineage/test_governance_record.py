@@ -24,7 +24,7 @@ from governance.commands import audits, reviews
 from governance.models import PeriodicReview
 from tests.api.conftest import client_for
 from tests.approvals.conftest import actor_of, cast, evidence_store  # noqa: F401
-from tests.conftest import run_verifier
+from tests.conftest import ledger_public_key, run_verifier
 from tests.governance.helpers import approved_version
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -179,18 +179,15 @@ def _without_stream(files: dict[str, bytes], stream: str) -> dict[str, bytes]:
 def _verify(files: dict[str, bytes], tmp_path):
     for name, body in files.items():
         (tmp_path / name).write_bytes(body)
-    return run_verifier(tmp_path)
+    return run_verifier(tmp_path, "--public-key", ledger_public_key())
 
 
 def test_a_bundle_without_a_linked_approval_request_fails_naming_it(governed, tmp_path):
     model, _ = governed
     files = _bundle(model)
-    assert (
-        _verify(
-            files, tmp_path / "whole" if (tmp_path / "whole").mkdir() is None else None
-        ).returncode
-        == 0
-    )
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    assert _verify(files, whole).returncode == 0
     request = str(ApprovalRequest.objects.get(model_id=model.id).id)
     tampered = tmp_path / "tampered"
     tampered.mkdir()
