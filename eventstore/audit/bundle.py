@@ -24,7 +24,12 @@ from eventstore.audit.trail import EVENT_SQL, Counter, event_rows, jsonl_line
 from eventstore.canonical import canonical_json
 
 BUNDLE_FORMAT = "model-ledger-audit-bundle/1"
-_BUNDLED = ("eventstore/canonical.py", "eventstore/merkle.py", "eventstore/audit/verifier.py")
+_BUNDLED = (
+    "eventstore/canonical.py",
+    "eventstore/merkle.py",
+    "eventstore/audit/ed25519.py",
+    "eventstore/audit/verifier.py",
+)
 README = """Model Ledger audit bundle
 =========================
 
