@@ -84,8 +84,9 @@ def version_status_follows_approval(event: RecordedEvent) -> Iterator[Reaction]:
 # The events that open a stream concerning a model or a version, by stored type, with the kind
 # of stream they open. A stream is linked at its first event only (version 1): the risk record
 # and a version's evidence are opened by whichever of their events comes first. Lineage edges
-# are linked to the model versions at either end; runs are not (a run concerns its job, and
-# its edges to versions are linked).
+# and runs are not linked: lineage keeps them in its own tables, and an edge may be drawn to a
+# version by a team that does not own it (through a run, or from its own model), which must not
+# write on that version's stream.
 STREAM_KINDS = {
     REQUESTED: "approval_request",
     "governance.PeriodicReviewOpened": "periodic_review",
@@ -98,26 +99,16 @@ STREAM_KINDS = {
     "governance.RiskTierAssigned": "risk",
     "governance.ModelSuspended": "risk",
     "governance.ModelReinstated": "risk",
-    "lineage.EdgeRecorded": "lineage_edge",
 }
-EDGE = "lineage.EdgeRecorded"
 
 
-def _subjects(event: RecordedEvent) -> Iterator[tuple[str, str]]:
-    """(stream type, id) of the registry streams the opened stream concerns."""
+def _subject(event: RecordedEvent) -> tuple[str, str]:
+    """(stream type, id) of the registry stream the opened stream concerns: its version, or
+    its model where it names no version."""
     data = event.data
-    if event.type == EDGE:
-        # Node keys model:<name>@<number> are model versions, whose node id is their stream id.
-        for key, node_id in (
-            (data["source"], data["source_id"]),
-            (data["target"], data["target_id"]),
-        ):
-            if key.startswith("model:") and "@" in key:
-                yield ev.MODEL_VERSION, node_id
-    elif data.get("version_id"):
-        yield ev.MODEL_VERSION, data["version_id"]
-    else:
-        yield ev.MODEL, data["model_id"]
+    if data.get("version_id"):
+        return ev.MODEL_VERSION, data["version_id"]
+    return ev.MODEL, data["model_id"]
 
 
 def _head(stream_type: str, stream_id: str) -> int | None:
@@ -132,9 +123,8 @@ def _head(stream_type: str, stream_id: str) -> int | None:
 
 @subscriber(*STREAM_KINDS)
 def link_opened_stream(event: RecordedEvent) -> Iterator[Reaction]:
-    """Name a newly opened stream on the model or version it concerns: one StreamLinked per
-    subject. The store's reaction key (cause, subscriber, target stream) makes a repeat of the
-    same cause append nothing."""
+    """Name a newly opened stream on the model or version it concerns. The store's reaction
+    key (cause, subscriber, target stream) makes a repeat of the same cause append nothing."""
     if event.version != 1:
         return
     link = ev.StreamLinked(
@@ -142,7 +132,7 @@ def link_opened_stream(event: RecordedEvent) -> Iterator[Reaction]:
         stream_type=event.stream_type,
         kind=STREAM_KINDS[event.type],
     )
-    for stream_type, subject_id in dict.fromkeys(_subjects(event)):
-        head = _head(stream_type, subject_id)
-        if head is not None:
-            yield Reaction(StreamRef(uuid.UUID(subject_id), stream_type), head, (link,))
+    stream_type, subject_id = _subject(event)
+    head = _head(stream_type, subject_id)
+    if head is not None:
+        yield Reaction(StreamRef(uuid.UUID(subject_id), stream_type), head, (link,))

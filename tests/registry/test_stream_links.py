@@ -86,19 +86,31 @@ def test_reacting_again_to_an_opening_event_links_nothing_more(cast, evidence_st
     assert again.stream.id == uuid.UUID(version.id)
 
 
-def test_a_lineage_edge_is_linked_to_the_model_versions_at_both_ends(cast):  # noqa: F811
-    base, _ = registered_version(cast.owner, "links-base")
-    tuned, _ = registered_version(cast.owner, "links-tuned")
-    edge = lineage.record_edge(
-        actor=actor_of(cast.owner),
-        source=f"model:{base.name}@1",
-        target=f"model:{tuned.name}@1",
+def test_another_teams_lineage_edge_writes_nothing_on_a_models_version(cast):  # noqa: F811
+    """Lineage edges are lineage's record (found through its own tables), not a stream opened
+    about a version: an edge another team draws to a model version, through a run (which
+    needs no ownership) or from its own model, must not append to that version's stream."""
+    from django.contrib.auth.models import Group
+
+    from registry import commands as registry
+    from registry.commands import VersionInput
+    from tests.conftest import make_user
+
+    victim, _ = registered_version(cast.owner, "links-victim")
+    victim_stream = version_stream_id(victim.id, 1)
+    before = load_version(victim_stream).stream_version
+    other = make_user("mallory-links", Group.objects.create(name="other-team"))
+    mallory = actor_of(other)
+    theirs = registry.register_model(actor=mallory, name="links-theirs", team="other-team")
+    registry.create_model_version(actor=mallory, model_id=theirs.id, data=VersionInput())
+    lineage.record_edge(
+        actor=mallory, source=f"model:{victim.name}@1", target="run:mallory-1", edge_type="consumed"
+    )
+    lineage.record_edge(
+        actor=mallory,
+        source=f"model:{victim.name}@1",
+        target=f"model:{theirs.name}@1",
         edge_type="fine_tuned_from",
     )
-    assert sorted(_links()[str(edge.id)]) == sorted(
-        [
-            (str(version_stream_id(base.id, 1)), "lineage_edge"),
-            (str(version_stream_id(tuned.id, 1)), "lineage_edge"),
-        ]
-    )
-    assert str(edge.id) in load_version(version_stream_id(tuned.id, 1)).linked_streams
+    assert load_version(victim_stream).stream_version == before
+    assert not Event.objects.filter(stream_id=victim_stream, version__gt=before).exists()
