@@ -107,8 +107,13 @@ class Fold(Generic[S]):
         entry = self._handlers.get(recorded.type)
         if entry is None:
             return None
-        cls, handler = entry
-        event = cls.from_data(catalog.upcast(recorded).data)
+        cls, _ = entry
+        return self.changes_of(state, cls.from_data(catalog.upcast(recorded).data), recorded)
+
+    def changes_of(self, state: S, event: DomainEvent, recorded: RecordedEvent) -> Changes:
+        """What the already decoded `event` changes in `state` (a projector of the event's class
+        has it decoded: it is not decoded again)."""
+        _, handler = self._handlers[recorded.type]
         changes = handler(state, event, recorded)
         if not isinstance(changes, dict):
             raise TypeError(f"the handler of {recorded.type} returned {type(changes).__name__}")

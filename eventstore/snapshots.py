@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from django.db import models
 
-from eventstore.folds import STAMPED, Fold
+from eventstore.folds import STAMPED, Fold, stamp
 from eventstore.projection import ProjectionWriter, projection_tables, projector
 from eventstore.types import RecordedEvent
 
@@ -55,13 +55,13 @@ def snapshot(model: type[models.Model], fold: Fold[Any]) -> Snapshot:
 
     def project(e: Any, recorded: RecordedEvent, out: ProjectionWriter) -> None:
         initial = fold.initial()
+        changes = fold.changes_of(initial, e, recorded)
         if fold.opens(recorded.type):
-            state = fold(initial, recorded)
+            state = replace(initial, **stamp(initial, recorded), **changes)
             values = {name: getattr(state, name) for name in columns}
             values["id"] = recorded.stream_id
             out.insert(model, **values)
             return
-        changes = fold.changes(initial, recorded) or {}
         values = {name: value for name, value in changes.items() if name in columns}
         if "updated_at" in stamped:
             values["updated_at"] = recorded.recorded_at
