@@ -13,6 +13,7 @@ from approvals import events as ev
 from approvals.state import Decision, RequestState, evolve_request
 from eventstore.catalog import DomainEvent
 from eventstore.types import RecordedEvent
+from tests.helpers.events import recorded as helper_recorded
 
 STREAM = uuid.uuid4()
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -24,20 +25,7 @@ def at(version: int) -> datetime:
 
 
 def recorded(version: int, e: DomainEvent, actor: str = "user:7") -> RecordedEvent:
-    return RecordedEvent(
-        position=100 + version,
-        stream_id=STREAM,
-        stream_type=ev.REQUEST,
-        version=version,
-        type=e.event_type,
-        schema_version=e.schema_version,
-        data=e.to_data(),
-        metadata={"actor": actor},
-        occurred_at=at(version),
-        recorded_at=at(version),
-        prev_hash=b"",
-        hash=b"",
-    )
+    return helper_recorded(STREAM, version, e, actor, stream_type=ev.REQUEST, t0=T0)
 
 
 REQUESTED = ev.ApprovalRequested(

@@ -11,6 +11,7 @@ from boards import events as ev
 from boards.state import BoardState, evolve_board
 from eventstore.catalog import DomainEvent
 from eventstore.types import RecordedEvent
+from tests.helpers.events import recorded as helper_recorded
 
 STREAM = uuid.uuid4()
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -21,20 +22,7 @@ def at(version: int) -> datetime:
 
 
 def recorded(version: int, e: DomainEvent, actor: str = "user:1") -> RecordedEvent:
-    return RecordedEvent(
-        position=200 + version,
-        stream_id=STREAM,
-        stream_type=ev.BOARD,
-        version=version,
-        type=e.event_type,
-        schema_version=e.schema_version,
-        data=e.to_data(),
-        metadata={"actor": actor},
-        occurred_at=at(version),
-        recorded_at=at(version),
-        prev_hash=b"",
-        hash=b"",
-    )
+    return helper_recorded(STREAM, version, e, actor, stream_type=ev.BOARD, t0=T0)
 
 
 def test_a_board_opens_with_its_name_and_the_stamps_of_its_first_event():

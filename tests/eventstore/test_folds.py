@@ -11,6 +11,7 @@ import pytest
 from eventstore.catalog import DomainEvent, event
 from eventstore.folds import AggregateState, Fold, copied
 from eventstore.types import RecordedEvent
+from tests.helpers.events import recorded as helper_recorded
 
 
 @event("tests.FoldOpened")
@@ -54,20 +55,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def recorded(version: int, e: DomainEvent, actor: str = "user:1") -> RecordedEvent:
-    return RecordedEvent(
-        position=version,
-        stream_id=STREAM,
-        stream_type="tests.Thing",
-        version=version,
-        type=e.event_type,
-        schema_version=1,
-        data=e.to_data(),
-        metadata={"actor": actor},
-        occurred_at=T0 + timedelta(minutes=version),
-        recorded_at=T0 + timedelta(minutes=version),
-        prev_hash=b"",
-        hash=b"",
-    )
+    return helper_recorded(STREAM, version, e, actor, stream_type="tests.Thing", t0=T0)
 
 
 def test_a_fold_stamps_id_creation_update_and_version_once():

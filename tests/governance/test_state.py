@@ -26,6 +26,7 @@ from governance.state import (
     evolve_review,
     evolve_risk,
 )
+from tests.helpers.events import recorded
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 MODEL = str(uuid.uuid4())
@@ -40,19 +41,13 @@ def stream(*events: DomainEvent, actor: str = "user:1", stream_id: uuid.UUID | N
     """The events as recorded in one stream, a minute apart, the first by `actor`."""
     stream_id = stream_id or uuid.uuid4()
     return [
-        RecordedEvent(
-            position=version,
-            stream_id=stream_id,
+        recorded(
+            stream_id,
+            version,
+            e,
+            actor if version == 1 else f"user:{version}",
             stream_type="tests.Governance",
-            version=version,
-            type=e.event_type,
-            schema_version=e.schema_version,
-            data=e.to_data(),
-            metadata={"actor": actor if version == 1 else f"user:{version}"},
-            occurred_at=at(version),
-            recorded_at=at(version),
-            prev_hash=b"",
-            hash=b"",
+            t0=T0,
         )
         for version, e in enumerate(events, start=1)
     ]

@@ -12,15 +12,21 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def recorded(
-    stream_id: uuid.UUID, version: int, event: DomainEvent, actor: str = "user:1"
+    stream_id: uuid.UUID,
+    version: int,
+    event: DomainEvent,
+    actor: str = "user:1",
+    *,
+    stream_type: str = "tests.Stream",
+    t0: datetime = T0,
 ) -> RecordedEvent:
     """`event` as the log would hold it at `version` of `stream_id`, recorded `version`
-    minutes after T0."""
-    at = T0 + timedelta(minutes=version)
+    minutes after `t0`."""
+    at = t0 + timedelta(minutes=version)
     return RecordedEvent(
         position=version,
         stream_id=stream_id,
-        stream_type="tests.Stream",
+        stream_type=stream_type,
         version=version,
         type=event.event_type,
         schema_version=event.schema_version,
