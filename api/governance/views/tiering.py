@@ -77,39 +77,36 @@ class RiskTierDecisionApi(APIView):
         return with_etag(Response(s.RiskOutput(state).data), state.stream_version)
 
 
-class SuspensionApi(APIView):
-    @extend_schema(
-        request=s.SuspensionInput,
-        responses={200: s.RiskOutput, **problems(400, 404, 409, 413, 422)},
-        parameters=[MODEL_NAME, IDEMPOTENCY_KEY],
-        summary="Suspend a model: the promotion gate refuses it at once",
-    )
-    def post(self, request: Request, name: str) -> Response:
-        body = s.SuspensionInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        state = commands.suspend_model(
-            actor=Actor.from_request(request),
-            model_id=str(registry_queries.model_id_for(name)),
-            reason=body.validated_data["reason"],
-            idempotency_key=idempotency_key(request),
+def _risk_change(command, summary: str) -> type[APIView]:
+    """A view that suspends or reinstates a model: the same body, reply and problems, and
+    the command it calls."""
+
+    class RiskChangeApi(APIView):
+        @extend_schema(
+            request=s.SuspensionInput,
+            responses={200: s.RiskOutput, **problems(400, 404, 409, 413, 422)},
+            parameters=[MODEL_NAME, IDEMPOTENCY_KEY],
+            summary=summary,
         )
-        return with_etag(Response(s.RiskOutput(state).data), state.stream_version)
+        def post(self, request: Request, name: str) -> Response:
+            body = s.SuspensionInput(data=request.data)
+            body.is_valid(raise_exception=True)
+            state = command(
+                actor=Actor.from_request(request),
+                model_id=str(registry_queries.model_id_for(name)),
+                reason=body.validated_data["reason"],
+                idempotency_key=idempotency_key(request),
+            )
+            return with_etag(Response(s.RiskOutput(state).data), state.stream_version)
+
+    return RiskChangeApi
 
 
-class ReinstatementApi(APIView):
-    @extend_schema(
-        request=s.SuspensionInput,
-        responses={200: s.RiskOutput, **problems(400, 404, 409, 413, 422)},
-        parameters=[MODEL_NAME, IDEMPOTENCY_KEY],
-        summary="Lift a model's suspension",
-    )
-    def post(self, request: Request, name: str) -> Response:
-        body = s.SuspensionInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        state = commands.reinstate_model(
-            actor=Actor.from_request(request),
-            model_id=str(registry_queries.model_id_for(name)),
-            reason=body.validated_data["reason"],
-            idempotency_key=idempotency_key(request),
-        )
-        return with_etag(Response(s.RiskOutput(state).data), state.stream_version)
+class SuspensionApi(
+    _risk_change(commands.suspend_model, "Suspend a model: the promotion gate refuses it at once")
+):
+    pass
+
+
+class ReinstatementApi(_risk_change(commands.reinstate_model, "Lift a model's suspension")):
+    pass
