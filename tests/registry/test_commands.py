@@ -283,3 +283,52 @@ def test_versions_stay_gapless_when_16_clients_create_concurrently(team, owner):
     assert sorted(numbers) == list(range(1, 49))
     rows = ModelVersion.objects.filter(model_id=model.id).values_list("number", flat=True)
     assert sorted(rows) == list(range(1, 49))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("code_commit", "NOT-HEX", "a code commit is 7-64 lowercase hexadecimal characters"),
+        ("artifact_sha256", "ab", "artifact_sha256 must be 64 lowercase hexadecimal characters"),
+        ("artifact_size", -1, "artifact_size is a non-negative integer"),
+        ("artifact_size", True, "artifact_size is a non-negative integer"),
+        ("parameters", ["not", "an", "object"], "parameters must be a JSON object"),
+        ("framework", "x" * 101, "framework must be text of at most 100 characters"),
+        ("training_datasets", ("d@1",) * 101, "training_datasets holds at most 100 values"),
+    ],
+)
+def test_a_version_input_that_skips_the_api_is_checked_by_the_command(
+    owner_actor, field, value, message
+):
+    # The admin, tasks and OpenLineage reach the command without the API's serializer.
+    model = _model(owner_actor)
+    before = store.stream_version(model.id)
+    with pytest.raises(InvalidInput, match=message):
+        commands.create_model_version(
+            actor=owner_actor, model_id=model.id, data=VersionInput(**{field: value})
+        )
+    assert store.stream_version(model.id) == before
+    assert not ModelVersion.objects.filter(model_id=model.id).exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("retention_days", -1, "retention_days is a non-negative integer"),
+        ("pii_categories", ("x" * 101,), "pii category must be text of at most 100 characters"),
+        ("schema", "columns", "schema must be a JSON object"),
+    ],
+)
+def test_a_dataset_version_input_that_skips_the_api_is_checked_by_the_command(
+    owner_actor, field, value, message
+):
+    dataset = commands.register_dataset(
+        actor=owner_actor, name="s3://lake/checked", team="fraud-ml"
+    )
+    with pytest.raises(InvalidInput, match=message):
+        commands.create_dataset_version(
+            actor=owner_actor,
+            dataset_id=dataset.id,
+            data=DatasetVersionInput(uri="s3://lake/checked/1", **{field: value}),
+        )
+    assert streams.load_dataset(dataset.id).latest_version == 0
