@@ -7,6 +7,7 @@ from typing import Any
 
 from core.errors import InvalidInput
 from core.shapes import INTEGER, JSON, LIST, PATTERN, TAGS, TEXT, UUID, Shape, shaped_fields
+from core.text import clean_text
 from eventstore.canonical import CanonicalizationError, check_json_value
 from registry.errors import InvalidName
 
@@ -109,12 +110,8 @@ def check_tags(tags: Any) -> dict[str, str]:
     return dict(tags)
 
 
-def check_text(value: Any, what: str, limit: int = 10_000) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str) or len(value) > limit:
-        raise InvalidInput(f"{what} must be text of at most {limit} characters")
-    return value
+def check_text(value: Any, what: str, limit: int = TEXT_LIMIT) -> str:
+    return clean_text(value, what, limit)
 
 
 def check_sha256(value: Any, what: str = "sha256") -> str:
