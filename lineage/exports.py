@@ -1,6 +1,8 @@
 """Exports for auditors, produced as byte chunks so nothing is ever built whole in memory.
 
-- lineage subgraphs as JSON, CSV (nodes and edges in one file), W3C PROV-JSON and GraphML;
+- lineage subgraphs as JSON, CSV (nodes and edges in one file, ending with the trailer row of
+  `eventstore/audit/trailer.py`), W3C PROV-JSON and GraphML (whole documents: cut short, they
+  do not parse);
 - the streams an audit trail or audit bundle of a model covers (its streams, its governance
   record and its lineage closure), handed to eventstore.audit, which writes trails and bundles.
 
@@ -21,7 +23,8 @@ from typing import Any
 
 from approvals.models import ApprovalRequest
 from core.actors import Actor
-from eventstore.audit.trail import logged_streams
+from eventstore.audit.trail import Counter, logged_streams
+from eventstore.audit.trailer import trailed
 from governance.models import BiasAudit, Finding, PeriodicReview
 from governance.streams import evidence_stream_id, risk_stream_id
 from lineage import commands, queries, rules
@@ -112,11 +115,13 @@ def subgraph_json(graph: Subgraph) -> Iterator[bytes]:
     yield b"]}"
 
 
-def _csv_rows(rows: Iterable[list[Any]]) -> Iterator[bytes]:
+def _csv_rows(rows: Iterable[list[Any]], counter: Counter) -> Iterator[bytes]:
+    """The rows as CSV, the first one the header (not counted)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     for count, row in enumerate(rows, start=1):
         writer.writerow(row)
+        counter.value = count - 1
         if count % BATCH == 0:
             yield buffer.getvalue().encode()
             buffer.seek(0)
@@ -124,19 +129,24 @@ def _csv_rows(rows: Iterable[list[Any]]) -> Iterator[bytes]:
     yield buffer.getvalue().encode()
 
 
+SUBGRAPH_CSV_COLUMNS = [
+    "record",
+    "node",
+    "kind",
+    "depth",
+    "source",
+    "target",
+    "type",
+    "position",
+    "recorded_at",
+]
+
+
 def subgraph_csv(graph: Subgraph) -> Iterator[bytes]:
+    """A header, a row per node and a row per edge, then the trailer row."""
+
     def rows() -> Iterator[list[Any]]:
-        yield [
-            "record",
-            "node",
-            "kind",
-            "depth",
-            "source",
-            "target",
-            "type",
-            "position",
-            "recorded_at",
-        ]
+        yield SUBGRAPH_CSV_COLUMNS
         for node_id, node in sorted(graph.nodes.items(), key=lambda x: x[1].key):
             yield ["node", node.key, node.kind, graph.depths.get(node_id, ""), "", "", "", "", ""]
         for edge in graph.edges:
@@ -152,7 +162,8 @@ def subgraph_csv(graph: Subgraph) -> Iterator[bytes]:
                 _ts(edge.recorded_at),
             ]
 
-    return _csv_rows(rows())
+    counter = Counter()
+    return trailed(_csv_rows(rows(), counter), "csv", counter, width=len(SUBGRAPH_CSV_COLUMNS))
 
 
 PROV_PREFIX = "ledger"

@@ -1,6 +1,10 @@
 """Audit trails: the events of a set of streams, or of the ledger over a recorded_at range, as
 JSON Lines and CSV, produced as byte chunks read through a server-side cursor so nothing is ever
-built whole in memory. Which streams concern a subject is decided by the caller."""
+built whole in memory. Which streams concern a subject is decided by the caller.
+
+Both end with a trailer (`eventstore/audit/trailer.py`): the number of events and the SHA-256
+of every byte before it, written only after the last event, so a trail cut short anywhere,
+by a failure while it is produced or on the way, is told from a whole one."""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
+
+from eventstore.audit.trailer import trailed
 
 BATCH = 1000
 CHUNK = 256 * 1024
@@ -112,11 +118,16 @@ class Counter:
 
 
 def trail_jsonl(selection: Selection, counter: Counter | None = None) -> Iterator[bytes]:
+    """One line per event, then the trailer line."""
+    counter = counter if counter is not None else Counter()
+    return trailed(_jsonl_lines(selection, counter), "jsonl", counter)
+
+
+def _jsonl_lines(selection: Selection, counter: Counter) -> Iterator[bytes]:
     where, params = selection.where()
     sql = f"{EVENT_SQL} FROM eventstore_event e WHERE {where} ORDER BY e.position"
     for rows in event_rows(sql, params):
-        if counter is not None:
-            counter.value += len(rows)
+        counter.value += len(rows)
         yield "".join(map(jsonl_line, rows)).encode()
 
 
@@ -136,9 +147,23 @@ TRAIL_COLUMNS = [
 ]
 
 
+def copy_rows(query: str, params: list[Any]) -> Iterator[bytes]:
+    """The rows of COPY ... TO STDOUT as PostgreSQL sends them (libpq hands one row at a time),
+    inside one read-only transaction."""
+    with transaction.atomic():
+        raw = connection.connection
+        with raw.cursor() as cursor, cursor.copy(query, params) as copy:
+            yield from copy
+
+
 def trail_csv(selection: Selection, counter: Counter | None = None) -> Iterator[bytes]:
-    """PostgreSQL writes the CSV itself (COPY ... TO STDOUT, RFC 4180 quoting); the rows are
-    passed on in chunks of about CHUNK bytes as they arrive."""
+    """PostgreSQL writes the CSV itself (COPY ... TO STDOUT, RFC 4180 quoting, a header row);
+    the rows are passed on in chunks of about CHUNK bytes as they arrive, then the trailer row."""
+    counter = counter if counter is not None else Counter()
+    return trailed(_csv_rows(selection, counter), "csv", counter, width=len(TRAIL_COLUMNS))
+
+
+def _csv_rows(selection: Selection, counter: Counter) -> Iterator[bytes]:
     where, params = selection.where()
     columns = ", ".join(
         f"{expression} AS {name}"
@@ -148,22 +173,17 @@ def trail_csv(selection: Selection, counter: Counter | None = None) -> Iterator[
         f"COPY (SELECT {columns} FROM eventstore_event e WHERE {where} ORDER BY e.position)"
         " TO STDOUT (FORMAT csv, HEADER)"
     )
-    with transaction.atomic():
-        raw = connection.connection
-        with raw.cursor() as cursor, cursor.copy(query, params) as copy:
-            pending = bytearray()
-            rows = 0
-            for data in copy:
-                pending += data
-                rows += 1
-                if len(pending) >= CHUNK:
-                    yield bytes(pending)
-                    pending.clear()
-                    if counter is not None:
-                        counter.value = rows - 1  # less the header
-            if counter is not None:
-                counter.value = max(0, rows - 1)
+    pending = bytearray()
+    rows = 0
+    for data in copy_rows(query, params):
+        pending += data
+        rows += 1
+        if len(pending) >= CHUNK:
             yield bytes(pending)
+            pending.clear()
+            counter.value = rows - 1  # less the header
+    counter.value = max(0, rows - 1)
+    yield bytes(pending)
 
 
 TRAIL_WRITERS = {"jsonl": trail_jsonl, "csv": trail_csv}

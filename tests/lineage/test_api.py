@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from eventstore import store
+from eventstore.audit.trailer import trail_complete, without_trailer
 from lineage.models import LineageEdge
 from tests.api.conftest import client_for
 
@@ -140,8 +141,10 @@ def test_lineage_exports_stream_every_format_and_are_recorded(auditor, graph):
         graph["train"],
         graph["holdout"],
     }
-    rows = list(csv.reader(io.StringIO(formats["csv"].decode())))
+    assert trail_complete(formats["csv"], "csv")
+    rows = list(csv.reader(io.StringIO(without_trailer(formats["csv"], "csv").decode())))
     assert {r[0] for r in rows[1:]} == {"node", "edge"} and len(rows) == 1 + 3 + 2
+    assert formats["csv"].endswith(b",complete,,,,\n")  # the trailer row, as wide as the header
     assert b"<graphml" in formats["graphml"] and formats["graphml"].count(b"<edge ") == 2
 
 
@@ -149,7 +152,9 @@ def test_audit_trail_holds_the_models_streams_and_its_lineage(auditor, graph, ow
     api = client_for(auditor)
     response = api.get("/api/v1/exports/audit-trail/", {"model": "fraud"})
     assert response.status_code == 200
-    events = [json.loads(line) for line in _body(response).splitlines()]
+    body = _body(response)
+    assert trail_complete(body, "jsonl")
+    events = [json.loads(line) for line in without_trailer(body, "jsonl").splitlines()]
     types = {e["type"] for e in events}
     assert {
         "registry.ModelRegistered",
@@ -160,10 +165,10 @@ def test_audit_trail_holds_the_models_streams_and_its_lineage(auditor, graph, ow
     positions = [e["position"] for e in events]
     assert positions == sorted(positions)
     as_csv = api.get("/api/v1/exports/audit-trail/", {"model": "fraud", "format": "csv"})
-    rows = list(csv.DictReader(io.StringIO(_body(as_csv).decode())))
+    rows = list(csv.DictReader(io.StringIO(without_trailer(_body(as_csv), "csv").decode())))
     assert [int(r["position"]) for r in rows] == positions
     everything = api.get("/api/v1/exports/audit-trail/", {"since": "2000-01-01T00:00:00Z"})
-    assert len(_body(everything).splitlines()) >= len(events)
+    assert len(without_trailer(_body(everything), "jsonl").splitlines()) >= len(events)
     bad = api.get("/api/v1/exports/audit-trail/", {"since": "yesterday"})
     assert bad.status_code == 400
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core import clock
+from eventstore.audit.trailer import without_trailer
 from lineage import commands
 from tests.api.conftest import client_for
 
@@ -56,7 +57,8 @@ def test_audit_trail_for_a_time_range_holds_the_events_recorded_in_it(ledger, au
             "until": (T0 + timedelta(days=1, hours=12)).isoformat(),
         },
     )
-    events = [json.loads(line) for line in b"".join(response.streaming_content).splitlines()]
+    body = without_trailer(b"".join(response.streaming_content), "jsonl")
+    events = [json.loads(line) for line in body.splitlines()]
     names = {e["data"].get("name") for e in events if e["type"] == "registry.ModelRegistered"}
     assert names == {"middle"}
     assert {e["recorded_at"] for e in events} == {"2026-11-02T09:00:00.000000Z"}

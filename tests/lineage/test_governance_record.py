@@ -18,6 +18,7 @@ from approvals.models import ApprovalRequest
 from core import clock
 from core.actors import Actor
 from eventstore import checkpoints
+from eventstore.audit.trailer import without_trailer
 from eventstore.canonical import canonical_json
 from governance import commands as governance
 from governance.commands import audits, reviews
@@ -103,7 +104,8 @@ def test_audit_trail_holds_the_models_governance_record(governed):
     model, other = governed
     response = client_for(_auditor()).get("/api/v1/exports/audit-trail/", {"model": model.name})
     assert response.status_code == 200, response.content
-    events = [json.loads(line) for line in b"".join(response.streaming_content).splitlines()]
+    body = without_trailer(b"".join(response.streaming_content), "jsonl")
+    events = [json.loads(line) for line in body.splitlines()]
     types = {e["type"] for e in events}
     assert types >= GOVERNANCE_TYPES, GOVERNANCE_TYPES - types
     assert {"registry.ModelRegistered", "registry.ModelVersionCreated"} <= types
