@@ -6,110 +6,18 @@ the web process, serving the test database."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from contextlib import suppress
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.db import connection
 
 from eventstore.models import Event
-
-ROOT = Path(__file__).resolve().parents[2]
-HOST = "127.0.0.1"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def _send(port: int, raw: bytes, timeout: float = 60) -> tuple[int, dict[str, str], bytes]:
-    """Send raw bytes, read the whole answer (gunicorn closes after a refusal)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            sock = socket.create_connection((HOST, port), timeout=timeout)
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-    with sock:
-        sock.sendall(raw)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-            if b"\r\n\r\n" in b"".join(chunks) and _complete(b"".join(chunks)):
-                break
-    data = b"".join(chunks)
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
-    return status, headers, body
-
-
-def _complete(data: bytes) -> bool:
-    head, _, body = data.partition(b"\r\n\r\n")
-    for line in head.decode("latin-1").split("\r\n")[1:]:
-        name, _, value = line.partition(":")
-        if name.strip().lower() == "content-length":
-            return len(body) >= int(value)
-    return False
+from tests.helpers.gunicorn import send, served
 
 
 @pytest.fixture(scope="module")
 def gunicorn(django_db_setup, django_db_blocker, tmp_path_factory):
     """gunicorn with config/gunicorn.py and one sync worker on a free port, against the test
     database; stopped (its whole process group) after the module."""
-    with django_db_blocker.unblock():
-        name = connection.settings_dict["NAME"]
-    database_url = urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{name}"))
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("gunicorn") / "gunicorn.log").open("wb")
-    argv = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "-c",
-        "config/gunicorn.py",
-        "config.wsgi:application",
-        "--bind",
-        f"{HOST}:{port}",
-        "--workers",
-        "1",
-    ]
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DATABASE_URL": database_url,
-        "LEDGER_ENV": "development",
-        "DJANGO_DEBUG": "false",
-    }
-    process = subprocess.Popen(
-        argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    try:
-        # Ready when a plain request reaches Django (gunicorn binds before its worker boots).
-        status, _, _ = _send(port, b"GET /api/v1/models/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        assert status == 401, status
-        yield port
-    finally:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
-        log.close()
+    yield from served(django_db_blocker, tmp_path_factory)
 
 
 def _request(target: str, headers: str = "") -> bytes:
@@ -143,7 +51,7 @@ REFUSALS = [
 @pytest.mark.parametrize(("raw", "status", "code"), REFUSALS)
 def test_gunicorn_refusals_are_problems(gunicorn, raw, status, code):
     before = Event.objects.count()
-    got, headers, body = _send(gunicorn, raw)
+    got, headers, body = send(gunicorn, raw)
     assert got == status, body
     assert headers["content-type"] == "application/problem+json"
     problem = json.loads(body)
@@ -155,7 +63,7 @@ def test_gunicorn_refusals_are_problems(gunicorn, raw, status, code):
 
 @pytest.mark.django_db
 def test_a_request_line_within_the_limit_reaches_the_api(gunicorn):
-    status, headers, body = _send(gunicorn, _request("/api/v1/lineage/edges/?node=" + "a" * 3000))
+    status, headers, body = send(gunicorn, _request("/api/v1/lineage/edges/?node=" + "a" * 3000))
     assert status == 401, body  # Django's answer: no credentials
     assert headers["content-type"] == "application/problem+json"
     assert json.loads(body)["code"] == "not_authenticated"
