@@ -7,7 +7,11 @@
   record and its lineage closure), handed to eventstore.audit, which writes trails and bundles.
 
 Every export is recorded: an ExportStarted event before the first byte (who, what, which
-parameters) and an ExportCompleted event with the SHA-256 and size of what was sent."""
+parameters) and an ExportCompleted event with the SHA-256 and size of what was sent, appended
+only once the last chunk was produced. An export that fails on the way is logged and its
+exception passes on to the server, which then ends the response without the chunked body's
+last chunk (the client sees an incomplete transfer); its ExportStarted stays without an
+ExportCompleted."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +38,8 @@ from lineage.queries import Closure, Edge
 from registry.models import ModelVersion
 from registry.queries import model_id_for
 from registry.streams import load_model, load_version
+
+log = logging.getLogger(__name__)
 
 BATCH = 1000
 SUBGRAPH_FORMATS = ("json", "csv", "prov", "graphml")
@@ -54,14 +61,21 @@ def recorded(
     export_id: uuid.UUID,
     counter: Callable[[], int] = lambda: 0,
 ) -> Iterator[bytes]:
-    """Pass the chunks through, then record the digest of everything that was sent."""
+    """Pass the chunks through, then record the digest of everything that was sent. A failure
+    while producing them is logged and raised again, never turned into a clean end."""
     digest = hashlib.sha256()
     size = 0
-    for chunk in chunks:
-        if chunk:
-            digest.update(chunk)
-            size += len(chunk)
-            yield chunk
+    try:
+        for chunk in chunks:
+            if chunk:
+                digest.update(chunk)
+                size += len(chunk)
+                yield chunk
+    except Exception:
+        log.exception(
+            "export %s failed after %d bytes were sent; the response is cut short", export_id, size
+        )
+        raise
     commands.complete_export(
         actor=actor, export_id=export_id, sha256=digest.hexdigest(), size=size, events=counter()
     )

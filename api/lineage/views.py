@@ -2,7 +2,11 @@
 and over eventstore.audit for the audit trail and bundle of the streams lineage selects.
 
 Exports answer with StreamingHttpResponse: the body is produced chunk by chunk from a
-server-side cursor while it is sent, and the export is recorded before and after."""
+server-side cursor while it is sent, and the export is recorded before and after. The status
+leaves with the first chunk, so a failure after it cannot change it: the response has no
+Content-Length (gunicorn sends it chunked), the exception is logged and passed on, and gunicorn
+closes the connection without the last, zero-length chunk; the line-based formats also end with
+a trailer (eventstore/audit/trailer.py) that a cut body lacks."""
 
 from __future__ import annotations
 
