@@ -307,8 +307,28 @@ DIRECTION = OpenApiParameter(
     "direction",
     {"type": "string", "enum": ["upstream", "downstream", "both"]},
 )
+BINARY_DESCRIPTION = "Streamed export (chunked, no Content-Length)"
+TRUNCATION = (
+    "\n\nThe export is streamed with chunked transfer coding and no Content-Length: the status"
+    " is sent before the body is produced, so an export that fails on the way ends the"
+    " connection without the last, zero-length chunk, which HTTP clients report as an"
+    " incomplete transfer. A body read to the end of a closed connection is whole only if it"
+    " ends with its trailer."
+)
+CSV_TRAILER = (
+    "CSV ends with a trailer row that no data row has:"
+    " `#trailer,csv,<records>,<sha256>,complete`, padded with empty fields to the header's"
+    " width, where `records` counts the rows after the header and `sha256` is the lowercase hex"
+    " SHA-256 of every byte before the trailer row (the header included)."
+)
+JSONL_TRAILER = (
+    "JSON Lines ends with a trailer line that no event line has:"
+    ' `{"trailer":{"format":"jsonl","records":<events>,"sha256":"<hex>","complete":true}}`,'
+    " where `records` counts the lines before it and `sha256` is the lowercase hex SHA-256 of"
+    " every byte before the trailer line."
+)
 BINARY = {
-    (200, media): OpenApiResponse(OpenApiTypes.BINARY, description="Streamed export")
+    (200, media): OpenApiResponse(OpenApiTypes.BINARY, description=BINARY_DESCRIPTION)
     for media in ("application/json", "text/csv", "application/graphml+xml")
 }
 
@@ -320,6 +340,9 @@ class LineageExportApi(APIView):
         responses={**BINARY, **problems(400, 404)},
         parameters=[NODE, DIRECTION, DEPTH, EDGE_TYPE, AS_OF, EXPORT_FORMAT],
         summary="Export a lineage subgraph (auditors)",
+        description="json and prov are one JSON document and graphml one XML document: cut short,"
+        " they do not parse. csv is a header, a row per node and a row per edge, then the"
+        " trailer. " + CSV_TRAILER + TRUNCATION,
     )
     def get(self, request: Request) -> StreamingHttpResponse:
         require_auditor(request.user)
@@ -367,13 +390,15 @@ class AuditTrailExportApi(APIView):
     @extend_schema(
         responses={
             **{
-                (200, media): OpenApiResponse(OpenApiTypes.BINARY, description="Streamed")
+                (200, media): OpenApiResponse(OpenApiTypes.BINARY, description=BINARY_DESCRIPTION)
                 for media in ("application/jsonl", "text/csv")
             },
             **problems(400, 404),
         },
         parameters=[MODEL, SINCE, UNTIL, TRAIL_FORMAT],
         summary="Export an audit trail: a model and its lineage, or the ledger over a time range",
+        description="The events in log order, one a line (jsonl) or one a row after a header"
+        " (csv), then the trailer. " + JSONL_TRAILER + " " + CSV_TRAILER + TRUNCATION,
     )
     def get(self, request: Request) -> StreamingHttpResponse:
         require_auditor(request.user)
