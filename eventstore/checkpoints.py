@@ -5,10 +5,17 @@ transaction is older than every running one (xid < pg_snapshot_xmin), ordered by
 position), and numbers them after the last leaf. Positions come from a sequence and commit out
 of order, so a bare `position > last` cursor could skip an event for ever.
 
-A checkpoint signs the text note (C2SP tlog-checkpoint form)
-    <origin>\\n<tree size>\\n<base64 root>\\n
-with the Ed25519 key of LEDGER_SIGNING_KEY (base64 of the 32-byte seed). The leaf input of
-an event is its 32-byte chain hash."""
+A checkpoint signs the text note (C2SP tlog-checkpoint form: three lines, then extension
+lines)
+    <origin>
+    <tree size>
+    <base64 root>
+    time <RFC 3339 UTC, microseconds, Z>
+    previous <tree size> <base64 root>        (the checkpoint before it; not on the first)
+    heads <number of streams> <base64 root of the stream-heads tree>
+with the Ed25519 key of LEDGER_SIGNING_KEY (base64 of the 32-byte seed). Checkpoints written
+before the extension lines have the three lines alone and keep verifying. The leaf input of
+an event is its 32-byte chain hash; the heads tree is eventstore/heads.py."""
 
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 
 from cryptography.exceptions import InvalidSignature
@@ -27,11 +35,10 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from core import clock
-from eventstore import merkle
+from eventstore import merkle, stream_heads
 from eventstore.canonical import canonical_json
 from eventstore.models import Checkpoint
-
-SEQUENCER_LOCK = 0x6C6564676572  # pg_advisory_xact_lock key shared by sequencer runs
+from eventstore.stream_heads import SEQUENCER_LOCK
 
 
 class SigningKeyError(RuntimeError):
@@ -90,15 +97,52 @@ def published_keys() -> list[PublishedKey]:
     ]
 
 
-def note_text(origin: str, tree_size: int, root: bytes) -> str:
-    return f"{origin}\n{tree_size}\n{base64.b64encode(root).decode()}\n"
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def note_text(
+    origin: str,
+    tree_size: int,
+    root: bytes,
+    *,
+    time: datetime | None = None,
+    previous: tuple[int, bytes] | None = None,
+    heads: tuple[int, bytes] | None = None,
+) -> str:
+    """The signed note: three lines, then the extension lines a checkpoint has."""
+    lines = [origin, str(tree_size), _b64(root)]
+    if time is not None:
+        lines.append(f"time {time.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}")
+    if previous is not None:
+        lines.append(f"previous {previous[0]} {_b64(previous[1])}")
+    if heads is not None:
+        lines.append(f"heads {heads[0]} {_b64(heads[1])}")
+    return "\n".join(lines) + "\n"
+
+
+def stored_note(checkpoint: Checkpoint) -> str:
+    """The note a stored checkpoint must have signed, rebuilt from its columns."""
+    if checkpoint.heads_root is None:
+        return note_text(checkpoint.origin, checkpoint.tree_size, bytes(checkpoint.root_hash))
+    previous = None
+    if checkpoint.previous_size is not None:
+        previous = (checkpoint.previous_size, bytes(checkpoint.previous_root))
+    return note_text(
+        checkpoint.origin,
+        checkpoint.tree_size,
+        bytes(checkpoint.root_hash),
+        time=checkpoint.created_at,
+        previous=previous,
+        heads=(checkpoint.heads_count, bytes(checkpoint.heads_root)),
+    )
 
 
 def signature_valid(checkpoint: Checkpoint) -> bool:
     key = trusted_keys().get(checkpoint.key_id)
     if key is None:
         return False
-    expected = note_text(checkpoint.origin, checkpoint.tree_size, bytes(checkpoint.root_hash))
+    expected = stored_note(checkpoint)
     if checkpoint.note != expected:
         return False
     try:
@@ -189,8 +233,8 @@ def latest() -> Checkpoint | None:
 
 
 def write_checkpoint() -> Checkpoint:
-    """Sequence new events and sign the tree; returns the newest checkpoint (an unchanged
-    tree is not signed again)."""
+    """Sequence new events and sign the tree and the heads of its streams; returns the newest
+    checkpoint (an unchanged tree is not signed again)."""
     size = sequence()
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -206,22 +250,29 @@ def write_checkpoint() -> Checkpoint:
         for leaf in iter_leaf_hashes(compact.size, size):
             compact.append(leaf)
         root = compact.root()
+        with connection.cursor() as cursor:
+            stream_heads.advance(cursor, stream_heads.heads_size(cursor), size)
+            heads_root, heads_count = stream_heads.root(cursor)
         key = signing_key()
-        note = note_text(settings.LEDGER_ORIGIN, size, root)
         checkpoint = Checkpoint(
             tree_size=size,
             root_hash=root,
             frontier=[h.hex() for h in compact.frontier],
             origin=settings.LEDGER_ORIGIN,
             key_id=key_id(public_key_bytes(key.public_key())),
-            signature=key.sign(note.encode()),
-            note=note,
             created_at=clock.now(),
+            heads_root=heads_root,
+            heads_count=heads_count,
+            previous_size=last.tree_size if last is not None else None,
+            previous_root=bytes(last.root_hash) if last is not None else None,
         )
+        checkpoint.note = stored_note(checkpoint)
+        checkpoint.signature = key.sign(checkpoint.note.encode())
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO eventstore_checkpoint (tree_size, root_hash, frontier, origin, key_id,"
-                " signature, note, created_at) VALUES (%s, %s, %s::jsonb, %s, %s, %s, %s, %s)"
+                " signature, note, created_at, heads_root, heads_count, previous_size,"
+                " previous_root) VALUES (%s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " RETURNING id",
                 (
                     checkpoint.tree_size,
@@ -230,8 +281,12 @@ def write_checkpoint() -> Checkpoint:
                     checkpoint.origin,
                     checkpoint.key_id,
                     checkpoint.signature,
-                    note,
+                    checkpoint.note,
                     checkpoint.created_at,
+                    heads_root,
+                    heads_count,
+                    checkpoint.previous_size,
+                    checkpoint.previous_root,
                 ),
             )
             checkpoint.id = cursor.fetchone()[0]

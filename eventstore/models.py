@@ -105,6 +105,11 @@ class Checkpoint(models.Model):
     signature = models.BinaryField()
     note = models.TextField()
     created_at = models.DateTimeField()
+    # The extension lines of the signed note (NULL on checkpoints signed before them).
+    heads_root = models.BinaryField(null=True)
+    heads_count = models.BigIntegerField(null=True)
+    previous_size = models.BigIntegerField(null=True)
+    previous_root = models.BinaryField(null=True)
 
     class Meta:
         managed = False

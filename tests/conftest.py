@@ -26,7 +26,7 @@ LEDGER_TABLES = (
     "eventstore_leaf",
     "eventstore_checkpoint",
 )
-PLAIN_TABLES = ("eventstore_idempotency", "eventstore_outbox")
+PLAIN_TABLES = ("eventstore_idempotency", "eventstore_outbox", "eventstore_stream_head")
 
 
 def superuser_sql(sql: str, params: tuple = ()) -> None:
@@ -70,7 +70,7 @@ def wipe_ledger() -> None:
     projections = [m._meta.db_table for m in registered_tables()]
     tables = ", ".join([*LEDGER_TABLES, *PLAIN_TABLES, *projections])
     without_append_only(f"TRUNCATE {tables}")
-    superuser_sql("UPDATE eventstore_sequencer SET horizon = '0'::xid8")
+    superuser_sql("UPDATE eventstore_sequencer SET horizon = '0'::xid8, heads_size = 0")
     caches.clear()  # the log went back in time: what this process knew of it is gone
 
 

@@ -1,7 +1,8 @@
-"""The audit bundle of a set of streams: a zip of their events, the events' Merkle inclusion
-proofs against a freshly signed checkpoint, the checkpoint, a signed manifest of SHA-256 digests
-and the standalone offline verifier (verify.py), streamed as byte chunks. The caller chooses the
-streams and names the subject the bundle describes."""
+"""The audit bundle of a set of streams: a zip of the offline verifier (verify.py), their
+events, the newest signed checkpoint, each stream's head proof in the checkpoint's heads tree,
+the consistency proof from the previous checkpoint, the events' Merkle inclusion proofs and a
+table of contents, streamed as byte chunks. It signs nothing. The caller chooses the streams
+and names the subject the bundle describes."""
 
 from __future__ import annotations
 
@@ -16,45 +17,52 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
 
-from eventstore import checkpoints
+from eventstore import checkpoints, stream_heads
 from eventstore.audit.trail import EVENT_SQL, Counter, event_rows, jsonl_line
 from eventstore.canonical import canonical_json
+from eventstore.models import Checkpoint
 
-BUNDLE_FORMAT = "model-ledger-audit-bundle/1"
+BUNDLE_FORMAT = "model-ledger-audit-bundle/2"
 _BUNDLED = (
     "eventstore/canonical.py",
     "eventstore/merkle.py",
+    "eventstore/heads.py",
     "eventstore/audit/ed25519.py",
+    "eventstore/audit/notes.py",
     "eventstore/audit/verifier.py",
 )
 README = """Model Ledger audit bundle
 =========================
 
 subject: {subject}
-checkpoint: {origin}, tree size {tree_size}, root {root}, signed by key {checkpoint_key_id}
-manifest signed by key {key_id}
-the bundle names these keys (base64 Ed25519 public keys): {public_key} (manifest);
-checkpoint: {checkpoint_key}
+checkpoint: {origin}, tree size {tree_size}, root {root}, signed at {time} by key {key_id}
+events of these streams newer than the checkpoint, not in this bundle: {pending}
 
 Verify it offline with nothing but Python 3.11 or newer, pinning the ledger's key:
 
     python3 verify.py bundle.zip --public-key KEY
     python3 verify.py --public-key KEY            (inside the unpacked folder)
+    python3 verify.py bundle.zip --public-key KEY --since KEPT_CHECKPOINT.json
+                                 [--consistency-proof PROOF.json]
 
 Take KEY from the ledger, not from this file: GET /api/v1/checkpoints/latest/ (`keys`), or
 `manage.py ledger_public_key --all` on the server; pass --public-key once per key if the
-signing key was rotated. The keys named above are the bundle's own claim: anyone can make a
-bundle that verifies against a key of their own, so verify.py refuses to run without
---public-key (--trust-bundle-key checks against the bundle's own key and proves nothing about
-who signed it). The verifier prints what it proved (which key verified which signature, each
-stream's hash chain, every event's inclusion in the signed tree) and what it did not.
+signing key was rotated. verify.py refuses to run without --public-key (--trust-bundle-key
+checks against the key the bundle names for itself and proves nothing about who signed it).
 
-Files: events.jsonl (one event per line, with prev_hash and hash), proofs.jsonl (RFC 6962
-inclusion proof of each event), checkpoint.json (the signed tree head), manifest.json (SHA-256
-of every file; signed in manifest.sig), verify.py (the verifier).
+Everything rests on the signed checkpoint alone. Its note commits to the log's Merkle tree
+and to a second tree of every stream's head (where each stream ends), so the verifier proves
+each stream here complete up to that checkpoint, every event included in it, the subject's
+closure (every stream its events name is here), and that the checkpoint extends the one
+before it; with --since, that it extends (or is extended by) a checkpoint you kept.
+
+Files, in the order written: README.txt, verify.py, events.jsonl (one event per line, with
+prev_hash and hash), checkpoint.json (the signed note), heads.jsonl (each stream's head and
+its proof in the heads tree), consistency.json (the proof from the previous checkpoint),
+proofs.jsonl (RFC 6962 inclusion proof of each event), manifest.json (the table of contents:
+SHA-256 and size of every file; written last, so a bundle cut short has none and fails).
 """
 
 
@@ -111,6 +119,59 @@ def _leaf_indices(streams: list[uuid.UUID], size: int) -> Iterator[int]:
             yield row[0]
 
 
+def _checkpoint_and_heads(streams: list[uuid.UUID]):
+    """The newest checkpoint and, when it signs a heads root, the head proofs of `streams` in
+    it, read together (the heads table describes exactly the newest checkpoint)."""
+    heads = stream_heads.proofs(streams)
+    checkpoint = Checkpoint.objects.filter(tree_size=heads.tree_size).first()
+    if checkpoint is None:
+        raise checkpoints.ProofUnavailable("no checkpoint has been signed yet")
+    if checkpoint.heads_root is None:
+        return checkpoint, None
+    if heads.root != bytes(checkpoint.heads_root) or heads.size != checkpoint.heads_count:
+        raise checkpoints.ProofUnavailable("the stored heads do not make the checkpoint's root")
+    return checkpoint, heads
+
+
+def _heads_lines(heads) -> bytes:
+    lines = [json.dumps(proof.as_json(), separators=(",", ":")) for proof in heads.proofs.values()]
+    for stream, (before, after) in heads.absent.items():
+        doc = {
+            "absent": stream,
+            "before": before.as_json() if before else None,
+            "after": after.as_json() if after else None,
+        }
+        lines.append(json.dumps(doc, separators=(",", ":")))
+    return ("\n".join(lines) + "\n").encode() if lines else b""
+
+
+def _consistency(checkpoint: Checkpoint) -> dict[str, Any] | None:
+    """The proof that `checkpoint` extends the one its note names as previous."""
+    if checkpoint.previous_size is None:
+        return None
+    proof = checkpoints.consistency_proof(checkpoint.previous_size, checkpoint.tree_size)
+    return {
+        "from": {
+            "tree_size": checkpoint.previous_size,
+            "root": bytes(checkpoint.previous_root).hex(),
+        },
+        "to": {"tree_size": checkpoint.tree_size, "root": bytes(checkpoint.root_hash).hex()},
+        "proof": [node.hex() for node in proof],
+    }
+
+
+def _pending(streams: list[uuid.UUID], size: int) -> int:
+    """Events of `streams` newer than the checkpoint, which the bundle cannot prove yet."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM eventstore_event e LEFT JOIN eventstore_leaf l"
+            " ON l.position = e.position WHERE e.stream_id = ANY(%s)"
+            " AND (l.leaf_index IS NULL OR l.leaf_index >= %s)",
+            [streams, size],
+        )
+        return cursor.fetchone()[0]
+
+
 def audit_bundle(
     streams: list[uuid.UUID],
     subject: str,
@@ -118,25 +179,42 @@ def audit_bundle(
     *,
     roots: list[uuid.UUID] | tuple[uuid.UUID, ...] = (),
 ) -> Iterator[bytes]:
-    """The zip, streamed: events and proofs first (hashed as they go), the manifest last.
-    `roots` are the subject's own streams (a model's): the manifest names them, and verify.py
-    requires every stream their events name (versions, linked streams) to be in the bundle."""
-    checkpoint = checkpoints.write_checkpoint()
+    """The zip, streamed: the events first, then the signed checkpoint, the heads and
+    consistency proofs, the inclusion proofs, and the table of contents last. Signs nothing:
+    the bundle rests on the newest checkpoint the signer wrote. `roots` are the subject's own
+    streams (a model's), named in the table of contents."""
+    checkpoint, heads = _checkpoint_and_heads(streams)
     size = checkpoint.tree_size
     root = bytes(checkpoint.root_hash)
-    public = checkpoints.public_key_bytes(checkpoints.signing_key().public_key())
-    public_b64 = base64.b64encode(public).decode()
-    # An unchanged tree keeps its checkpoint, which a retired key may have signed.
     signer = checkpoints.trusted_keys().get(checkpoint.key_id)
     signer_b64 = base64.b64encode(checkpoints.public_key_bytes(signer)).decode() if signer else None
+    pending = _pending(streams, size)
     # One streamed pass over the log's leaves keeps only the nodes these events' paths need.
     paths = checkpoints.audit_paths(_leaf_indices(streams, size), size)
     if paths.root != root:
         raise checkpoints.ProofUnavailable("the stored leaves do not make the checkpoint's root")
+    consistency = _consistency(checkpoint)
     sink = _Sink()
     archive = zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED)
     files: dict[str, dict[str, Any]] = {}
-    heads: dict[str, dict[str, Any]] = {}
+    stream_heads_seen: dict[str, dict[str, Any]] = {}
+
+    def add(name: str, body: bytes) -> None:
+        files[name] = {"sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body)}
+        archive.writestr(name, body)
+
+    readme = README.format(
+        subject=subject,
+        origin=checkpoint.origin,
+        tree_size=size,
+        root=root.hex(),
+        time=checkpoint.created_at.isoformat(),
+        key_id=checkpoint.key_id,
+        pending=pending,
+    )
+    add("README.txt", readme.encode())
+    add("verify.py", verifier_source().encode())
+    yield sink.drain()
     count = 0
     sql = (
         f"{EVENT_SQL}, l.leaf_index FROM eventstore_event e"
@@ -156,7 +234,7 @@ def audit_bundle(
             out.write(text)
             lines = []
             for row in rows:
-                heads[row[1]] = {"version": row[3], "hash": row[11]}
+                stream_heads_seen[row[1]] = {"version": row[3], "hash": row[11]}
                 lines.append(
                     json.dumps(
                         {
@@ -176,12 +254,6 @@ def audit_bundle(
             yield sink.drain()
     files["events.jsonl"] = {"sha256": events_digest.hexdigest(), "bytes": events_size}
     del paths
-    files["proofs.jsonl"] = {"sha256": proofs_digest.hexdigest(), "bytes": proofs.tell()}
-    proofs.seek(0)
-    with proofs, archive.open("proofs.jsonl", "w") as out:
-        while chunk := proofs.read(1 << 20):
-            out.write(chunk)
-            yield sink.drain()
     checkpoint_doc = {
         "origin": checkpoint.origin,
         "tree_size": size,
@@ -190,48 +262,33 @@ def audit_bundle(
         "public_key": signer_b64,
         "signature": base64.b64encode(bytes(checkpoint.signature)).decode(),
         "note": checkpoint.note,
+        "created_at": checkpoint.created_at.isoformat(),
     }
-    readme = README.format(
-        subject=subject,
-        origin=checkpoint.origin,
-        tree_size=size,
-        root=root.hex(),
-        public_key=public_b64,
-        checkpoint_key=signer_b64 if signer_b64 != public_b64 else "the same key",
-        key_id=checkpoints.key_id(public),
-        checkpoint_key_id=checkpoint.key_id,
-    )
-    for name, body in (
-        ("checkpoint.json", json.dumps(checkpoint_doc, indent=2).encode()),
-        ("verify.py", verifier_source().encode()),
-        ("README.txt", readme.encode()),
-    ):
-        files[name] = {"sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body)}
-        archive.writestr(name, body)
-    with connection.cursor() as cursor:
-        # Events newer than the checkpoint cannot be proven yet: say how many were left out.
-        cursor.execute(
-            "SELECT count(*) FROM eventstore_event e LEFT JOIN eventstore_leaf l"
-            " ON l.position = e.position WHERE e.stream_id = ANY(%s)"
-            " AND (l.leaf_index IS NULL OR l.leaf_index >= %s)",
-            [streams, size],
-        )
-        pending = cursor.fetchone()[0]
+    add("checkpoint.json", json.dumps(checkpoint_doc, indent=2).encode())
+    if heads is not None:
+        add("heads.jsonl", _heads_lines(heads))
+    if consistency is not None:
+        add("consistency.json", json.dumps(consistency, indent=2).encode())
+    yield sink.drain()
+    files["proofs.jsonl"] = {"sha256": proofs_digest.hexdigest(), "bytes": proofs.tell()}
+    proofs.seek(0)
+    with proofs, archive.open("proofs.jsonl", "w") as out:
+        while chunk := proofs.read(1 << 20):
+            out.write(chunk)
+            yield sink.drain()
     manifest = canonical_json(
         {
             "format": BUNDLE_FORMAT,
             "not_yet_checkpointed": pending,
             "subject": subject,
             "subject_streams": sorted(str(root) for root in roots),
-            "origin": settings.LEDGER_ORIGIN,
+            "origin": checkpoint.origin,
             "checkpoint": {"tree_size": size, "root": root.hex()},
             "events": count,
-            "streams": heads,
+            "streams": stream_heads_seen,
             "files": files,
-            "signed_by": {"key_id": checkpoints.key_id(public), "public_key": public_b64},
         }
     )
     archive.writestr("manifest.json", manifest)
-    archive.writestr("manifest.sig", base64.b64encode(checkpoints.signing_key().sign(manifest)))
     archive.close()
     yield sink.drain()

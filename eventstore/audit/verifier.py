@@ -3,6 +3,7 @@
 Run it inside the unpacked bundle (or give the bundle's zip file), with the ledger's key:
 
     python3 verify.py [BUNDLE.zip | DIRECTORY] --public-key BASE64 [--public-key BASE64 ...]
+                      [--since KEPT_CHECKPOINT.json [--consistency-proof PROOF.json]]
 
 The key comes from the ledger (GET /api/v1/checkpoints/latest/, or `manage.py ledger_public_key
 --all`), never from the bundle: a bundle names its own key, and anyone can sign a bundle with a
@@ -10,24 +11,30 @@ key of their own. Give --public-key once per key when the signing key was rotate
 key it refuses (exit status 2); --trust-bundle-key checks against the key the bundle names and
 warns that nothing is then proven about who signed it.
 
+Everything rests on the signed checkpoint; the table of contents (manifest.json) is no claim.
 It checks, independently of the service that produced the bundle:
-  1. manifest.json is signed (Ed25519, verified here in pure Python, RFC 8032) by a pinned key;
-  2. every file's SHA-256 and size match the manifest;
-  3. checkpoint.json is the signed note "<origin>\\n<size>\\n<base64 root>\\n" of a pinned key;
-  4. every event's hash is SHA-256(prev_hash || RFC 8785 JSON of its content), versions of each
-     stream run 1, 2, 3 ... with each prev_hash the previous event's hash, events appear in log
-     order, and each stream ends where the manifest says it ends;
-  5. every event is leaf `leaf_index` of the checkpoint's RFC 6962 Merkle tree (inclusion proof);
-  6. the subject is whole: every stream the subject's own events name is in the bundle (the
-     versions its model streams number, and every stream linked to the model or to those
-     versions by a registry.StreamLinked event), so a left-out stream is named.
-On success it prints what it proved, one line each (which key verified which signature, each
-stream's chain, inclusion, the subject's closure), and what the bundle does not prove
-(consistency with other checkpoints, stream completeness), and exits 0. Any failure prints the
+  1. signature: checkpoint.json's note is signed (Ed25519, verified here in pure Python,
+     RFC 8032) by a pinned key, and states the checkpoint's origin, tree size and root;
+  2. chains: every event's hash is SHA-256(prev_hash || RFC 8785 JSON of its content) and the
+     versions of each stream run 1, 2, 3 ... each prev_hash the previous event's hash;
+  3. completeness: each stream ends exactly at the head the note's stream-heads tree holds for
+     it (heads.jsonl: inclusion proofs in that tree), and a stream with events in the signed
+     checkpoint is not left out; checkpoints signed before stream heads cannot prove this;
+  4. inclusion: every event is leaf `leaf_index` of the checkpoint's RFC 6962 Merkle tree;
+  5. closure: every stream the events name (the versions a model numbers, a version's model,
+     every stream a registry.StreamLinked event links) is in the bundle;
+  6. consistency: the checkpoint's tree extends the previous checkpoint its note names
+     (consistency.json), and with --since, a checkpoint you kept and the bundle's are one
+     history (the ledger's consistency proof, --consistency-proof, unless the kept one is the
+     bundle's previous or the same);
+  7. files: every file matches the table of contents, which is written last, so a bundle cut
+     short fails.
+On success it prints what it proved, one line each, and exits 0. Any failure prints the
 problems and exits 1.
 
-In the bundle this file follows the ledger's own canonical JSON encoder and Merkle code, which
-are copied into it verbatim; in the service's source tree it imports them."""
+In the bundle this file follows the ledger's own canonical JSON encoder, Merkle, heads-tree,
+Ed25519 and note modules, which are copied into it verbatim; in the service's source tree it
+imports them."""
 
 from __future__ import annotations
 
@@ -37,18 +44,21 @@ import hashlib
 import io
 import json
 import sys
+import uuid
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from eventstore.audit.ed25519 import ed25519_verify, is_public_key  # bundled
+from eventstore.audit.notes import Note, key_id, note_signer, parse_note  # bundled
 from eventstore.canonical import canonical_json  # bundled
-from eventstore.merkle import leaf_hash, verify_inclusion  # bundled
+from eventstore.heads import HeadProof, verify_absent  # bundled
+from eventstore.merkle import leaf_hash, verify_consistency, verify_inclusion  # bundled
 
 GENESIS_HEX = "00" * 32
-BUNDLE_FORMAT = "model-ledger-audit-bundle/1"
-SIGNED_FILES = ("manifest.json", "manifest.sig")
+BUNDLE_FORMAT = "model-ledger-audit-bundle/2"
+REQUIRED = ("manifest.json", "checkpoint.json", "events.jsonl", "proofs.jsonl")
 
 # -- the bundle --------------------------------------------------------------------------
 
@@ -95,11 +105,12 @@ class Report:
     streams: dict[str, tuple[int, str]] = field(default_factory=dict)
     checkpoint: dict = field(default_factory=dict)
     manifest: dict = field(default_factory=dict)
-
-
-def key_id(public: bytes) -> str:
-    """The ledger's key id: the first 16 hex digits of the raw public key's SHA-256."""
-    return hashlib.sha256(public).hexdigest()[:16]
+    note: Note | None = None
+    complete: set[str] = field(default_factory=set)
+    roots: set[str] = field(default_factory=set)
+    closure: int = 0
+    consistency: list[str] = field(default_factory=list)
+    events: int = 0
 
 
 def decode_key(text: str) -> bytes:
@@ -118,11 +129,7 @@ def signer(keys: Iterable[bytes], message: bytes, signature: bytes) -> bytes | N
 def bundle_keys(checkpoint: dict, manifest: dict) -> list[bytes]:
     """The keys the bundle names for itself; trusting them proves nothing about the signer."""
     keys = []
-    signed_by = manifest.get("signed_by")
-    stated_keys = [checkpoint.get("public_key")]
-    if isinstance(signed_by, dict):
-        stated_keys.append(signed_by.get("public_key"))
-    for stated in stated_keys:
+    for stated in [checkpoint.get("public_key")]:
         try:
             key = decode_key(stated) if isinstance(stated, str) else None
         except ValueError:
@@ -137,11 +144,15 @@ def verify(
     keys: Sequence[bytes] | None = None,
     *,
     trust_bundle_key: bool = False,
+    since: dict | None = None,
+    since_proof: dict | None = None,
 ) -> list[str]:
     """Every problem found, in the order checked; an empty list means the bundle is intact and
     signed by one of `keys` (the pinned keys), or by the key the bundle names when
     `trust_bundle_key`, which proves nothing about who signed it."""
-    return check(files, keys, trust_bundle_key=trust_bundle_key).problems
+    return check(
+        files, keys, trust_bundle_key=trust_bundle_key, since=since, since_proof=since_proof
+    ).problems
 
 
 def check(
@@ -149,20 +160,19 @@ def check(
     keys: Sequence[bytes] | None = None,
     *,
     trust_bundle_key: bool = False,
+    since: dict | None = None,
+    since_proof: dict | None = None,
 ) -> Report:
+    """Check the bundle; `since` is a checkpoint the auditor kept (as the ledger serves it:
+    note, signature, key_id) and `since_proof` the ledger's consistency proof between it and
+    the bundle's checkpoint when that is not the checkpoint before the bundle's."""
     if not keys and not trust_bundle_key:
         raise ValueError("pin the ledger's public key, or trust the bundle's key explicitly")
     report = Report()
     problems = report.problems
-    for name in (
-        "manifest.json",
-        "manifest.sig",
-        "checkpoint.json",
-        "events.jsonl",
-        "proofs.jsonl",
-    ):
+    for name in REQUIRED:
         if name not in files:
-            problems.append(f"{name} is missing")
+            problems.append(f"{name} is missing (a bundle cut short, or one taken apart)")
     if problems:
         return report
     try:
@@ -174,86 +184,246 @@ def check(
         problems.append(f"manifest.json or checkpoint.json cannot be read: {exc}")
         return report
     report.manifest, report.checkpoint = manifest, checkpoint
+    if manifest.get("format") != BUNDLE_FORMAT:
+        problems.append(
+            f"unknown bundle format {manifest.get('format')!r}: a bundle made by another"
+            " version of the ledger is verified by the verify.py inside it"
+        )
+        return report
+    problems.extend(_check_table_of_contents(files, manifest))
     whose = "any pinned key" if keys else "the key the bundle names"
     candidates = list(keys) if keys else bundle_keys(checkpoint, manifest)
-    if manifest.get("format") != BUNDLE_FORMAT:
-        problems.append(f"unknown bundle format {manifest.get('format')!r}")
-    try:
-        manifest_sig = base64.b64decode(files["manifest.sig"].strip(), validate=True)
-    except ValueError:
-        manifest_sig = b""
-    key = signer(candidates, files["manifest.json"], manifest_sig)
-    if key is None:
-        problems.append(f"manifest.json: the signature does not verify with {whose}")
-    else:
-        report.signers["manifest.json"] = key_id(key)
-
-    listed = manifest.get("files", {})
-    for name, entry in sorted(listed.items()):
-        body = files.get(name)
-        if body is None:
-            problems.append(f"{name}: listed in the manifest but missing")
-        elif hashlib.sha256(body).hexdigest() != entry.get("sha256") or len(body) != entry.get(
-            "bytes"
-        ):
-            problems.append(f"{name}: SHA-256 or size differs from the manifest")
-    for name in sorted(set(files) - set(listed) - set(SIGNED_FILES)):
-        problems.append(f"{name}: not listed in the manifest")
-
-    checkpoint_problems, key = check_checkpoint(checkpoint, candidates, manifest)
+    checkpoint_problems, key, note = check_checkpoint(checkpoint, candidates)
     problems.extend(checkpoint_problems)
+    if note is None:
+        return report
+    report.note = note
     if key is None:
         problems.append(f"checkpoint.json: the checkpoint signature does not verify with {whose}")
-    elif key is not None:
+    else:
         report.signers["checkpoint.json"] = key_id(key)
-    root = bytes.fromhex(checkpoint.get("root", "")) if _hex32(checkpoint.get("root")) else b""
-    tree_size = checkpoint.get("tree_size")
-    events, heads, event_problems = _check_events(files["events.jsonl"], manifest)
-    report.streams = heads
+    events, heads, event_problems = _check_events(files["events.jsonl"])
+    report.streams, report.events = heads, len(events)
     problems.extend(event_problems)
-    problems.extend(_check_proofs(files["proofs.jsonl"], events, root, tree_size))
-    problems.extend(_check_closure(events, manifest))
+    problems.extend(_check_proofs(files["proofs.jsonl"], events, note.root, note.tree_size))
+    absent: set[str] = set()
+    if note.heads is not None:
+        problems.extend(_check_heads(files.get("heads.jsonl"), heads, note.heads, report, absent))
+    problems.extend(_check_closure(events, absent, report))
+    problems.extend(_check_consistency(files.get("consistency.json"), note, report))
+    if since is not None:
+        problems.extend(_check_since(since, since_proof, note, candidates, report))
     return report
 
 
+def check_checkpoint(
+    checkpoint: dict, keys: Sequence[bytes]
+) -> tuple[list[str], bytes | None, Note | None]:
+    """Problems with a checkpoint as the ledger serves it (origin, tree_size, root, note,
+    signature, key_id), the key of `keys` that signed its note, and the note read. Any note
+    form the ledger has signed verifies: the three lines alone, or with extension lines."""
+    try:
+        note = parse_note(checkpoint.get("note"))
+    except ValueError as exc:
+        return [f"checkpoint.json: the note is malformed: {exc}"], None, None
+    problems = []
+    if (note.origin, note.tree_size, note.root.hex()) != (
+        checkpoint.get("origin"),
+        checkpoint.get("tree_size"),
+        checkpoint.get("root"),
+    ):
+        problems.append("checkpoint.json: the note does not state this origin, size and root")
+    key = note_signer(
+        checkpoint["note"], checkpoint.get("signature"), list(keys), checkpoint.get("key_id")
+    )
+    return problems, key, note
+
+
+def _check_table_of_contents(files: dict[str, bytes], manifest: dict) -> list[str]:
+    """The table of contents is no signed claim, but a file that differs from it was changed
+    or cut short after the bundle was written."""
+    problems = []
+    listed = manifest.get("files", {})
+    if not isinstance(listed, dict):
+        return ["manifest.json: files is malformed"]
+    for name, entry in sorted(listed.items()):
+        body = files.get(name)
+        if body is None:
+            problems.append(f"{name}: listed in the table of contents but missing")
+        elif not isinstance(entry, dict) or (
+            hashlib.sha256(body).hexdigest() != entry.get("sha256")
+            or len(body) != entry.get("bytes")
+        ):
+            problems.append(f"{name}: SHA-256 or size differs from the table of contents")
+    for name in sorted(set(files) - set(listed) - {"manifest.json"}):
+        problems.append(f"{name}: not listed in the table of contents")
+    return problems
+
+
+def _check_heads(
+    body: bytes | None,
+    chains: dict[str, tuple[int, str]],
+    signed: tuple[int, bytes],
+    report: Report,
+    absent: set[str],
+) -> list[str]:
+    """Each stream of the bundle runs from version 1 to exactly the head the signed heads tree
+    holds for it; streams the bundle says have no events are proven absent from that tree."""
+    if body is None:
+        return ["heads.jsonl is missing: the checkpoint signs stream heads, the bundle has none"]
+    size, root = signed
+    problems: list[str] = []
+    proven: dict[str, HeadProof] = {}
+    for number, line in enumerate(body.splitlines(), start=1):
+        try:
+            doc = json.loads(line)
+            if "absent" in doc:
+                stream = str(uuid.UUID(doc["absent"]))
+                before, after = (
+                    HeadProof.from_json(doc[side]) if doc.get(side) else None
+                    for side in ("before", "after")
+                )
+            else:
+                proof = HeadProof.from_json(doc)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            problems.append(f"heads.jsonl line {number}: not a head or absence proof")
+            continue
+        if "absent" in doc:
+            if verify_absent(stream, before, after, size, root):
+                absent.add(stream)
+            else:
+                problems.append(f"stream {stream}: the proof of its absence does not verify")
+        elif proof.size != size or not proof.verify(root):
+            problems.append(f"stream {proof.stream_id}: its head proof does not verify")
+        else:
+            proven[proof.stream_id] = proof
+    for stream in sorted(set(chains) | set(proven)):
+        proof, chain = proven.get(stream), chains.get(stream)
+        if proof is None:
+            problems.append(f"stream {stream}: no proof of its head in the signed checkpoint")
+        elif chain is None:
+            problems.append(
+                f"stream {stream}: the signed checkpoint holds {proof.version} events of it;"
+                " the bundle has none"
+            )
+        elif (chain[0], chain[1]) != (proof.version, proof.head.hex()):
+            problems.append(
+                f"stream {stream}: the bundle ends at version {chain[0]}; the signed"
+                f" checkpoint's head of the stream is version {proof.version}"
+                " (events left out, or a different history)"
+            )
+        else:
+            report.complete.add(stream)
+    return problems
+
+
 NUMBERED = "registry.ModelVersionNumbered"
+CREATED = "registry.ModelVersionCreated"
 LINKED = "registry.StreamLinked"
 
 
-def _check_closure(events: dict[int, dict], manifest: dict) -> list[str]:
-    """Each subject stream (manifest "subject_streams", a model) must be in the bundle, with
-    every version its ModelVersionNumbered events name and every stream a StreamLinked event
-    of the model or of those versions names."""
-    by_stream: dict[str, list[dict]] = {}
+def _check_closure(events: dict[int, dict], absent: set[str], report: Report) -> list[str]:
+    """Every stream the bundle's events name must be in the bundle (or proven to have no
+    events): the versions a model numbers, the model a version belongs to, and every stream a
+    registry.StreamLinked event links to a model or a version."""
+    present = {event["stream_id"] for event in events.values()}
+    wanted: dict[str, str] = {}
     for position in sorted(events):
         event = events[position]
-        by_stream.setdefault(event["stream_id"], []).append(event)
-    subjects = manifest.get("subject_streams", [])
-    if not isinstance(subjects, list):
-        return ["manifest.json: subject_streams is malformed"]
-    problems: list[str] = []
-    wanted: dict[str, str] = {}
-    for root in subjects:
-        wanted.setdefault(root, "the bundle's subject")
-        versions = []
-        for event in by_stream.get(root, []):
-            data = event.get("data", {})
-            if event.get("type") == NUMBERED:
-                versions.append(data.get("version_id"))
-                wanted.setdefault(data.get("version_id"), f"version {data.get('number')} of {root}")
-        for stream in (root, *versions):
-            for event in by_stream.get(stream, []):
-                data = event.get("data", {})
-                if event.get("type") == LINKED:
-                    wanted.setdefault(
-                        data.get("stream_id"),
-                        f"the {data.get('kind')} ({data.get('stream_type')}) linked by"
-                        f" {stream} at version {event.get('version')}",
-                    )
-    for stream, why in wanted.items():
-        if stream not in by_stream:
-            problems.append(f"stream {stream}: {why}, is missing from the bundle")
-    return problems
+        data = event.get("data")
+        if not isinstance(data, dict):
+            continue
+        where = f"{event['stream_id']} at version {event.get('version')}"
+        kind = event.get("type")
+        if kind == NUMBERED:
+            report.roots.add(event["stream_id"])
+            wanted.setdefault(
+                str(data.get("version_id")), f"version {data.get('number')} of {where}"
+            )
+        elif kind == CREATED:
+            wanted.setdefault(str(data.get("model_id")), f"the model of version {where}")
+        elif kind == LINKED:
+            wanted.setdefault(
+                str(data.get("stream_id")),
+                f"the {data.get('kind')} ({data.get('stream_type')}) linked by {where}",
+            )
+    report.closure = len(wanted)
+    return [
+        f"stream {stream}: {why}, is missing from the bundle"
+        for stream, why in wanted.items()
+        if stream not in present and stream not in absent
+    ]
+
+
+def _check_consistency(body: bytes | None, note: Note, report: Report) -> list[str]:
+    """The checkpoint extends the one its note names as previous."""
+    if note.previous is None:
+        return []
+    if body is None:
+        return ["consistency.json is missing: no proof the checkpoint extends its previous one"]
+    try:
+        doc = json.loads(body)
+        old = doc["from"]
+        proof = [bytes.fromhex(node) for node in doc["proof"]]
+        stated = (old["tree_size"], bytes.fromhex(old["root"]))
+    except (ValueError, KeyError, TypeError):
+        return ["consistency.json: not a consistency proof"]
+    if stated != note.previous:
+        return ["consistency.json: not a proof from the checkpoint the note names as previous"]
+    if not verify_consistency(stated[0], note.tree_size, stated[1], note.root, proof):
+        return [f"consistency: the checkpoint does not extend its previous one ({stated[0]})"]
+    report.consistency.append(
+        f"consistency: the signed tree of size {note.tree_size} extends the previous"
+        f" checkpoint's tree of size {stated[0]} (root {stated[1].hex()[:16]})"
+    )
+    return []
+
+
+def _check_since(
+    kept: dict, proof_doc: dict | None, note: Note, keys: list[bytes], report: Report
+) -> list[str]:
+    """The bundle's checkpoint and a checkpoint the auditor kept are of one history: one
+    extends the other (a consistency proof), or they are the same tree."""
+    try:
+        old = parse_note(kept.get("note"))
+    except (ValueError, AttributeError) as exc:
+        return [f"--since: not a checkpoint: {exc}"]
+    if note_signer(kept["note"], kept.get("signature"), keys, kept.get("key_id")) is None:
+        return ["--since: the kept checkpoint's signature does not verify with the keys given"]
+    if old.origin != note.origin:
+        return [f"--since: the kept checkpoint is of another log ({old.origin})"]
+    small, large = sorted((old, note), key=lambda n: n.tree_size)
+    proof: list[bytes] = []
+    if small.tree_size == large.tree_size:
+        pass
+    elif note.previous == (old.tree_size, old.root) and report.consistency:
+        report.consistency.append(
+            f"consistency: the checkpoint you kept (size {old.tree_size}) is the one before"
+            " the bundle's, which the bundle's proof shows it extends"
+        )
+        return []
+    elif proof_doc is None:
+        return [
+            f"--since: no consistency proof between sizes {small.tree_size} and"
+            f" {large.tree_size}; fetch it from the ledger (GET /api/v1/checkpoints/"
+            f"consistency/?first={small.tree_size}&second={large.tree_size}) and pass it"
+            " with --consistency-proof"
+        ]
+    else:
+        try:
+            proof = [bytes.fromhex(node) for node in proof_doc["proof"]]
+        except (ValueError, KeyError, TypeError):
+            return ["--consistency-proof: not a consistency proof"]
+    if not verify_consistency(small.tree_size, large.tree_size, small.root, large.root, proof):
+        return [
+            f"--since: the trees of size {small.tree_size} and {large.tree_size} are not one"
+            " history (a rewritten log, or a proof for other checkpoints)"
+        ]
+    report.consistency.append(
+        f"consistency: the checkpoint you kept (size {old.tree_size}) and the bundle's"
+        f" (size {note.tree_size}) are one history: the larger extends the smaller"
+    )
+    return []
 
 
 def _hex32(value: object) -> bool:
@@ -262,35 +432,7 @@ def _hex32(value: object) -> bool:
     )
 
 
-def check_checkpoint(
-    checkpoint: dict, keys: Sequence[bytes], manifest: dict
-) -> tuple[list[str], bytes | None]:
-    """Problems with the signed note "<origin>\\n<size>\\n<base64 root>\\n" (exactly these three
-    lines, the form every ledger checkpoint has had) and the key of `keys` that signed it."""
-    problems = []
-    root = checkpoint.get("root")
-    size = checkpoint.get("tree_size")
-    if not _hex32(root) or not isinstance(size, int):
-        return ["checkpoint.json: root or tree_size is malformed"], None
-    note = f"{checkpoint.get('origin')}\n{size}\n{base64.b64encode(bytes.fromhex(root)).decode()}\n"
-    if checkpoint.get("note") != note:
-        problems.append("checkpoint.json: the note does not state this origin, size and root")
-    try:
-        signature = base64.b64decode(checkpoint.get("signature", ""), validate=True)
-    except (ValueError, TypeError):
-        signature = b""
-    # The key the checkpoint names first, so the report says which of several pinned keys.
-    named = [k for k in keys if key_id(k) == checkpoint.get("key_id")]
-    key = signer(named + [k for k in keys if k not in named], note.encode(), signature)
-    stated = manifest.get("checkpoint", {})
-    if stated.get("root") != root or stated.get("tree_size") != size:
-        problems.append("checkpoint.json: not the checkpoint the manifest names")
-    return problems, key
-
-
-def _check_events(
-    body: bytes, manifest: dict
-) -> tuple[dict[int, dict], dict[str, tuple[int, str]], list[str]]:
+def _check_events(body: bytes) -> tuple[dict[int, dict], dict[str, tuple[int, str]], list[str]]:
     problems: list[str] = []
     events: dict[int, dict] = {}
     heads: dict[str, tuple[int, str]] = {}
@@ -326,27 +468,10 @@ def _check_events(
             problems.append(f"{where}: prev_hash does not link to the stream's previous event")
         heads[stream] = (version, event.get("hash", ""))
         events[position] = event
-    stated = manifest.get("streams", {})
-    for stream in sorted(set(stated) | set(heads)):
-        want = stated.get(stream)
-        have = heads.get(stream)
-        if want is None:
-            problems.append(f"stream {stream}: not named in the manifest")
-        elif have is None or [have[0], have[1]] != [want.get("version"), want.get("hash")]:
-            problems.append(
-                f"stream {stream}: ends at version {have[0] if have else 0},"
-                f" the manifest says {want.get('version')}"
-            )
-    if manifest.get("events") != len(events):
-        problems.append(
-            f"events.jsonl holds {len(events)} events, the manifest says {manifest.get('events')}"
-        )
     return events, heads, problems
 
 
-def _check_proofs(
-    body: bytes, events: dict[int, dict], root: bytes, tree_size: object
-) -> list[str]:
+def _check_proofs(body: bytes, events: dict[int, dict], root: bytes, tree_size: int) -> list[str]:
     problems = []
     proven: set[int] = set()
     for number, line in enumerate(body.splitlines(), start=1):
@@ -365,9 +490,7 @@ def _check_proofs(
             leaf = leaf_hash(bytes.fromhex(event["hash"]))
         except (ValueError, TypeError):
             continue
-        if not isinstance(tree_size, int) or not verify_inclusion(
-            leaf, index, tree_size, path, root
-        ):
+        if not verify_inclusion(leaf, index, tree_size, path, root):
             problems.append(f"event {position}: not included in the signed checkpoint")
             continue
         proven.add(position)
@@ -394,39 +517,58 @@ UNPINNED = (
 
 
 def proven_lines(report: Report, pinned: bool) -> list[str]:
-    """What a clean run proved, one line each, then what this bundle format does not prove."""
-    checkpoint, manifest = report.checkpoint, report.manifest
+    """What a clean run proved, one line each, then what it could not prove."""
+    note, checkpoint = report.note, report.checkpoint
     how = "pinned key" if pinned else "UNPINNED bundle key"
-    size, root = checkpoint.get("tree_size"), checkpoint.get("root")
-    events = manifest.get("events")
+    size, root = note.tree_size, note.root.hex()
     lines = [
-        f"signature: checkpoint {checkpoint.get('origin')} tree size {size} root {root}"
+        f"signature: checkpoint {note.origin} tree size {size} root {root[:16]}"
+        f"{' signed at ' + note.time if note.time else ''}"
         f" verified with {how} {report.signers.get('checkpoint.json')}",
-        f"signature: manifest.json verified with {how} {report.signers.get('manifest.json')}",
-        "files: every file's SHA-256 and size match the signed manifest",
     ]
     for stream, (version, head) in sorted(report.streams.items()):
         lines.append(
             f"chain: stream {stream}: versions 1..{version} link by prev_hash from genesis"
-            f" to head {head[:16]}, the head the signed manifest names"
+            f" to head {head[:16]}"
+        )
+    if note.heads is not None:
+        lines.append(
+            f"completeness: each of the {len(report.complete)} streams ends at the head the"
+            f" signed checkpoint commits to (heads tree of {note.heads[0]} streams): no event"
+            " of them up to the checkpoint is left out"
+        )
+    else:
+        lines.append(
+            "NOT PROVEN completeness: this checkpoint was signed before checkpoints named the"
+            " streams' heads; that no stream has events after its last one here rests on the"
+            " ledger's word"
         )
     lines += [
-        f"inclusion: all {events} events are leaves of the signed tree of size {size}",
-        "closure: every version the subject's models number and every stream linked to them"
-        " (registry.StreamLinked) is in the bundle",
-        "consistency: not checked: the bundle holds one checkpoint; to show the log only grew"
-        " since a checkpoint you hold, ask the ledger for a consistency proof",
-        "NOT PROVEN stream completeness: not proven by this bundle format (that no stream has"
-        " events after the head the manifest names, and that streams opened before links were"
-        " recorded are all here, rests on the signer's word)",
+        f"inclusion: all {report.events} events are leaves of the signed tree of size {size}",
+        f"closure: every one of the {report.closure} streams the events name (versions,"
+        " models, linked streams) is in the bundle",
     ]
-    pending = manifest.get("not_yet_checkpointed")
+    lines += report.consistency or [
+        "NOT PROVEN consistency: the checkpoint names no previous checkpoint; pass --since"
+        " with one you kept"
+    ]
+    pending = report.manifest.get("not_yet_checkpointed")
     if pending:
         lines.append(
-            f"NOT PROVEN newer events: {pending} events of these streams were not yet in a"
-            " signed checkpoint and are not in this bundle"
+            f"newer events: the ledger says {pending} events of these streams came after the"
+            f" checkpoint (signed {checkpoint.get('created_at')}) and are not in this bundle"
         )
     return lines
+
+
+def _load_json(path: str, what: str) -> dict:
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"verify.py: {what} {path}: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise SystemExit(f"verify.py: {what} {path}: not a JSON object")
+    return doc
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -446,6 +588,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="check against the key the bundle names for itself (proves nothing about the signer)",
     )
+    parser.add_argument(
+        "--since",
+        metavar="CHECKPOINT.json",
+        help="a checkpoint you kept (GET /api/v1/checkpoints/latest/, a witness's state entry or"
+        " an earlier bundle's checkpoint.json): prove the bundle's log extends it",
+    )
+    parser.add_argument(
+        "--consistency-proof",
+        metavar="PROOF.json",
+        help="the ledger's consistency proof between the kept checkpoint and the bundle's"
+        " (GET /api/v1/checkpoints/consistency/?first=SIZE&second=SIZE)",
+    )
     args = parser.parse_args(argv)
     if not args.public_key and not args.trust_bundle_key:
         print(REFUSAL, file=sys.stderr)
@@ -454,8 +608,19 @@ def main(argv: list[str] | None = None) -> int:
         pinned = [decode_key(text) for text in args.public_key]
     except ValueError as exc:
         parser.error(f"--public-key: {exc}")
-    files = load_files(Path(args.bundle))
-    report = check(files, pinned, trust_bundle_key=args.trust_bundle_key)
+    since = _load_json(args.since, "--since") if args.since else None
+    proof = None
+    if args.consistency_proof:
+        proof = _load_json(args.consistency_proof, "--consistency-proof")
+    try:
+        files = load_files(Path(args.bundle))
+    except (OSError, zipfile.BadZipFile) as exc:
+        print(f"FAIL {args.bundle}: not a whole bundle ({exc}); a download cut short?")
+        print("FAILED: nothing in this bundle is proven")
+        return 1
+    report = check(
+        files, pinned, trust_bundle_key=args.trust_bundle_key, since=since, since_proof=proof
+    )
     if not pinned:
         print(UNPINNED)
         print(UNPINNED, file=sys.stderr)

@@ -49,6 +49,7 @@ def streams(pristine_ledger, meta) -> list:
 
 @pytest.fixture
 def bundle(streams) -> dict[str, bytes]:
+    checkpoints.write_checkpoint()  # the signer's; an export signs nothing
     counter = Counter()
     files = _unzipped(audit_bundle(streams, "test:two-streams", counter))
     assert counter() == json.loads(files["manifest.json"])["events"]
@@ -98,12 +99,11 @@ def test_the_verifier_says_what_it_proved_and_what_not(bundle, tmp_path):
     size = json.loads(bundle["checkpoint.json"])["tree_size"]
     assert kid == checkpoints.key_id(base64.b64decode(ledger_public_key()))
     said = {line.split(":", 1)[0]: line for line in lines}
-    assert said["signature"]  # two of them:
     signatures = [line for line in lines if line.startswith("signature:")]
+    assert len(signatures) == 1  # the checkpoint's: the bundle carries no other signature
     assert signatures[0].startswith("signature: checkpoint ")
-    assert f"tree size {size} " in signatures[0]
+    assert f"tree size {size} " in signatures[0] and " signed at 20" in signatures[0]
     assert signatures[0].endswith(f"verified with pinned key {kid}")
-    assert signatures[1] == f"signature: manifest.json verified with pinned key {kid}"
     chains = [line for line in lines if line.startswith("chain:")]
     streams = json.loads(bundle["manifest.json"])["streams"]
     assert len(chains) == len(streams) == 2
@@ -113,10 +113,10 @@ def test_the_verifier_says_what_it_proved_and_what_not(bundle, tmp_path):
     assert said["inclusion"] == (
         f"inclusion: all 6 events are leaves of the signed tree of size {size}"
     )
-    assert said["consistency"].startswith("consistency: not checked")
-    assert said["NOT PROVEN stream completeness"].startswith(
-        "NOT PROVEN stream completeness: not proven by this bundle format"
-    )
+    assert said["completeness"].startswith("completeness: each of the 2 streams ends at the")
+    assert said["closure"].startswith("closure: every one of the 0 streams the events name")
+    # The pristine ledger's first checkpoint has no previous one to be consistent with.
+    assert said["NOT PROVEN consistency"].startswith("NOT PROVEN consistency: the checkpoint")
     assert lines[-1].startswith("OK")
 
 
@@ -179,10 +179,9 @@ def test_a_changed_byte_in_an_event_fails(bundle, tmp_path):
     tampered = {**bundle, "events.jsonl": b"".join(lines)}
     result = _pinned(tampered, tmp_path)
     assert result.returncode == 1
-    assert "events.jsonl: SHA-256 or size differs from the manifest" in result.stdout
+    assert "events.jsonl: SHA-256 or size differs from the table of contents" in result.stdout
     assert "content does not match its hash" in result.stdout
     resealed = _problems(_reseal(tampered))
-    assert _has(resealed, "manifest.json: the signature does not verify")
     assert any("content does not match its hash" in p for p in resealed)
 
 
@@ -192,9 +191,15 @@ def test_a_missing_event_fails(bundle, tmp_path):
     result = _pinned(tampered, tmp_path)
     assert result.returncode == 1
     problems = _problems(_reseal(tampered))
-    assert any("events.jsonl holds" in p for p in problems)
-    last_removed = {**bundle, "events.jsonl": b"".join(lines[:-1])}
-    assert any("the manifest says" in p for p in _problems(_reseal(last_removed)))
+    assert any("expected version" in p for p in problems)
+    # The newest event of a stream, left out with the table of contents rewritten to match:
+    # the chain still links, but the signed heads tree says where the stream ends.
+    last_removed = _reseal({**bundle, "events.jsonl": b"".join(lines[:-1])})
+    stream = json.loads(lines[-1])["stream_id"]
+    assert _problems(last_removed) == [
+        f"stream {stream}: the bundle ends at version 2; the signed checkpoint's head of the"
+        " stream is version 3 (events left out, or a different history)"
+    ]
 
 
 def test_reordered_events_fail(bundle, tmp_path):
@@ -212,7 +217,14 @@ def test_a_changed_checkpoint_fails(bundle, tmp_path):
     checkpoint["root"] = root.hex()
     tampered = {**bundle, "checkpoint.json": json.dumps(checkpoint).encode()}
     assert _pinned(tampered, tmp_path).returncode == 1
-    problems = _problems(_reseal(tampered))
+    assert _problems(_reseal(tampered)) == [
+        "checkpoint.json: the note does not state this origin, size and root"
+    ]
+    # The signed note is what the proofs are checked against: changing it breaks the signature.
+    note = checkpoint["note"].split("\n")
+    note[2] = base64.b64encode(bytes(root)).decode()
+    checkpoint["note"] = "\n".join(note)
+    problems = _problems(_reseal({**bundle, "checkpoint.json": json.dumps(checkpoint).encode()}))
     assert _has(problems, "checkpoint.json: the checkpoint signature does not verify")
     assert any("not included in the signed checkpoint" in p for p in problems)
 
@@ -222,8 +234,9 @@ def test_a_bundle_signed_with_another_key_fails_against_the_pinned_key(bundle):
     # Self-consistent, so trusting the bundle's own key passes it: the key must be pinned.
     assert verifier.verify(forged, trust_bundle_key=True) == []
     problems = _problems(forged)
-    assert _has(problems, "manifest.json: the signature does not verify with any pinned key")
-    assert _has(problems, "checkpoint.json: the checkpoint signature does not verify with any")
+    assert problems == [
+        "checkpoint.json: the checkpoint signature does not verify with any pinned key"
+    ]
 
 
 @settings(max_examples=25, deadline=None)
@@ -265,9 +278,10 @@ def test_bundle_verifies_with_the_new_key_when_the_signing_key_was_rotated(
     ).decode()
     # No event since the last checkpoint, which the retired key signed.
     assert checkpoints.write_checkpoint().id == first.id
-    # An event after the rotation (through the API, the ExportStarted event) makes the bundle's
-    # checkpoint a new one, signed with the new key.
+    # An event after the rotation makes the signer's next checkpoint a new one, signed with
+    # the new key.
     store.append(stream, 1, events("Exported"), meta)
+    checkpoints.write_checkpoint()
     files = _unzipped(audit_bundle([stream.id], "test:rotated"))
     result = _pinned(files, tmp_path, new_public)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -285,9 +299,7 @@ def _forged_with_a_fresh_key(bundle: dict[str, bytes]) -> dict[str, bytes]:
     checkpoint["public_key"] = base64.b64encode(public).decode()
     checkpoint["key_id"] = checkpoints.key_id(public)
     checkpoint["signature"] = base64.b64encode(key.sign(checkpoint["note"].encode())).decode()
-    forged = _reseal({**bundle, "checkpoint.json": json.dumps(checkpoint).encode()})
-    forged["manifest.sig"] = base64.b64encode(key.sign(forged["manifest.json"]))
-    return forged
+    return _reseal({**bundle, "checkpoint.json": json.dumps(checkpoint).encode()})
 
 
 def test_a_bundle_resigned_with_an_attackers_key_is_not_reported_ok(bundle, tmp_path):
@@ -300,7 +312,6 @@ def test_a_bundle_resigned_with_an_attackers_key_is_not_reported_ok(bundle, tmp_
     assert pinned.returncode == 1, pinned.stdout
     assert not _said_ok(pinned)
     assert "FAIL checkpoint.json: the checkpoint signature does not verify" in pinned.stdout
-    assert "FAIL manifest.json: the signature does not verify" in pinned.stdout
     warned = _run(forged, tmp_path, "--trust-bundle-key")
     assert "Nothing is proven about who signed" in warned.stderr
 
@@ -320,21 +331,16 @@ def test_a_bundle_made_right_after_a_rotation_verifies_with_both_keys_pinned(
     checkpoint = json.loads(files["checkpoint.json"])
     assert (checkpoint["tree_size"], checkpoint["key_id"]) == (first.tree_size, first.key_id)
     assert checkpoint["public_key"] == old_public
-    assert json.loads(files["manifest.json"])["signed_by"]["public_key"] == new_public
     old_id = checkpoints.key_id(base64.b64decode(old_public))
-    new_id = checkpoints.key_id(base64.b64decode(new_public))
     result = _pinned(files, tmp_path, new_public, old_public)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     signed = next(line for line in lines if line.startswith("signature: checkpoint"))
     assert signed.endswith(f"verified with pinned key {old_id}")
-    assert f"manifest.json verified with pinned key {new_id}" in result.stdout
     only_new = _pinned(files, tmp_path, new_public)
     assert only_new.returncode == 1
     assert "FAIL checkpoint.json: the checkpoint signature does not verify" in only_new.stdout
-    only_old = _pinned(files, tmp_path, old_public)
-    assert only_old.returncode == 1
-    assert "FAIL manifest.json: the signature does not verify" in only_old.stdout
+    assert _pinned(files, tmp_path, old_public).returncode == 0
     assert _run(files, tmp_path, "--trust-bundle-key").returncode == 0
 
 
@@ -358,12 +364,17 @@ def test_an_old_three_line_checkpoint_still_verifies_with_the_pinned_key():
     assert len(doc["note"].splitlines()) == 3
     root = bytes.fromhex(doc["root"])
     assert checkpoints.note_text(doc["origin"], doc["tree_size"], root) == doc["note"]
-    manifest = {"checkpoint": {"tree_size": doc["tree_size"], "root": doc["root"]}}
     pinned = verifier.decode_key(doc["public_key"])
-    assert verifier.check_checkpoint(doc, [pinned], manifest) == ([], pinned)
+    problems, key, note = verifier.check_checkpoint(doc, [pinned])
+    assert (problems, key) == ([], pinned)
+    assert (note.tree_size, note.root, note.heads, note.previous) == (5, root, None, None)
     other = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    assert verifier.check_checkpoint(doc, [other], manifest) == ([], None)
-    assert verifier.check_checkpoint(doc, [other, pinned], manifest) == ([], pinned)
-    extended = {**doc, "note": doc["note"] + "extra line\n"}
-    problems, _ = verifier.check_checkpoint(extended, [pinned], manifest)
-    assert problems == ["checkpoint.json: the note does not state this origin, size and root"]
+    assert verifier.check_checkpoint(doc, [other])[:2] == ([], None)
+    assert verifier.check_checkpoint(doc, [other, pinned])[:2] == ([], pinned)
+    # A line added to a signed note is no longer what was signed.
+    extended = {**doc, "note": doc["note"] + "heads 1 " + doc["note"].split("\n")[2] + "\n"}
+    assert verifier.check_checkpoint(extended, [pinned])[:2] == ([], None)
+    moved = {**doc, "tree_size": 6}
+    assert verifier.check_checkpoint(moved, [pinned])[0] == [
+        "checkpoint.json: the note does not state this origin, size and root"
+    ]
