@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from core import clock
-from eventstore import merkle
+from eventstore import merkle, subtrees
 from eventstore.canonical import canonical_json
 from eventstore.models import Checkpoint
 
@@ -206,6 +206,8 @@ def write_checkpoint() -> Checkpoint:
         for leaf in iter_leaf_hashes(compact.size, size):
             compact.append(leaf)
         root = compact.root()
+        # The complete subtrees of the new leaves, which consistency proofs are served from.
+        subtrees.store(size)
         key = signing_key()
         note = note_text(settings.LEDGER_ORIGIN, size, root)
         checkpoint = Checkpoint(
@@ -270,11 +272,12 @@ def inclusion_proof(position: int, tree_size: int) -> InclusionProof:
 
 
 def consistency_proof(old_size: int, new_size: int) -> list[bytes]:
-    """Proof that the tree of `new_size` leaves extends the tree of `old_size` leaves."""
-    leaves = leaf_hashes(0, new_size)
-    if len(leaves) != new_size:
-        raise ProofUnavailable(f"the log has {len(leaves)} leaves, not {new_size}")
-    return merkle.consistency_proof(leaves, old_size, new_size)
+    """Proof that the tree of `new_size` leaves extends the tree of `old_size` leaves, from the
+    stored subtree hashes and a bounded number of leaves (eventstore.subtrees)."""
+    try:
+        return subtrees.consistency_proof(old_size, new_size)
+    except subtrees.SubtreesMissing as exc:
+        raise ProofUnavailable(str(exc)) from exc
 
 
 def verify_consistency(old: Checkpoint, new: Checkpoint, proof: Sequence[bytes]) -> bool:
