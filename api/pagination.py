@@ -70,3 +70,9 @@ class EventCursorPagination(LedgerCursorPagination):
     appended while a client pages through arrive on the pages still to come."""
 
     ordering = "version"
+
+
+class CheckpointCursorPagination(LedgerCursorPagination):
+    """Signed checkpoints, newest first: tree sizes are unique and grow with every checkpoint."""
+
+    ordering = "-tree_size"

@@ -35,7 +35,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from core import clock
-from eventstore import merkle, stream_heads
+from eventstore import merkle, stream_heads, subtrees
 from eventstore.canonical import canonical_json
 from eventstore.models import Checkpoint
 from eventstore.stream_heads import SEQUENCER_LOCK
@@ -250,6 +250,8 @@ def write_checkpoint() -> Checkpoint:
         for leaf in iter_leaf_hashes(compact.size, size):
             compact.append(leaf)
         root = compact.root()
+        # The complete subtrees of the new leaves, which consistency proofs are served from.
+        subtrees.store(size)
         with connection.cursor() as cursor:
             stream_heads.advance(cursor, stream_heads.heads_size(cursor), size)
             heads_root, heads_count = stream_heads.root(cursor)
@@ -325,11 +327,12 @@ def inclusion_proof(position: int, tree_size: int) -> InclusionProof:
 
 
 def consistency_proof(old_size: int, new_size: int) -> list[bytes]:
-    """Proof that the tree of `new_size` leaves extends the tree of `old_size` leaves."""
-    leaves = leaf_hashes(0, new_size)
-    if len(leaves) != new_size:
-        raise ProofUnavailable(f"the log has {len(leaves)} leaves, not {new_size}")
-    return merkle.consistency_proof(leaves, old_size, new_size)
+    """Proof that the tree of `new_size` leaves extends the tree of `old_size` leaves, from the
+    stored subtree hashes and a bounded number of leaves (eventstore.subtrees)."""
+    try:
+        return subtrees.consistency_proof(old_size, new_size)
+    except subtrees.SubtreesMissing as exc:
+        raise ProofUnavailable(str(exc)) from exc
 
 
 def verify_consistency(old: Checkpoint, new: Checkpoint, proof: Sequence[bytes]) -> bool:

@@ -12,8 +12,13 @@ from typing import Any
 
 from psycopg import sql
 
-# Protected by the ALWAYS triggers of the first migration; the application only adds rows.
-APPEND_ONLY_TABLES = ("eventstore_event", "eventstore_leaf", "eventstore_checkpoint")
+# Protected by ALWAYS triggers (migrations 0001 and 0006); the application only adds rows.
+APPEND_ONLY_TABLES = (
+    "eventstore_event",
+    "eventstore_leaf",
+    "eventstore_checkpoint",
+    "eventstore_subtree",
+)
 
 
 def grant_application_role(cursor: Any, role: str, password: str | None = None) -> list[str]:

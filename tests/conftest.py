@@ -25,6 +25,7 @@ LEDGER_TABLES = (
     "eventstore_event",
     "eventstore_leaf",
     "eventstore_checkpoint",
+    "eventstore_subtree",
 )
 PLAIN_TABLES = ("eventstore_idempotency", "eventstore_outbox", "eventstore_stream_head")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -146,4 +148,42 @@ class CheckpointOutput(serializers.Serializer):
         many=True,
         help_text="Every key whose checkpoints verify: the current one, then LEDGER_TRUSTED_KEYS;"
         " auditors pin each with verify.py --public-key",
+    )
+
+
+@extend_schema_field({"type": "string", "pattern": "^[0-9a-f]{64}$"})
+class HexDigest(serializers.Field):
+    def to_representation(self, value) -> str:
+        return bytes(value).hex()
+
+
+@extend_schema_field({"type": "string", "format": "byte"})
+class Base64Bytes(serializers.Field):
+    def to_representation(self, value) -> str:
+        return base64.b64encode(bytes(value)).decode()
+
+
+class SignedCheckpointOutput(serializers.Serializer):
+    """A stored checkpoint as signed: verify `signature` over `note` with the key `key_id`
+    names (GET /api/v1/checkpoints/latest/ publishes the keys)."""
+
+    origin = serializers.CharField()
+    tree_size = serializers.IntegerField(help_text="Leaves (events) in the signed Merkle tree")
+    root = HexDigest(source="root_hash", help_text="The RFC 6962 root, hex")
+    note = serializers.CharField(
+        help_text="The signed text: <origin>\\n<size>\\n<base64 root>\\n, possibly followed by"
+        " extension lines"
+    )
+    signature = Base64Bytes(help_text="Base64 Ed25519 signature of the note")
+    key_id = serializers.CharField(help_text="Which key signed the note")
+    created_at = serializers.DateTimeField()
+
+
+class CheckpointConsistencyOutput(serializers.Serializer):
+    first = SignedCheckpointOutput(help_text="The older checkpoint")
+    second = SignedCheckpointOutput(help_text="The newer checkpoint")
+    proof = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="RFC 6962 consistency proof from first to second, hex nodes (RFC 9162"
+        " section 2.1.4.2 verifies it); empty when the sizes are equal",
     )

@@ -3,7 +3,7 @@ openlineage-python HTTP transport sends RunEvents (endpoint "api/v1/lineage").""
 
 from django.urls import path
 
-from api.lineage import views
+from api.lineage import checkpoints, views
 
 urlpatterns = [
     path("lineage", views.OpenLineageApi.as_view(), name="openlineage"),
@@ -12,6 +12,12 @@ urlpatterns = [
     path("lineage/downstream/", views.DownstreamApi.as_view(), name="lineage-downstream"),
     path("exports/lineage/", views.LineageExportApi.as_view(), name="export-lineage"),
     path("exports/audit-trail/", views.AuditTrailExportApi.as_view(), name="export-audit-trail"),
+    path("checkpoints/", checkpoints.CheckpointCollectionApi.as_view(), name="checkpoints"),
     path("checkpoints/latest/", views.CheckpointLatestApi.as_view(), name="checkpoint-latest"),
+    path(
+        "checkpoints/consistency/",
+        checkpoints.CheckpointConsistencyApi.as_view(),
+        name="checkpoint-consistency",
+    ),
     path("exports/audit-bundle/", views.AuditBundleExportApi.as_view(), name="export-audit-bundle"),
 ]
