@@ -32,6 +32,7 @@ _BUNDLED = (
     "eventstore/audit/ed25519.py",
     "eventstore/audit/notes.py",
     "eventstore/audit/verifier.py",
+    "eventstore/audit/verify_cli.py",
 )
 README = """Model Ledger audit bundle
 =========================
