@@ -1,4 +1,4 @@
-# Model Ledger: one image for every process (web, worker, beat, relay, migrate).
+# Model Ledger: one image for every process (web, worker, beat, relay, signer, migrate).
 # docker-compose.yml picks the process with `command:`; the default is the web server.
 FROM python:3.11-slim
 
@@ -26,7 +26,6 @@ COPY . .
 # ENV in the image, and the real ones only ever come from the runtime environment.
 RUN LEDGER_ENV=production \
     DJANGO_SECRET_KEY=build-only-not-a-secret \
-    LEDGER_SIGNING_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
     LEDGER_PSEUDONYM_KEY=build-only-not-a-secret \
     DATABASE_URL=postgres://build@127.0.0.1:5432/build \
     CELERY_BROKER_URL=memory:// \

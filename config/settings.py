@@ -147,12 +147,21 @@ X_FRAME_OPTIONS = "DENY"
 
 # Event store: who signs checkpoints, and the key that turns personal data into references.
 LEDGER_ORIGIN = env.text("LEDGER_ORIGIN", "model-ledger.local/dev")
-LEDGER_SIGNING_KEY = env.text("LEDGER_SIGNING_KEY", _DEV_SIGNING_SEED, required_in_production=True)
+# Only the signer process (manage.py run_signer) is given the seed; web, worker, beat and relay
+# have none and verify with the public keys of LEDGER_TRUSTED_KEYS (the current signer's first,
+# then retired ones). The tests sign in-process with the development seed.
+LEDGER_SIGNING_KEY = env.text(
+    "LEDGER_SIGNING_KEY", _DEV_SIGNING_SEED if LEDGER_ENV == "test" else ""
+)
 LEDGER_TRUSTED_KEYS = env.csv("LEDGER_TRUSTED_KEYS", "")
 LEDGER_PSEUDONYM_KEY = env.text(
     "LEDGER_PSEUDONYM_KEY", _DEV_PSEUDONYM_KEY, required_in_production=True
 )
-LEDGER_CHECKPOINT_SECONDS = env.integer("LEDGER_CHECKPOINT_SECONDS", 300)
+# The signer looks at the log this often, and whenever asked (NOTIFY ledger_checkpoint).
+LEDGER_CHECKPOINT_SECONDS = env.integer("LEDGER_CHECKPOINT_SECONDS", 60)
+# signer.fresh_checkpoint: a look at most this old is fresh; else ask and wait at most this long.
+LEDGER_CHECKPOINT_MAX_AGE = env.integer("LEDGER_CHECKPOINT_MAX_AGE", 60)
+LEDGER_CHECKPOINT_WAIT = env.integer("LEDGER_CHECKPOINT_WAIT", 15)
 
 # Celery: a broker that needs no service of its own unless one is configured.
 _broker_dir = env.STATE_DIR / ("test-broker" if LEDGER_ENV == "test" else "broker")

@@ -13,7 +13,9 @@ lines)
     time <RFC 3339 UTC, microseconds, Z>
     previous <tree size> <base64 root>        (the checkpoint before it; not on the first)
     heads <number of streams> <base64 root of the stream-heads tree>
-with the Ed25519 key of LEDGER_SIGNING_KEY (base64 of the 32-byte seed). Checkpoints written
+with the Ed25519 key of LEDGER_SIGNING_KEY (base64 of the 32-byte seed), which only the signer
+process holds (eventstore/signer.py); every other process verifies with the public keys of
+LEDGER_TRUSTED_KEYS. Checkpoints written
 before the extension lines have the three lines alone and keep verifying. The leaf input of
 an event is its 32-byte chain hash; the heads tree is eventstore/heads.py."""
 
@@ -42,26 +44,55 @@ from eventstore.stream_heads import SEQUENCER_LOCK
 
 
 class SigningKeyError(RuntimeError):
-    pass
+    """This process holds no usable signing key (only the signer, `manage.py run_signer`, is
+    given LEDGER_SIGNING_KEY), or a configured key is not a base64 Ed25519 key."""
+
+
+def _decode(encoded: str, what: str) -> bytes:
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except binascii.Error as exc:
+        raise SigningKeyError(f"{what} is not base64") from exc
+    if len(raw) != 32:
+        raise SigningKeyError(f"{what} must be the base64 of 32 bytes, not {len(raw)}")
+    return raw
 
 
 @cache
-def _private_key(seed_b64: str) -> Ed25519PrivateKey:
-    try:
-        seed = base64.b64decode(seed_b64, validate=True)
-    except binascii.Error as exc:
-        raise SigningKeyError("LEDGER_SIGNING_KEY is not base64") from exc
-    if len(seed) != 32:
-        raise SigningKeyError("LEDGER_SIGNING_KEY must be the base64 of a 32-byte Ed25519 seed")
-    return Ed25519PrivateKey.from_private_bytes(seed)
+def private_key_from_seed(seed_b64: str) -> Ed25519PrivateKey:
+    """The Ed25519 key of a base64 32-byte seed (the form of LEDGER_SIGNING_KEY)."""
+    return Ed25519PrivateKey.from_private_bytes(_decode(seed_b64, "LEDGER_SIGNING_KEY"))
+
+
+@cache
+def _public_key(encoded: str) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(_decode(encoded, "a key of LEDGER_TRUSTED_KEYS"))
+
+
+def holds_signing_key() -> bool:
+    """Whether this process was given a signing key: the signer (and the tests) only."""
+    return bool(settings.LEDGER_SIGNING_KEY)
 
 
 def signing_key() -> Ed25519PrivateKey:
-    return _private_key(settings.LEDGER_SIGNING_KEY)
+    """The private key of the signer process. Web, worker, beat and relay processes hold none
+    and call this nowhere: they ask the signer for a checkpoint (eventstore.signer)."""
+    if not holds_signing_key():
+        raise SigningKeyError(
+            "this process holds no checkpoint signing key: LEDGER_SIGNING_KEY is given only to"
+            " the signer (manage.py run_signer); other processes verify with LEDGER_TRUSTED_KEYS"
+            " and ask the signer for checkpoints"
+        )
+    return private_key_from_seed(settings.LEDGER_SIGNING_KEY)
 
 
 def public_key_bytes(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def public_key_of_seed(seed_b64: str) -> str:
+    """The base64 raw public key of a base64 seed, as LEDGER_TRUSTED_KEYS lists it."""
+    return base64.b64encode(public_key_bytes(private_key_from_seed(seed_b64).public_key())).decode()
 
 
 def key_id(public: bytes) -> str:
@@ -69,14 +100,27 @@ def key_id(public: bytes) -> str:
 
 
 def trusted_keys() -> dict[str, Ed25519PublicKey]:
-    """Keys whose checkpoints verify: the current signing key and any retired ones."""
+    """Keys whose checkpoints verify: the public keys of LEDGER_TRUSTED_KEYS (the current
+    signer's and retired ones) and, in the signer, its own key's. Needs no private key."""
     keys = {}
-    current = signing_key().public_key()
-    keys[key_id(public_key_bytes(current))] = current
+    if holds_signing_key():
+        own = signing_key().public_key()
+        keys[key_id(public_key_bytes(own))] = own
     for encoded in settings.LEDGER_TRUSTED_KEYS:
-        raw = base64.b64decode(encoded)
-        keys[key_id(raw)] = Ed25519PublicKey.from_public_bytes(raw)
+        public = _public_key(encoded)
+        keys.setdefault(key_id(public_key_bytes(public)), public)
     return keys
+
+
+def current_key_id(keys: dict[str, Ed25519PublicKey]) -> str | None:
+    """The key that signs now: the process's own where it holds one (the signer), else the key
+    of the newest checkpoint where it is trusted, else the first of LEDGER_TRUSTED_KEYS."""
+    if holds_signing_key():
+        return key_id(public_key_bytes(signing_key().public_key()))
+    newest = latest()
+    if newest is not None and newest.key_id in keys:
+        return newest.key_id
+    return next(iter(keys), None)
 
 
 @dataclass(frozen=True)
@@ -89,11 +133,12 @@ class PublishedKey:
 
 
 def published_keys() -> list[PublishedKey]:
-    """The current signing key first, then the retired keys of LEDGER_TRUSTED_KEYS."""
-    current = key_id(public_key_bytes(signing_key().public_key()))
+    """The current key first, then the retired keys of LEDGER_TRUSTED_KEYS."""
+    keys = trusted_keys()
+    current = current_key_id(keys)
     return [
         PublishedKey(kid, base64.b64encode(public_key_bytes(key)).decode(), kid == current)
-        for kid, key in sorted(trusted_keys().items(), key=lambda item: item[0] != current)
+        for kid, key in sorted(keys.items(), key=lambda item: item[0] != current)
     ]
 
 
@@ -232,9 +277,10 @@ def latest() -> Checkpoint | None:
     return Checkpoint.objects.order_by("-tree_size").first()
 
 
-def write_checkpoint() -> Checkpoint:
-    """Sequence new events and sign the tree and the heads of its streams; returns the newest
-    checkpoint (an unchanged tree is not signed again)."""
+def write_checkpoint(key: Ed25519PrivateKey | None = None) -> Checkpoint:
+    """Sequence new events and sign the tree and the heads of its streams with `key` (default:
+    this process's signing key); returns the newest checkpoint (an unchanged tree is not
+    signed again). Only the signer process holds a key (eventstore/signer.py)."""
     size = sequence()
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -255,7 +301,7 @@ def write_checkpoint() -> Checkpoint:
         with connection.cursor() as cursor:
             stream_heads.advance(cursor, stream_heads.heads_size(cursor), size)
             heads_root, heads_count = stream_heads.root(cursor)
-        key = signing_key()
+        key = key if key is not None else signing_key()
         checkpoint = Checkpoint(
             tree_size=size,
             root_hash=root,

@@ -1,14 +1,9 @@
-"""Celery tasks of the event store: the periodic checkpoint and an outbox sweep."""
+"""Celery tasks of the event store: an outbox sweep. Checkpoints are signed by the signer
+process alone (eventstore/signer.py): workers hold no key."""
 
 from celery import shared_task
 
-from eventstore import checkpoints, outbox
-
-
-@shared_task(name="eventstore.write_checkpoint", acks_late=True, ignore_result=True)
-def write_checkpoint() -> int:
-    """Idempotent: an unchanged tree is not signed twice."""
-    return checkpoints.write_checkpoint().tree_size
+from eventstore import outbox
 
 
 @shared_task(name="eventstore.dispatch_outbox", acks_late=True, ignore_result=True)

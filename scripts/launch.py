@@ -3,6 +3,7 @@ service's processes or the test suite. Stops what it started on exit."""
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
@@ -15,6 +16,14 @@ ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".ledger"
 PYTHON = sys.executable
 DATABASE_NAME = "model_ledger"
+SIGNING_KEY_FILE = STATE / "signing.key"
+SIGNER = "signer"
+# `./ledger manage` commands that sign, and so run with the signer's environment.
+SIGNER_COMMANDS = frozenset({"run_signer", "write_checkpoint"})
+# The public key of the seed development used to sign with before each checkout generated its
+# own (.ledger/signing.key): checkpoints it signed in an existing development database keep
+# verifying, as a retired key's do.
+FORMER_DEVELOPMENT_KEY = "K74avKqa9Syo/zYMwq2GShTRTzVf2U1FhkEPb1APUlo="
 
 
 def log(message: str) -> None:
@@ -60,17 +69,61 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
-def serve() -> int:
-    env = prepare_environment("development")
-    manage(env, "migrate", "--noinput")
-    manage(env, "collectstatic", "--noinput", "--verbosity", "0")
-    production = env["LEDGER_ENV"] == "production"
-    if not production:
-        manage(env, "ensure_demo_user")
+def signing_seed(env: dict[str, str]) -> str:
+    """The signer's seed: LEDGER_SIGNING_KEY of the caller's environment (required in
+    production), else one generated once into .ledger/signing.key, readable by its owner only."""
+    if env.get("LEDGER_SIGNING_KEY"):
+        return env["LEDGER_SIGNING_KEY"]
+    if env.get("LEDGER_ENV") == "production":
+        raise SystemExit("[ledger] LEDGER_SIGNING_KEY must be set when LEDGER_ENV=production")
+    if not SIGNING_KEY_FILE.exists():
+        SIGNING_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(SIGNING_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(base64.b64encode(os.urandom(32)).decode() + "\n")
+        log(f"generated the checkpoint signing key {SIGNING_KEY_FILE}")
+    if SIGNING_KEY_FILE.stat().st_mode & 0o077:
+        SIGNING_KEY_FILE.chmod(0o600)
+    return SIGNING_KEY_FILE.read_text().strip()
+
+
+def public_key(seed: str) -> str:
+    """The base64 raw Ed25519 public key of a base64 seed, as LEDGER_TRUSTED_KEYS lists it."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    try:
+        key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(seed, validate=True))
+    except ValueError as exc:
+        message = f"[ledger] LEDGER_SIGNING_KEY is not a base64 32-byte seed: {exc}"
+        raise SystemExit(message) from None
+    return base64.b64encode(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+
+
+def process_environments(
+    env: dict[str, str], seed: str, names: tuple[str, ...]
+) -> dict[str, dict[str, str]]:
+    """Each process's environment: the signer alone gets LEDGER_SIGNING_KEY; every process
+    gets LEDGER_TRUSTED_KEYS, the signer's public key first, then the retired keys the caller
+    listed (and, outside production, the former development key)."""
+    shared = {name: value for name, value in env.items() if name != "LEDGER_SIGNING_KEY"}
+    trusted = [public_key(seed)]
+    listed = [key.strip() for key in env.get("LEDGER_TRUSTED_KEYS", "").split(",")]
+    if env.get("LEDGER_ENV") != "production":
+        listed.append(FORMER_DEVELOPMENT_KEY)
+    trusted += [key for key in dict.fromkeys(listed) if key and key not in trusted]
+    shared["LEDGER_TRUSTED_KEYS"] = ",".join(trusted)
+    environments = {name: dict(shared) for name in names}
+    environments[SIGNER] = {**shared, "LEDGER_SIGNING_KEY": seed}
+    return environments
+
+
+def service_commands(env: dict[str, str]) -> dict[str, list[str]]:
+    """The service's processes: web, worker, beat, relay and the signer."""
     host = env.get("HOST", "127.0.0.1")
     port = env.get("PORT", "8000")
     bin_dir = Path(PYTHON).parent
-    processes = {
+    return {
         "web": [
             str(bin_dir / "gunicorn"),
             "config.wsgi:application",
@@ -96,9 +149,25 @@ def serve() -> int:
         ],
         "beat": [str(bin_dir / "celery"), "-A", "config", "beat", "--loglevel", "INFO"],
         "relay": [PYTHON, "manage.py", "relay_outbox"],
+        # The only process that holds LEDGER_SIGNING_KEY: it signs checkpoints.
+        SIGNER: [PYTHON, "manage.py", "run_signer"],
     }
+
+
+def serve() -> int:
+    caller = prepare_environment("development")
+    processes = service_commands(caller)
+    environments = process_environments(caller, signing_seed(caller), tuple(processes))
+    env = environments["web"]
+    manage(env, "migrate", "--noinput")
+    manage(env, "collectstatic", "--noinput", "--verbosity", "0")
+    production = env["LEDGER_ENV"] == "production"
+    if not production:
+        manage(env, "ensure_demo_user")
+    host = env.get("HOST", "127.0.0.1")
+    port = env.get("PORT", "8000")
     children = {
-        name: subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+        name: subprocess.Popen(cmd, cwd=ROOT, env=environments[name], start_new_session=True)
         for name, cmd in processes.items()
     }
     url = f"http://{host}:{port}/"
@@ -172,8 +241,15 @@ def test(args: list[str]) -> int:
     return subprocess.run([PYTHON, "-m", "pytest", *args], cwd=ROOT, env=env).returncode
 
 
+def signer_environment(env: dict[str, str], signs: bool) -> dict[str, str]:
+    """The environment of a one-off process: the signer's where it signs, else without key."""
+    environments = process_environments(env, signing_seed(env), ("web",))
+    return environments[SIGNER if signs else "web"]
+
+
 def run_script(args: list[str]) -> int:
-    env = prepare_environment("development")
+    # A benchmark is one process on a throwaway database: it signs its own checkpoints.
+    env = signer_environment(prepare_environment("development"), signs=True)
     manage(env, "migrate", "--noinput", "--verbosity", "0")
     return subprocess.run([PYTHON, *args], cwd=ROOT, env=env).returncode
 
@@ -187,7 +263,8 @@ def main(argv: list[str]) -> int:
     if command == "bench":
         return run_script(rest)
     if command == "manage":
-        env = prepare_environment("development")
+        signs = bool(rest) and rest[0] in SIGNER_COMMANDS
+        env = signer_environment(prepare_environment("development"), signs)
         return subprocess.run([PYTHON, "manage.py", *rest], cwd=ROOT, env=env).returncode
     print(f"unknown command {command}", file=sys.stderr)
     return 2

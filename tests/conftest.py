@@ -71,7 +71,9 @@ def wipe_ledger() -> None:
     projections = [m._meta.db_table for m in registered_tables()]
     tables = ", ".join([*LEDGER_TABLES, *PLAIN_TABLES, *projections])
     without_append_only(f"TRUNCATE {tables}")
-    superuser_sql("UPDATE eventstore_sequencer SET horizon = '0'::xid8, heads_size = 0")
+    superuser_sql(
+        "UPDATE eventstore_sequencer SET horizon = '0'::xid8, heads_size = 0, checked_at = NULL"
+    )
     caches.clear()  # the log went back in time: what this process knew of it is gone
 
 

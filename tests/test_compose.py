@@ -22,7 +22,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 SCHEMA_FILE = Path(__file__).resolve().parent / "fixtures" / "compose-spec.json"
 
 DESIGN_SERVICES = {"postgres", "redis", "s3", "web", "worker", "beat"}
-APP_PROCESSES = ("web", "worker", "beat", "relay")
+APP_PROCESSES = ("web", "worker", "beat", "relay", "signer")
 BUCKET = "model-ledger-artifacts"
 
 SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PASSWD|TOKEN|_KEY|PRIVATE|CREDENTIAL)", re.IGNORECASE)
@@ -220,9 +220,20 @@ def test_migrate_connects_as_owner_and_grants_the_app_role_when_run():
 def test_app_process_uses_project_image_and_environment_when_defined(name):
     definition = services()[name]
     assert definition["build"] == "."
-    assert environment_of(definition) == {
-        key: str(value) for key, value in compose()["x-ledger-env"].items()
+    shared = {key: str(value) for key, value in compose()["x-ledger-env"].items()}
+    own = {"LEDGER_SIGNING_KEY": "${LEDGER_SIGNING_KEY:?set LEDGER_SIGNING_KEY in .env}"}
+    assert environment_of(definition) == (shared | own if name == "signer" else shared)
+
+
+def test_only_the_signer_is_given_the_signing_key_when_compose_starts():
+    holders = {
+        where for where, env in environments(compose()).items() if "LEDGER_SIGNING_KEY" in env
     }
+    assert holders == {"services.signer"}
+    for name in APP_PROCESSES:
+        assert environment_of(services()[name])["LEDGER_TRUSTED_KEYS"].startswith(
+            "${LEDGER_TRUSTED_KEYS:?"
+        )
 
 
 @pytest.mark.parametrize(
@@ -232,6 +243,7 @@ def test_app_process_uses_project_image_and_environment_when_defined(name):
         ("worker", ["celery", "-A", "config", "worker"]),
         ("beat", ["celery", "-A", "config", "beat"]),
         ("relay", ["python", "manage.py", "relay_outbox"]),
+        ("signer", ["python", "manage.py", "run_signer"]),
     ],
 )
 def test_service_runs_launcher_command_when_started(name, expected):

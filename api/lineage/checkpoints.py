@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from api.lineage import serializers as s
 from api.pagination import CheckpointCursorPagination
 from api.params import problems
-from eventstore import checkpoints
+from eventstore import checkpoints, signer
 from eventstore.models import Checkpoint
 from lineage.errors import NoCheckpoint
 
@@ -66,7 +66,7 @@ def _size_parameter(name: str, description: str) -> OpenApiParameter:
 
 class CheckpointConsistencyApi(APIView):
     @extend_schema(
-        responses={200: s.CheckpointConsistencyOutput, **problems(400, 404)},
+        responses={200: s.CheckpointConsistencyOutput, **problems(400, 404, 503)},
         parameters=[
             _size_parameter("first", "Tree size of the older stored checkpoint"),
             _size_parameter("second", "Tree size of the newer stored checkpoint (>= first)"),
@@ -78,6 +78,10 @@ class CheckpointConsistencyApi(APIView):
         if first > second:
             raise ValidationError({"second": "must not be smaller than first"})
         old, new = _stored(first), _stored(second)
-        proof = checkpoints.consistency_proof(first, second)
+        try:
+            proof = checkpoints.consistency_proof(first, second)
+        except checkpoints.ProofUnavailable as exc:
+            # Only a damaged store: the stored subtree hashes lack a node the proof needs.
+            raise signer.CheckpointUnavailable(f"the proof cannot be served: {exc}") from exc
         body = {"first": old, "second": new, "proof": [h.hex() for h in proof]}
         return Response(s.CheckpointConsistencyOutput(body).data)

@@ -433,11 +433,13 @@ class AuditBundleExportApi(APIView):
         responses={
             (200, "application/zip"): OpenApiResponse(
                 OpenApiTypes.BINARY,
-                description="The bundle, streamed. Verify it offline with its verify.py,"
-                " pinning the ledger's key from GET /api/v1/checkpoints/latest/:"
-                " python3 verify.py bundle.zip --public-key KEY",
+                description="The bundle, streamed, as of the newest signed checkpoint (the"
+                " signer is asked for a fresh one when the last is older than a minute). Its"
+                " table of contents is written last: a bundle cut short fails verification."
+                " Verify it offline with its verify.py, pinning the ledger's key from"
+                " GET /api/v1/checkpoints/latest/: python3 verify.py bundle.zip --public-key KEY",
             ),
-            **problems(400, 404),
+            **problems(400, 404, 503),
         },
         parameters=[MODELS],
         summary="Export an offline-verifiable audit bundle for one or more models (auditors)",

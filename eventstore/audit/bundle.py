@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db import connection
 
-from eventstore import checkpoints, stream_heads
+from eventstore import checkpoints, signer, stream_heads
 from eventstore.audit.trail import EVENT_SQL, Counter, event_rows, jsonl_line
 from eventstore.canonical import canonical_json
 from eventstore.models import Checkpoint
@@ -123,14 +123,17 @@ def _leaf_indices(streams: list[uuid.UUID], size: int) -> Iterator[int]:
 def _checkpoint_and_heads(streams: list[uuid.UUID]):
     """The newest checkpoint and, when it signs a heads root, the head proofs of `streams` in
     it, read together (the heads table describes exactly the newest checkpoint)."""
+    signer.fresh_checkpoint()
     heads = stream_heads.proofs(streams)
     checkpoint = Checkpoint.objects.filter(tree_size=heads.tree_size).first()
     if checkpoint is None:
-        raise checkpoints.ProofUnavailable("no checkpoint has been signed yet")
+        raise signer.CheckpointUnavailable("no checkpoint has been signed yet")
     if checkpoint.heads_root is None:
         return checkpoint, None
     if heads.root != bytes(checkpoint.heads_root) or heads.size != checkpoint.heads_count:
-        raise checkpoints.ProofUnavailable("the stored heads do not make the checkpoint's root")
+        raise signer.CheckpointUnavailable(
+            "the stored stream heads do not make the checkpoint's heads root"
+        )
     return checkpoint, heads
 
 
@@ -182,9 +185,14 @@ def audit_bundle(
 ) -> Iterator[bytes]:
     """The zip, streamed: the events first, then the signed checkpoint, the heads and
     consistency proofs, the inclusion proofs, and the table of contents last. Signs nothing:
-    the bundle rests on the newest checkpoint the signer wrote. `roots` are the subject's own
+    the bundle rests on a fresh checkpoint the signer wrote, taken here, before the first
+    byte, so that none available is a 503 and not a cut stream. `roots` are the subject's own
     streams (a model's), named in the table of contents."""
     checkpoint, heads = _checkpoint_and_heads(streams)
+    return _chunks(streams, subject, counter, roots, checkpoint, heads)
+
+
+def _chunks(streams, subject, counter, roots, checkpoint, heads) -> Iterator[bytes]:
     size = checkpoint.tree_size
     root = bytes(checkpoint.root_hash)
     signer = checkpoints.trusted_keys().get(checkpoint.key_id)

@@ -45,6 +45,6 @@ DROP TABLE eventstore_stream_head;
 
 
 class Migration(migrations.Migration):
-    dependencies = [("eventstore", "0006_subtrees")]
+    dependencies = [("eventstore", "0007_signer")]
 
     operations = [migrations.RunSQL(FORWARD, reverse_sql=REVERSE)]

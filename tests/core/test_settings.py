@@ -30,11 +30,21 @@ def _django(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 
 
 def test_production_refuses_to_start_when_a_secret_is_missing():
-    for missing in ("DJANGO_SECRET_KEY", "LEDGER_SIGNING_KEY", "LEDGER_PSEUDONYM_KEY"):
+    for missing in ("DJANGO_SECRET_KEY", "LEDGER_PSEUDONYM_KEY"):
         env = {k: v for k, v in PRODUCTION.items() if k != missing}
         result = _django(env, "check")
         assert result.returncode != 0
         assert f"{missing} must be set when LEDGER_ENV=production" in result.stderr
+
+
+def test_only_the_signer_needs_the_signing_key_when_in_production():
+    """Web, worker, beat and relay run without LEDGER_SIGNING_KEY; the signer refuses to."""
+    env = {k: v for k, v in PRODUCTION.items() if k != "LEDGER_SIGNING_KEY"}
+    result = _django(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = _django(env, "run_signer")
+    assert result.returncode != 0
+    assert "holds no checkpoint signing key" in result.stderr
 
 
 def test_deploy_check_is_clean_when_production_secrets_are_set():

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from eventstore import checkpoints
@@ -100,3 +100,65 @@ def test_management_command_prints_the_key_verify_py_pins(settings):
         f"{current_id} {_current_key()} current",
         f"{retired_id} {retired} retired",
     ]
+
+
+def test_a_process_without_the_signing_key_answers_with_the_keys_of_ledger_trusted_keys(
+    owner, settings
+):
+    """Web and worker processes hold no private key: the signer's public key and the retired
+    ones come from LEDGER_TRUSTED_KEYS, the current one being the newest checkpoint's."""
+    written = checkpoints.write_checkpoint()  # by the signer, which holds the key
+    current, retired = _current_key(), _retired_key()
+    settings.LEDGER_SIGNING_KEY = ""
+    settings.LEDGER_TRUSTED_KEYS = [retired, current]
+    with pytest.raises(checkpoints.SigningKeyError, match="holds no checkpoint signing key"):
+        checkpoints.signing_key()
+    response = client_for(owner).get(URL)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["key_id"] == written.key_id
+    assert body["public_key"] == current
+    assert body["keys"] == [
+        {"key_id": written.key_id, "public_key": current, "current": True},
+        {
+            "key_id": checkpoints.key_id(base64.b64decode(retired)),
+            "public_key": retired,
+            "current": False,
+        },
+    ]
+    assert checkpoints.signature_valid(checkpoints.latest())
+
+
+def test_management_command_prints_the_trusted_keys_in_a_process_without_the_signing_key(
+    settings,
+):
+    current, retired = _current_key(), _retired_key()
+    settings.LEDGER_SIGNING_KEY = ""
+    settings.LEDGER_TRUSTED_KEYS = [current, retired]
+    out = io.StringIO()
+    call_command("ledger_public_key", stdout=out)
+    # No checkpoint yet: the first of LEDGER_TRUSTED_KEYS is the current one.
+    assert out.getvalue().strip() == current
+    settings.LEDGER_TRUSTED_KEYS = []
+    with pytest.raises(CommandError, match="LEDGER_TRUSTED_KEYS"):
+        call_command("ledger_public_key", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="LEDGER_SIGNING_KEY is not set"):
+        call_command("ledger_public_key", "--own", stdout=io.StringIO())
+
+
+def test_management_command_prints_the_public_key_of_a_seed_for_ledger_trusted_keys(
+    settings, tmp_path
+):
+    current = _current_key()
+    out = io.StringIO()
+    call_command("ledger_public_key", "--own", stdout=out)
+    assert out.getvalue().strip() == current
+    seed = tmp_path / "signing.key"
+    seed.write_text(settings.LEDGER_SIGNING_KEY + "\n")
+    settings.LEDGER_SIGNING_KEY = ""
+    out = io.StringIO()
+    call_command("ledger_public_key", "--seed-file", str(seed), stdout=out)
+    assert out.getvalue().strip() == current
+    seed.write_text("not a seed")
+    with pytest.raises(CommandError, match="not base64"):
+        call_command("ledger_public_key", "--seed-file", str(seed), stdout=io.StringIO())
