@@ -4,6 +4,7 @@ bias audits and findings, beside the registry and lineage events; the bundle sti
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -211,3 +212,67 @@ def test_a_bundle_without_a_linked_periodic_review_fails_naming_it(governed, tmp
     result = _verify(_without_stream(_bundle(model), review), tmp_path)
     assert result.returncode == 1, result.stdout
     assert f"FAIL stream {review}: the periodic_review" in result.stdout
+
+
+# -- forgeries by a holder of the signing key ------------------------------------------------
+# Before checkpoints signed every stream's head, the bundle's manifest said where each stream
+# ended and the server's key signed it, so whoever held that key (every web process did) could
+# drop events and re-sign. Now the manifest is a table of contents and nothing else is signed:
+# the signed checkpoint's heads tree says where each stream ends.
+
+
+def _forged(files: dict[str, bytes], stream: str, *, newest_only: bool) -> dict[str, bytes]:
+    """The bundle without the newest event of `stream` (or without the whole stream), its
+    table of contents rewritten to match, and, in the bundle format that had one, the
+    manifest signed again with the server's key."""
+    events = [json.loads(line) for line in files["events.jsonl"].splitlines()]
+    mine = [e for e in events if e["stream_id"] == stream]
+    dropped = {mine[-1]["position"]} if newest_only else {e["position"] for e in mine}
+    out = dict(files)
+    for name in ("events.jsonl", "proofs.jsonl"):
+        out[name] = b"".join(
+            line + b"\n"
+            for line in files[name].splitlines()
+            if json.loads(line)["position"] not in dropped
+        )
+    manifest = json.loads(files["manifest.json"])
+    if newest_only:
+        manifest["streams"][stream] = {"version": mine[-2]["version"], "hash": mine[-2]["hash"]}
+    else:
+        manifest["streams"].pop(stream)
+    manifest["events"] = len(events) - len(dropped)
+    for name in manifest["files"]:
+        manifest["files"][name] = {
+            "sha256": hashlib.sha256(out[name]).hexdigest(),
+            "bytes": len(out[name]),
+        }
+    out["manifest.json"] = canonical_json(manifest)
+    if "manifest.sig" in files:
+        out["manifest.sig"] = base64.b64encode(checkpoints.signing_key().sign(out["manifest.json"]))
+    return out
+
+
+def test_a_key_holder_cannot_drop_the_newest_event_of_a_stream(governed, tmp_path):
+    model, _ = governed
+    request = str(ApprovalRequest.objects.get(model_id=model.id).id)
+    files = _bundle(model)
+    newest = [json.loads(line) for line in files["events.jsonl"].splitlines()]
+    assert [e["type"] for e in newest if e["stream_id"] == request][-2:] == [
+        "approvals.ApprovalSuspended",
+        "approvals.ApprovalReinstated",
+    ]
+    result = _verify(_forged(files, request, newest_only=True), tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert (
+        f"FAIL stream {request}: the bundle ends at version" in result.stdout
+        and "the signed checkpoint's head of the stream is version" in result.stdout
+    )
+
+
+def test_a_key_holder_cannot_leave_out_a_whole_stream_of_the_closure(governed, tmp_path):
+    model, _ = governed
+    request = str(ApprovalRequest.objects.get(model_id=model.id).id)
+    result = _verify(_forged(_bundle(model), request, newest_only=False), tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert f"FAIL stream {request}: the approval_request" in result.stdout
+    assert f"FAIL stream {request}: the signed checkpoint holds" in result.stdout
