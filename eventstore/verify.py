@@ -14,6 +14,7 @@ from django.db import connection, transaction
 
 from eventstore import checkpoints, merkle, store
 from eventstore.hashing import GENESIS, recorded_hash
+from eventstore.heads import head_leaf_hash
 from eventstore.models import Checkpoint
 from eventstore.projection import EVENT_COLUMNS, row_to_event
 from eventstore.snapshots import plain, registered_snapshots
@@ -55,7 +56,49 @@ def verify(*, batch_size: int = 5000, progress: Callable[[int], None] | None = N
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         _verify_chains(report, batch_size, progress)
         _verify_tree(report, batch_size)
+        _verify_checkpoint_chain(report)
     return report
+
+
+def _verify_checkpoint_chain(report: Report) -> None:
+    """Each checkpoint names the one stored before it as previous, and the newest one's heads
+    root is the heads tree of the leaves it signed, rebuilt here from the log."""
+    saved = list(Checkpoint.objects.order_by("tree_size"))
+    for before, after in zip([None, *saved], saved, strict=False):
+        if after.previous_size is None:
+            if after.heads_root is not None and before is not None:
+                report.add(
+                    f"checkpoint {after.id} (tree size {after.tree_size}) names no previous"
+                    f" checkpoint, but {before.tree_size} was signed before it",
+                    stage=4,
+                )
+            continue
+        stated = (after.previous_size, bytes(after.previous_root))
+        if before is None or stated != (before.tree_size, bytes(before.root_hash)):
+            report.add(
+                f"checkpoint {after.id} (tree size {after.tree_size}) names as previous a"
+                f" checkpoint of size {after.previous_size} that is not the one stored before it",
+                stage=4,
+            )
+    newest = saved[-1] if saved else None
+    if newest is None or newest.heads_root is None:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT ON (l.stream_id) l.stream_id, l.version, e.hash"
+            "  FROM eventstore_leaf l JOIN eventstore_event e ON e.position = l.position"
+            " WHERE l.leaf_index < %s ORDER BY l.stream_id, l.version DESC",
+            (newest.tree_size,),
+        )
+        compact = merkle.CompactRange()
+        for stream, version, head in cursor.fetchall():
+            compact.append(head_leaf_hash(stream, version, bytes(head)))
+    if (compact.root(), compact.size) != (bytes(newest.heads_root), newest.heads_count):
+        report.add(
+            f"checkpoint {newest.id} (tree size {newest.tree_size}) signed stream heads that"
+            " are not the heads of the streams in its leaves",
+            stage=4,
+        )
 
 
 def _verify_chains(report: Report, batch_size: int, progress: Callable[[int], None] | None) -> None:

@@ -152,3 +152,26 @@ def test_events_after_the_checkpoint_do_not_move_its_heads(pristine_ledger, meta
     assert heads.tree_size == signed.tree_size
     assert heads.root == bytes(signed.heads_root)
     assert heads.proofs[str(stream.id)].version == 1
+
+
+def test_verify_ledger_checks_the_checkpoint_chain_and_the_signed_heads(pristine_ledger, meta):
+    from eventstore.verify import verify
+    from tests.conftest import without_append_only
+
+    stream = new_stream()
+    store.append(stream, NO_STREAM, events("Made"), meta)
+    first = checkpoints.write_checkpoint()
+    store.append(stream, 1, events("Changed"), meta)
+    second = checkpoints.write_checkpoint()
+    assert verify().ok
+    without_append_only(
+        "UPDATE eventstore_checkpoint SET heads_count = heads_count + 1 WHERE id = %s",
+        (second.id,),
+    )
+    problems = [p.message for p in verify().problems]
+    assert f"checkpoint {second.id} (tree size {second.tree_size}) signed stream heads that" in (
+        " ".join(problems)
+    )
+    without_append_only("DELETE FROM eventstore_checkpoint WHERE id = %s", (first.id,))
+    problems = [p.message for p in verify().problems]
+    assert any("names as previous a checkpoint of size" in p for p in problems)
