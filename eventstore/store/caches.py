@@ -22,7 +22,7 @@ What they assume:
 - An entry may name a head the log no longer holds: the database lost commits this process
   saw (a failover to an asynchronous replica, a restore under running workers). The
   database refuses any event that does not link to its stream's stored head (the chain
-  trigger of migration 0004: version 1 onto GENESIS, N+1 onto the stored hash of N), so an
+  trigger of migration 0005: version 1 onto GENESIS, N+1 onto the stored hash of N), so an
   append onto such an entry is refused, raises StaleHead (a ConcurrencyConflict) and forgets
   the stream (`forget`); the retry reads the stored head. No gap, no fork, whatever a cache
   holds.

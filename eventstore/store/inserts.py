@@ -38,8 +38,9 @@ class After(NamedTuple):
     hash: bytes
 
 
-# The database's chain check (migration 0004): the trigger raises with this constraint name
-# and the stream id as the detail when an event does not link to its stream's stored head.
+# The database's chain check (migration 0005, once per statement): the trigger raises with
+# this constraint name and the stream id as the detail when an event does not link to its
+# stream's stored head.
 CHAIN_CONSTRAINT = "eventstore_event_chain"
 
 

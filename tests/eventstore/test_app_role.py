@@ -63,6 +63,33 @@ def test_app_role_is_refused_when_it_tries_to_change_the_log(as_app_role, meta, 
     assert Event.objects.filter(stream_id=stream.id).count() == 1
 
 
+def test_app_role_cannot_stand_a_temporary_table_in_for_the_log_the_chain_check_reads(
+    as_app_role, meta
+):
+    """pg_temp comes first in the search path: a temporary eventstore_event holding a made-up
+    head must not make the chain check accept an event linked to it."""
+    stream = new_stream()
+    store.append(stream, NO_STREAM, events("A"), meta)
+    made_up = b"\x05" * 32
+    with pytest.raises(DatabaseError), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT quote_ident(current_schema())")
+            log = f"{cursor.fetchone()[0]}.eventstore_event"
+            cursor.execute(
+                "CREATE TEMP TABLE eventstore_event (stream_id uuid, version bigint, hash bytea)"
+            )
+            cursor.execute(
+                "INSERT INTO pg_temp.eventstore_event VALUES (%s, 1, %s)", (stream.id, made_up)
+            )
+            cursor.execute(
+                f"INSERT INTO {log} (stream_id, stream_type, version, type, schema_version, data,"
+                " metadata, occurred_at, recorded_at, prev_hash, hash) VALUES (%s, %s, 2,"
+                " 'test.Raw', 1, '{}', '{}', now(), now(), %s, %s)",
+                (stream.id, stream.type, made_up, b"\x06" * 32),
+            )
+    assert Event.objects.filter(stream_id=stream.id).count() == 1
+
+
 def test_grant_app_role_is_idempotent_when_run_after_every_migrate(monkeypatch):
     monkeypatch.setenv("LEDGER_TEST_ROLE_PASSWORD", "not-a-real-password")
     for _ in range(2):

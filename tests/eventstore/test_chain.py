@@ -5,6 +5,7 @@ running workers) has its append refused, forgets that stream, and its retry goes
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
 
@@ -18,20 +19,48 @@ from tests.conftest import events, lose_newest, new_stream
 CHAIN = "eventstore_event_chain"
 
 
-def _insert(stream, version: int, prev_hash: bytes, digest: bytes) -> None:
+INSERT = (
+    "INSERT INTO eventstore_event (stream_id, stream_type, version, type, schema_version, data,"
+    " metadata, occurred_at, recorded_at, prev_hash, hash) VALUES "
+)
+ROW = "(%s, %s, %s, 'test.Raw', 1, '{}', '{}', now(), now(), %s, %s)"
+
+
+def _insert_rows(*rows: tuple) -> None:
+    """One INSERT statement of rows (stream, version, prev_hash, hash), in the order given."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO eventstore_event (stream_id, stream_type, version, type,"
-            " schema_version, data, metadata, occurred_at, recorded_at, prev_hash, hash)"
-            " VALUES (%s, %s, %s, 'test.Raw', 1, '{}', '{}', now(), now(), %s, %s)",
-            (stream.id, stream.type, version, prev_hash, digest),
+            INSERT + ", ".join([ROW] * len(rows)),
+            [value for stream, *link in rows for value in (stream.id, stream.type, *link)],
         )
 
 
-def _refused(stream, version: int, prev_hash: bytes) -> None:
+def _insert(stream, version: int, prev_hash: bytes, digest: bytes) -> None:
+    _insert_rows((stream, version, prev_hash, digest))
+
+
+def _refused_rows(*rows: tuple):
+    """The statement inserting `rows` is refused by the chain check; returns the psycopg error."""
     with pytest.raises(IntegrityError) as caught, transaction.atomic():
-        _insert(stream, version, prev_hash, bytes([version]) * 32)
+        _insert_rows(*rows)
     assert caught.value.__cause__.diag.constraint_name == CHAIN
+    return caught.value.__cause__
+
+
+def _refused(stream, version: int, prev_hash: bytes) -> None:
+    _refused_rows((stream, version, prev_hash, bytes([version]) * 32))
+
+
+def _stored(stream) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT version FROM eventstore_event WHERE stream_id = %s ORDER BY 1", (stream.id,)
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _h(n: int) -> bytes:
+    return bytes([n]) * 32
 
 
 def count(total: int, event: RecordedEvent) -> int:
@@ -77,6 +106,98 @@ def test_database_accepts_a_multi_row_insert_chained_within_itself(meta):
     stream = new_stream()
     store.append(stream, NO_STREAM, events("A", "B", "C"), meta)
     assert [e.version for e in store.read_stream(stream.id)] == [1, 2, 3]
+
+
+# -- one statement, many rows: the check runs once over all of them -------------------------
+
+
+@pytest.mark.django_db
+def test_database_accepts_a_statement_chained_within_itself_whatever_the_row_order():
+    stream = new_stream()
+    _insert_rows((stream, 2, _h(1), _h(2)), (stream, 1, GENESIS, _h(1)), (stream, 3, _h(2), _h(3)))
+    _insert_rows((stream, 4, _h(3), _h(4)), (stream, 5, _h(4), _h(5)))
+    assert _stored(stream) == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.django_db
+def test_database_refuses_a_whole_statement_when_one_of_its_streams_is_not_chained():
+    good, bad = new_stream(), new_stream()
+    _insert(bad, 1, GENESIS, _h(1))
+    error = _refused_rows(
+        (good, 1, GENESIS, _h(1)),
+        (good, 2, _h(1), _h(2)),
+        (bad, 2, _h(9), _h(2)),
+        (bad, 3, _h(2), _h(3)),
+    )
+    assert error.diag.message_detail == str(bad.id)  # what StaleHead is raised for
+    assert (_stored(good), _stored(bad)) == ([], [1])
+
+
+@pytest.mark.django_db
+def test_database_refuses_a_first_event_off_genesis_in_a_statement_chained_within_itself():
+    stream = new_stream()
+    _refused_rows((stream, 1, _h(7), _h(1)), (stream, 2, _h(1), _h(2)))
+    assert _stored(stream) == []
+
+
+@pytest.mark.django_db
+def test_database_refuses_a_statement_chained_within_itself_onto_a_head_that_is_not_stored():
+    stream = new_stream()
+    _insert(stream, 1, GENESIS, _h(1))
+    _refused_rows((stream, 2, _h(8), _h(2)), (stream, 3, _h(2), _h(3)))
+    _refused_rows((stream, 3, _h(2), _h(3)), (stream, 4, _h(3), _h(4)))  # version 2 missing
+    assert _stored(stream) == [1]
+
+
+@pytest.mark.django_db
+def test_database_refuses_a_gap_or_a_broken_link_inside_one_statement():
+    stream = new_stream()
+    _insert(stream, 1, GENESIS, _h(1))
+    _refused_rows((stream, 2, _h(1), _h(2)), (stream, 4, _h(2), _h(4)))
+    _refused_rows((stream, 2, _h(1), _h(2)), (stream, 3, _h(9), _h(3)))
+    _refused_rows((stream, 2, _h(1), _h(2)), (stream, 3, _h(1), _h(3)))  # links past its parent
+    assert _stored(stream) == [1]
+
+
+@pytest.mark.django_db
+def test_database_refuses_two_events_of_the_same_version_in_one_statement():
+    stream = new_stream()
+    _insert(stream, 1, GENESIS, _h(1))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _insert_rows((stream, 2, _h(1), _h(2)), (stream, 2, _h(1), _h(5)))
+    assert _stored(stream) == [1]
+
+
+@pytest.mark.django_db
+def test_database_checks_rows_a_copy_brings_in():
+    stream = new_stream()
+    _insert(stream, 1, GENESIS, _h(1))
+    columns = "stream_id, stream_type, version, type, schema_version, data, metadata,"
+    columns += " occurred_at, recorded_at, prev_hash, hash"
+    raw = connection.connection
+    with pytest.raises(psycopg.errors.IntegrityError) as caught, transaction.atomic():
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY eventstore_event ({columns}) FROM STDIN") as copy,
+        ):
+            for version, prev_hash in ((2, _h(1)), (3, _h(9))):
+                copy.write_row(
+                    (
+                        stream.id,
+                        stream.type,
+                        version,
+                        "test.Raw",
+                        1,
+                        "{}",
+                        "{}",
+                        "2026-01-01T00:00:00Z",
+                        "2026-01-01T00:00:00Z",
+                        prev_hash,
+                        _h(version),
+                    )
+                )
+    assert caught.value.diag.constraint_name == CHAIN
+    assert _stored(stream) == [1]
 
 
 # -- a process whose cached head the log lost ----------------------------------------------
