@@ -34,7 +34,7 @@ def fill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("eventstore", "0004_chain_check")]
+    dependencies = [("eventstore", "0005_chain_check_statement")]
 
     operations = [
         migrations.RunSQL(FORWARD, reverse_sql=REVERSE),
