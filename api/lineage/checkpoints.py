@@ -68,15 +68,14 @@ class CheckpointConsistencyApi(APIView):
     @extend_schema(
         responses={200: s.CheckpointConsistencyOutput, **problems(400, 404, 503)},
         parameters=[
-            _size_parameter("first", "Tree size of the older stored checkpoint"),
-            _size_parameter("second", "Tree size of the newer stored checkpoint (>= first)"),
+            _size_parameter("first", "Tree size of one stored checkpoint"),
+            _size_parameter("second", "Tree size of another (the proof runs from the smaller)"),
         ],
         summary="Consistency proof between two signed checkpoints (for witnesses)",
     )
     def get(self, request: Request) -> Response:
-        first, second = _size(request, "first"), _size(request, "second")
-        if first > second:
-            raise ValidationError({"second": "must not be smaller than first"})
+        # The proof joins the smaller tree to the larger, whichever order they are named in.
+        first, second = sorted((_size(request, "first"), _size(request, "second")))
         old, new = _stored(first), _stored(second)
         try:
             proof = checkpoints.consistency_proof(first, second)
