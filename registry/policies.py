@@ -10,6 +10,8 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.db import connection
+
 from eventstore import store
 from eventstore.subscribers import subscriber
 from eventstore.types import Reaction, RecordedEvent, StreamRef
@@ -87,6 +89,7 @@ def version_status_follows_approval(event: RecordedEvent) -> Iterator[Reaction]:
 # and runs are not linked: lineage keeps them in its own tables, and an edge may be drawn to a
 # version by a team that does not own it (through a run, or from its own model), which must not
 # write on that version's stream.
+LINKED = "registry.StreamLinked"
 STREAM_KINDS = {
     REQUESTED: "approval_request",
     "governance.PeriodicReviewOpened": "periodic_review",
@@ -136,3 +139,22 @@ def link_opened_stream(event: RecordedEvent) -> Iterator[Reaction]:
     head = _head(stream_type, subject_id)
     if head is not None:
         yield Reaction(StreamRef(uuid.UUID(subject_id), stream_type), head, (link,))
+
+
+def link_unlinked_streams() -> int:
+    """Link every stream opened before links were recorded (what `link_opened_stream` would
+    have appended then); a stream already linked appends nothing. Returns how many were
+    linked now."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT e.stream_id FROM eventstore_event e"
+            " WHERE e.version = 1 AND e.type = ANY(%s) AND NOT EXISTS ("
+            "   SELECT 1 FROM eventstore_event l WHERE l.type = %s"
+            "   AND l.data->>'stream_id' = e.stream_id::text)"
+            " ORDER BY e.position",
+            (list(STREAM_KINDS), LINKED),
+        )
+        opened = [row[0] for row in cursor.fetchall()]
+    events = (store.opening_event(stream) for stream in opened)
+    results = store.catch_up(link_opened_stream, (e for e in events if e is not None))
+    return sum(1 for result in results if not result.replayed)

@@ -160,6 +160,7 @@ def serve() -> int:
     environments = process_environments(caller, signing_seed(caller), tuple(processes))
     env = environments["web"]
     manage(env, "migrate", "--noinput")
+    manage(env, "link_streams", "--verbosity", "0")
     manage(env, "collectstatic", "--noinput", "--verbosity", "0")
     production = env["LEDGER_ENV"] == "production"
     if not production:

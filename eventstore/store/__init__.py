@@ -22,7 +22,7 @@ outbox. `UNIQUE (stream_id, version)` backs the optimistic concurrency check, an
 refuses any event that does not link to its stream's stored head (StaleHead)."""
 
 from eventstore.store.appends import MAX_EVENTS_PER_APPEND, Append, append, append_all
-from eventstore.store.reactions import react
+from eventstore.store.reactions import catch_up, react
 from eventstore.store.read import (
     load,
     load_existing,
@@ -41,6 +41,7 @@ __all__ = [
     "Head",
     "append",
     "append_all",
+    "catch_up",
     "load",
     "load_existing",
     "load_locked",

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 
-from django.db import connection
+from django.db import connection, transaction
 
 from eventstore import subscribers
 from eventstore.projection import ProjectionWriter
@@ -53,6 +53,20 @@ def react(recorded: Sequence[RecordedEvent]) -> list[AppendResult]:
             name = subscribers.name_of(fn)
             for reaction in fn(event) or ():
                 results.append(_append_reaction(chain, name, event, reaction))
+    return results
+
+
+def catch_up(fn: Callable, recorded: Iterable[RecordedEvent]) -> list[AppendResult]:
+    """Run one subscriber, added after `recorded` were, over them, each in a transaction of
+    its own: what it would have appended then, it appends now, under the same keys, so an
+    event it already reacted to appends nothing again. Only this subscriber runs: the others
+    reacted when the events were recorded."""
+    name = subscribers.name_of(fn)
+    results: list[AppendResult] = []
+    for event in recorded:
+        with transaction.atomic():
+            for reaction in fn(event) or ():
+                results.append(_append_reaction((), name, event, reaction))
     return results
 
 

@@ -114,3 +114,36 @@ def test_another_teams_lineage_edge_writes_nothing_on_a_models_version(cast):  #
     )
     assert load_version(victim_stream).stream_version == before
     assert not Event.objects.filter(stream_id=victim_stream, version__gt=before).exists()
+
+
+def test_streams_opened_before_links_existed_are_linked_once_by_link_streams(
+    cast,  # noqa: F811
+    evidence_store,  # noqa: F811
+):
+    """A ledger from before StreamLinked: streams about a version opened with no link. The
+    catch-up links each of them once; run again, it links nothing."""
+    from django.core.management import call_command
+
+    from eventstore import subscribers
+
+    kinds = list(policies.STREAM_KINDS)
+    for kind in kinds:
+        subscribers._subscribers[kind].remove(policies.link_opened_stream)
+    try:
+        model, version, request = approved_version(cast, evidence_store, "high")
+    finally:
+        for kind in kinds:
+            subscribers._subscribers[kind].append(policies.link_opened_stream)
+    assert str(request.id) not in _links()
+    assert call_command("link_streams") is None
+    links = _links()
+    assert links[str(request.id)] == [(version.id, "approval_request")]
+    assert links[str(evidence_stream_id(version.id))] == [(version.id, "evidence")]
+    assert links[str(risk_stream_id(model.id))] == [(model.id, "risk")]
+    assert str(request.id) in load_version(version.id).linked_streams
+    assert policies.link_unlinked_streams() == 0
+    assert _links() == links
+    # Streams linked when they were opened are not linked a second time.
+    _later, _, later_request = approved_version(cast, evidence_store, "high")
+    assert policies.link_unlinked_streams() == 0
+    assert len(_links()[str(later_request.id)]) == 1
