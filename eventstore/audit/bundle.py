@@ -34,6 +34,12 @@ _BUNDLED = (
     "eventstore/audit/verifier.py",
     "eventstore/audit/verify_cli.py",
 )
+_WITNESS = (
+    "eventstore/merkle.py",
+    "eventstore/audit/ed25519.py",
+    "eventstore/audit/notes.py",
+    "eventstore/audit/witness.py",
+)
 README = """Model Ledger audit bundle
 =========================
 
@@ -59,22 +65,24 @@ each stream here complete up to that checkpoint, every event included in it, the
 closure (every stream its events name is here), and that the checkpoint extends the one
 before it; with --since, that it extends (or is extended by) a checkpoint you kept.
 
-Files, in the order written: README.txt, verify.py, events.jsonl (one event per line, with
-prev_hash and hash), checkpoint.json (the signed note), heads.jsonl (each stream's head and
-its proof in the heads tree), consistency.json (the proof from the previous checkpoint),
-proofs.jsonl (RFC 6962 inclusion proof of each event), manifest.json (the table of contents:
-SHA-256 and size of every file; written last, so a bundle cut short has none and fails).
+To keep checkpoints yourself and be told when the ledger's history forks or is rewritten:
+
+    python3 witness.py --url LEDGER_URL --token-env VAR --public-key KEY --state FILE --once
+
+Files, in the order written: README.txt, verify.py, witness.py, events.jsonl (one event per
+line, with prev_hash and hash), checkpoint.json (the signed note), heads.jsonl (each stream's
+head and its proof in the heads tree), consistency.json (the proof from the previous
+checkpoint), proofs.jsonl (RFC 6962 inclusion proof of each event), manifest.json (the table
+of contents: SHA-256 and size of every file; written last, so a bundle cut short has none and
+fails).
 """
 
 
-def verifier_source() -> str:
-    """verify.py: the ledger's canonical JSON and Merkle modules verbatim, then the verifier."""
+def tool_source(title: str, modules: tuple[str, ...]) -> str:
+    """A standalone tool: the ledger's modules named, copied verbatim, the last one's main."""
     root = Path(__file__).resolve().parents[2]
-    parts = [
-        '"""Model Ledger offline audit-bundle verifier (standard library only)."""\n',
-        "from __future__ import annotations\n",
-    ]
-    for name in _BUNDLED:
+    parts = [f'"""{title} (standard library only)."""\n', "from __future__ import annotations\n"]
+    for name in modules:
         lines = (root / name).read_text().splitlines()
         kept = [
             line
@@ -83,6 +91,18 @@ def verifier_source() -> str:
         ]
         parts.append(f"\n# ---- {name} ----\n" + "\n".join(kept) + "\n")
     return "".join(parts)
+
+
+def verifier_source() -> str:
+    """verify.py: the canonical JSON, Merkle, heads-tree, Ed25519 and note modules, then the
+    verifier and its command line."""
+    return tool_source("Model Ledger offline audit-bundle verifier", _BUNDLED)
+
+
+def witness_source() -> str:
+    """witness.py: the Ed25519, Merkle and note modules, then the witness (manage.py witness
+    without the service)."""
+    return tool_source("Model Ledger checkpoint witness", _WITNESS)
 
 
 class _Sink(io.RawIOBase):
@@ -223,6 +243,7 @@ def _chunks(streams, subject, counter, roots, checkpoint, heads) -> Iterator[byt
     )
     add("README.txt", readme.encode())
     add("verify.py", verifier_source().encode())
+    add("witness.py", witness_source().encode())
     yield sink.drain()
     count = 0
     sql = (

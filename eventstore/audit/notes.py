@@ -19,7 +19,7 @@ import binascii
 import hashlib
 from dataclasses import dataclass, field
 
-from eventstore.audit.ed25519 import ed25519_verify  # bundled
+from eventstore.audit.ed25519 import ed25519_verify, is_public_key  # bundled
 
 
 @dataclass(frozen=True)
@@ -88,3 +88,14 @@ def note_signer(note: str, signature: object, keys: list[bytes], named: object) 
         raw = b""
     ordered = sorted(keys, key=lambda key: key_id(key) != named)
     return next((key for key in ordered if ed25519_verify(key, note.encode(), raw)), None)
+
+
+def decode_key(text: str) -> bytes:
+    """A pinned key as the ledger publishes it: base64 of the raw 32-byte Ed25519 key."""
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if not is_public_key(raw):
+        raise ValueError(f"not a base64 Ed25519 public key: {text!r}")
+    return raw

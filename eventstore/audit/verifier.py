@@ -38,7 +38,6 @@ imports them."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import json
@@ -48,8 +47,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eventstore.audit.ed25519 import ed25519_verify, is_public_key  # bundled
-from eventstore.audit.notes import Note, key_id, note_signer, parse_note  # bundled
+from eventstore.audit.ed25519 import ed25519_verify  # bundled
+from eventstore.audit.notes import Note, decode_key, key_id, note_signer, parse_note  # bundled
 from eventstore.canonical import canonical_json  # bundled
 from eventstore.heads import HeadProof, verify_absent  # bundled
 from eventstore.merkle import leaf_hash, verify_consistency, verify_inclusion  # bundled
@@ -109,14 +108,6 @@ class Report:
     closure: int = 0
     consistency: list[str] = field(default_factory=list)
     events: int = 0
-
-
-def decode_key(text: str) -> bytes:
-    """A pinned key as the ledger publishes it: base64 of the raw 32-byte Ed25519 key."""
-    raw = base64.b64decode(text.strip(), validate=True)
-    if not is_public_key(raw):
-        raise ValueError("not a base64 Ed25519 public key")
-    return raw
 
 
 def signer(keys: Iterable[bytes], message: bytes, signature: bytes) -> bytes | None:

@@ -10,8 +10,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-from eventstore.audit.notes import key_id  # bundled
-from eventstore.audit.verifier import Report, check, decode_key, load_files  # bundled
+from eventstore.audit.notes import decode_key, key_id  # bundled
+from eventstore.audit.verifier import Report, check, load_files  # bundled
 
 REFUSAL = """verify.py: refusing to verify without a pinned key.
 The bundle names its own signing key, and anyone can make a bundle that verifies against a

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
-import hashlib
 import json
 import os
 import sys
@@ -40,7 +39,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from eventstore.audit.ed25519 import ed25519_verify, is_public_key  # bundled
+from eventstore.audit.ed25519 import ed25519_verify  # bundled
+from eventstore.audit.notes import decode_key, key_id  # bundled
 from eventstore.merkle import verify_consistency  # bundled
 
 STATE_FORMAT = "model-ledger-witness/1"
@@ -90,21 +90,6 @@ def parse_note(text: object) -> Note:
     if len(raw) != 32:
         raise ValueError("a checkpoint note's third line is the base64 of a 32-byte root")
     return Note(origin, int(size), raw, tuple(lines[3:]))
-
-
-def key_id(public: bytes) -> str:
-    return hashlib.sha256(public).hexdigest()[:16]
-
-
-def decode_key(text: str) -> bytes:
-    """A pinned key as the ledger publishes it: base64 of the raw 32-byte Ed25519 key."""
-    try:
-        raw = base64.b64decode(text.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raw = b""
-    if not is_public_key(raw):
-        raise ValueError(f"not a base64 Ed25519 public key: {text!r}")
-    return raw
 
 
 @dataclass(frozen=True)
