@@ -80,4 +80,36 @@ class UnknownDatasetVersion(InvalidInput):
     title = "A referenced dataset version does not exist"
 
 
+class NotATeam(InvalidInput):
+    code = "not_a_team"
+    status = 422
+    title = "The group holds a role, not models and datasets"
+
+
+class NotAMember(InvalidInput):
+    code = "not_a_member"
+    status = 422
+    title = "The user is not a member of that team"
+
+
+class NotUserAdmin(PermissionDenied):
+    code = "not_user_admin"
+    title = "Only the user themselves or an administrator may choose their default team"
+
+
+class NotPrefixAdmin(PermissionDenied):
+    code = "not_prefix_admin"
+    title = "Only administrators claim dataset name prefixes for teams"
+
+
+class PrefixClaimed(PermissionDenied):
+    code = "prefix_claimed"
+    title = "The dataset name falls under a prefix another team has claimed"
+
+
+class PrefixConflict(Conflict):
+    code = "prefix_conflict"
+    title = "The prefix overlaps another team's claim or datasets"
+
+
 __all__ = [name for name in dir() if not name.startswith("_")] + ["DomainError"]

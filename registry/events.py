@@ -152,3 +152,24 @@ class DatasetVersionCreated(DomainEvent):
     retention_days: int | None = rules.RETENTION_DAYS.field()
     description: str = rules.LONG_TEXT.field()
     tags: dict[str, Any] = rules.TAG_MAP.field()
+
+
+# Teams: the team a user's machine clients act for where a request names none (OpenLineage,
+# MLflow), one stream per user; and dataset name prefixes claimed for a team, one stream per
+# prefix (case-insensitive, as dataset names are).
+USER_TEAMS = "registry.UserTeams"
+DATASET_PREFIX = "registry.DatasetPrefix"
+
+
+@event("registry.DefaultTeamChosen")
+class DefaultTeamChosen(DomainEvent):
+    user_id: int
+    team_id: int
+    team: str = rules.TEAM.field()
+
+
+@event("registry.DatasetPrefixClaimed")
+class DatasetPrefixClaimed(DomainEvent):
+    prefix: str = rules.DATASET_PREFIX_SHAPE.field()
+    team_id: int
+    team: str = rules.TEAM.field()

@@ -133,3 +133,37 @@ class DatasetVersion(models.Model):
 
     def __str__(self) -> str:
         return f"dataset version {self.number}"
+
+
+class DefaultTeam(models.Model):
+    """The team a user's machine clients act for where a request names none (OpenLineage
+    datasets first seen, MLflow): a group id, checked again against memberships when used."""
+
+    user_id = models.IntegerField(primary_key=True)
+    team_id = models.IntegerField()
+    team = models.CharField(max_length=150)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"user {self.user_id}: {self.team}"
+
+
+class DatasetPrefix(models.Model):
+    """A dataset name prefix claimed for a team: only that team registers datasets under it."""
+
+    id = models.UUIDField(primary_key=True)
+    prefix = models.CharField(max_length=500)
+    team_id = models.IntegerField()
+    team = models.CharField(max_length=150)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["prefix"]
+        verbose_name_plural = "dataset prefixes"
+        constraints = [
+            models.UniqueConstraint(Lower("prefix"), name="registry_dataset_prefix_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix} ({self.team})"

@@ -10,7 +10,8 @@ from django.contrib.auth.models import Group
 from django.db import connection, models
 from guardian.shortcuts import assign_perm, remove_perm
 
-from registry.errors import ModelNotFound, NotOwner, UnknownTeam
+from registry import rules
+from registry.errors import ModelNotFound, NotATeam, NotOwner, UnknownTeam
 from registry.models import Dataset, RegisteredModel
 
 MODEL_PERMS = ("registry.change_registeredmodel", "registry.view_registeredmodel")
@@ -127,6 +128,25 @@ def model_to_change(user: Any, name: str) -> uuid.UUID:
     if not row[1]:
         raise NotOwner("only the owning team can change this model")
     return row[0]
+
+
+def is_role_group(group: Group) -> bool:
+    """A group that holds a role (a board's members, the auditors, officers holding a
+    permission on a whole kind of object) rather than owning models and datasets."""
+    return rules.is_role_group_name(group.name) or group.permissions.exists()
+
+
+def require_team(group: Group) -> Group:
+    if is_role_group(group):
+        raise NotATeam(f"{group.name!r} holds a role: models and datasets belong to teams")
+    return group
+
+
+def acts_for(user: Any, group_id: int) -> bool:
+    """Whether the user may act for the group with this id (a member, or a superuser)."""
+    if not _may_hold_perms(user):
+        return False
+    return bool(user.is_superuser or user.groups.filter(pk=group_id).exists())
 
 
 def is_member(user: Any, team: str) -> bool:

@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
+from django.contrib.auth.models import Group
+from django.db import connection
 from django.db.models import Value
 from django.db.models.functions import Lower
 
 from eventstore import store
+from registry import permissions
 from registry.errors import (
     DatasetNotFound,
     DatasetVersionNotFound,
     ModelNotFound,
     ModelVersionNotFound,
 )
-from registry.models import Dataset, RegisteredModel
+from registry.models import Dataset, DatasetPrefix, DefaultTeam, RegisteredModel
+from registry.rules import prefix_covers
 from registry.state import (
     DatasetState,
     DatasetVersionState,
@@ -110,3 +115,45 @@ def get_dataset_version(
     if not state.exists:
         raise DatasetVersionNotFound(f"dataset {name!r} has no version {number} at that point")
     return state
+
+
+# -- teams and claimed prefixes --------------------------------------------------------------
+
+
+def default_team(user: Any) -> Group | None:
+    """The team the user chose to act for where a request names none, if the user still acts
+    for it and it is still a team: a group change that records no event counts."""
+    if user is None or user.pk is None:
+        return None
+    chosen = DefaultTeam.objects.filter(user_id=user.pk).first()
+    group = Group.objects.filter(pk=chosen.team_id).first() if chosen is not None else None
+    if group is None or permissions.is_role_group(group):
+        return None
+    return group if permissions.acts_for(user, group.pk) else None
+
+
+def prefix_claims_over(name: str) -> list[DatasetPrefix]:
+    """The claims whose prefix covers the name, or that the name (as a prefix) covers."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM registry_datasetprefix WHERE starts_with(lower(%s), lower(prefix))"
+            " OR starts_with(lower(prefix), lower(%s)) ORDER BY prefix",
+            [name, name],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    return list(DatasetPrefix.objects.filter(id__in=ids))
+
+
+def claim_covering(name: str) -> DatasetPrefix | None:
+    """The claim a dataset name falls under (claims never overlap, so at most one)."""
+    return next((c for c in prefix_claims_over(name) if prefix_covers(c.prefix, name)), None)
+
+
+def dataset_teams_under(prefix: str) -> set[str]:
+    """The teams of the datasets registered under a prefix."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT team FROM registry_dataset WHERE starts_with(lower(name), lower(%s))",
+            [prefix],
+        )
+        return {row[0] for row in cursor.fetchall()}

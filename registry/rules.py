@@ -203,3 +203,30 @@ def checked(data: Any, source: type, *, exclude: tuple[str, ...] = ()) -> dict[s
         name: check_field(shape, getattr(data, name), name)
         for name, shape in shaped_fields(source, exclude=exclude)
     }
+
+
+# -- teams and claimed dataset name prefixes ------------------------------------------------
+
+# A dataset name prefix a team claims: a dataset name's characters, at least three of them.
+DATASET_PREFIX = re.compile(f"^{_NAME_CHAR}{{3,500}}$")
+DATASET_PREFIX_SHAPE = Shape(PATTERN, pattern=DATASET_PREFIX.pattern, max_length=500, required=True)
+# Groups that hold a role rather than own models and datasets: the boards' member groups
+# (boards.queries.board_group_name), the auditors, and any group granted a permission on a whole
+# kind of object (risk officers, board administrators: teams hold object permissions only).
+ROLE_GROUP_PREFIX = "board:"
+ROLE_GROUP_NAMES = frozenset({"auditors"})
+
+
+def is_role_group_name(name: str) -> bool:
+    return name.startswith(ROLE_GROUP_PREFIX) or name in ROLE_GROUP_NAMES
+
+
+def prefix_covers(prefix: str, name: str) -> bool:
+    """Whether a claimed prefix covers a dataset name (case-insensitive, as PostgreSQL's
+    lower() compares dataset names)."""
+    return name.lower().startswith(prefix.lower())
+
+
+def prefixes_overlap(first: str, second: str) -> bool:
+    """Two claims overlap when either covers the other: one name would fall under both."""
+    return prefix_covers(first, second) or prefix_covers(second, first)

@@ -21,6 +21,7 @@ from registry.commands.models import (
     rename_model,
     update_model,
 )
+from registry.commands.teams import choose_default_team, claim_dataset_prefix
 from registry.commands.versions import (
     VersionInput,
     create_model_version,
@@ -40,6 +41,8 @@ __all__ = [
     "assign_alias",
     "authorize_artifact_upload",
     "change_model",
+    "choose_default_team",
+    "claim_dataset_prefix",
     "create_dataset_version",
     "create_model_version",
     "load_version",

@@ -21,6 +21,7 @@ from registry.commands.common import (
     _request_fingerprint,
     _unique_name_guard,
 )
+from registry.commands.teams import require_unclaimed_or_ours
 from registry.errors import NameTaken
 from registry.models import Dataset
 from registry.state import DatasetState, DatasetVersionState
@@ -44,6 +45,7 @@ def register_dataset(
         tags=rules.check_tags(tags),
     )
     group = permissions.require_member(actor.account, team)
+    require_unclaimed_or_ours(name, group)
     if idempotency_key is None and Dataset.objects.filter(name__iexact=name).exists():
         raise NameTaken(f"the dataset name {name!r} is already in use")
     dataset_id = uuid.uuid4()
