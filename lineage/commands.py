@@ -18,9 +18,11 @@ from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
 from lineage import events as ev
 from lineage import queries, rules
-from lineage.errors import CycleRefused
+from lineage.errors import CycleRefused, NoTeam, NotRunOwner
 from lineage.models import LineageEdge, LineageNode
 from registry import permissions
+from registry import queries as registry_queries
+from registry.errors import NotOwner
 
 ACYCLIC_LOCK = 0x6C696E65616765  # advisory lock: edge types that must stay acyclic
 
@@ -42,6 +44,53 @@ def _require_change(actor: Actor, node: LineageNode) -> None:
         permissions.require_change_dataset(actor.account, str(node.owner_id))
     else:
         permissions.require_change_model(actor.account, str(node.owner_id))
+
+
+def _require_read(actor: Actor, node: LineageNode) -> None:
+    """Models, versions and datasets are readable by every authenticated user (README), so
+    another team's dataset or model may feed one's own: an active account is what it takes."""
+    user = actor.account
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise NotOwner(f"reading {node.key} needs an active account")
+
+
+def claim_run(actor: Actor, run_id: str) -> None:
+    """The team that first reports a run owns it, and only that team adds to it: a run already
+    owned needs a member of its team (or a superuser); a new one is claimed for the actor's
+    default team (422 no_team without one). Who owns another team's run is not told."""
+    node = LineageNode.objects.filter(id=rules.run_node_id(run_id)).first()
+    if node is not None and node.team_id is not None:
+        if not permissions.acts_for(actor.account, node.team_id):
+            raise NotRunOwner(f"run:{run_id} was reported by another team: only it adds to it")
+        return
+    team = registry_queries.default_team(actor.account)
+    if team is None:
+        raise NoTeam(
+            f"run:{run_id} is new and is owned by the team that first reports it: choose a"
+            " default team first (PUT /api/v1/users/me/default-team/)"
+        )
+    stream = rules.run_node_id(run_id)
+    _, version = store.load(stream, lambda state, event: state, None)
+    store.append(
+        StreamRef(stream, ev.RUN),
+        version,
+        [ev.RunClaimed(run_id=run_id, team_id=team.pk, team=team.name)],
+        command_metadata(actor),
+    )
+
+
+def _authorize(actor: Actor, source: rules.NodeRef, target: rules.NodeRef) -> None:
+    """Change rights on the end an edge writes into (the target: its upstream lineage changes)
+    and read rights on the other; a run end needs its team. The target is checked first, so a
+    refused edge claims no run."""
+    if target.kind == rules.RUN:
+        claim_run(actor, target.name)
+    else:
+        _require_change(actor, queries.get_node(target.key))
+    if source.kind == rules.RUN:
+        claim_run(actor, source.name)
+    else:
+        _require_read(actor, queries.get_node(source.key))
 
 
 # -- edges -------------------------------------------------------------------------------
@@ -86,10 +135,6 @@ def record_edge(
     rules.check_edge(source_ref, target_ref, edge_type)
     if source_id == target_id:
         raise rules.SelfLoop(f"{source_key} cannot be its own {edge_type} source")
-    # Claims about a registered object need its owners; a run's inputs and outputs are what
-    # the run reports (creating a dataset version for them is checked by the registry).
-    if rules.RUN not in (source_ref.kind, target_ref.kind):
-        _require_change(actor, queries.get_node(target_key))
     edge_id = rules.edge_stream_id(source_id, edge_type, target_id)
     event = ev.EdgeRecorded(
         source=source_key,
@@ -100,13 +145,16 @@ def record_edge(
         origin=origin,
         run_id=run_id,
     )
-    existing = LineageEdge.objects.filter(
-        source_id=source_id, target_id=target_id, edge_type=edge_type
-    ).first()
-    if existing is not None:
-        return EdgeResult(existing.id, source_key, target_key, edge_type, False, existing.position)
     try:
         with transaction.atomic():
+            _authorize(actor, source_ref, target_ref)
+            existing = LineageEdge.objects.filter(
+                source_id=source_id, target_id=target_id, edge_type=edge_type
+            ).first()
+            if existing is not None:
+                return EdgeResult(
+                    existing.id, source_key, target_key, edge_type, False, existing.position
+                )
             if edge_type in rules.ACYCLIC_TYPES:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", (ACYCLIC_LOCK,))
@@ -121,7 +169,9 @@ def record_edge(
                 [event],
                 command_metadata(actor, idempotency_key),
             )
-    except ConcurrencyConflict:
+    except ConcurrencyConflict as conflict:
+        if conflict.stream_id != edge_id:
+            raise  # a racing claim of a run: the client retries and learns who owns it
         # A racing writer recorded the same edge first: it exists, which is what was asked.
         stored = LineageEdge.objects.get(
             source_id=source_id, target_id=target_id, edge_type=edge_type
@@ -152,7 +202,8 @@ def record_run_event(
 ) -> store.AppendResult:
     """Record an OpenLineage RunEvent on its run's stream, with the nodes its datasets resolved
     to; edges follow through record_edge. The same request repeated with its Idempotency-Key
-    returns the first append (replayed)."""
+    returns the first append (replayed). Only the run's team adds to it (claim_run)."""
+    claim_run(actor, run_id)
     return store.append(
         StreamRef(rules.run_node_id(run_id), ev.RUN),
         None,

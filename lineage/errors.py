@@ -37,7 +37,12 @@ class InvalidRunEvent(InvalidInput):
 class NoTeam(InvalidInput):
     code = "no_team"
     status = 422
-    title = "Datasets first seen in OpenLineage need the sender's team"
+    title = "Datasets and runs first seen need the sender's default team"
+
+
+class NotRunOwner(PermissionDenied):
+    code = "not_run_owner"
+    title = "Only the team that first reported a run adds to it"
 
 
 class NotAnAuditor(PermissionDenied):

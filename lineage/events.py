@@ -2,8 +2,9 @@
 
 Streams: each edge is its own stream ("lineage.Edge", id derived from its endpoints and type, so
 the same edge recorded twice is one stream); each OpenLineage run is a stream ("lineage.Run")
-of the RunEvents received for it; each export is a stream ("lineage.Export") that says who
-exported what and the digest of what they received."""
+of the team that first reported it (RunClaimed) and the RunEvents received for it; each export
+is a stream ("lineage.Export") that says who exported what and the digest of what they
+received."""
 
 from __future__ import annotations
 
@@ -39,6 +40,15 @@ class RunEventReceived(DomainEvent):
     inputs: list[str]
     outputs: list[str]
     facets: dict[str, Any]
+
+
+@event("lineage.RunClaimed")
+class RunClaimed(DomainEvent):
+    """The team that first reported a run owns it: only that team adds to it."""
+
+    run_id: str
+    team_id: int
+    team: str
 
 
 @event("lineage.ExportStarted")

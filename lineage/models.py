@@ -13,6 +13,8 @@ class LineageNode(models.Model):
     kind = models.CharField(max_length=20)
     owner_id = models.UUIDField(null=True)
     number = models.IntegerField(null=True)
+    # Runs: the id of the team (group) that first reported the run and alone adds to it.
+    team_id = models.IntegerField(null=True)
     position = models.BigIntegerField()
     recorded_at = models.DateTimeField()
 

@@ -36,6 +36,19 @@ def _run_node(out: ProjectionWriter, run_id: str, event: RecordedEvent) -> str:
     return str(node_id)
 
 
+# A run's team: the first to report it. A model version naming a run reports it for the
+# model's team; a claim (RunClaimed) for the claiming team. Either keeps an earlier owner.
+_RUN_TEAM = (
+    "INSERT INTO lineage_node (id, key, kind, owner_id, number, position, recorded_at, team_id)"
+    " VALUES (%s, %s, %s, NULL, NULL, %s, %s, {team})"
+    " ON CONFLICT (id) DO UPDATE SET team_id = coalesce(lineage_node.team_id, EXCLUDED.team_id)"
+)
+_MODEL_TEAM = (
+    "(SELECT g.id FROM auth_group g JOIN registry_registeredmodel m ON g.name = m.team"
+    " WHERE m.id = %s)"
+)
+
+
 def _edge(out: ProjectionWriter, source, edge_type: str, target, event: RecordedEvent) -> None:
     out.execute(
         "INSERT INTO lineage_edge (id, source_id, target_id, edge_type, position, recorded_at,"
@@ -90,8 +103,12 @@ def project_model_version_created(
                 ),
             )
     if e.run_id:
-        run = _run_node(out, e.run_id, event)
-        _edge(out, run, "produced", str(event.stream_id), event)
+        run = rules.run_node_id(e.run_id)
+        out.execute(
+            _RUN_TEAM.format(team=_MODEL_TEAM),
+            (run, f"run:{e.run_id}", rules.RUN, event.position, event.recorded_at, e.model_id),
+        )
+        _edge(out, str(run), "produced", str(event.stream_id), event)
 
 
 @projector(rev.ModelRenamed)
@@ -155,3 +172,18 @@ def project_run_event_received(
     e: ev.RunEventReceived, event: RecordedEvent, out: ProjectionWriter
 ) -> None:
     _run_node(out, e.run_id, event)
+
+
+@projector(ev.RunClaimed)
+def project_run_claimed(e: ev.RunClaimed, event: RecordedEvent, out: ProjectionWriter) -> None:
+    out.execute(
+        _RUN_TEAM.format(team="%s"),
+        (
+            rules.run_node_id(e.run_id),
+            f"run:{e.run_id}",
+            rules.RUN,
+            event.position,
+            event.recorded_at,
+            e.team_id,
+        ),
+    )

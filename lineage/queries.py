@@ -22,6 +22,7 @@ from lineage.models import LineageNode
 
 UPSTREAM, DOWNSTREAM = "upstream", "downstream"
 DEFAULT_STRATEGY = "frontier"
+EDGES_PER_NODE = 4
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Closure:
     depth: int
     nodes: dict[uuid.UUID, int] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
+    truncated: bool = False  # the walk stopped at its node limit before its depth
 
 
 def _filters(edge_types, up_to_position, as_of) -> tuple[str, list[Any]]:
@@ -78,16 +80,18 @@ def closure(
     as_of: datetime | None = None,
     strategy: str = DEFAULT_STRATEGY,
     with_edges: bool = True,
+    limit: int | None = None,
 ) -> Closure:
     """Nodes reachable from `start` within `depth` edges. Without edges each level asks only
-    for the distinct next nodes, which is what makes a wide closure cheap."""
+    for the distinct next nodes, which is what makes a wide closure cheap. With a `limit` the
+    walk keeps at most that many nodes (and edges between them), nearest first, and says
+    whether it stopped short (`truncated`); every query asks for no more rows than that."""
     rules.check_depth(depth)
     starts = _starts(start, up_to_position, as_of)
     if strategy == "cte":
         return _cte(start, starts, direction, depth, edge_types, up_to_position, as_of)
-    if not with_edges:
-        return _frontier_nodes(start, starts, direction, depth, edge_types, up_to_position, as_of)
-    return _frontier(start, starts, direction, depth, edge_types, up_to_position, as_of)
+    walk = _frontier if with_edges else _frontier_nodes
+    return walk(start, starts, direction, depth, edge_types, up_to_position, as_of, limit)
 
 
 def _starts(start: uuid.UUID, up_to_position: int | None, as_of: datetime | None) -> list:
@@ -106,45 +110,74 @@ def _starts(start: uuid.UUID, up_to_position: int | None, as_of: datetime | None
         return [start, *(row[0] for row in cursor.fetchall())]
 
 
-def _frontier_nodes(start, starts, direction, depth, edge_types, up_to_position, as_of) -> Closure:
+def _frontier_nodes(
+    start, starts, direction, depth, edge_types, up_to_position, as_of, limit=None
+) -> Closure:
     match, other = _ends(direction)
     where, params = _filters(edge_types, up_to_position, as_of)
     sql = f"SELECT DISTINCT e.{other} FROM lineage_edge e WHERE e.{match} = ANY(%s){where}"
+    sql += " ORDER BY 1 LIMIT %s"  # enough rows to fill the limit past the nodes already seen
     result = Closure(start, direction, depth, dict.fromkeys(starts, 0))
     frontier = list(starts)
     with connection.cursor() as cursor:
         for level in range(1, depth + 1):
             if not frontier:
                 break
-            cursor.execute(sql, [frontier, *params])
-            frontier = [row[0] for row in cursor.fetchall() if row[0] not in result.nodes]
+            room = _room(result, limit)
+            cursor.execute(
+                sql, [frontier, *params, None if room is None else room + 1 + len(result.nodes)]
+            )
+            new = [row[0] for row in cursor.fetchall() if row[0] not in result.nodes]
+            if room is not None and len(new) > room:
+                new, result.truncated = new[:room], True
+            frontier = new
             for node in frontier:
                 result.nodes[node] = level
+            if result.truncated:
+                break
     return result
 
 
-def _frontier(start, starts, direction, depth, edge_types, up_to_position, as_of) -> Closure:
+def _room(result: Closure, limit: int | None) -> int | None:
+    return None if limit is None else max(limit - len(result.nodes), 0)
+
+
+def _frontier(
+    start, starts, direction, depth, edge_types, up_to_position, as_of, limit=None
+) -> Closure:
     match, _ = _ends(direction)
     where, params = _filters(edge_types, up_to_position, as_of)
     sql = (
         "SELECT e.source_id, e.target_id, e.edge_type, e.position, e.recorded_at, e.stream_id"
-        f" FROM lineage_edge e WHERE e.{match} = ANY(%s){where}"
+        f" FROM lineage_edge e WHERE e.{match} = ANY(%s){where} ORDER BY e.position LIMIT %s"
     )
     result = Closure(start, direction, depth, dict.fromkeys(starts, 0))
     frontier = list(starts)
+    # Edges are bounded too: at most EDGES_PER_NODE times the node limit.
+    budget = None if limit is None else limit * EDGES_PER_NODE
     with connection.cursor() as cursor:
         for level in range(1, depth + 1):
             if not frontier:
                 break
-            cursor.execute(sql, [frontier, *params])
+            rows = None if budget is None else budget - len(result.edges) + 1
+            cursor.execute(sql, [frontier, *params, rows])
             frontier = []
             for row in cursor.fetchall():
                 edge = Edge(*row)
-                result.edges.append(edge)
                 reached = edge.source if direction == UPSTREAM else edge.target
+                full = budget is not None and len(result.edges) >= budget
                 if reached not in result.nodes:
+                    if full or (limit is not None and len(result.nodes) >= limit):
+                        result.truncated = True
+                        continue
                     result.nodes[reached] = level
                     frontier.append(reached)
+                elif full:
+                    result.truncated = True
+                    continue
+                result.edges.append(edge)
+            if result.truncated:
+                break
     return result
 
 

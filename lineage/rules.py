@@ -35,6 +35,9 @@ EDGE_TYPES = tuple(EDGE_KINDS)
 # read and write the same dataset, so cycles through runs are allowed.
 ACYCLIC_TYPES = frozenset({"fine_tuned_from", "distilled_from", "ensembled_from", "derived_from"})
 MAX_DEPTH = 100
+# A traversal's node limit (the API's `limit`): the default and the most a client may ask for.
+DEFAULT_NODES, MAX_NODES = 1000, 10000
+LIMIT_TEXT = re.compile(r"^[0-9]{1,5}$")
 # Validation patterns, each written once: the API's serializers and query parameters use these.
 # A node name is built from the registry's model and dataset names, a version number and a run
 # id (printable ASCII without spaces).

@@ -22,6 +22,7 @@ from lineage import commands, rules
 from lineage import events as ev
 from lineage.errors import InvalidRunEvent, NoTeam
 from registry import commands as registry
+from registry import queries as registry_queries
 from registry import rules as registry_rules
 from registry.errors import DatasetNotFound
 from registry.models import DatasetVersion
@@ -29,6 +30,9 @@ from registry.queries import dataset_id_for
 from registry.streams import load_dataset
 
 RUN_EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER")
+# Datasets a RunEvent may name on each side: what one request may make the ledger register,
+# version and link (bench/openlineage.py measures the largest allowed event).
+MAX_DATASETS = 100
 OPENLINEAGE_VERSION_TAG = "openlineage.version"
 
 
@@ -115,8 +119,8 @@ class _Dataset:
 def _datasets(value: Any, what: str) -> list[_Dataset]:
     if value is None:
         return []
-    if not isinstance(value, list) or len(value) > 500:
-        raise InvalidRunEvent(f"{what} must be a list of at most 500 datasets")
+    if not isinstance(value, list) or len(value) > MAX_DATASETS:
+        raise InvalidRunEvent(f"{what} must be a list of at most {MAX_DATASETS} datasets")
     found = []
     for item in value:
         item = _object(item, f"{what} dataset")
@@ -132,12 +136,12 @@ def _datasets(value: Any, what: str) -> list[_Dataset]:
 
 
 def _team_for(actor: Actor) -> str:
-    user = actor.account
-    group = user.groups.order_by("name").first() if user is not None else None
+    """The sender's default team, never a guess among its groups (nor a role group)."""
+    group = registry_queries.default_team(actor.account)
     if group is None:
         raise NoTeam(
-            "datasets first seen in OpenLineage are registered for the sender's team:"
-            " the sender belongs to no team"
+            "datasets first seen in OpenLineage are registered for the sender's default team,"
+            " and the sender has none: choose one with PUT /api/v1/users/me/default-team/"
         )
     return group.name
 
@@ -230,6 +234,8 @@ def _ingest(actor: Actor, event: Any, idempotency_key: str | None) -> IngestResu
         run_facets[key] = value
     run_key = f"run:{run_id}"
     with transaction.atomic():
+        # The run's team first: another team's run is refused before anything is registered.
+        commands.claim_run(actor, run_id)
         input_nodes = [_dataset_node(actor, d, new_version=False) for d in inputs]
         output_nodes = [_dataset_node(actor, d, new_version=completed) for d in outputs]
         appended = commands.record_run_event(

@@ -7,12 +7,13 @@ import base64
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.lineage.openlineage import RUN_EVENT_TYPES
+from api.lineage.openlineage import MAX_DATASETS, RUN_EVENT_TYPES
 from api.schema import NUL_FREE
 from api.serializers import Pattern, Text
 from api.shapes import input_field, input_of
 from lineage import events as ev
 from lineage import rules
+from registry import rules as registry_rules
 
 
 class EdgeCreateInput(input_of(ev.EdgeRecorded, exclude=("edge_type",))):
@@ -57,6 +58,11 @@ class TraversalOutput(serializers.Serializer):
     root = serializers.CharField()
     direction = serializers.CharField()
     depth = serializers.IntegerField()
+    limit = serializers.IntegerField(help_text="The most nodes the walk keeps")
+    truncated = serializers.BooleanField(
+        help_text="true when the walk stopped at its limit before its depth: ask for less"
+        " depth, fewer edge types or a higher limit"
+    )
     nodes = NodeOutput(many=True)
     edges = TraversalEdgeOutput(many=True, required=False)
 
@@ -122,8 +128,8 @@ class RunEventBody(serializers.Serializer):
     run = RunBody()
     job = JobBody()
     producer = Text(max_length=2000, required=False)
-    inputs = serializers.ListField(child=DatasetBody(), max_length=500, required=False)
-    outputs = serializers.ListField(child=DatasetBody(), max_length=500, required=False)
+    inputs = serializers.ListField(child=DatasetBody(), max_length=MAX_DATASETS, required=False)
+    outputs = serializers.ListField(child=DatasetBody(), max_length=MAX_DATASETS, required=False)
 
 
 class PublishedKeyOutput(serializers.Serializer):
@@ -187,3 +193,28 @@ class CheckpointConsistencyOutput(serializers.Serializer):
         help_text="RFC 6962 consistency proof from first to second, hex nodes (RFC 9162"
         " section 2.1.4.2 verifies it); empty when the sizes are equal",
     )
+
+
+# Teams: the default team a user's clients act for, and claimed dataset name prefixes.
+
+
+class DefaultTeamInput(serializers.Serializer):
+    team = Text(max_length=150)
+
+
+class DefaultTeamOutput(serializers.Serializer):
+    user = serializers.CharField(help_text="The user's name")
+    team = serializers.CharField(
+        allow_null=True, help_text="The default team, null when none is chosen or usable"
+    )
+
+
+class DatasetPrefixInput(serializers.Serializer):
+    prefix = Pattern(registry_rules.DATASET_PREFIX.pattern, max_length=500)
+    team = Text(max_length=150)
+
+
+class DatasetPrefixOutput(serializers.Serializer):
+    prefix = serializers.CharField()
+    team = serializers.CharField()
+    created_at = serializers.DateTimeField()

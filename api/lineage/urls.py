@@ -3,11 +3,17 @@ openlineage-python HTTP transport sends RunEvents (endpoint "api/v1/lineage").""
 
 from django.urls import path
 
-from api.lineage import checkpoints, views
+from api.lineage import checkpoints, edges, teams, views
 
 urlpatterns = [
     path("lineage", views.OpenLineageApi.as_view(), name="openlineage"),
-    path("lineage/edges/", views.EdgeCollectionApi.as_view(), name="lineage-edges"),
+    path("lineage/edges/", edges.EdgeCollectionApi.as_view(), name="lineage-edges"),
+    path(
+        "lineage/dataset-prefixes/",
+        teams.DatasetPrefixCollectionApi.as_view(),
+        name="lineage-dataset-prefixes",
+    ),
+    path("users/<str:username>/default-team/", teams.DefaultTeamApi.as_view(), name="default-team"),
     path("lineage/upstream/", views.UpstreamApi.as_view(), name="lineage-upstream"),
     path("lineage/downstream/", views.DownstreamApi.as_view(), name="lineage-downstream"),
     path("exports/lineage/", views.LineageExportApi.as_view(), name="export-lineage"),

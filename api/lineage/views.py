@@ -55,6 +55,13 @@ EDGE_TYPE = OpenApiParameter(
     explode=True,
     description="Follow only edges of these types (repeat the parameter for several)",
 )
+LIMIT = OpenApiParameter(
+    "limit",
+    {"type": "integer", "minimum": 1, "maximum": rules.MAX_NODES},
+    description=f"At most this many nodes, nearest first (default {rules.DEFAULT_NODES}), and"
+    f" {queries.EDGES_PER_NODE} times as many edges; `truncated` says whether the walk stopped"
+    " short of its depth",
+)
 FORM = OpenApiParameter(
     "form",
     {"type": "string", "enum": ["flat", "graph"]},
@@ -82,6 +89,15 @@ def _depth(request: Request, default: int = 10) -> int:
     return int(raw)
 
 
+def _limit(request: Request) -> int:
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return rules.DEFAULT_NODES
+    if not rules.LIMIT_TEXT.fullmatch(raw) or not 1 <= int(raw) <= rules.MAX_NODES:
+        raise ValidationError({"limit": f"a whole number from 1 to {rules.MAX_NODES}"})
+    return int(raw)
+
+
 def _types(request: Request) -> tuple[str, ...] | None:
     values = request.query_params.getlist("type")
     unknown = sorted(set(values) - set(rules.EDGE_TYPES))
@@ -98,7 +114,12 @@ def _node(request: Request):
 
 
 def _walks(
-    request: Request, node, directions: tuple[str, ...], *, with_edges: bool = True
+    request: Request,
+    node,
+    directions: tuple[str, ...],
+    *,
+    with_edges: bool = True,
+    limit: int | None = None,
 ) -> list[queries.Closure]:
     point = as_of(request)
     if not queries.node_exists_at(node, point.position, point.moment):
@@ -113,71 +134,18 @@ def _walks(
             up_to_position=point.position,
             as_of=point.moment,
             with_edges=with_edges,
+            limit=limit,
         )
         for d in directions
     ]
 
 
-class EdgeCollectionApi(APIView):
-    """Record an edge between two nodes; list the edges that touch a node."""
-
-    @extend_schema(
-        request=s.EdgeCreateInput,
-        responses={
-            201: s.EdgeCreatedOutput,
-            200: OpenApiResponse(s.EdgeCreatedOutput, description="The edge was already there"),
-            **problems(400, 404, 409, 413, 422),
-        },
-        parameters=[IDEMPOTENCY_KEY],
-        summary="Record a lineage edge (data flows from source to target)",
-    )
-    def post(self, request: Request) -> Response:
-        body = s.EdgeCreateInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        edge = commands.record_edge(
-            actor=_actor(request),
-            source=data["source"],
-            target=data["target"],
-            edge_type=data["type"],
-            idempotency_key=idempotency_key(request),
-        )
-        code = status.HTTP_201_CREATED if edge.created else status.HTTP_200_OK
-        return Response(s.EdgeCreatedOutput(edge).data, status=code)
-
-    @extend_schema(
-        responses={200: s.EdgeOutput(many=True), **problems(400, 404)},
-        parameters=[NODE, AS_OF],
-        summary="Edges into and out of a node, oldest first",
-    )
-    def get(self, request: Request) -> Response:
-        node = _node(request)
-        point = as_of(request)
-        edges = [
-            e
-            for e in queries.edges_of(node.id)
-            if (point.position is None or e.position <= point.position)
-            and (point.moment is None or e.recorded_at <= point.moment)
-        ]
-        names = queries.nodes({e.source for e in edges} | {e.target for e in edges})
-        rows = [
-            {
-                "id": e.id,
-                "source": names[e.source].key,
-                "target": names[e.target].key,
-                "edge_type": e.edge_type,
-                "position": e.position,
-                "recorded_at": e.recorded_at,
-            }
-            for e in edges
-        ]
-        return Response(s.EdgeOutput(rows, many=True).data)
-
-
 def _traversal(request: Request, direction: str) -> Response:
     node = _node(request)
     form = _choice(request, "form", ("flat", "graph"), "flat")
-    graph = exports.subgraph(node, _walks(request, node, (direction,), with_edges=form == "graph"))
+    limit = _limit(request)
+    walks = _walks(request, node, (direction,), with_edges=form == "graph", limit=limit)
+    graph = exports.subgraph(node, walks)
     nodes = [
         {"id": n.key, "kind": n.kind, "depth": graph.depths[i]}
         for i, n in graph.nodes.items()
@@ -188,6 +156,8 @@ def _traversal(request: Request, direction: str) -> Response:
         "root": node.key,
         "direction": direction,
         "depth": _depth(request),
+        "limit": limit,
+        "truncated": any(w.truncated for w in walks),
         "nodes": nodes,
     }
     if form == "graph":
@@ -207,7 +177,7 @@ def _traversal(request: Request, direction: str) -> Response:
 class UpstreamApi(APIView):
     @extend_schema(
         responses={200: s.TraversalOutput, **problems(400, 404)},
-        parameters=[NODE, DEPTH, EDGE_TYPE, AS_OF, FORM],
+        parameters=[NODE, DEPTH, EDGE_TYPE, AS_OF, FORM, LIMIT],
         summary="What went into a node: its upstream closure",
     )
     def get(self, request: Request) -> Response:
@@ -217,7 +187,7 @@ class UpstreamApi(APIView):
 class DownstreamApi(APIView):
     @extend_schema(
         responses={200: s.TraversalOutput, **problems(400, 404)},
-        parameters=[NODE, DEPTH, EDGE_TYPE, AS_OF, FORM],
+        parameters=[NODE, DEPTH, EDGE_TYPE, AS_OF, FORM, LIMIT],
         summary="What a node went into: its downstream closure",
     )
     def get(self, request: Request) -> Response:
@@ -232,6 +202,10 @@ class OpenLineageApi(APIView):
         responses={201: s.RunEventAccepted, **problems(400, 403, 409, 413, 422)},
         parameters=[IDEMPOTENCY_KEY],
         summary="Receive an OpenLineage RunEvent",
+        description="At most 100 inputs and 100 outputs. The run belongs to the team that first"
+        " reported it (403 not_run_owner for others); a new run, and datasets first seen, are"
+        " the sender's default team's (422 no_team without one). A dataset name under another"
+        " team's claimed prefix is refused (403 prefix_claimed).",
     )
     def post(self, request: Request) -> Response:
         s.RunEventBody(data=request.data).is_valid(raise_exception=True)
