@@ -19,6 +19,19 @@ def auditor(db):
 
 
 @pytest.fixture
+def owner(team):
+    """The owner, with fraud-ml as the default team their clients act for (OpenLineage's
+    datasets first seen and the runs they report are fraud-ml's)."""
+    from core.actors import Actor
+
+    user = make_user("olivia-owner", team)
+    commands.choose_default_team(
+        actor=Actor.user(user, auth_method="token"), user_id=user.pk, team=team.name
+    )
+    return user
+
+
+@pytest.fixture
 def ledger(owner_actor):
     """A small world: two dataset versions, a model trained on one, evaluated on the other."""
 

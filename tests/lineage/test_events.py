@@ -48,6 +48,7 @@ SAMPLES = [
         ),
     ),
     (ev.EXPORT, ev.ExportCompleted(sha256="ab" * 32, bytes=1234, events=17)),
+    (ev.RUN, ev.RunClaimed(run_id="etl-1", team_id=7, team="fraud-ml")),
 ]
 
 

@@ -76,7 +76,8 @@ def test_run_events_from_the_real_client_become_datasets_runs_and_edges(client, 
     for state in (RunState.START, RunState.RUNNING, RunState.COMPLETE):
         client.emit(_event(state, run_id, [customers], [features]))
 
-    run_events = store.read_stream(rules.run_node_id(run_id))
+    claim, *run_events = store.read_stream(rules.run_node_id(run_id))
+    assert claim.type == "lineage.RunClaimed" and claim.data["team"] == "fraud-ml"
     assert [e.type for e in run_events] == ["lineage.RunEventReceived"] * 3
     assert [e.data["run_state"] for e in run_events] == ["START", "RUNNING", "COMPLETE"]
     assert run_events[0].metadata["auth_method"] == "bearertoken"
@@ -181,7 +182,7 @@ def test_a_repeated_run_event_with_an_idempotency_key_changes_nothing(owner_api)
     assert first.status_code == again.status_code == 201, again.content
     assert first.json()["outputs"] == again.json()["outputs"] == ["dataset:s3://lake/clean@1"]
     assert DatasetVersion.objects.count() == 1
-    assert len(store.read_stream(rules.run_node_id("r-7"))) == 1
+    assert len(store.read_stream(rules.run_node_id("r-7"))) == 2  # the claim and the event
     changed = owner_api.post(
         "/api/v1/lineage", {**body, "eventTime": "2026-11-24T12:00:00Z"}, format="json", **headers
     )

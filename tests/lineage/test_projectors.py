@@ -62,7 +62,7 @@ def test_lineage_projectors_are_registered_by_event_class():
         for projector in _projected(event_type)
         if getattr(projector, "__wrapped__", projector).__module__ == lineage_projectors.__name__
     ]
-    assert len(ours) == 6
+    assert len(ours) == 7
     # A projector registered by class is wrapped to decode the event; one of a name is not.
     assert all(hasattr(projector, "__wrapped__") for projector in ours)
 

@@ -88,8 +88,8 @@ def test_reacting_again_to_an_opening_event_links_nothing_more(cast, evidence_st
 
 def test_another_teams_lineage_edge_writes_nothing_on_a_models_version(cast):  # noqa: F811
     """Lineage edges are lineage's record (found through its own tables), not a stream opened
-    about a version: an edge another team draws to a model version, through a run (which
-    needs no ownership) or from its own model, must not append to that version's stream."""
+    about a version: an edge another team draws from a model version (read rights suffice for a
+    source) into its own run or its own model must not append to that version's stream."""
     from django.contrib.auth.models import Group
 
     from registry import commands as registry
@@ -101,6 +101,7 @@ def test_another_teams_lineage_edge_writes_nothing_on_a_models_version(cast):  #
     before = load_version(victim_stream).stream_version
     other = make_user("mallory-links", Group.objects.create(name="other-team"))
     mallory = actor_of(other)
+    registry.choose_default_team(actor=mallory, user_id=other.pk, team="other-team")
     theirs = registry.register_model(actor=mallory, name="links-theirs", team="other-team")
     registry.create_model_version(actor=mallory, model_id=theirs.id, data=VersionInput())
     lineage.record_edge(
