@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from api.filters import StrictOrderingFilter
 from api.governance import serializers as s
 from api.governance.views.common import with_etag
-from api.idempotency import idempotency_key
+from api.idempotency import IdempotentCommands, idempotency_key
 from api.params import IDEMPOTENCY_KEY, MODEL_NAME, NUMBER, problems
 from core.actors import Actor
 from governance import commands
@@ -31,7 +31,7 @@ from registry import queries as registry_queries
         summary="List a version's evidence and waivers",
     )
 )
-class EvidenceCollectionApi(ListAPIView):
+class EvidenceCollectionApi(IdempotentCommands, ListAPIView):
     serializer_class = s.EvidenceOutput
     filter_backends = [StrictOrderingFilter]
     ordering_fields = ["kind", "recorded_at"]
@@ -72,7 +72,7 @@ class EvidenceCollectionApi(ListAPIView):
         )
 
 
-class EvidenceUploadApi(APIView):
+class EvidenceUploadApi(IdempotentCommands, APIView):
     @extend_schema(
         request=s.EvidenceUploadInput,
         responses={201: s.EvidenceUploadOutput, **problems(400, 404, 413, 422)},
@@ -99,7 +99,7 @@ class EvidenceUploadApi(APIView):
         return Response(s.EvidenceUploadOutput(payload).data, status=status.HTTP_201_CREATED)
 
 
-class WaiverApi(APIView):
+class WaiverApi(IdempotentCommands, APIView):
     @extend_schema(
         request=s.WaiverInput,
         responses={201: s.EvidenceOutput, **problems(400, 404, 409, 413, 422)},

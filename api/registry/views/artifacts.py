@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.errors import LengthRequired
-from api.idempotency import idempotency_key
+from api.idempotency import IdempotentCommands, idempotency_key
 from api.params import AS_OF, IDEMPOTENCY_KEY, MODEL_NAME, NUMBER, as_of, problems
 from api.registry import serializers as s
 from api.registry.views.common import _actor, _with_etag
@@ -60,7 +60,7 @@ class ArtifactApi(APIView):
         return _with_etag(Response(s.ArtifactOutput(version).data), version.stream_version)
 
 
-class ArtifactUploadUrlApi(APIView):
+class ArtifactUploadUrlApi(IdempotentCommands, APIView):
     """A presigned URL to PUT the artifact to (S3, or this service for the local store)."""
 
     @extend_schema(
@@ -94,7 +94,7 @@ class ArtifactUploadUrlApi(APIView):
         return _with_etag(response, version.stream_version)
 
 
-class ArtifactVerifyApi(APIView):
+class ArtifactVerifyApi(IdempotentCommands, APIView):
     """Check the uploaded bytes against the declared size and sha256, and record the result."""
 
     @extend_schema(
@@ -113,7 +113,7 @@ class ArtifactVerifyApi(APIView):
         return _with_etag(Response(s.ArtifactOutput(version).data), version.stream_version)
 
 
-class ArtifactContentApi(APIView):
+class ArtifactContentApi(IdempotentCommands, APIView):
     """A small artifact sent in the request body, stored and verified in one step."""
 
     parser_classes = [OctetStreamParser]
