@@ -7,8 +7,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from django.db.models import Value
-from django.db.models.functions import Lower
+from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
+from django.db.models.functions import Cast, Lower
+from guardian.models import GroupObjectPermission
 
 from eventstore import store
 from registry.errors import (
@@ -110,3 +111,18 @@ def get_dataset_version(
     if not state.exists:
         raise DatasetVersionNotFound(f"dataset {name!r} has no version {number} at that point")
     return state
+
+
+def owned_model_ids(user) -> QuerySet:
+    """Ids of the models whose change grant a group of the user holds, matched by group id
+    (the owning team, whatever its name is now or was when the model was registered)."""
+    if user is None or user.pk is None:
+        return RegisteredModel.objects.none().values("id")
+    granted = GroupObjectPermission.objects.filter(
+        group_id__in=user.groups.values("id"),
+        permission__codename="change_registeredmodel",
+        content_type__app_label="registry",
+        content_type__model="registeredmodel",
+        object_pk=Cast(OuterRef("id"), CharField()),
+    )
+    return RegisteredModel.objects.filter(Exists(granted)).values("id")

@@ -340,4 +340,7 @@ class PromotionApi(APIView):
     def get(self, request: Request, name: str, number: int) -> Response:
         version = registry_queries.get_version(name, number)
         assessment = gate.assess_promotion(model_id=version.model_id, number=number)
-        return Response(s.PromotionOutput(gate.describe(assessment)).data)
+        described = gate.describe(assessment)
+        if not queries.party_to(request.user, version.model_id):
+            described["request_id"] = None  # which request it is: for those party to the model
+        return Response(s.PromotionOutput(described).data)

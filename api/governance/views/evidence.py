@@ -8,6 +8,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import status
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +19,7 @@ from api.governance import serializers as s
 from api.governance.views.common import with_etag
 from api.idempotency import IdempotentCommands, idempotency_key
 from api.params import IDEMPOTENCY_KEY, MODEL_NAME, NUMBER, problems
+from approvals import queries as approval_queries
 from core.actors import Actor
 from governance import commands
 from governance.models import Evidence
@@ -41,6 +43,8 @@ class EvidenceCollectionApi(IdempotentCommands, ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Evidence.objects.none()
         version = registry_queries.get_version(self.kwargs["name"], self.kwargs["number"])
+        if not approval_queries.party_to(self.request.user, version.model_id):
+            raise NotFound("no evidence for this version")
         return Evidence.objects.filter(version_id=version.id)
 
     @extend_schema(

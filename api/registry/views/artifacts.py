@@ -9,7 +9,7 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +20,7 @@ from api.idempotency import IdempotentCommands, idempotency_key
 from api.params import AS_OF, IDEMPOTENCY_KEY, MODEL_NAME, NUMBER, as_of, problems
 from api.registry import serializers as s
 from api.registry.views.common import _actor, _with_etag
+from approvals import queries as approval_queries
 from registry import commands, queries
 
 
@@ -57,6 +58,8 @@ class ArtifactApi(APIView):
     )
     def get(self, request: Request, name: str, number: int) -> Response:
         version = queries.get_version(name, number, **as_of(request).query)
+        if not approval_queries.party_to(request.user, version.model_id):
+            raise NotFound("no artifact record for this version")
         return _with_etag(Response(s.ArtifactOutput(version).data), version.stream_version)
 
 

@@ -88,7 +88,8 @@ class ModelVersionApi(IdempotentCommands, APIView):
     )
     def get(self, request: Request, name: str, number: int) -> Response:
         version = queries.get_version(name, number, **as_of(request).query)
-        return _with_etag(Response(s.VersionOutput(version).data), version.stream_version)
+        body = s.VersionOutput(version, context={"request": request}).data
+        return _with_etag(Response(body), version.stream_version)
 
     @extend_schema(
         request=s.VersionUpdateInput,
