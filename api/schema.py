@@ -7,6 +7,8 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
+from api.params import IDEMPOTENCY_KEY
+
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     target_class = "api.authentication.BearerTokenAuthentication"
@@ -57,7 +59,30 @@ def strict_inputs(result, generator, request, public):
     schemas["JsonValue"] = JSON_VALUE
     schemas["JsonObject"] = JSON_OBJECT
     refuse_nul_in_inputs(result)
+    document_idempotency(result)
     return result
+
+
+_COMMAND_METHODS = ("post", "put", "patch", "delete")
+
+
+def document_idempotency(result: dict[str, Any]) -> None:
+    """Every command takes an Idempotency-Key (api.idempotency, one layer for all of them):
+    the schema says so on every POST, PUT, PATCH and DELETE."""
+    header = {
+        "in": "header",
+        "name": IDEMPOTENCY_KEY.name,
+        "schema": IDEMPOTENCY_KEY.type,
+        "description": IDEMPOTENCY_KEY.description,
+    }
+    for item in result.get("paths", {}).values():
+        for method in _COMMAND_METHODS:
+            operation = item.get(method)
+            if not isinstance(operation, dict):
+                continue
+            parameters = operation.setdefault("parameters", [])
+            if not any(p.get("name") == IDEMPOTENCY_KEY.name for p in parameters):
+                parameters.append(dict(header))
 
 
 def refuse_nul_in_inputs(result: dict[str, Any]) -> None:

@@ -15,10 +15,12 @@ from approvals.models import ApprovalRequest, ReviewDecision
 from approvals.state import ACTIVE, RequestState, evolve_request
 from boards.queries import boards_of
 from eventstore import store
+from governance import queries as governance_queries
 from governance.models import Evidence
-from registry.models import RegisteredModel
+from registry.queries import owned_model_ids
 
 VIEW_PERM = "approvals.view_approvalrequest"
+OFFICER_PERM = "governance.assign_risk_tier"
 
 
 def sees_everything(user: Any) -> bool:
@@ -35,9 +37,25 @@ def visible_requests(user: Any) -> QuerySet[ApprovalRequest]:
     of_boards = get_objects_for_user(
         user, VIEW_PERM, klass=ApprovalRequest, accept_global_perms=False
     ).values("id")
-    teams = list(user.groups.values_list("name", flat=True))
-    own_models = RegisteredModel.objects.filter(team__in=teams).values("id")
+    if user.has_perm(OFFICER_PERM):
+        return ApprovalRequest.objects.all()
+    own_models = owned_model_ids(user)
     return ApprovalRequest.objects.filter(Q(id__in=of_boards) | Q(model_id__in=own_models))
+
+
+def party_to(user: Any, model_id: Any) -> bool:
+    """Whether the user may read a model's governance record (evidence, storage paths,
+    approval requests, findings): superusers, auditors, risk officers, the owning team (by
+    group id) and members of the boards of its approval requests and findings."""
+    if user is None or user.pk is None:
+        return False
+    if sees_everything(user) or user.has_perm(OFFICER_PERM):
+        return True
+    if owned_model_ids(user).filter(id=model_id).exists():
+        return True
+    if visible_requests(user).filter(model_id=model_id).exists():
+        return True
+    return governance_queries.visible_findings(user).filter(model_id=model_id).exists()
 
 
 def pending_for(user: Any) -> QuerySet[ApprovalRequest]:

@@ -40,7 +40,7 @@ from governance.state import (
     evolve_risk,
 )
 from governance.streams import evidence_stream_id, risk_stream_id
-from registry.models import RegisteredModel
+from registry.queries import owned_model_ids
 
 
 def current_policy() -> PolicyVersion:
@@ -114,11 +114,7 @@ def visible_reviews(user):
     if user is None or not user.is_authenticated:
         return PeriodicReview.objects.none()
     boards = boards_of(user)
-    visible = Q(
-        model_id__in=RegisteredModel.objects.filter(
-            team__in=list(user.groups.values_list("name", flat=True))
-        ).values("id")
-    )
+    visible = Q(model_id__in=owned_model_ids(user))
     for board in boards:
         visible |= Q(boards__contains=[board])
     return PeriodicReview.objects.filter(visible)
@@ -163,8 +159,7 @@ def _concerned(user, queryset, perm: str):
         return queryset.none()
     if user.is_superuser or user.has_perm(perm) or is_member(user):
         return queryset
-    teams = list(user.groups.values_list("name", flat=True))
-    return queryset.filter(model_id__in=RegisteredModel.objects.filter(team__in=teams).values("id"))
+    return queryset.filter(model_id__in=owned_model_ids(user))
 
 
 def visible_audits(user):
@@ -172,7 +167,17 @@ def visible_audits(user):
 
 
 def visible_findings(user):
-    return _concerned(user, Finding.objects.all(), "governance.view_finding")
+    """Every finding for superusers, auditors and risk officers; a board member's for the
+    findings naming their boards; the owning team's (by group id) for its models."""
+    findings = Finding.objects.all()
+    if user is None or not user.is_authenticated:
+        return findings.none()
+    if any(user.has_perm(p) for p in ("governance.view_finding", "governance.assign_risk_tier")):
+        return findings
+    concerned = Q(model_id__in=owned_model_ids(user))
+    for board in boards_of(user):
+        concerned |= Q(boards__contains=[board])
+    return findings.filter(concerned)
 
 
 def get_audit(audit_id: str, *, user):

@@ -10,8 +10,9 @@ from typing import Any
 
 from django.contrib.auth.models import Group
 from django.db import connection
-from django.db.models import Value
-from django.db.models.functions import Lower
+from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
+from django.db.models.functions import Cast, Lower
+from guardian.models import GroupObjectPermission
 
 from eventstore import store
 from registry import permissions
@@ -157,3 +158,18 @@ def dataset_teams_under(prefix: str) -> set[str]:
             [prefix],
         )
         return {row[0] for row in cursor.fetchall()}
+
+
+def owned_model_ids(user) -> QuerySet:
+    """Ids of the models whose change grant a group of the user holds, matched by group id
+    (the owning team, whatever its name is now or was when the model was registered)."""
+    if user is None or user.pk is None:
+        return RegisteredModel.objects.none().values("id")
+    granted = GroupObjectPermission.objects.filter(
+        group_id__in=user.groups.values("id"),
+        permission__codename="change_registeredmodel",
+        content_type__app_label="registry",
+        content_type__model="registeredmodel",
+        object_pk=Cast(OuterRef("id"), CharField()),
+    )
+    return RegisteredModel.objects.filter(Exists(granted)).values("id")

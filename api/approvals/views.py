@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from api.approvals import serializers as s
 from api.filters import StrictFilterSet, StrictOrderingFilter
 from api.history import EventHistoryApi, history_schema
-from api.idempotency import idempotency_key
+from api.idempotency import IdempotentCommands, idempotency_key
 from api.params import AS_OF, IDEMPOTENCY_KEY, IF_MATCH, MODEL_NAME, NUMBER, as_of, problems
 from api.preconditions import etag, expected_version
 from approvals import commands, gate, queries
@@ -61,7 +61,7 @@ def _actor(request: Request) -> Actor:
         responses={200: s.BoardOutput(many=True), **problems(400)}, summary="List review boards"
     )
 )
-class BoardCollectionApi(ListAPIView):
+class BoardCollectionApi(IdempotentCommands, ListAPIView):
     serializer_class = s.BoardOutput
     filter_backends = [StrictOrderingFilter]
     ordering_fields = ["name", "created_at"]
@@ -99,7 +99,7 @@ class BoardApi(APIView):
         return _with_etag(Response(s.BoardOutput(state).data), state.stream_version)
 
 
-class BoardMemberCollectionApi(APIView):
+class BoardMemberCollectionApi(IdempotentCommands, APIView):
     @extend_schema(
         request=s.BoardMemberInput,
         responses={200: s.BoardOutput, **problems(400, 404, 409, 412, 413, 422)},
@@ -120,7 +120,7 @@ class BoardMemberCollectionApi(APIView):
         return _with_etag(Response(s.BoardOutput(state).data), state.stream_version)
 
 
-class BoardMemberApi(APIView):
+class BoardMemberApi(IdempotentCommands, APIView):
     @extend_schema(
         request=None,
         responses={200: s.BoardOutput, **problems(404, 409, 412)},
@@ -138,7 +138,7 @@ class BoardMemberApi(APIView):
         return _with_etag(Response(s.BoardOutput(state).data), state.stream_version)
 
 
-class BoardChairApi(APIView):
+class BoardChairApi(IdempotentCommands, APIView):
     @extend_schema(
         request=s.BoardMemberInput,
         responses={200: s.BoardOutput, **problems(400, 404, 409, 412, 413, 422)},
@@ -188,7 +188,7 @@ class ApprovalFilter(StrictFilterSet):
         summary="List approval requests I may see",
     )
 )
-class ApprovalCollectionApi(ListAPIView):
+class ApprovalCollectionApi(IdempotentCommands, ListAPIView):
     serializer_class = s.ApprovalOutput
     filterset_class = ApprovalFilter
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend, StrictOrderingFilter]
@@ -243,7 +243,7 @@ def _visible(request: Request, request_id: uuid.UUID):
     return queries.get_request(str(request_id), user=request.user)
 
 
-class DecisionCollectionApi(APIView):
+class DecisionCollectionApi(IdempotentCommands, APIView):
     @extend_schema(
         request=s.DecisionInput,
         responses={201: s.ApprovalOutput, **problems(400, 404, 409, 412, 413, 422)},
@@ -271,7 +271,7 @@ class DecisionCollectionApi(APIView):
         )
 
 
-class WithdrawApi(APIView):
+class WithdrawApi(IdempotentCommands, APIView):
     @extend_schema(
         request=s.ApprovalReasonInput,
         responses={200: s.ApprovalOutput, **problems(400, 404, 409, 412, 413, 422)},
@@ -292,7 +292,7 @@ class WithdrawApi(APIView):
         return _with_etag(Response(s.ApprovalOutput(state).data), state.stream_version)
 
 
-class _ApprovalReasonApi(APIView):
+class _ApprovalReasonApi(IdempotentCommands, APIView):
     """A change of an approval that takes only a reason: suspension or reinstatement."""
 
     command: Any = None
@@ -340,4 +340,7 @@ class PromotionApi(APIView):
     def get(self, request: Request, name: str, number: int) -> Response:
         version = registry_queries.get_version(name, number)
         assessment = gate.assess_promotion(model_id=version.model_id, number=number)
-        return Response(s.PromotionOutput(gate.describe(assessment)).data)
+        described = gate.describe(assessment)
+        if not queries.party_to(request.user, version.model_id):
+            described["request_id"] = None  # which request it is: for those party to the model
+        return Response(s.PromotionOutput(described).data)

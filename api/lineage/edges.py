@@ -14,7 +14,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.idempotency import idempotency_key
+from api.idempotency import IdempotentCommands, idempotency_key
 from api.lineage import serializers as s
 from api.lineage.views import NODE
 from api.pagination import LedgerCursorPagination
@@ -42,7 +42,7 @@ def _key(column: str) -> Subquery:
         summary="Edges into and out of a node, oldest first, a page at a time",
     )
 )
-class EdgeCollectionApi(ListAPIView):
+class EdgeCollectionApi(IdempotentCommands, ListAPIView):
     """Record an edge between two nodes; list the edges that touch a node."""
 
     serializer_class = s.EdgeOutput

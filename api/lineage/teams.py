@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.idempotency import IdempotentCommands
 from api.lineage import serializers as s
 from api.params import problems
 from core.actors import Actor
@@ -48,7 +49,7 @@ def _body(user: Any) -> dict[str, Any]:
     return {"user": user.get_username(), "team": team.name if team is not None else None}
 
 
-class DefaultTeamApi(APIView):
+class DefaultTeamApi(IdempotentCommands, APIView):
     @extend_schema(
         responses={200: s.DefaultTeamOutput, **problems(403)},
         parameters=[USERNAME],
@@ -82,7 +83,7 @@ class DefaultTeamApi(APIView):
         summary="Claimed dataset name prefixes",
     )
 )
-class DatasetPrefixCollectionApi(ListAPIView):
+class DatasetPrefixCollectionApi(IdempotentCommands, ListAPIView):
     serializer_class = s.DatasetPrefixOutput
     filter_backends: list[Any] = []
 

@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.idempotency import idempotency_key
+from api.idempotency import IdempotentCommands, idempotency_key
 from api.lineage import openlineage
 from api.lineage import serializers as s
 from api.params import AS_OF, IDEMPOTENCY_KEY, as_of, problems
@@ -194,7 +194,7 @@ class DownstreamApi(APIView):
         return _traversal(request, queries.DOWNSTREAM)
 
 
-class OpenLineageApi(APIView):
+class OpenLineageApi(IdempotentCommands, APIView):
     """OpenLineage RunEvents, where the openlineage-python HTTP transport posts them."""
 
     @extend_schema(

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from api.serializers import Integer, Pattern, StrictInput, Text
 from api.shapes import input_field, input_of, output_of
+from approvals import queries as approval_queries
 from governance.queries import tier_of, tiers_of
 from registry import events as ev
 from registry import rules
@@ -81,6 +82,20 @@ class VersionOutput(output_of(ev.ModelVersionCreated)):
     version = serializers.IntegerField(source="stream_version", help_text="ETag of this object")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    def to_representation(self, instance: Any) -> Any:
+        """The artifact's storage path only for those party to the model (owners, its boards,
+        officers, auditors); everyone else reads the version without it."""
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None:
+            parties = self.context.setdefault("_parties", {})
+            model_id = str(instance.model_id)
+            if model_id not in parties:
+                parties[model_id] = approval_queries.party_to(request.user, model_id)
+            if not parties[model_id]:
+                data["artifact_uri"] = ""
+        return data
 
 
 class AliasInput(StrictInput):

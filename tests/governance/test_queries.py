@@ -112,7 +112,7 @@ def test_visible_reviews_are_those_of_the_users_boards_and_teams_models(
         assert ids(queries.visible_reviews(user)) == set(), user
 
 
-def test_visible_audits_and_findings_are_every_one_for_board_members_and_the_teams_own(
+def test_visible_findings_are_those_of_the_boards_they_name_and_of_the_teams_own(
     cast, evidence_store, stranger, outsider
 ):
     model, _, _ = approved_version(cast, evidence_store, "high")
@@ -121,10 +121,13 @@ def test_visible_audits_and_findings_are_every_one_for_board_members_and_the_tea
     )
     audit, finding = {str(outcome.audit.id)}, {str(outcome.finding_id)}
 
-    seers = [cast.owner, cast.officer, cast.reviewer("security"), cast.admin]
+    seers = [cast.owner, cast.officer, cast.reviewer("ethics"), cast.admin]
     for user in seers:
         assert ids(queries.visible_audits(user)) == audit, user
         assert ids(queries.visible_findings(user)) == finding, user
+    # A board the finding does not name sees its audit (board work) but not the finding.
+    assert ids(queries.visible_audits(cast.reviewer("security"))) == audit
+    assert ids(queries.visible_findings(cast.reviewer("security"))) == set()
     auditor = make_user("fay-findings", perms=("governance.view_finding",))
     assert ids(queries.visible_findings(auditor)) == finding
     assert ids(queries.visible_audits(auditor)) == set()  # its permission is for findings

@@ -239,7 +239,7 @@ def test_only_the_owning_team_uploads(version, outsider, local_store):
     stranger = client_for(outsider)
     _problem(_upload_url(stranger), 403, "not_owner")
     _problem(stranger.post(ARTIFACT + "verify/"), 403, "not_owner")
-    assert stranger.get(ARTIFACT).status_code == 200
+    assert stranger.get(ARTIFACT).status_code == 404  # storage paths are the team's
 
 
 def test_the_same_idempotency_key_authorizes_once(api, version, local_store):

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from api.filters import StrictFilterSet, StrictOrderingFilter
 from api.governance import serializers as s
 from api.governance.views.common import with_etag
-from api.idempotency import idempotency_key
+from api.idempotency import IdempotentCommands, idempotency_key
 from api.params import AS_OF, IDEMPOTENCY_KEY, IF_MATCH, MODEL_NAME, NUMBER, as_of, problems
 from api.preconditions import expected_version
 from core.actors import Actor
@@ -44,7 +44,7 @@ FINDING_ID = OpenApiParameter(
         summary="A version's bias audits, newest first",
     )
 )
-class BiasAuditCollectionApi(ListAPIView):
+class BiasAuditCollectionApi(IdempotentCommands, ListAPIView):
     serializer_class = s.BiasAuditOutput
     filter_backends = [StrictOrderingFilter]
     ordering_fields = ["recorded_at"]
@@ -126,7 +126,7 @@ class FindingApi(APIView):
         return with_etag(Response(s.FindingOutput(state).data), state.stream_version)
 
 
-class FindingClosureApi(APIView):
+class FindingClosureApi(IdempotentCommands, APIView):
     @extend_schema(
         request=s.FindingCloseInput,
         responses={200: s.FindingOutput, **problems(400, 403, 404, 409, 412, 413, 422)},

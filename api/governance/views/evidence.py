@@ -8,6 +8,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import status
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,8 +17,9 @@ from rest_framework.views import APIView
 from api.filters import StrictOrderingFilter
 from api.governance import serializers as s
 from api.governance.views.common import with_etag
-from api.idempotency import idempotency_key
+from api.idempotency import IdempotentCommands, idempotency_key
 from api.params import IDEMPOTENCY_KEY, MODEL_NAME, NUMBER, problems
+from approvals import queries as approval_queries
 from core.actors import Actor
 from governance import commands
 from governance.models import Evidence
@@ -31,7 +33,7 @@ from registry import queries as registry_queries
         summary="List a version's evidence and waivers",
     )
 )
-class EvidenceCollectionApi(ListAPIView):
+class EvidenceCollectionApi(IdempotentCommands, ListAPIView):
     serializer_class = s.EvidenceOutput
     filter_backends = [StrictOrderingFilter]
     ordering_fields = ["kind", "recorded_at"]
@@ -41,6 +43,8 @@ class EvidenceCollectionApi(ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Evidence.objects.none()
         version = registry_queries.get_version(self.kwargs["name"], self.kwargs["number"])
+        if not approval_queries.party_to(self.request.user, version.model_id):
+            raise NotFound("no evidence for this version")
         return Evidence.objects.filter(version_id=version.id)
 
     @extend_schema(
@@ -72,7 +76,7 @@ class EvidenceCollectionApi(ListAPIView):
         )
 
 
-class EvidenceUploadApi(APIView):
+class EvidenceUploadApi(IdempotentCommands, APIView):
     @extend_schema(
         request=s.EvidenceUploadInput,
         responses={201: s.EvidenceUploadOutput, **problems(400, 404, 413, 422)},
@@ -99,7 +103,7 @@ class EvidenceUploadApi(APIView):
         return Response(s.EvidenceUploadOutput(payload).data, status=status.HTTP_201_CREATED)
 
 
-class WaiverApi(APIView):
+class WaiverApi(IdempotentCommands, APIView):
     @extend_schema(
         request=s.WaiverInput,
         responses={201: s.EvidenceOutput, **problems(400, 404, 409, 413, 422)},

@@ -21,7 +21,7 @@ from api.filters import StrictFilterSet, StrictOrderingFilter
 from api.governance import serializers as s
 from api.governance.views.common import with_etag
 from api.history import EventHistoryApi, history_schema
-from api.idempotency import idempotency_key
+from api.idempotency import IdempotentCommands, idempotency_key
 from api.params import AS_OF, IDEMPOTENCY_KEY, IF_MATCH, MODEL_NAME, as_of, problems
 from api.preconditions import expected_version
 from core import clock
@@ -79,7 +79,7 @@ class IncidentCollectionApi(ListAPIView):
         summary="List a model's serious incidents",
     )
 )
-class ModelIncidentCollectionApi(ListAPIView):
+class ModelIncidentCollectionApi(IdempotentCommands, ListAPIView):
     serializer_class = s.IncidentOutput
     filterset_class = IncidentFilter
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend, StrictOrderingFilter]
@@ -137,7 +137,7 @@ class IncidentHistoryApi(EventHistoryApi):
         return incident_id
 
 
-class IncidentAuthorityReportApi(APIView):
+class IncidentAuthorityReportApi(IdempotentCommands, APIView):
     @extend_schema(
         request=s.AuthorityReportInput,
         responses={200: s.IncidentOutput, **problems(400, 403, 404, 409, 412, 413, 422)},
@@ -150,7 +150,7 @@ class IncidentAuthorityReportApi(APIView):
         )
 
 
-class IncidentClosureApi(APIView):
+class IncidentClosureApi(IdempotentCommands, APIView):
     @extend_schema(
         request=s.IncidentCloseInput,
         responses={200: s.IncidentOutput, **problems(400, 403, 404, 409, 412, 413, 422)},

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from api.filters import StrictOrderingFilter
 from api.governance import serializers as s
 from api.governance.views.common import with_etag
-from api.idempotency import idempotency_key
+from api.idempotency import IdempotentCommands, idempotency_key
 from api.params import IDEMPOTENCY_KEY, IF_MATCH, NUMBER, problems
 from api.preconditions import expected_version
 from core.actors import Actor
@@ -31,7 +31,7 @@ POLICY_NUMBER = NUMBER
         summary="List risk-tier policy versions",
     )
 )
-class PolicyCollectionApi(ListAPIView):
+class PolicyCollectionApi(IdempotentCommands, ListAPIView):
     """Policy versions, newest first; POST records a new one."""
 
     serializer_class = s.PolicyOutput

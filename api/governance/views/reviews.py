@@ -21,7 +21,7 @@ from api.filters import StrictFilterSet, StrictOrderingFilter
 from api.governance import serializers as s
 from api.governance.views.common import with_etag
 from api.history import EventHistoryApi, history_schema
-from api.idempotency import idempotency_key
+from api.idempotency import IdempotentCommands, idempotency_key
 from api.params import AS_OF, IDEMPOTENCY_KEY, IF_MATCH, as_of, problems
 from api.preconditions import expected_version
 from core import clock
@@ -117,7 +117,7 @@ class ReviewHistoryApi(EventHistoryApi):
         return review_id
 
 
-class ReviewCompletionApi(APIView):
+class ReviewCompletionApi(IdempotentCommands, APIView):
     @extend_schema(
         request=s.ReviewCompleteInput,
         responses={200: s.ReviewOutput, **problems(400, 403, 404, 409, 412, 413, 422)},

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from api.governance import serializers as s
 from api.governance.views.common import with_etag
-from api.idempotency import idempotency_key
+from api.idempotency import IdempotentCommands, idempotency_key
 from api.params import AS_OF, IDEMPOTENCY_KEY, IF_MATCH, MODEL_NAME, as_of, problems
 from api.preconditions import expected_version
 from core.actors import Actor
@@ -32,7 +32,7 @@ class RiskTierApi(APIView):
         return with_etag(Response(s.RiskOutput(state).data), state.stream_version)
 
 
-class IntakeApi(APIView):
+class IntakeApi(IdempotentCommands, APIView):
     @extend_schema(
         request=s.IntakeInput,
         responses={200: s.RiskOutput, **problems(400, 404, 409, 412, 413, 422)},
@@ -54,7 +54,7 @@ class IntakeApi(APIView):
         return with_etag(Response(s.RiskOutput(state).data), state.stream_version)
 
 
-class RiskTierDecisionApi(APIView):
+class RiskTierDecisionApi(IdempotentCommands, APIView):
     @extend_schema(
         request=s.RiskTierInput,
         responses={200: s.RiskOutput, **problems(400, 404, 409, 412, 413, 422)},
@@ -81,7 +81,7 @@ def _risk_change(command, summary: str) -> type[APIView]:
     """A view that suspends or reinstates a model: the same body, reply and problems, and
     the command it calls."""
 
-    class RiskChangeApi(APIView):
+    class RiskChangeApi(IdempotentCommands, APIView):
         @extend_schema(
             request=s.SuspensionInput,
             responses={200: s.RiskOutput, **problems(400, 404, 409, 413, 422)},

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.idempotency import IdempotentCommands
 from api.params import ALIAS, AS_OF, IF_MATCH, MODEL_NAME, as_of, problems
 from api.preconditions import expected_version
 from api.registry import serializers as s
@@ -31,7 +32,7 @@ class AliasCollectionApi(APIView):
         return _with_etag(Response(s.AliasOutput(aliases, many=True).data), state.stream_version)
 
 
-class AliasApi(APIView):
+class AliasApi(IdempotentCommands, APIView):
     """Read, point an alias at a version, or remove it. `production` is reserved."""
 
     @extend_schema(

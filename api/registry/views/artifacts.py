@@ -9,17 +9,18 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.errors import LengthRequired
-from api.idempotency import idempotency_key
+from api.idempotency import IdempotentCommands, idempotency_key
 from api.params import AS_OF, IDEMPOTENCY_KEY, MODEL_NAME, NUMBER, as_of, problems
 from api.registry import serializers as s
 from api.registry.views.common import _actor, _with_etag
+from approvals import queries as approval_queries
 from registry import commands, queries
 
 
@@ -57,10 +58,12 @@ class ArtifactApi(APIView):
     )
     def get(self, request: Request, name: str, number: int) -> Response:
         version = queries.get_version(name, number, **as_of(request).query)
+        if not approval_queries.party_to(request.user, version.model_id):
+            raise NotFound("no artifact record for this version")
         return _with_etag(Response(s.ArtifactOutput(version).data), version.stream_version)
 
 
-class ArtifactUploadUrlApi(APIView):
+class ArtifactUploadUrlApi(IdempotentCommands, APIView):
     """A presigned URL to PUT the artifact to (S3, or this service for the local store)."""
 
     @extend_schema(
@@ -94,7 +97,7 @@ class ArtifactUploadUrlApi(APIView):
         return _with_etag(response, version.stream_version)
 
 
-class ArtifactVerifyApi(APIView):
+class ArtifactVerifyApi(IdempotentCommands, APIView):
     """Check the uploaded bytes against the declared size and sha256, and record the result."""
 
     @extend_schema(
@@ -113,7 +116,7 @@ class ArtifactVerifyApi(APIView):
         return _with_etag(Response(s.ArtifactOutput(version).data), version.stream_version)
 
 
-class ArtifactContentApi(APIView):
+class ArtifactContentApi(IdempotentCommands, APIView):
     """A small artifact sent in the request body, stored and verified in one step."""
 
     parser_classes = [OctetStreamParser]

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from api.filters import StrictFilterSet, StrictOrderingFilter, TimestampFilter
 from api.history import EventHistoryApi, history_schema
-from api.idempotency import idempotency_key
+from api.idempotency import IdempotentCommands, idempotency_key
 from api.params import AS_OF, IDEMPOTENCY_KEY, NUMBER, as_of, problems
 from api.registry import serializers as s
 from api.registry.views.common import _actor, _with_etag
@@ -28,7 +28,7 @@ from registry.models import Dataset, DatasetVersion
         responses={200: s.DatasetOutput(many=True), **problems(400)}, summary="List datasets"
     )
 )
-class DatasetCollectionApi(ListAPIView):
+class DatasetCollectionApi(IdempotentCommands, ListAPIView):
     """List and register datasets."""
 
     serializer_class = s.DatasetOutput
@@ -102,7 +102,7 @@ class DatasetVersionFilter(StrictFilterSet):
         summary="List a dataset's versions",
     )
 )
-class DatasetVersionCollectionApi(ListAPIView):
+class DatasetVersionCollectionApi(IdempotentCommands, ListAPIView):
     """List and create versions of a dataset; the list filters, searches and orders like the
     other registry lists."""
 

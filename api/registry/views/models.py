@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from api.filters import StrictFilterSet, StrictOrderingFilter
 from api.history import EventHistoryApi, history_schema
-from api.idempotency import idempotency_key
+from api.idempotency import IdempotentCommands, idempotency_key
 from api.params import AS_OF, IDEMPOTENCY_KEY, IF_MATCH, MODEL_NAME, as_of, problems
 from api.preconditions import expected_version
 from api.registry import serializers as s
@@ -55,7 +55,7 @@ class ModelFilter(StrictFilterSet):
         responses={200: s.ModelOutput(many=True), **problems(400)}, summary="List models"
     )
 )
-class ModelCollectionApi(ListAPIView):
+class ModelCollectionApi(IdempotentCommands, ListAPIView):
     """List and register models."""
 
     serializer_class = s.ModelOutput
@@ -93,7 +93,7 @@ class ModelCollectionApi(ListAPIView):
         )
 
 
-class ModelApi(APIView):
+class ModelApi(IdempotentCommands, APIView):
     """One model: read (also as of a time or position) and change."""
 
     @extend_schema(

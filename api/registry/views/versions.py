@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from api.filters import StrictFilterSet, StrictOrderingFilter
 from api.history import EventHistoryApi, history_schema
-from api.idempotency import idempotency_key
+from api.idempotency import IdempotentCommands, idempotency_key
 from api.params import AS_OF, IDEMPOTENCY_KEY, IF_MATCH, MODEL_NAME, NUMBER, as_of, problems
 from api.preconditions import expected_version
 from api.registry import serializers as s
@@ -40,7 +40,7 @@ class VersionFilter(StrictFilterSet):
         summary="List a model's versions",
     )
 )
-class ModelVersionCollectionApi(ListAPIView):
+class ModelVersionCollectionApi(IdempotentCommands, ListAPIView):
     """List and create versions of a model."""
 
     serializer_class = s.VersionOutput
@@ -78,7 +78,7 @@ class ModelVersionCollectionApi(ListAPIView):
         return _with_etag(response, version.stream_version)
 
 
-class ModelVersionApi(APIView):
+class ModelVersionApi(IdempotentCommands, APIView):
     """One model version: read (also as of) and change description, tags or status."""
 
     @extend_schema(
@@ -88,7 +88,8 @@ class ModelVersionApi(APIView):
     )
     def get(self, request: Request, name: str, number: int) -> Response:
         version = queries.get_version(name, number, **as_of(request).query)
-        return _with_etag(Response(s.VersionOutput(version).data), version.stream_version)
+        body = s.VersionOutput(version, context={"request": request}).data
+        return _with_etag(Response(body), version.stream_version)
 
     @extend_schema(
         request=s.VersionUpdateInput,
