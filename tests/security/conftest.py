@@ -1,0 +1,3 @@
+"""The red-team suite's personas: the governance workflow's cast and a real evidence store."""
+
+from tests.approvals.conftest import cast, evidence_store  # noqa: F401
