@@ -29,7 +29,7 @@ from approvals.errors import (
     RequestAlreadyOpen,
     RequestClosed,
 )
-from approvals.gate import still_counts
+from approvals.gate import request_parties, still_counts
 from approvals.models import ApprovalRequest
 from approvals.notices import notify
 from approvals.state import ACTIVE, CLOSED, DECISIONS, TARGETS, Decision, RequestState
@@ -53,7 +53,6 @@ from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
 from governance import policy
 from governance.errors import RiskTierMissing
-from governance.permissions import version_parties
 from governance.queries import current_policy
 from governance.streams import load_evidence, load_risk
 from registry import permissions
@@ -198,7 +197,7 @@ def record_decision(
     members = board_by_name(board).members
     if user is None or user.pk not in members:
         raise NotBoardMember(f"only members of the {board} board decide for it")
-    parties = version_parties(state.model_id, state.version_id, requesters=(state.requester_id,))
+    parties = request_parties(state)
     violated = parties.violation(user.pk)
     if violated is not None:
         raise SeparationOfDuties(violated, SOD_REVIEW_DETAILS[violated])
@@ -232,13 +231,13 @@ def record_decision(
             *state.decisions,
             _pending_decision(recorded, seq=stream_version + 1, now=now),
         )
-        have = rules.tally(decided, state.boards, evidence.stream_version, still_counts(state))
+        counts = still_counts(state, parties)
+        have = rules.tally(decided, state.boards, evidence.stream_version, counts)
         complete = all(evidence.satisfied(k, now) for k in state.required_evidence)
         regrant = (
             state.status != "approved" or state.granted_evidence_version != evidence.stream_version
         )
         if rules.quorum_met(have, state.boards) and complete and regrant:
-            counts = still_counts(state)
             approving = [
                 d
                 for d in rules.latest_decisions(decided).values()
@@ -338,7 +337,7 @@ def reinstate_approval(
         raise NotSuspended("the approval is not suspended")
     require_lift(
         actor.account,
-        version_parties(state.model_id, state.version_id, requesters=(state.requester_id,)),
+        request_parties(state),
         last_actor(state.id, ev.ApprovalSuspended.event_type),
     )
     store.append(

@@ -16,6 +16,7 @@ from approvals.models import ApprovalRequest
 from approvals.state import RequestState
 from approvals.streams import load_request
 from boards.queries import members_by_board
+from boards.rules import Parties
 from core import clock
 from governance import policy
 from governance.permissions import version_parties
@@ -24,12 +25,15 @@ from governance.streams import load_evidence, load_risk
 from registry.streams import load_version_by_number
 
 
-def still_counts(request: RequestState) -> rules.Eligible:
+def request_parties(request: RequestState) -> Parties:
+    """Who is not independent of the request's version, as of now."""
+    return version_parties(request.model_id, request.version_id, requesters=(request.requester_id,))
+
+
+def still_counts(request: RequestState, parties: Parties | None = None) -> rules.Eligible:
     """Whether an approval given on the request still counts, as of now: its reviewer sits on
-    the board and is independent of the model and the version."""
-    parties = version_parties(
-        request.model_id, request.version_id, requesters=(request.requester_id,)
-    )
+    the board and is independent of the model and the version (`parties`, when known)."""
+    parties = parties or request_parties(request)
     members = members_by_board(request.boards)
     return lambda board, reviewer: (
         reviewer in members.get(board, frozenset()) and parties.independent(reviewer)

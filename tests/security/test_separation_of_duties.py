@@ -306,8 +306,10 @@ def test_the_gate_stops_counting_a_reviewer_who_left_the_board(cast, evidence_st
     after = gate(cast.owner, name)
     assert after["allowed"] is False
     assert after["quorum"] == {"needed": 1, "have": 0}
+    assert after["reasons"] == ["quorum_not_met", "approvals_not_counted"]
     body = problem(to_production(cast.owner, name), 409, "promotion_blocked")
-    assert "quorum_not_met" in body["reasons"]
+    assert body["reasons"] == ["quorum_not_met", "approvals_not_counted"]
+    assert approval_streams.load_request(request.id).status == "approved"
 
 
 def test_the_gate_stops_counting_a_reviewer_who_joined_the_owning_team(cast, evidence_store, team):
