@@ -46,7 +46,6 @@ from governance.queries import current_policy
 from governance.rules import INCIDENT_BOARDS
 from governance.state import IncidentState
 from governance.streams import finding_stream_id, load_incident, load_risk
-from registry import permissions
 from registry.streams import load_model
 
 NOTIFY_TASK = "governance.notify_incident"
@@ -83,7 +82,7 @@ def _require_reporter(actor: Actor, model: Any) -> None:
     user = actor.account
     if user is not None and (
         user.is_superuser
-        or permissions.is_member(user, model.team)
+        or user.pk in board_queries.owner_ids(model.id)
         or user.has_perm(OFFICER_PERM)
         or _on_boards(user, ["model-risk"])
     ):

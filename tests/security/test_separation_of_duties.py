@@ -10,6 +10,7 @@ Each refusal is a 403 problem+json with a sod_* code, and appends nothing."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from boards import commands as board_commands
 from core import clock
 from eventstore.models import Event
 from governance import commands as governance
+from registry import commands as registry
 from tests.approvals.conftest import (
     INTAKE,
     actor_of,
@@ -358,6 +360,27 @@ def test_an_author_who_left_the_team_cannot_approve_through_the_api_or_the_admin
     assert page.status_code == 200
     assert b"sod_author" in page.content
     assert appended_since(before) == []
+
+
+def test_whoever_stored_the_versions_artifact_is_its_author_and_cannot_approve(
+    cast, evidence_store, team
+):
+    name, _, version, request = low_request(cast, evidence_store, "sod-artifact")
+    uploader = make_user("una-uploader", team)
+    weights = b"weights stored by una"
+    registry.upload_artifact(
+        actor=actor_of(uploader),
+        version_id=version.id,
+        filename="model.bin",
+        size=len(weights),
+        sha256=hashlib.sha256(weights).hexdigest(),
+        data=weights,
+    )
+    uploader.groups.remove(team)
+    seat(cast, "model-risk", uploader)
+    before = last_position()
+    refused(decide(uploader, request.id, "model-risk"), "sod_author", before)
+    assert gate(cast.owner, name)["quorum"]["have"] == 0
 
 
 # -- waivers, findings, tiers ----------------------------------------------------------------
