@@ -325,6 +325,32 @@ def test_the_gate_stops_counting_a_reviewer_who_joined_the_owning_team(cast, evi
     problem(to_production(cast.owner, name), 409, "promotion_blocked")
 
 
+def test_an_approval_whose_reviewer_joined_the_owning_team_does_not_complete_the_quorum(
+    cast, evidence_store, team
+):
+    name = unique_name("sod-grant")
+    model, _ = governed_version(cast, evidence_store, "high", name)
+    request = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
+    raj = cast.reviewer("model-risk", 1)
+    assert decide(raj, request.id, "model-risk").status_code == 201
+    raj.groups.add(team)  # the admin's user page: no event
+    for user, board in (
+        (cast.reviewer("model-risk", 2), "model-risk"),
+        (cast.reviewer("legal"), "legal"),
+        (cast.reviewer("ethics"), "ethics"),
+    ):
+        assert decide(user, request.id, board).status_code == 201
+    assert approval_streams.load_request(request.id).status == "open"
+    assert gate(cast.owner, name)["reasons"] == [
+        "request_open",
+        "quorum_not_met",
+        "approvals_not_counted",
+    ]
+    raj.groups.remove(team)
+    assert decide(cast.reviewer("model-risk", 0), request.id, "model-risk").status_code == 201
+    assert approval_streams.load_request(request.id).status == "approved"
+
+
 def test_one_person_approving_under_two_boards_counts_once(cast, evidence_store):
     name = unique_name("sod-twice")
     model, _ = governed_version(cast, evidence_store, "high", name)
