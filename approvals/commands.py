@@ -29,13 +29,20 @@ from approvals.errors import (
     RequestAlreadyOpen,
     RequestClosed,
 )
+from approvals.gate import request_parties, still_counts
 from approvals.models import ApprovalRequest
 from approvals.notices import notify
 from approvals.state import ACTIVE, CLOSED, DECISIONS, TARGETS, Decision, RequestState
 from approvals.streams import load_request
 from boards.errors import NotBoardMember, SeparationOfDuties
-from boards.permissions import require_review_board
-from boards.queries import author_ids, board_by_name, board_group_name, board_members, owner_ids
+from boards.permissions import require_lift, require_review_board
+from boards.queries import (
+    board_by_name,
+    board_group_name,
+    board_members,
+    last_actor,
+    owner_ids,
+)
 from core import clock
 from core.actors import Actor
 from core.errors import InvalidInput, Unprocessable
@@ -50,9 +57,15 @@ from governance.queries import current_policy
 from governance.streams import load_evidence, load_risk
 from registry import permissions
 from registry.errors import InvalidTransition, ModelVersionNotFound
-from registry.streams import load_model, load_version, load_version_by_number
+from registry.streams import load_model, load_version_by_number
 
 REQUEST_VIEW_PERM = "approvals.view_approvalrequest"
+# What a reviewer refused by separation of duties is told, by the rule's code.
+SOD_REVIEW_DETAILS = {
+    "sod_requester": "the requester cannot review their own request",
+    "sod_owner": "the model's owners cannot review it",
+    "sod_author": "the version's authors cannot review it",
+}
 MAX_CONDITIONS = 20
 TEXT_LIMIT = 5000  # notes, rationales and reasons
 
@@ -184,21 +197,10 @@ def record_decision(
     members = board_by_name(board).members
     if user is None or user.pk not in members:
         raise NotBoardMember(f"only members of the {board} board decide for it")
-    model = load_model(state.model_id)
-    version = load_version(state.version_id)
-    violated = rules.separation_of_duties(
-        user.pk,
-        requester_id=state.requester_id,
-        owner_ids=owner_ids(model.team),
-        author_ids=author_ids(version),
-    )
+    parties = request_parties(state)
+    violated = parties.violation(user.pk)
     if violated is not None:
-        detail = {
-            "sod_requester": "the requester cannot review their own request",
-            "sod_owner": "the model's owners cannot review it",
-            "sod_author": "the version's authors cannot review it",
-        }[violated]
-        raise SeparationOfDuties(violated, detail)
+        raise SeparationOfDuties(violated, SOD_REVIEW_DETAILS[violated])
     evidence = load_evidence(state.version_id)
     previous = rules.latest_decisions(state.decisions).get((board, user.pk))
     if (
@@ -229,7 +231,8 @@ def record_decision(
             *state.decisions,
             _pending_decision(recorded, seq=stream_version + 1, now=now),
         )
-        have = rules.tally(decided, state.boards, evidence.stream_version)
+        counts = still_counts(state, parties)
+        have = rules.tally(decided, state.boards, evidence.stream_version, counts)
         complete = all(evidence.satisfied(k, now) for k in state.required_evidence)
         regrant = (
             state.status != "approved" or state.granted_evidence_version != evidence.stream_version
@@ -238,7 +241,9 @@ def record_decision(
             approving = [
                 d
                 for d in rules.latest_decisions(decided).values()
-                if d.decision == "approve" and d.evidence_version == evidence.stream_version
+                if d.decision == "approve"
+                and d.evidence_version == evidence.stream_version
+                and counts(d.board, d.reviewer_id)
             ]
             granted_conditions = sorted({c for d in approving for c in d.conditions})
             events.append(
@@ -286,9 +291,7 @@ def withdraw_request(
     state = load_request(request_id)
     model = load_model(state.model_id)
     user = actor.account
-    if user is None or not (
-        user.pk == state.requester_id or permissions.is_member(user, model.team)
-    ):
+    if user is None or not (user.pk == state.requester_id or user.pk in owner_ids(model.id)):
         raise NotRequester("only the requester or the model's owners can withdraw it")
     if state.status in CLOSED:
         raise RequestClosed(f"the request is {state.status}")
@@ -324,11 +327,19 @@ def suspend_approval(
 def reinstate_approval(
     *, actor: Actor, request_id: str, reason: str, idempotency_key: str | None = None
 ) -> RequestState:
+    """Lift a suspension: a member of the model-risk board who is independent of the model
+    (not a requester, an owner or an author of the version) and is not the one who suspended
+    it (separation of duties, 403 sod_*)."""
     reason = clean_text(reason, "reason", TEXT_LIMIT, required=True)
     require_review_board(actor)
     state = load_request(request_id)
     if not state.suspended:
         raise NotSuspended("the approval is not suspended")
+    require_lift(
+        actor.account,
+        request_parties(state),
+        last_actor(state.id, ev.ApprovalSuspended.event_type),
+    )
     store.append(
         StreamRef(uuid.UUID(state.id), ev.REQUEST),
         state.stream_version,

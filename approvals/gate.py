@@ -1,6 +1,10 @@
 """The promotion gate: a version reaches production (status deployed, or the `production`
 alias) only with a complete, unexpired, unsuspended approval. The registry calls
-require_promotion; the API and the admin show assess_promotion."""
+require_promotion; the API and the admin show assess_promotion.
+
+An approval counts only while its reviewer sits on the board and is independent of the model
+(not a requester, an owner or an author), judged against memberships as of now: a reviewer
+who left the board, or joined the owning team in the admin (no event), no longer counts."""
 
 from __future__ import annotations
 
@@ -9,12 +13,31 @@ from typing import Any
 from approvals import rules
 from approvals.errors import PromotionBlocked
 from approvals.models import ApprovalRequest
+from approvals.state import RequestState
 from approvals.streams import load_request
+from boards.queries import members_by_board
+from boards.rules import Parties
 from core import clock
 from governance import policy
+from governance.permissions import version_parties
 from governance.queries import current_policy
 from governance.streams import load_evidence, load_risk
 from registry.streams import load_version_by_number
+
+
+def request_parties(request: RequestState) -> Parties:
+    """Who is not independent of the request's version, as of now."""
+    return version_parties(request.model_id, request.version_id, requesters=(request.requester_id,))
+
+
+def still_counts(request: RequestState, parties: Parties | None = None) -> rules.Eligible:
+    """Whether an approval given on the request still counts, as of now: its reviewer sits on
+    the board and is independent of the model and the version (`parties`, when known)."""
+    parties = parties or request_parties(request)
+    members = members_by_board(request.boards)
+    return lambda board, reviewer: (
+        reviewer in members.get(board, frozenset()) and parties.independent(reviewer)
+    )
 
 
 def assess_promotion(*, model_id: str, number: int, target: str = "production") -> rules.Assessment:
@@ -47,6 +70,7 @@ def assess_promotion(*, model_id: str, number: int, target: str = "production") 
         evidence_version=evidence.stream_version,
         now=now,
         model_suspended=risk.suspended,
+        eligible=still_counts(request) if request is not None else None,
     )
     if not risk.tier and request is None:
         assessment.reasons.insert(0, "risk_tier_missing")

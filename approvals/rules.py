@@ -58,28 +58,58 @@ def match_quorum(
     return {board: sorted(people) for board, people in holders.items()}
 
 
+# Whether an approval for a board by a reviewer still counts (board, reviewer id): the
+# reviewer sits on the board and is independent of the model, as of now.
+Eligible = Callable[[str, int], bool]
+
+
 def current_approvals(
-    decisions: Iterable[Decision], boards: dict[str, int], evidence_version: int
+    decisions: Iterable[Decision],
+    boards: dict[str, int],
+    evidence_version: int,
+    eligible: Eligible | None = None,
 ) -> dict[str, set[int]]:
-    """Per board, the people whose last word for it is an approval on the current evidence."""
+    """Per board, the people whose last word for it is an approval on the current evidence
+    (and who are `eligible` still, when given)."""
     approving: dict[str, set[int]] = {board: set() for board in boards}
     for decision in latest_decisions(decisions).values():
         if (
             decision.decision == "approve"
             and decision.board in approving
             and decision.evidence_version == evidence_version
+            and (eligible is None or eligible(decision.board, decision.reviewer_id))
         ):
             approving[decision.board].add(decision.reviewer_id)
     return approving
 
 
+def not_counted(
+    decisions: Iterable[Decision],
+    boards: dict[str, int],
+    evidence_version: int,
+    eligible: Eligible,
+) -> list[tuple[str, int]]:
+    """(board, reviewer) of the approvals on the current evidence that no longer count: the
+    reviewer left the board or is no longer independent of the model."""
+    given = current_approvals(decisions, boards, evidence_version)
+    return [
+        (board, person)
+        for board in sorted(given, key=_board_rank)
+        for person in sorted(given[board])
+        if not eligible(board, person)
+    ]
+
+
 def tally(
-    decisions: Iterable[Decision], boards: dict[str, int], evidence_version: int
+    decisions: Iterable[Decision],
+    boards: dict[str, int],
+    evidence_version: int,
+    eligible: Eligible | None = None,
 ) -> dict[str, int]:
-    """Approvals per board that count: given on the current evidence, each person counted
-    once, on the board a maximum matching of people to board seats puts them (never more than
-    the board's quorum)."""
-    matched = match_quorum(current_approvals(decisions, boards, evidence_version), boards)
+    """Approvals per board that count: given on the current evidence by a reviewer who is
+    `eligible` still, each person counted once, on the board a maximum matching of people to
+    board seats puts them (never more than the board's quorum)."""
+    matched = match_quorum(current_approvals(decisions, boards, evidence_version, eligible), boards)
     return {board: len(matched.get(board, ())) for board in boards}
 
 
@@ -144,14 +174,22 @@ def assess(
     evidence_version: int,
     now: datetime,
     model_suspended: bool,
+    eligible: Eligible | None = None,
 ) -> Assessment:
     """Everything a promotion needs, checked against the request (which carries the policy in
-    force when it was made) or, without a request, against the current policy."""
+    force when it was made) or, without a request, against the current policy. `eligible`
+    says whether an approval still counts (its reviewer on the board, independent of the
+    model, as of now); an approval that no longer does is named in the reasons."""
     if request is not None:
         required_evidence, boards = request.required_evidence, request.boards
         tier = request.tier
     missing = [kind for kind in required_evidence if not evidence_satisfied(kind)]
-    have = tally(request.decisions, boards, evidence_version) if request else {}
+    have = tally(request.decisions, boards, evidence_version, eligible) if request else {}
+    discounted = (
+        not_counted(request.decisions, boards, evidence_version, eligible)
+        if request is not None and eligible is not None
+        else []
+    )
     ordered = sorted(boards.items(), key=lambda item: _board_rank(item[0]))
     counts = [BoardCount(b, n, have.get(b, 0)) for b, n in ordered]
     reasons: list[str] = []
@@ -164,6 +202,8 @@ def assess(
         reasons.append("evidence_missing")
     if any(c.have < c.needed for c in counts):
         reasons.append("quorum_not_met")
+        if discounted:
+            reasons.append("approvals_not_counted")
     expired = bool(request and request.expires_at is not None and request.expires_at <= now)
     if expired:
         reasons.append("approval_expired")

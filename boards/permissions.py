@@ -1,13 +1,14 @@
 """Who may change boards and act for the review board: board administrators, and the
-model-risk board's members and its chair."""
+model-risk board's members and its chair; and separation of duties, the refusal of anyone who
+is not independent of the model decided on (boards.rules.Parties)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from boards.errors import NotBoardAdmin, NotBoardChair, NotBoardMember
+from boards.errors import NotBoardAdmin, NotBoardChair, NotBoardMember, SeparationOfDuties
 from boards.queries import board_by_name
-from boards.rules import REVIEW_BOARD
+from boards.rules import REVIEW_BOARD, SOD_DETAILS, Parties, lift_violation
 from boards.state import BoardState
 from core.actors import Actor
 
@@ -37,3 +38,18 @@ def require_review_board(actor: Actor, *, chair: bool = False) -> BoardState:
     if not chair and user.pk not in board.members and not user.is_superuser:
         raise NotBoardMember(f"only members of the {REVIEW_BOARD} board may do this")
     return board
+
+
+def require_independent(user: Any, parties: Parties, detail: str | None = None) -> None:
+    """SeparationOfDuties (403, the rule's sod_* code) unless the user is independent of the
+    model: not a requester, an owner or an author. Superusers are no exception."""
+    violated = parties.violation(getattr(user, "pk", None))
+    if violated is not None:
+        raise SeparationOfDuties(violated, detail or SOD_DETAILS[violated])
+
+
+def require_lift(user: Any, parties: Parties, suspended_by: int | None) -> None:
+    """Who lifts a suspension: someone independent of the model, other than its suspender."""
+    violated = lift_violation(getattr(user, "pk", None), parties, suspended_by)
+    if violated is not None:
+        raise SeparationOfDuties(violated, f"lifting this suspension: {SOD_DETAILS[violated]}")

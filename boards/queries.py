@@ -3,15 +3,22 @@ members and chairs, who sits on which board, a model's owners and a version's au
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db.models import Q
+from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from boards.errors import BoardNotFound
 from boards.models import Board
+from boards.rules import VERSION_AUTHORING, Parties, user_id_of
 from boards.state import BoardState
 from boards.streams import load_board
+from eventstore.models import Event
+from registry.models import RegisteredModel
+from registry.permissions import MODEL_PERMS
 
 
 def board_group_name(board: str) -> str:
@@ -61,12 +68,103 @@ def is_member(user: Any, boards: Iterable[str] | None = None) -> bool:
     return rows.exists()
 
 
-def owner_ids(team: str) -> list[int]:
-    """Ids of the members of a team: a model's owners, when it is the model's team."""
-    return list(get_user_model().objects.filter(groups__name=team).values_list("pk", flat=True))
+def members_by_board(boards: Iterable[str]) -> dict[str, frozenset[int]]:
+    """Each named board's members as of now (a board that does not exist has none)."""
+    names = list(boards)
+    found = dict(Board.objects.filter(name__in=names).values_list("name", "members"))
+    return {name: frozenset(found.get(name) or ()) for name in names}
 
 
-def author_ids(version: Any) -> list[int]:
-    """The version's author as a user id; none when the system created it."""
-    ref = version.created_by or ""
-    return [int(ref.removeprefix("user:"))] if ref.startswith("user:") else []
+# The grant that makes a group a model's owner: the change permission on the model.
+CHANGE_MODEL = MODEL_PERMS[0].split(".", 1)[1]
+
+
+def owner_group_ids(model_id: str | uuid.UUID) -> list[int]:
+    """Ids of the groups holding the change grant on the model (its owning team), by id: a
+    group's name can change in the admin, its grants stay with its id."""
+    grants = GroupObjectPermission.objects.filter(
+        content_type__app_label=RegisteredModel._meta.app_label,
+        content_type__model=RegisteredModel._meta.model_name,
+        permission__codename=CHANGE_MODEL,
+        object_pk=str(model_id),
+    )
+    return sorted(set(grants.values_list("group_id", flat=True)))
+
+
+def owner_ids(model_id: str | uuid.UUID) -> list[int]:
+    """Ids of a model's owners as of now: the members of the groups holding its change grant,
+    and anyone granted it directly. Memberships changed in the admin (no event) count."""
+    direct = UserObjectPermission.objects.filter(
+        content_type__app_label=RegisteredModel._meta.app_label,
+        content_type__model=RegisteredModel._meta.model_name,
+        permission__codename=CHANGE_MODEL,
+        object_pk=str(model_id),
+    ).values("user_id")
+    users = get_user_model().objects.filter(
+        Q(groups__in=owner_group_ids(model_id)) | Q(pk__in=direct)
+    )
+    return sorted(set(users.values_list("pk", flat=True)))
+
+
+def stream_authors(
+    stream_ids: Iterable[str | uuid.UUID], types: Iterable[str] = VERSION_AUTHORING
+) -> list[int]:
+    """The users who appended events of `types` to any of the streams (their actors)."""
+    ids = [uuid.UUID(str(s)) for s in stream_ids]
+    if not ids:
+        return []
+    actors = (
+        Event.objects.filter(stream_id__in=ids, type__in=list(types))
+        .values_list("metadata__actor", flat=True)
+        .distinct()
+    )
+    return sorted({user for user in map(user_id_of, actors) if user is not None})
+
+
+# The kind registry's StreamLinked gives an approval request's stream on its version's stream.
+APPROVAL_REQUEST_LINK = "approval_request"
+
+
+def requester_ids(version_ids: Iterable[str | uuid.UUID]) -> list[int]:
+    """Who asked for an approval of the versions, on any of their requests (each request's
+    stream is linked on its version's stream; its opening event names the requester)."""
+    linked = Event.objects.filter(
+        stream_id__in=[uuid.UUID(str(v)) for v in version_ids],
+        type="registry.StreamLinked",
+        data__kind=APPROVAL_REQUEST_LINK,
+    ).values_list("data__stream_id", flat=True)
+    requests = [uuid.UUID(s) for s in linked]
+    if not requests:
+        return []
+    opened = Event.objects.filter(stream_id__in=requests, version=1).values_list(
+        "data__requester_id", flat=True
+    )
+    return sorted({int(r) for r in opened if isinstance(r, int)})
+
+
+def last_actor(stream_id: str | uuid.UUID, event_type: str) -> int | None:
+    """The user who appended the stream's newest event of `event_type` (None: the system)."""
+    ref = (
+        Event.objects.filter(stream_id=uuid.UUID(str(stream_id)), type=event_type)
+        .order_by("-version")
+        .values_list("metadata__actor", flat=True)
+        .first()
+    )
+    return user_id_of(ref)
+
+
+def parties(
+    model_id: str | uuid.UUID,
+    *,
+    author_streams: Iterable[str | uuid.UUID] = (),
+    author_types: Iterable[str] = VERSION_AUTHORING,
+    requesters: Iterable[int] = (),
+) -> Parties:
+    """Who is not independent of the model, as of now: `requesters`, the owners (by the group
+    id holding the change grant) and the authors of `author_streams` (events of
+    `author_types`). governance.queries names the streams of a version or a model."""
+    return Parties(
+        requesters=frozenset(requesters),
+        owners=frozenset(owner_ids(model_id)),
+        authors=frozenset(stream_authors(author_streams, author_types)),
+    )

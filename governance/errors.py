@@ -50,11 +50,6 @@ class OverrideNeedsReason(InvalidInput):
     title = "Overriding the proposed tier needs a reason"
 
 
-class RiskSeparationOfDuties(PermissionDenied):
-    code = "sod_owner"
-    title = "The model's owners cannot set its risk tier"
-
-
 class AlreadySuspended(Conflict):
     code = "already_suspended"
     title = "The model is already suspended"

@@ -48,7 +48,7 @@ def finding_opened(
     derived from what opened it (`source_id`), so the same failed check never opens two.
     Without a version, the finding concerns the model as a whole."""
     finding_id = finding_stream_id(source_id)
-    recipients = sorted(set(owner_ids(model.team)) | set(board_members(boards)))
+    recipients = sorted(set(owner_ids(model.id)) | set(board_members(boards)))
     effects = (
         (
             SideEffect(

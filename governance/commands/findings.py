@@ -8,8 +8,8 @@ import uuid
 from typing import Any
 
 from boards import queries as board_queries
-from boards import rules as board_rules
-from boards.errors import NotBoardMember, SeparationOfDuties
+from boards.errors import NotBoardMember
+from boards.permissions import require_independent as require_independent_of
 from core.actors import Actor
 from core.text import shaped_text
 from eventstore import store
@@ -18,23 +18,21 @@ from eventstore.types import ConcurrencyConflict, StreamRef
 from governance import events as ev
 from governance import rules
 from governance.errors import FindingClosed
+from governance.permissions import model_parties, version_parties
 from governance.state import FindingState
 from governance.streams import load_finding
-from registry.streams import load_version
+from registry.streams import load_model
 
 
-def require_independent(user: Any, owner_team: str, version_id: str | None, detail: str) -> None:
-    """Separation of duties for whoever checks a model's own conduct: not one of its owners,
-    nor an author of the version concerned (if any)."""
-    authors = board_queries.author_ids(load_version(version_id)) if version_id else []
-    violated = board_rules.separation_of_duties(
-        user.pk,
-        requester_id=-1,
-        owner_ids=board_queries.owner_ids(owner_team),
-        author_ids=authors,
-    )
-    if violated is not None:
-        raise SeparationOfDuties(violated, detail)
+def require_independent(user: Any, model_id: str, version_id: str | None, detail: str) -> None:
+    """Separation of duties for whoever checks a model's own conduct: not one of its owners
+    (as of now, by the group holding its change grant), nor a requester or an author of the
+    version concerned, or of any of the model's versions when none is named."""
+    if version_id:
+        parties = version_parties(model_id, version_id)
+    else:
+        parties = model_parties(model_id, load_model(model_id).versions.values())
+    require_independent_of(user, parties, detail)
 
 
 def close_finding(
@@ -57,7 +55,7 @@ def close_finding(
     if user is None or not board_queries.is_member(user, state.boards):
         raise NotBoardMember(f"only members of {', '.join(state.boards)} close this finding")
     require_independent(
-        user, state.owner_team, state.version_id, "the model's owners and authors cannot close it"
+        user, state.model_id, state.version_id, "the model's owners and authors cannot close it"
     )
     if expected_version is not None and expected_version != state.stream_version:
         raise ConcurrencyConflict(uuid.UUID(state.id), expected_version, state.stream_version)

@@ -46,7 +46,6 @@ from governance.queries import current_policy
 from governance.rules import INCIDENT_BOARDS
 from governance.state import IncidentState
 from governance.streams import finding_stream_id, load_incident, load_risk
-from registry import permissions
 from registry.streams import load_model
 
 NOTIFY_TASK = "governance.notify_incident"
@@ -55,11 +54,10 @@ NOTIFY_TASK = "governance.notify_incident"
 # -- who hears about it and who may act --------------------------------------------------
 
 
-def _recipients(owner_team: str, *, officers: bool = False) -> list[int]:
-    """The model's team and the incident boards; the model-risk officers too when overdue."""
-    ids = set(board_queries.owner_ids(owner_team)) | set(
-        board_queries.board_members(INCIDENT_BOARDS)
-    )
+def _recipients(model_id: str, *, officers: bool = False) -> list[int]:
+    """The model's owners (its team, by the group holding its change grant) and the incident
+    boards; the model-risk officers too when overdue."""
+    ids = set(board_queries.owner_ids(model_id)) | set(board_queries.board_members(INCIDENT_BOARDS))
     if officers:
         ids |= set(risk_officers())
     return sorted(ids)
@@ -84,7 +82,7 @@ def _require_reporter(actor: Actor, model: Any) -> None:
     user = actor.account
     if user is not None and (
         user.is_superuser
-        or permissions.is_member(user, model.team)
+        or user.pk in board_queries.owner_ids(model.id)
         or user.has_perm(OFFICER_PERM)
         or _on_boards(user, ["model-risk"])
     ):
@@ -104,7 +102,7 @@ def _require_reviewer(actor: Actor, state: IncidentState) -> Any:
             " may do this"
         )
     require_independent(
-        user, state.owner_team, state.version_id, "the model's owners and authors cannot do this"
+        user, state.model_id, state.version_id, "the model's owners and authors cannot do this"
     )
     return user
 
@@ -166,7 +164,7 @@ def report_incident(
             fractions=spec["incident_reminder_fractions"],
             hours_before=spec["incident_reminder_hours_before"],
         )
-    recipients = _recipients(model.team)
+    recipients = _recipients(model.id)
     reported = ev.IncidentReported(
         model_id=model.id,
         version_id=version_id,
@@ -346,7 +344,7 @@ def advance_incident(
     assert state.deadline_at is not None
     stream = StreamRef(uuid.UUID(state.id), ev.INCIDENT)
     if art73.is_overdue(state.deadline_at, False, now):
-        recipients = _recipients(state.owner_team, officers=True)
+        recipients = _recipients(state.model_id, officers=True)
         # Recorded as of `now` (the scan's moment): the finding it opens is due from then.
         overdue = ev.IncidentReportOverdue(
             deadline_at=state.deadline_at.isoformat(),
@@ -366,7 +364,7 @@ def advance_incident(
     )
     if reminder is None:
         return None
-    recipients = _recipients(state.owner_team)
+    recipients = _recipients(state.model_id)
     store.append(
         stream,
         state.stream_version,

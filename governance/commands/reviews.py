@@ -17,8 +17,8 @@ import psycopg
 from django.db import IntegrityError, transaction
 
 from boards import queries as board_queries
-from boards import rules as board_rules
-from boards.errors import NotBoardMember, SeparationOfDuties
+from boards.errors import NotBoardMember
+from boards.permissions import require_independent
 from boards.queries import board_chairs, board_members
 from core import clock
 from core.actors import Actor
@@ -33,13 +33,13 @@ from governance.commands.common import OFFICER_PERM as OFFICER_PERM
 from governance.commands.common import repeated, risk_officers
 from governance.errors import ReviewClosed
 from governance.models import ModelRisk, PeriodicReview
+from governance.permissions import version_parties
 from governance.queries import approval_in_force, current_policy, last_granted_at
 from governance.rules import OUTCOMES as OUTCOMES
 from governance.rules import REVIEWED_STATUSES
 from governance.state import ReviewState
 from governance.streams import load_review, review_stream_id
 from registry.models import ModelVersion
-from registry.streams import load_model, load_version
 
 NOTIFY_TASK = "governance.notify_review"
 
@@ -258,16 +258,11 @@ def complete_review(
     user = actor.account
     if user is None or user.pk not in board_queries.board_by_name(board).members:
         raise NotBoardMember(f"only members of the {board} board complete its reviews")
-    model = load_model(state.model_id)
-    version = load_version(state.version_id)
-    violated = board_rules.separation_of_duties(
-        user.pk,
-        requester_id=-1,
-        owner_ids=board_queries.owner_ids(model.team),
-        author_ids=board_queries.author_ids(version),
+    require_independent(
+        user,
+        version_parties(state.model_id, state.version_id),
+        "the model's owners and authors cannot review it",
     )
-    if violated is not None:
-        raise SeparationOfDuties(violated, "the model's owners and authors cannot review it")
     if expected_version is not None and expected_version != state.stream_version:
         raise ConcurrencyConflict(uuid.UUID(state.id), expected_version, state.stream_version)
     store.require_versions(expected_versions)

@@ -1,11 +1,18 @@
 """Intake and risk tier: the owners' intake answers propose a tier, a model-risk officer
-confirms or overrides it, and suspends or reinstates the model. Load -> decide -> append."""
+confirms or overrides it, and suspends or reinstates the model. Load -> decide -> append.
+
+The officer is independent of the model (governance.permissions.model_parties): not one of its
+owners (by the group holding its change grant), nor an author of its intake answers or of any
+of its versions; a suspension is lifted by another officer than the one who suspended."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+from boards.permissions import require_independent, require_lift
+from boards.queries import last_actor
+from boards.rules import SOD_DETAILS
 from core.actors import Actor
 from core.text import shaped_text
 from eventstore import store
@@ -19,12 +26,13 @@ from governance.errors import (
     IntakeMissing,
     NotRiskOfficer,
     NotSuspended,
-    RiskSeparationOfDuties,
 )
+from governance.permissions import model_parties
 from governance.queries import current_policy
 from governance.state import RiskState
 from governance.streams import load_risk, risk_stream_id
 from registry import permissions
+from registry.state import ModelState
 from registry.streams import load_model
 
 
@@ -65,12 +73,29 @@ def record_intake(
     return load_risk(model.id)
 
 
-def _require_risk_officer(actor: Actor, model_team: str) -> None:
+RISK_DETAILS = {
+    **SOD_DETAILS,
+    "sod_owner": "the model's owners cannot decide on its risk",
+    "sod_author": "the authors of the model's intake answers or versions cannot decide on its risk",
+    "sod_requester": "the requesters of the model's approvals cannot decide on its risk",
+}
+
+
+def _require_risk_officer(actor: Actor, model: ModelState, *, lifting: bool = False) -> None:
+    """A model-risk officer independent of the model; when `lifting` a suspension, not the
+    officer who suspended it either."""
     user = actor.account
     if user is None or not (user.is_superuser or user.has_perm(OFFICER_PERM)):
         raise NotRiskOfficer("this needs a model-risk officer (governance.assign_risk_tier)")
-    if permissions.is_member(user, model_team):
-        raise RiskSeparationOfDuties("the model's owners cannot decide on its risk")
+    parties = model_parties(model.id, model.versions.values())
+    if lifting:
+        require_lift(
+            user, parties, last_actor(risk_stream_id(model.id), ev.ModelSuspended.event_type)
+        )
+        return
+    violated = parties.violation(user.pk)
+    if violated is not None:
+        require_independent(user, parties, RISK_DETAILS[violated])
 
 
 def assign_risk_tier(
@@ -86,7 +111,7 @@ def assign_risk_tier(
     model = load_model(model_id)
     rules.check_tier(tier)
     reason = shaped_text(reason, "reason", rules.OVERRIDE_REASON)
-    _require_risk_officer(actor, model.team)
+    _require_risk_officer(actor, model)
     state = load_risk(model.id)
     if not state.proposed_tier:
         raise IntakeMissing(f"model {model.name!r} has no intake answers to confirm")
@@ -118,7 +143,7 @@ def suspend_model(
     """Stop a model's use at once: the promotion gate refuses it until it is reinstated."""
     model = load_model(model_id)
     reason = shaped_text(reason, "reason", rules.REASON)
-    _require_risk_officer(actor, model.team)
+    _require_risk_officer(actor, model)
     state = load_risk(model.id)
     if state.suspended:
         raise AlreadySuspended(f"model {model.name!r} is already suspended")
@@ -136,7 +161,7 @@ def reinstate_model(
 ) -> RiskState:
     model = load_model(model_id)
     reason = shaped_text(reason, "reason", rules.REASON)
-    _require_risk_officer(actor, model.team)
+    _require_risk_officer(actor, model, lifting=True)
     state = load_risk(model.id)
     if not state.suspended:
         raise NotSuspended(f"model {model.name!r} is not suspended")

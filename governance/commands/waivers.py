@@ -1,14 +1,13 @@
-"""Waivers for missing evidence: granted by the model-risk board's chair, never an owner or
-author of the version; each expires, and is recorded as evidence. Load -> decide -> append."""
+"""Waivers for missing evidence: granted by the model-risk board's chair, never a requester,
+an owner or an author of the version; each expires, and is recorded as evidence. Load ->
+decide -> append."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from boards.errors import SeparationOfDuties
-from boards.permissions import require_review_board
-from boards.queries import author_ids, owner_ids
-from boards.rules import REVIEW_BOARD, separation_of_duties
+from boards.permissions import require_independent, require_review_board
+from boards.rules import REVIEW_BOARD
 from core import clock
 from core.actors import Actor
 from core.text import shaped_text
@@ -17,6 +16,7 @@ from eventstore.metadata import command_metadata
 from eventstore.types import StreamRef
 from governance import events as ev
 from governance import rules
+from governance.permissions import version_parties
 from governance.state import EvidenceState
 from governance.streams import evidence_stream_id, load_evidence
 from registry.streams import load_model, load_version_by_number
@@ -32,9 +32,10 @@ def grant_waiver(
     expires_at: datetime,
     idempotency_key: str | None = None,
 ) -> EvidenceState:
-    """A waiver for missing evidence: granted by the model-risk board's chair, who must not be
-    an owner or author; it expires, and it is itself recorded as evidence (so, like new
-    evidence, it voids decisions given before it: approvals' subscriber)."""
+    """A waiver for missing evidence: granted by the model-risk board's chair, who must be
+    independent of the version (not a requester of its approval, an owner or an author); it
+    expires, and it is itself recorded as evidence (so, like new evidence, it voids decisions
+    given before it: approvals' subscriber)."""
     model = load_model(model_id)
     rules.require_version_number(number, model.versions, model.name)
     version = load_version_by_number(model.id, number)
@@ -42,14 +43,12 @@ def grant_waiver(
     reason = shaped_text(reason, "reason", rules.REASON)
     rules.check_waiver_expiry(expires_at, clock.now())
     require_review_board(actor, chair=True)
-    violated = separation_of_duties(
-        actor.account.pk,
-        requester_id=-1,
-        owner_ids=owner_ids(model.team),
-        author_ids=author_ids(version),
+    require_independent(
+        actor.account,
+        version_parties(model.id, version.id),
+        "the version's requesters, the model's owners and the version's authors cannot waive"
+        " its evidence",
     )
-    if violated is not None:
-        raise SeparationOfDuties(violated, "the model's owners and authors cannot waive evidence")
     evidence = load_evidence(version.id)
     store.append(
         StreamRef(evidence_stream_id(version.id), ev.EVIDENCE),

@@ -18,7 +18,7 @@ from eventstore.models import Event
 from governance import commands as governance
 from governance import queries as governance_queries
 from governance import streams as governance_streams
-from governance.errors import OverrideNeedsReason, RiskSeparationOfDuties
+from governance.errors import OverrideNeedsReason
 from registry import commands as registry
 from registry import streams as registry_streams
 from registry.commands import VersionInput
@@ -294,10 +294,14 @@ def test_suspension_blocks_the_gate_at_once_and_reinstatement_lifts_it(cast, evi
             actor=actor_of(cast.owner), model_id=model.id, alias="production", version=1
         )
     assert blocked.value.extra["suspended"] == ["model"]
-    governance.reinstate_model(actor=officer, model_id=model.id, reason="fixed")
+    # A suspension is lifted by someone other than the one who suspended.
+    second = actor_of(make_user("omar-officer", perms=("governance.assign_risk_tier",)))
+    governance.reinstate_model(actor=second, model_id=model.id, reason="fixed")
     approvals.suspend_approval(actor=officer, request_id=request.id, reason="review overdue")
     assert gate.assess_promotion(model_id=model.id, number=1).suspended == ["approval"]
-    approvals.reinstate_approval(actor=officer, request_id=request.id, reason="reviewed")
+    approvals.reinstate_approval(
+        actor=actor_of(cast.reviewer("model-risk", 2)), request_id=request.id, reason="reviewed"
+    )
     gate.require_promotion(model_id=model.id, number=1)
 
 
@@ -310,8 +314,9 @@ def test_tier_override_needs_a_reason_and_owners_cannot_set_the_tier(cast, evide
     )
     assert (state.tier, state.proposed_tier, state.overridden) == ("high", "low", True)
     insider = make_user("ivy-insider", team, perms=("governance.assign_risk_tier",))
-    with pytest.raises(RiskSeparationOfDuties):
+    with pytest.raises(SeparationOfDuties) as refused:
         governance.assign_risk_tier(actor=actor_of(insider), model_id=model.id)
+    assert refused.value.code == "sod_owner"
 
 
 def test_a_deployed_version_whose_approval_is_voided_stays_deployed_and_opens_a_finding(

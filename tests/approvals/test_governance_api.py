@@ -231,7 +231,12 @@ def test_suspension_over_the_api_blocks_the_gate_until_reinstated(cast, evidence
     )
     assert body["suspended"] == ["approval"]
     problem(risk.post(suspension, {"reason": "again"}, format="json"), 409, "already_suspended")
-    lifted = risk.post(reinstatement, {"reason": "incident closed"}, format="json")
+    problem(
+        risk.post(reinstatement, {"reason": "my own call"}, format="json"), 403, "sod_suspender"
+    )
+    lifted = api(cast.reviewer("model-risk", 0)).post(
+        reinstatement, {"reason": "incident closed"}, format="json"
+    )
     assert lifted.status_code == 200, lifted.content
     assert lifted.json()["suspended"] is False
     assert owner.get(gate).json()["allowed"] is True

@@ -117,7 +117,9 @@ def test_governance_sees_each_approval_as_approvals_records_it_through_every_ste
         lambda: None,
         lambda: approve_high(cast, request.id),
         lambda: approvals.suspend_approval(actor=officer, request_id=request.id, reason="look"),
-        lambda: approvals.reinstate_approval(actor=officer, request_id=request.id, reason="ok"),
+        lambda: approvals.reinstate_approval(
+            actor=actor_of(cast.reviewer("model-risk", 2)), request_id=request.id, reason="ok"
+        ),
         lambda: revise_model_card(cast, evidence_store, version, b"a new card", "standing"),
         lambda: approve(cast, request.id, "legal", decision="request_changes"),
         lambda: approvals.withdraw_request(

@@ -40,7 +40,9 @@ def scenario(cast, evidence_store) -> list[str]:
     for board, index in (("model-risk", 0), ("model-risk", 1), ("legal", 0), ("ethics", 0)):
         approve(cast, request.id, board, index, conditions=[f"watch {board}"])
     approvals.suspend_approval(actor=officer, request_id=request.id, reason="incident 7")
-    approvals.reinstate_approval(actor=officer, request_id=request.id, reason="resolved")
+    approvals.reinstate_approval(
+        actor=actor_of(cast.reviewer("model-risk", 2)), request_id=request.id, reason="resolved"
+    )
     revise_model_card(cast, evidence_store, version, b"a revised card", "snap-high")
     approve(cast, request.id, "model-risk", 0)
     ids.append(request.id)

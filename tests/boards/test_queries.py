@@ -1,9 +1,8 @@
 """Reads about boards after changes through the board commands: boards by name, members and
-chairs of named boards, the boards a user sits on, a team's owners and a version's author."""
+chairs of named boards, the boards a user sits on, a model's owners (by the group holding its
+change grant) and a version's authors."""
 
 from __future__ import annotations
-
-import dataclasses
 
 import pytest
 
@@ -13,7 +12,6 @@ from boards.errors import BoardNotFound
 from boards.rules import BOARDS
 from core.actors import Actor
 from registry import commands as registry
-from registry import streams as registry_streams
 from registry.commands import VersionInput
 from tests.conftest import make_user, seed_ledger
 
@@ -90,18 +88,42 @@ def test_boards_of_and_is_member_follow_members_joining_and_leaving(admin, crew,
     assert queries.board_members(["ethics"]) == [cat.pk]
 
 
-def test_owner_ids_are_the_members_of_the_team(owner, team, outsider):
+def test_owner_ids_are_the_members_of_the_group_holding_the_models_change_grant(
+    owner, team, outsider
+):
+    from django.contrib.auth.models import Group
+
+    actor = Actor.user(owner, auth_method="token")
+    model = registry.register_model(actor=actor, name="owned", team="fraud-ml")
     second = make_user("otto-owner", team)
-    assert sorted(queries.owner_ids("fraud-ml")) == sorted([owner.pk, second.pk])
-    assert queries.owner_ids("no-such-team") == []
-    assert outsider.pk not in queries.owner_ids("fraud-ml")
+    assert queries.owner_ids(model.id) == sorted([owner.pk, second.pk])
+    assert queries.owner_group_ids(model.id) == [team.pk]
+    assert outsider.pk not in queries.owner_ids(model.id)
+    team.name = "renamed-in-the-admin"
+    team.save()
+    assert queries.owner_ids(model.id) == sorted([owner.pk, second.pk])
+    unrelated = Group.objects.create(name="fraud-ml")
+    outsider.groups.add(unrelated)
+    assert outsider.pk not in queries.owner_ids(model.id)
 
 
-def test_author_ids_name_the_user_who_created_the_version_and_no_one_for_the_system(owner):
+def test_stream_authors_are_the_users_who_wrote_the_version_and_no_one_for_the_system(owner):
     actor = Actor.user(owner, auth_method="token")
     model = registry.register_model(actor=actor, name="authored", team="fraud-ml")
     made = registry.create_model_version(actor=actor, model_id=model.id, data=VersionInput())
-    version = registry_streams.load_version(made.id)
-    assert queries.author_ids(version) == [owner.pk]
-    assert queries.author_ids(dataclasses.replace(version, created_by="system:seed")) == []
-    assert queries.author_ids(dataclasses.replace(version, created_by="")) == []
+    assert queries.stream_authors([made.id]) == [owner.pk]
+    assert queries.stream_authors([made.id], types=("registry.ModelVersionNumbered",)) == []
+    assert queries.stream_authors([]) == []
+
+
+def test_parties_name_the_rule_each_person_breaks(owner, team, outsider):
+    actor = Actor.user(owner, auth_method="token")
+    model = registry.register_model(actor=actor, name="partied", team="fraud-ml")
+    made = registry.create_model_version(actor=actor, model_id=model.id, data=VersionInput())
+    writer = make_user("wes-writer")
+    parties = queries.parties(model.id, author_streams=[made.id], requesters=[writer.pk])
+    assert parties.violation(writer.pk) == "sod_requester"
+    assert parties.violation(owner.pk) == "sod_owner"
+    assert parties.violation(outsider.pk) is None
+    assert queries.last_actor(made.id, "registry.ModelVersionCreated") == owner.pk
+    assert queries.last_actor(made.id, "registry.ArtifactVerified") is None

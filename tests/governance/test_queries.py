@@ -185,7 +185,9 @@ def test_approval_in_force_and_last_granted_at_follow_grant_suspension_and_void(
         approvals.suspend_approval(actor=officer, request_id=request.id, reason="review overdue")
         assert queries.approval_in_force(version.id) == ""
         assert queries.last_granted_at(version.id) == first  # still granted, not in force
-        approvals.reinstate_approval(actor=officer, request_id=request.id, reason="reviewed")
+        approvals.reinstate_approval(
+            actor=actor_of(cast.reviewer("model-risk", 2)), request_id=request.id, reason="reviewed"
+        )
         assert queries.approval_in_force(version.id) == request.id
 
         now.advance(DAY)

@@ -25,7 +25,7 @@ from governance.commands import audits, reviews
 from governance.models import PeriodicReview
 from tests.api.conftest import client_for
 from tests.approvals.conftest import actor_of, cast, evidence_store  # noqa: F401
-from tests.conftest import ledger_public_key, run_verifier
+from tests.conftest import ledger_public_key, make_user, run_verifier
 from tests.governance.helpers import approved_version
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -79,9 +79,13 @@ def governed(pristine_ledger, cast, evidence_store):  # noqa: F811
         )
         other, _, _ = approved_version(cast, evidence_store, "high")
         governance.suspend_model(actor=officer, model_id=model.id, reason="incident 7")
-        governance.reinstate_model(actor=officer, model_id=model.id, reason="incident closed")
+        # A suspension is lifted by someone other than the one who suspended.
+        second = actor_of(make_user("omar-officer", perms=("governance.assign_risk_tier",)))
+        governance.reinstate_model(actor=second, model_id=model.id, reason="incident closed")
         approvals.suspend_approval(actor=officer, request_id=request.id, reason="drift")
-        approvals.reinstate_approval(actor=officer, request_id=request.id, reason="retested")
+        approvals.reinstate_approval(
+            actor=actor_of(cast.reviewer("model-risk", 2)), request_id=request.id, reason="retested"
+        )
         outcome = audits.run_bias_audit(
             actor=actor_of(cast.owner), model_id=model.id, number=1, spec=SPEC, rows=_rows(0.8, 0.3)
         )
