@@ -149,6 +149,10 @@ def _audit_attached(actor: Actor, version: Any, evidence: Evidence, spec: Any) -
             evidence.artifact_key, spec=spec, sha256=evidence.sha256, size=evidence.size
         )
     except evaluation_data.EvaluationDataTampered as refused:
+        stream = evidence_stream_id(version.id)
+        found = refused.extra["found_sha256"]
+        if _already_detected(stream, evidence.sha256, found):
+            raise  # the same bytes found again (a scheduled scan): one detection, one finding
         detected = ev.EvidenceTamperDetected(
             model_id=version.model_id,
             version_id=version.id,
@@ -156,16 +160,24 @@ def _audit_attached(actor: Actor, version: Any, evidence: Evidence, spec: Any) -
             kind=EVALUATION_DATA,
             key=evidence.artifact_key,
             recorded_sha256=evidence.sha256,
-            found_sha256=refused.extra["found_sha256"],
+            found_sha256=found,
             found_size=refused.extra["found_size"],
         )
         store.append(
-            StreamRef(evidence_stream_id(version.id), ev.EVIDENCE),
+            StreamRef(stream, ev.EVIDENCE),
             None,
             [detected],
             command_metadata(actor),
         )
         raise
+
+
+def _already_detected(stream: uuid.UUID, recorded: str, found: str) -> bool:
+    return any(
+        e.type == ev.EvidenceTamperDetected.event_type
+        and (e.data["recorded_sha256"], e.data["found_sha256"]) == (recorded, found)
+        for e in store.read_stream(stream)
+    )
 
 
 def _recorded_outcome(audit_id: uuid.UUID) -> AuditOutcome:

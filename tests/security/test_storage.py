@@ -13,9 +13,11 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from django.db import connection
 
 from eventstore import store as event_store
 from eventstore.models import OutboxMessage
+from governance import tasks as governance_tasks
 from governance.models import Evidence
 from registry import artifacts, streams
 from tests.api.conftest import client_for
@@ -363,3 +365,41 @@ def test_an_intact_artifact_is_promoted_and_its_rehash_finds_nothing(cast, store
 
 def _b64(body: bytes) -> str:
     return base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+
+def test_the_detection_and_its_finding_are_committed_before_the_refusal(
+    transactional_db, cast, local_store
+):
+    """No test transaction around the request: what the 409 left behind was committed."""
+    model, version = _deployable(cast, local_store)
+    _write_behind_the_server(local_store, _key_of(local_store, version.artifact_uri), SWAPPED)
+    deploy = client_for(cast.owner).patch(
+        f"/api/v1/models/{model.name}/versions/1/", {"status": "deployed"}, format="json"
+    )
+    problem(deploy, 409, "artifact_tampered")
+    assert not connection.in_atomic_block
+    (finding,) = _findings(cast.owner, "artifact_tampered")
+    assert finding["status"] == "open"
+
+
+def test_swapped_evaluation_data_is_refused_through_every_door_and_found_once(cast, evidence_store):
+    """The owner's API call, a board member's, and the task that audits a new critical
+    version all meet the re-hash; the same swapped bytes open one finding, not one per try."""
+    model, version, _ = approved_version(cast, evidence_store, "critical")
+    attach_evaluation_data(cast, evidence_store, model, version, rows(0.5, 0.5))
+    evidence = Evidence.objects.get(version_id=version.id, kind="evaluation_data")
+    _write_behind_the_server(evidence_store, evidence.artifact_key, as_csv(rows(0.9, 0.1)))
+
+    (message,) = OutboxMessage.objects.filter(task=governance_tasks.AUDIT_NEW_VERSION)
+    queued = governance_tasks.audit_new_version.apply(
+        kwargs=message.kwargs, task_id=str(message.id)
+    )
+    assert queued.get() is None
+    url = f"/api/v1/models/{model.name}/versions/1/bias-audits/"
+    for user in (cast.owner, cast.reviewer("ethics")):
+        answer = client_for(user).post(
+            url, {"spec": SPEC, "evidence": "evaluation_data"}, format="json"
+        )
+        problem(answer, 409, "evaluation_data_tampered")
+    assert client_for(cast.owner).get(url).json()["results"] == []
+    assert len(_findings(cast.owner, "evidence_tampered")) == 1
