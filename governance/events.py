@@ -95,6 +95,22 @@ class EvidenceAttached(DomainEvent):
     summary: dict[str, Any] = rules.SUMMARY.field()
 
 
+@event("governance.EvidenceTamperDetected")
+class EvidenceTamperDetected(DomainEvent):
+    """The store held other bytes than an attached document's when the server re-hashed them
+    (before a bias audit read evaluation data): nothing was computed on them, and a finding
+    opens (governance/policies.py)."""
+
+    model_id: str
+    version_id: str
+    version_number: int
+    kind: str = rules.EVIDENCE_KIND.field()
+    key: str
+    recorded_sha256: str = rules.EVIDENCE_SHA256.field()
+    found_sha256: str
+    found_size: int
+
+
 @event("governance.EvidenceWaived")
 class EvidenceWaived(DomainEvent):
     model_id: str

@@ -17,7 +17,7 @@ from eventstore.subscribers import subscriber
 from eventstore.types import NO_STREAM, Reaction, RecordedEvent, SideEffect, StreamRef
 from governance import events as ev
 from governance.rules import INCIDENT_BOARDS
-from governance.streams import finding_stream_id, load_incident
+from governance.streams import finding_stream_id, load_incident, load_risk
 from registry.streams import load_model, load_version
 
 NOTIFY_TASK = "governance.notify_finding"
@@ -30,6 +30,11 @@ OVERDUE_FINDING_DUE = timedelta(days=2)
 VOIDED_DEPLOYMENT_FINDING_DUE = timedelta(days=7)
 
 APPROVAL_VOIDED = "approvals.ApprovalVoided"
+# Stored bytes found other than the verified or attached ones: the model-risk and security
+# boards look within two days (the store was tampered with).
+ARTIFACT_TAMPER_DETECTED = "registry.ArtifactTamperDetected"
+TAMPER_FINDING_BOARDS = ["model-risk", "security"]
+TAMPER_FINDING_DUE = timedelta(days=2)
 
 
 def finding_opened(
@@ -148,4 +153,40 @@ def open_finding_when_a_deployment_loses_its_approval(event: RecordedEvent) -> I
         severity=request["tier"],
         boards=sorted(request["boards"]),
         due_at=clock.now() + VOIDED_DEPLOYMENT_FINDING_DUE,
+    )
+
+
+def _tamper_finding(
+    event: RecordedEvent, model_id: str, version_id: str, source: str, what: str
+) -> Reaction:
+    """One finding per detection: its id is derived from the detecting event."""
+    model = load_model(model_id)
+    version = load_version(version_id)
+    return finding_opened(
+        model=model,
+        version_id=version.id,
+        version_number=version.number,
+        source=source,
+        source_id=str(uuid.uuid5(event.stream_id, f"tamper detected at {event.version}")),
+        title=(
+            f"the store was tampered with: the stored {what} of {model.name} version"
+            f" {version.number} is not the one recorded (sha256 {event.data['recorded_sha256']})"
+        ),
+        severity=load_risk(model.id).tier or "high",
+        boards=TAMPER_FINDING_BOARDS,
+        due_at=clock.now() + TAMPER_FINDING_DUE,
+    )
+
+
+@subscriber(ARTIFACT_TAMPER_DETECTED)
+def open_finding_when_an_artifact_was_tampered_with(event: RecordedEvent) -> Iterator[Reaction]:
+    version = load_version(str(event.stream_id))
+    yield _tamper_finding(event, version.model_id, version.id, "artifact_tampered", "artifact")
+
+
+@subscriber("governance.EvidenceTamperDetected")
+def open_finding_when_evidence_was_tampered_with(event: RecordedEvent) -> Iterator[Reaction]:
+    data = event.data
+    yield _tamper_finding(
+        event, data["model_id"], data["version_id"], "evidence_tampered", data["kind"]
     )

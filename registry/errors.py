@@ -43,6 +43,11 @@ class ArtifactAlreadyStored(Conflict):
     title = "The version's artifact is already stored"
 
 
+class ArtifactTampered(Conflict):
+    code = "artifact_tampered"
+    title = "The stored artifact is not the one that was verified"
+
+
 class AliasReserved(PermissionDenied):
     code = "alias_reserved"
     title = "The alias is reserved for the promotion gate"

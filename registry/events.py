@@ -99,6 +99,22 @@ class ArtifactVerified(DomainEvent):
     size: int
 
 
+@event("registry.ArtifactTamperDetected")
+class ArtifactTamperDetected(DomainEvent):
+    """The store no longer holds the verified bytes at the artifact's key: found at promotion
+    (`check` "checksum" from the store's metadata, "rehash" from reading the bytes) or by the
+    background re-hash after it. The version is never promoted again; governance opens a
+    finding. `found_sha256` is empty where the object is gone or only its size told."""
+
+    key: str
+    uri: str
+    recorded_sha256: str
+    recorded_size: int
+    found_sha256: str
+    found_size: int | None
+    check: str
+
+
 @event("registry.AliasAssigned")
 class AliasAssigned(DomainEvent):
     alias: str

@@ -105,6 +105,10 @@ class VersionState(AggregateState):
     status: str = "draft"
     artifact_verified: bool = False
     pending_artifact: dict[str, Any] | None = None
+    # The verified artifact's key in the store, and whether the store was found tampered
+    # with since (registry.ArtifactTamperDetected): no read-table columns.
+    artifact_key: str = ""
+    artifact_tampered: bool = False
     # Streams opened elsewhere about this version (approval requests, reviews, audits,
     # findings, incidents, its evidence, lineage edges), in link order: no read-table column.
     linked_streams: tuple[str, ...] = ()
@@ -148,8 +152,16 @@ def _artifact_verified(state: VersionState, e: ev.ArtifactVerified, rec: Recorde
         "artifact_sha256": e.sha256,
         "artifact_size": e.size,
         "artifact_verified": True,
+        "artifact_key": (state.pending_artifact or {}).get("key", ""),
         "pending_artifact": None,
     }
+
+
+@evolve_version.on(ev.ArtifactTamperDetected)
+def _artifact_tampered(
+    state: VersionState, e: ev.ArtifactTamperDetected, rec: RecordedEvent
+) -> Changes:
+    return {"artifact_tampered": True}
 
 
 @evolve_version.on(ev.StreamLinked)

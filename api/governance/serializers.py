@@ -176,6 +176,7 @@ class EvidenceUploadInput(StrictInput):
     kind = input_field(rules.EVIDENCE_KIND)
     filename = Pattern(rules.FILENAME.pattern, max_length=150)
     size = serializers.IntegerField(min_value=0, max_value=2**53 - 1)
+    sha256 = input_field(rules.EVIDENCE_SHA256)
 
 
 class EvidenceUploadOutput(serializers.Serializer):

@@ -32,7 +32,7 @@ from governance.queries import current_policy, last_granted_at
 from governance.rules import EVALUATION_DATA as EVALUATION_DATA
 from governance.rules import MAX_ROWS as MAX_ROWS
 from governance.rules import new_version_audit_key as new_version_audit_key
-from governance.streams import audit_stream_id, finding_stream_id, load_risk
+from governance.streams import audit_stream_id, evidence_stream_id, finding_stream_id, load_risk
 from registry import permissions
 from registry.models import ModelVersion
 from registry.streams import load_model, load_version, load_version_by_number
@@ -103,7 +103,7 @@ def run_bias_audit(
             raise NoEvaluationData(
                 f"the evaluation data {evidence_sha256} of version {number} was replaced"
             )
-        result = evaluation_data.audit_artifact(evidence.artifact_key, spec=audit_spec)
+        result = _audit_attached(actor, version, evidence, audit_spec)
         sha = evidence.sha256
     else:
         rules.check_rows(rows)
@@ -138,6 +138,46 @@ def run_bias_audit(
     )
     # A failing audit has opened its finding in the same transaction (governance/policies.py).
     return _recorded_outcome(appended.stream_id)
+
+
+def _audit_attached(actor: Actor, version: Any, evidence: Evidence, spec: Any) -> Any:
+    """The audit of the attached document's bytes, re-hashed as they are read: other bytes in
+    the store record governance.EvidenceTamperDetected (a finding opens), committed before
+    the refusal."""
+    try:
+        return evaluation_data.audit_artifact(
+            evidence.artifact_key, spec=spec, sha256=evidence.sha256, size=evidence.size
+        )
+    except evaluation_data.EvaluationDataTampered as refused:
+        stream = evidence_stream_id(version.id)
+        found = refused.extra["found_sha256"]
+        if _already_detected(stream, evidence.sha256, found):
+            raise  # the same bytes found again (a scheduled scan): one detection, one finding
+        detected = ev.EvidenceTamperDetected(
+            model_id=version.model_id,
+            version_id=version.id,
+            version_number=version.number,
+            kind=EVALUATION_DATA,
+            key=evidence.artifact_key,
+            recorded_sha256=evidence.sha256,
+            found_sha256=found,
+            found_size=refused.extra["found_size"],
+        )
+        store.append(
+            StreamRef(stream, ev.EVIDENCE),
+            None,
+            [detected],
+            command_metadata(actor),
+        )
+        raise
+
+
+def _already_detected(stream: uuid.UUID, recorded: str, found: str) -> bool:
+    return any(
+        e.type == ev.EvidenceTamperDetected.event_type
+        and (e.data["recorded_sha256"], e.data["found_sha256"]) == (recorded, found)
+        for e in store.read_stream(stream)
+    )
 
 
 def _recorded_outcome(audit_id: uuid.UUID) -> AuditOutcome:

@@ -34,25 +34,28 @@ def _owned_version(actor: Actor, model_id: str, number: int) -> VersionState:
     return load_version_by_number(model.id, number)
 
 
-def evidence_key(version: VersionState, kind: str, filename: str) -> str:
-    """`evidence/<model id>/<number>/<kind>.<filename>`."""
+def evidence_key(version: VersionState, kind: str, filename: str, sha256: str) -> str:
+    """`evidence/<model id>/<number>/<sha256>/<kind>.<filename>`: content addressed, so a
+    stored document is never replaced and another document is another object."""
     rules.check_filename_length(filename)
     return artifacts.artifact_key(
         kind="evidence",
         owner_id=uuid.UUID(version.model_id),
         number=version.number,
+        sha256=sha256,
         filename=f"{kind}.{artifacts.check_filename(filename)}",
     )
 
 
 def evidence_upload(
-    *, actor: Actor, model_id: str, number: int, kind: str, filename: str, size: int
+    *, actor: Actor, model_id: str, number: int, kind: str, filename: str, size: int, sha256: str
 ) -> tuple[str, artifacts.PresignedUpload]:
-    """Where the owners upload an evidence document before attaching it."""
+    """Where the owners upload an evidence document before attaching it: one upload of
+    exactly the declared bytes (size and sha256), never again once stored."""
     version = _owned_version(actor, model_id, number)
-    key = evidence_key(version, rules.check_kind(kind), filename)
+    key = evidence_key(version, rules.check_kind(kind), filename, sha256)
     upload = artifacts.get_store().presigned_upload(
-        key, size=size, expires_seconds=settings.ARTIFACT_UPLOAD_URL_SECONDS
+        key, size=size, sha256=sha256, expires_seconds=settings.ARTIFACT_UPLOAD_URL_SECONDS
     )
     return key, upload
 
@@ -73,7 +76,7 @@ def attach_evidence(
     Attaching a different document of a kind changes the evidence, which voids approvals
     given before it."""
     version = _owned_version(actor, model_id, number)
-    key = evidence_key(version, rules.check_kind(kind), filename)
+    key = evidence_key(version, rules.check_kind(kind), filename, sha256)
     summary = rules.check_summary(kind, summary)
     stored = artifacts.get_store().verify(key, size=size, sha256=sha256)
     state = load_evidence(version.id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import io
 import shutil
 import tempfile
@@ -25,6 +26,7 @@ from governance.evaluation_data.chunks import CHUNK_ROWS, _chunk_from_batch, chu
 from governance.evaluation_data.errors import (
     DuplicateColumns,
     EvaluationDataError,
+    EvaluationDataTampered,
     InvalidEvaluationRows,
     InvalidGroupValues,
     InvalidScores,
@@ -55,6 +57,7 @@ __all__ = [
     "SPOOL_BYTES",
     "DuplicateColumns",
     "EvaluationDataError",
+    "EvaluationDataTampered",
     "InvalidEvaluationRows",
     "InvalidGroupValues",
     "InvalidScores",
@@ -107,13 +110,52 @@ def audit_file(
     return _audit(read_chunks(source, format=format, spec=spec, chunk_rows=chunk_rows), spec)
 
 
-def audit_artifact(key: str, *, spec: AuditSpec, format: str | None = None) -> AuditResult:
-    """Audit evaluation data held in the artifact store under `key`."""
+def audit_artifact(
+    key: str,
+    *,
+    spec: AuditSpec,
+    format: str | None = None,
+    sha256: str | None = None,
+    size: int | None = None,
+) -> AuditResult:
+    """Audit evaluation data held in the artifact store under `key`. With `sha256` (and
+    `size`), the stored bytes are first copied to a temporary file and hashed on the way: the
+    verdict is computed on exactly those bytes, and on none unless they are the recorded
+    ones (EvaluationDataTampered)."""
     chosen = format or format_for(key)
     if chosen not in FORMATS:
         raise UnsupportedFormat(f"format must be one of {list(FORMATS)}", formats=list(FORMATS))
     with contextlib.closing(get_store().open(key)) as source:
-        return audit_file(source, format=chosen, spec=spec)
+        if sha256 is None:
+            return audit_file(source, format=chosen, spec=spec)
+        with tempfile.TemporaryFile() as copy:
+            _copy_checked(source, copy, key=key, sha256=sha256, size=size)
+            return audit_file(copy, format=chosen, spec=spec)
+
+
+def _copy_checked(
+    source: BinaryIO, copy: BinaryIO, *, key: str, sha256: str, size: int | None
+) -> None:
+    digest, copied = hashlib.sha256(), 0
+    # One byte past the recorded size tells a longer object without reading all of it.
+    limit = None if size is None else size + 1
+    while limit is None or copied < limit:
+        chunk = source.read(SPOOL_BYTES if limit is None else min(SPOOL_BYTES, limit - copied))
+        if not chunk:
+            break
+        digest.update(chunk)
+        copy.write(chunk)
+        copied += len(chunk)
+    found = digest.hexdigest()
+    if found != sha256 or (size is not None and copied != size):
+        raise EvaluationDataTampered(
+            f"the stored evaluation data {key} is not the attached document: recorded sha256"
+            f" {sha256}, found {found if limit is None or copied < limit else 'a longer object'}",
+            recorded_sha256=sha256,
+            found_sha256=found,
+            found_size=copied,
+        )
+    copy.seek(0)
 
 
 def audit_rows(rows: Any, *, spec: AuditSpec, chunk_rows: int = CHUNK_ROWS) -> AuditResult:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from core.errors import InvalidInput
+from core.errors import Conflict, InvalidInput
 
 _SHOWN = 5  # offending values quoted in an error message
 
@@ -15,6 +15,13 @@ class EvaluationDataError(InvalidInput):
     code = "invalid_evaluation_data"
     status = 422
     title = "The evaluation data is not valid"
+
+
+class EvaluationDataTampered(Conflict):
+    """The store holds other bytes than the attached document's: no verdict is computed."""
+
+    code = "evaluation_data_tampered"
+    title = "The stored evaluation data is not the attached document"
 
 
 class UnsupportedFormat(EvaluationDataError):

@@ -20,12 +20,15 @@ from registry.artifacts.base import (
     InvalidUploadToken,
     PresignedUpload,
     StoredArtifact,
+    StoredDigest,
+    UploadAlreadyUsed,
     _StoreSettings,
 )
 from registry.artifacts.keys import MAX_UPLOAD_URL_SECONDS, artifact_key, check_filename, check_key
 from registry.artifacts.local import UPLOAD_PATH, LocalArtifactStore
 from registry.artifacts.s3 import S3ArtifactStore, make_s3_client
 from registry.artifacts.streaming import CHUNK_SIZE
+from registry.artifacts.streaming import _chunks as read_chunks
 
 # -- choosing the store -------------------------------------------------------------------
 
@@ -69,9 +72,12 @@ __all__ = [
     "PresignedUpload",
     "S3ArtifactStore",
     "StoredArtifact",
+    "StoredDigest",
+    "UploadAlreadyUsed",
     "artifact_key",
     "check_filename",
     "check_key",
     "get_store",
     "make_s3_client",
+    "read_chunks",
 ]

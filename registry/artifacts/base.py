@@ -40,6 +40,15 @@ class ArtifactTooLarge(ArtifactError):
     title = "The artifact is too large"
 
 
+class UploadAlreadyUsed(ArtifactError):
+    """An upload URL is good for one object: once its content-addressed key holds bytes, the
+    URL is spent, and no PUT through it changes what is stored."""
+
+    code = "upload_already_used"
+    status = 409
+    title = "The upload link was already used"
+
+
 class InvalidUploadToken(ArtifactError):
     code = "invalid_upload_token"
     status = 403
@@ -64,16 +73,27 @@ class StoredArtifact:
     sha256: str
 
 
+@dataclass(frozen=True)
+class StoredDigest:
+    """What the store says of an object without reading it: its size, and the SHA-256 it
+    checked when the object was written (None where the store keeps none for it)."""
+
+    size: int
+    sha256: str | None
+
+
 class ArtifactStore(Protocol):
     def uri(self, key: str) -> str: ...
 
     def presigned_upload(
-        self, key: str, *, size: int, expires_seconds: int = 3600
+        self, key: str, *, size: int, sha256: str, expires_seconds: int = 3600
     ) -> PresignedUpload: ...
 
-    def put(self, key: str, data: BinaryIO | bytes, *, size: int) -> None: ...
+    def put(self, key: str, data: BinaryIO | bytes, *, size: int, sha256: str) -> None: ...
 
     def verify(self, key: str, *, size: int, sha256: str) -> StoredArtifact: ...
+
+    def stored_digest(self, key: str) -> StoredDigest: ...
 
     def open(self, key: str) -> BinaryIO: ...
 

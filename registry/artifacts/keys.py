@@ -26,9 +26,11 @@ _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
-def artifact_key(*, kind: str, owner_id: uuid.UUID, number: int, filename: str) -> str:
-    """`models/<owner_id>/<number>/<filename>`; the filename is checked and NFC-normalised so
-    one name maps to one object whatever form the client's keyboard produced."""
+def artifact_key(*, kind: str, owner_id: uuid.UUID, number: int, sha256: str, filename: str) -> str:
+    """`models/<owner_id>/<number>/<sha256>/<filename>`: content addressed, so other bytes are
+    another object and an object, once written, is never replaced (the stores refuse to
+    overwrite a key). The filename is checked and NFC-normalised so one name maps to one
+    object whatever form the client's keyboard produced."""
     prefix = _KIND_PREFIXES.get(kind)
     if prefix is None:
         raise InvalidArtifactKey(f"artifact kind must be one of {sorted(_KIND_PREFIXES)}")
@@ -36,7 +38,8 @@ def artifact_key(*, kind: str, owner_id: uuid.UUID, number: int, filename: str) 
         raise InvalidArtifactKey("owner_id must be a UUID")
     if isinstance(number, bool) or not isinstance(number, int) or number < 1:
         raise InvalidArtifactKey("number must be a positive integer")
-    return f"{prefix}/{owner_id}/{number}/{check_filename(filename)}"
+    digest = _check_sha256(sha256)
+    return f"{prefix}/{owner_id}/{number}/{digest}/{check_filename(filename)}"
 
 
 def check_filename(filename: Any) -> str:

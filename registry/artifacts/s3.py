@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,7 +15,14 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from django.core.exceptions import ImproperlyConfigured
 
-from registry.artifacts.base import ArtifactMissing, PresignedUpload, StoredArtifact, _StoreSettings
+from registry.artifacts.base import (
+    ArtifactMismatch,
+    ArtifactMissing,
+    PresignedUpload,
+    StoredArtifact,
+    StoredDigest,
+    _StoreSettings,
+)
 from registry.artifacts.keys import _check_expiry, _check_sha256, _check_size, check_key
 from registry.artifacts.streaming import (
     _check_direct_size,
@@ -50,39 +59,71 @@ class S3ArtifactStore:
         return f"s3://{self.bucket}/{check_key(key)}"
 
     def presigned_upload(
-        self, key: str, *, size: int, expires_seconds: int = 3600
+        self, key: str, *, size: int, sha256: str, expires_seconds: int = 3600
     ) -> PresignedUpload:
         check_key(key)
         size, expires_seconds = _check_size(size), _check_expiry(expires_seconds)
+        checksum = _base64_sha256(_check_sha256(sha256))
         expires_at = datetime.now(UTC) + timedelta(seconds=expires_seconds)
         url = self.client.generate_presigned_url(
             "put_object",
-            # ContentLength becomes a signed header: stores that check signed headers (AWS,
-            # MinIO, SeaweedFS) refuse a body of any other length; verify() catches the rest.
-            Params={"Bucket": self.bucket, "Key": key, "ContentLength": size},
+            # Signed headers: the length, the SHA-256 the store checks the body against, and
+            # a write only where the key is free. Stores that check them (AWS, MinIO,
+            # SeaweedFS) refuse other bytes and any second PUT through the same URL; where one
+            # does not, verify() and the re-hash at promotion catch what it let through.
+            Params={
+                "Bucket": self.bucket,
+                "Key": key,
+                "ContentLength": size,
+                "ChecksumSHA256": checksum,
+                "IfNoneMatch": "*",
+            },
             ExpiresIn=expires_seconds,
             HttpMethod="PUT",
         )
         return PresignedUpload(
             url=url,
             method="PUT",
-            headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"},
+            headers={
+                "Content-Length": str(size),
+                "Content-Type": "application/octet-stream",
+                "x-amz-checksum-sha256": checksum,
+                "If-None-Match": "*",
+            },
             expires_at=expires_at,
         )
 
-    def put(self, key: str, data: BinaryIO | bytes, *, size: int) -> None:
+    def put(self, key: str, data: BinaryIO | bytes, *, size: int, sha256: str) -> None:
+        """Store the declared bytes under `key` unless it holds an object already (verify()
+        then tells whether that one is right)."""
         check_key(key)
         _check_direct_size(_check_size(size), self.max_direct_upload)
+        checksum = _base64_sha256(_check_sha256(sha256))
         # Direct uploads are capped small, so holding one in memory is fine; SigV4 over plain
         # HTTP hashes the payload before sending, which needs it whole anyway.
         body = b"".join(_read_exactly(key, data, size))
-        self.client.put_object(
-            Bucket=self.bucket,
-            Key=key,
-            Body=body,
-            ContentLength=size,
-            ContentType="application/octet-stream",
-        )
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                ContentLength=size,
+                ContentType="application/octet-stream",
+                ChecksumSHA256=checksum,
+                IfNoneMatch="*",
+            )
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code"))
+            if code in {"PreconditionFailed", "412"}:
+                return
+            if code in {"BadDigest", "XAmzContentChecksumMismatch", "InvalidDigest"}:
+                found = hashlib.sha256(body).hexdigest()
+                raise ArtifactMismatch(
+                    f"artifact {key}: declared sha256 {sha256}, found sha256 {found}",
+                    declared_sha256=sha256,
+                    found_sha256=found,
+                ) from exc
+            raise
 
     def verify(self, key: str, *, size: int, sha256: str) -> StoredArtifact:
         size, sha256 = _check_size(size), _check_sha256(sha256)
@@ -94,6 +135,25 @@ class S3ArtifactStore:
             return _compare(
                 key, self.uri(key), size=size, sha256=sha256, chunks=body.chunks(size + 1)
             )
+
+    def stored_digest(self, key: str) -> StoredDigest:
+        """HEAD: the size and the full-object SHA-256 the store checked at the write. An object
+        written without one (or in parts, whose checksum is of the parts) has None."""
+        check_key(key)
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) in {"NoSuchKey", "404", "NotFound"}:
+                raise ArtifactMissing(f"artifact {key} has not been uploaded") from exc
+            raise
+        checksum = head.get("ChecksumSHA256")
+        sha256 = None
+        if isinstance(checksum, str) and "-" not in checksum:
+            try:
+                sha256 = base64.b64decode(checksum, validate=True).hex()
+            except ValueError:
+                sha256 = None
+        return StoredDigest(size=int(head["ContentLength"]), sha256=sha256)
 
     def open(self, key: str) -> BinaryIO:
         return cast(BinaryIO, self._get_body(key).stream)
@@ -123,6 +183,11 @@ class _S3Body:
 
     def close(self) -> None:
         self.stream.close()
+
+
+def _base64_sha256(sha256: str) -> str:
+    """The hexadecimal digest as S3's `x-amz-checksum-sha256` spells it (base64)."""
+    return base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
 
 
 def make_s3_client(

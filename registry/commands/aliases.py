@@ -11,6 +11,7 @@ from eventstore.metadata import command_metadata
 from eventstore.types import StreamRef
 from registry import events as ev
 from registry import permissions, rules
+from registry.commands.artifacts import rehash_after_promotion, require_intact_artifact
 from registry.commands.common import _require_expected
 from registry.errors import (
     AliasNotFound,
@@ -35,17 +36,20 @@ def assign_alias(
         raise ModelIsArchived(f"model {state.name!r} is archived")
     if not isinstance(version, int) or version not in state.versions:
         raise ModelVersionNotFound(f"model {state.name!r} has no version {version}")
-    if load_version_by_number(state.id, version).status == "retired":
+    target = load_version_by_number(state.id, version)
+    if target.status == "retired":
         raise InvalidTransition(f"version {version} is retired")
     if state.aliases.get(alias) == version:
         return state
     if alias in RESERVED_ALIASES:
+        require_intact_artifact(actor=actor, state=target)
         require_promotion(model_id=state.id, number=version)
     store.append(
         StreamRef(uuid.UUID(state.id), ev.MODEL),
         stream_version,
         [ev.AliasAssigned(alias=alias, version=version, previous_version=state.aliases.get(alias))],
         command_metadata(actor),
+        side_effects=rehash_after_promotion(target) if alias in RESERVED_ALIASES else (),
     )
     return load_model(state.id)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import uuid
 from typing import Any, BinaryIO
 
@@ -11,12 +13,14 @@ from core.actors import Actor
 from core.errors import InvalidInput
 from eventstore import store
 from eventstore.metadata import command_metadata
-from eventstore.types import StreamRef
+from eventstore.types import SideEffect, StreamRef
 from registry import artifacts, permissions, rules
 from registry import events as ev
-from registry.errors import ArtifactAlreadyStored, InvalidTransition
+from registry.errors import ArtifactAlreadyStored, ArtifactTampered, InvalidTransition
 from registry.state import VersionState
 from registry.streams import load_version
+
+REHASH_ARTIFACT_TASK = "registry.rehash_artifact"
 
 
 def authorize_artifact_upload(
@@ -39,7 +43,10 @@ def authorize_artifact_upload(
         )
     target = artifacts.get_store()
     upload = target.presigned_upload(
-        key, size=size, expires_seconds=expires_seconds or settings.ARTIFACT_UPLOAD_URL_SECONDS
+        key,
+        size=size,
+        sha256=sha256,
+        expires_seconds=expires_seconds or settings.ARTIFACT_UPLOAD_URL_SECONDS,
     )
     authorized = ev.ArtifactUploadAuthorized(
         key=key, uri=target.uri(key), size=size, sha256=sha256, method="presigned"
@@ -82,7 +89,7 @@ def upload_artifact(
     """A small artifact sent in the request itself: stored, checked, and recorded at once."""
     state, key, sha256 = _artifact_target(actor, version_id, filename, size, sha256)
     target = artifacts.get_store()
-    target.put(key, data, size=size)
+    target.put(key, data, size=size, sha256=sha256)
     stored = target.verify(key, size=size, sha256=sha256)
     recorded = [
         ev.ArtifactUploadAuthorized(
@@ -121,9 +128,111 @@ def _artifact_target(
             declared_size=state.artifact_size,
         )
     key = artifacts.artifact_key(
-        kind="model", owner_id=uuid.UUID(state.model_id), number=state.number, filename=filename
+        kind="model",
+        owner_id=uuid.UUID(state.model_id),
+        number=state.number,
+        sha256=sha256,
+        filename=filename,
     )
     return state, key, sha256
+
+
+# -- the stored bytes at promotion and after ------------------------------------------------
+
+
+def require_intact_artifact(*, actor: Actor, state: VersionState) -> None:
+    """At promotion: the store still holds the verified bytes. The store's own checksum
+    (S3's HEAD) answers without reading the object; where it keeps none, the bytes are read
+    and hashed now. A mismatch records registry.ArtifactTamperDetected (governance opens a
+    finding) in a transaction of its own, committed before ArtifactTampered answers; a version
+    once found tampered with is never promoted again (a new artifact is a new version)."""
+    if not state.artifact_verified:
+        return
+    if state.artifact_tampered:
+        raise _tampered(state, "was found tampered with before")
+    target = artifacts.get_store()
+    found: tuple[str, int | None] | None
+    try:
+        digest = target.stored_digest(state.artifact_key)
+    except artifacts.ArtifactMissing:
+        found, check = ("", None), "checksum"
+    else:
+        if digest.size != state.artifact_size:
+            found, check = (digest.sha256 or "", digest.size), "checksum"
+        elif digest.sha256 is not None:
+            found, check = (digest.sha256, digest.size), "checksum"
+        else:
+            found, check = _rehash(target, state), "rehash"
+    if found == (state.artifact_sha256, state.artifact_size):
+        return
+    _record_tamper(actor, state, found, check)
+    raise _tampered(state, "does not match what was verified", found=found)
+
+
+def recheck_artifact(*, actor: Actor, version_id: str) -> bool:
+    """The background re-hash queued with each promotion: read the stored bytes whole and
+    compare; a mismatch records registry.ArtifactTamperDetected. True while intact."""
+    state = load_version(version_id)
+    if not state.artifact_verified or state.artifact_tampered:
+        return not state.artifact_tampered
+    found = _rehash(artifacts.get_store(), state)
+    if found == (state.artifact_sha256, state.artifact_size):
+        return True
+    _record_tamper(actor, state, found, "rehash")
+    return False
+
+
+def rehash_after_promotion(state: VersionState) -> list[SideEffect]:
+    """The background re-hash of a promoted version's artifact (none without one)."""
+    if not state.artifact_verified:
+        return []
+    return [SideEffect(REHASH_ARTIFACT_TASK, {"version_id": state.id})]
+
+
+def _rehash(target: artifacts.ArtifactStore, state: VersionState) -> tuple[str, int | None]:
+    try:
+        source = target.open(state.artifact_key)
+    except artifacts.ArtifactMissing:
+        return "", None
+    digest, size = hashlib.sha256(), 0
+    with contextlib.closing(source):
+        # One byte past the recorded size is enough to tell a longer object.
+        for chunk in artifacts.read_chunks(source, (state.artifact_size or 0) + 1):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _record_tamper(
+    actor: Actor, state: VersionState, found: tuple[str, int | None], check: str
+) -> None:
+    detected = ev.ArtifactTamperDetected(
+        key=state.artifact_key,
+        uri=state.artifact_uri,
+        recorded_sha256=state.artifact_sha256,
+        recorded_size=state.artifact_size or 0,
+        found_sha256=found[0],
+        found_size=found[1],
+        check=check,
+    )
+    # Any stream version: the detection is a fact about the store, whatever else was
+    # recorded meanwhile.
+    store.append(
+        StreamRef(uuid.UUID(state.id), ev.MODEL_VERSION), None, [detected], command_metadata(actor)
+    )
+
+
+def _tampered(
+    state: VersionState, what: str, *, found: tuple[str, int | None] | None = None
+) -> ArtifactTampered:
+    extra: dict[str, Any] = {"recorded_sha256": state.artifact_sha256}
+    if found is not None:
+        extra |= {"found_sha256": found[0] or None, "found_size": found[1]}
+    return ArtifactTampered(
+        f"the stored artifact of version {state.number} {what}; it cannot be promoted,"
+        " a finding is open, and a new artifact is a new version",
+        **extra,
+    )
 
 
 def _append_version(

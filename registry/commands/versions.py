@@ -16,6 +16,7 @@ from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
 from registry import events as ev
 from registry import permissions, rules
+from registry.commands.artifacts import rehash_after_promotion, require_intact_artifact
 from registry.commands.common import (
     NUMBERING_ATTEMPTS,
     _numbered_at,
@@ -161,8 +162,13 @@ def update_model_version(
         events.append(_status_change(actor, state, target, changes.get("reason", "")))
     if not events:
         return state
+    deploying = target == "deployed" and target != state.status
     store.append(
-        StreamRef(uuid.UUID(state.id), ev.MODEL_VERSION), version, events, command_metadata(actor)
+        StreamRef(uuid.UUID(state.id), ev.MODEL_VERSION),
+        version,
+        events,
+        command_metadata(actor),
+        side_effects=rehash_after_promotion(state) if deploying else (),
     )
     return load_version(state.id)
 
@@ -179,6 +185,7 @@ def _status_change(
             "approved and rejected follow the outcome of an approval request"
         )
     if target == "deployed":
+        require_intact_artifact(actor=actor, state=state)
         require_promotion(model_id=state.model_id, number=state.number)
     return ev.ModelVersionStatusChanged(
         from_status=state.status, to_status=target, reason=rules.check_text(reason, "reason", 2000)

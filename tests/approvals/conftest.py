@@ -123,9 +123,10 @@ def cast(owner, team) -> Cast:
 
 def upload(store, version, kind: str, body: bytes, filename: str = "doc.pdf") -> dict[str, Any]:
     """Put a document in the artifact store where the evidence command expects it."""
-    key = governance.evidence_key(version, kind, filename)
-    store.put(key, body, size=len(body))
-    return {"filename": filename, "size": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+    sha256 = hashlib.sha256(body).hexdigest()
+    key = governance.evidence_key(version, kind, filename, sha256)
+    store.put(key, body, size=len(body), sha256=sha256)
+    return {"filename": filename, "size": len(body), "sha256": sha256}
 
 
 def registered_version(owner, name: str) -> tuple[Any, Any]:

@@ -46,6 +46,16 @@ SAMPLES = [
         size=3,
         summary={"name": "x"},
     ),
+    gev.EvidenceTamperDetected(
+        model_id=M,
+        version_id=V,
+        version_number=1,
+        kind="evaluation_data",
+        key="evidence/m/1/" + "0" * 64 + "/evaluation_data.eval.csv",
+        recorded_sha256="0" * 64,
+        found_sha256="1" * 64,
+        found_size=3,
+    ),
     gev.EvidenceWaived(
         model_id=M,
         version_id=V,

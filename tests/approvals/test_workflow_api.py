@@ -3,6 +3,8 @@ evidence, an approval request, the boards' decisions, and the promotion gate."""
 
 from __future__ import annotations
 
+from hashlib import sha256
+
 import pytest
 
 from eventstore.models import Event
@@ -60,13 +62,14 @@ def prepare(cast, store, tier: str, name: str) -> dict:
     assert {m["name"]: m["risk_tier"] for m in listed}[name] == tier
     version = registry_queries.get_version(name, 1)
     for kind in REQUIRED[tier]:
+        body = f"{kind}-{tier}".encode()[:10].ljust(10, b".")
         ticket = owner.post(
             f"/api/v1/models/{name}/versions/1/evidence/uploads/",
-            {"kind": kind, "filename": "doc.pdf", "size": 10},
+            {"kind": kind, "filename": "doc.pdf", "size": 10, "sha256": sha256(body).hexdigest()},
             format="json",
         )
         assert ticket.status_code == 201, ticket.content
-        document = upload(store, version, kind, f"{kind}-{tier}".encode()[:10].ljust(10, b"."))
+        document = upload(store, version, kind, body)
         summary = model_card(name, 1) if kind == "model_card" else {"verdict": "pass"}
         attached = owner.post(
             f"/api/v1/models/{name}/versions/1/evidence/",

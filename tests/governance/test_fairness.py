@@ -4,6 +4,7 @@ including through the local and S3 artifact stores."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import json
@@ -35,6 +36,7 @@ from core.errors import InvalidInput
 from governance import evaluation_data
 from governance.evaluation_data import (
     DuplicateColumns,
+    EvaluationDataTampered,
     InvalidEvaluationRows,
     InvalidGroupValues,
     InvalidScores,
@@ -761,16 +763,32 @@ def test_memory_stays_bounded_while_streaming_a_large_csv(monkeypatch):
 def test_round_trip_through_the_artifact_store(store, kind):  # noqa: F811
     table = evaluation_table(3000, seed=11)
     data = csv_bytes(table) if kind == "csv" else parquet_bytes(table, row_group_size=500)
-    key = f"datasets/{uuid.uuid4()}/1/evaluation.{kind}"
-    store.put(key, data, size=len(data))
+    digest = hashlib.sha256(data).hexdigest()
+    key = f"datasets/{uuid.uuid4()}/1/{digest}/evaluation.{kind}"
+    store.put(key, data, size=len(data), sha256=digest)
     result = audit_artifact(key, spec=SPEC).as_dict()
     assert result == audit_rows(table.to_pylist(), spec=SPEC).as_dict()
+    # Re-hashed on the way: the same verdict, computed on exactly the recorded bytes.
+    checked = audit_artifact(key, spec=SPEC, sha256=digest, size=len(data)).as_dict()
+    assert checked == result
+
+
+def test_audit_of_other_bytes_than_recorded_is_refused(local_store):  # noqa: F811
+    data = csv_bytes(evaluation_table(100))
+    digest = hashlib.sha256(data).hexdigest()
+    key = f"datasets/{uuid.uuid4()}/1/{digest}/evaluation.csv"
+    local_store.put(key, data, size=len(data), sha256=digest)
+    (local_store.root / key).write_bytes(csv_bytes(evaluation_table(100, seed=5)))
+    with pytest.raises(EvaluationDataTampered) as refused:
+        audit_artifact(key, spec=SPEC, sha256=digest, size=len(data))
+    assert refused.value.status == 409 and refused.value.extra["recorded_sha256"] == digest
 
 
 def test_artifact_with_an_unknown_suffix_needs_a_format(local_store):  # noqa: F811
     data = csv_bytes(evaluation_table(100))
-    key = f"datasets/{uuid.uuid4()}/1/evaluation.txt"
-    local_store.put(key, data, size=len(data))
+    digest = hashlib.sha256(data).hexdigest()
+    key = f"datasets/{uuid.uuid4()}/1/{digest}/evaluation.txt"
+    local_store.put(key, data, size=len(data), sha256=digest)
     with pytest.raises(UnsupportedFormat):
         audit_artifact(key, spec=SPEC)
     assert audit_artifact(key, spec=SPEC, format="csv").rows == 100

@@ -44,9 +44,14 @@ FOLDS = (
     evolve_incident,
 )
 # Event classes no fold handles, and why.
-NOT_FOLDED = {ev.BiasAuditCompleted: "an audit is one event, read from its BiasAudit row"}
-# Event classes no projector writes to a read table, and why (none so far).
-NOT_PROJECTED: dict[type[DomainEvent], str] = {}
+NOT_FOLDED = {
+    ev.BiasAuditCompleted: "an audit is one event, read from its BiasAudit row",
+    ev.EvidenceTamperDetected: "a detection opens a finding, which is what is read",
+}
+# Event classes no projector writes to a read table, and why.
+NOT_PROJECTED: dict[type[DomainEvent], str] = {
+    ev.EvidenceTamperDetected: "a detection opens a finding, which is what is read",
+}
 
 
 def governance_events() -> list[type[DomainEvent]]:

@@ -11,7 +11,7 @@ import pytest
 
 from eventstore import store
 from registry import streams
-from registry.artifacts import PresignedUpload, get_store
+from registry.artifacts import PresignedUpload, S3ArtifactStore, get_store
 from tests.api.conftest import client_for
 
 BYTES = b"model weights \x00\x01\x02" * 1000
@@ -84,7 +84,7 @@ def test_artifact_is_recorded_only_after_presigned_upload_and_verify(
     assert verified.json()["sha256"] == SHA256
     assert verified.json()["size"] == len(BYTES)
     assert verified.json()["pending"] is None
-    assert verified.json()["uri"].endswith("/1/model.pkl")
+    assert verified.json()["uri"].endswith(f"/1/{SHA256}/model.pkl")
     assert api.get(VERSION).json()["artifact_verified"] is True
     assert _events(version["id"])[-2:] == [
         "registry.ArtifactUploadAuthorized",
@@ -101,12 +101,23 @@ def test_verify_refuses_and_appends_nothing_when_nothing_was_uploaded(api, versi
 
 
 def test_verify_refuses_when_the_uploaded_bytes_differ_by_one_byte(
-    api, version, store, http_put, upload_server
+    api, version, store, http_put, upload_server, s3_admin
 ):
     granted = _upload_url(api).json()
     tampered = bytes([BYTES[0] ^ 1]) + BYTES[1:]
-    assert _send(http_put, upload_server, granted, tampered) in (200, 201)
+    # The upload URL is bound to the declared sha256: the store refuses the body (the local
+    # endpoint 422, S3 400 BadDigest) and verify finds nothing.
+    assert _send(http_put, upload_server, granted, tampered) in (400, 422)
     before = _events(version["id"])
+    _problem(api.post(ARTIFACT + "verify/"), 409, "artifact_missing")
+    # Where a store let other bytes in all the same (written behind the server's back, or an
+    # endpoint that ignores the checksum), verify's own re-hash refuses them.
+    key = granted["artifact"]["pending"]["key"]
+    if isinstance(store, S3ArtifactStore):
+        s3_admin.put_object(Bucket=store.bucket, Key=key, Body=tampered)
+    else:
+        (store.root / key).parent.mkdir(parents=True, exist_ok=True)
+        (store.root / key).write_bytes(tampered)
     problem = _problem(api.post(ARTIFACT + "verify/"), 422, "artifact_mismatch")
     assert problem["found_sha256"] == hashlib.sha256(tampered).hexdigest()
     assert _events(version["id"]) == before
@@ -168,7 +179,7 @@ def test_direct_upload_stores_checks_and_records_at_once(api, version, store):
         "registry.ArtifactUploadAuthorized",
         "registry.ArtifactVerified",
     ]
-    key = f"models/{version['model_id']}/1/model.pkl"
+    key = f"models/{version['model_id']}/1/{SHA256}/model.pkl"
     assert response.json()["uri"].endswith(key)
     with contextlib.closing(get_store().open(key)) as stored:
         assert stored.read() == BYTES
