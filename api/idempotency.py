@@ -128,7 +128,8 @@ class IdempotentCommands:
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
         self._claim = None
-        if request.method not in COMMANDS:
+        # A method the view does not have is a 405, whatever key it carries.
+        if request.method not in COMMANDS or not hasattr(self, request.method.lower()):
             return
         key = idempotency_key(request)
         if key is None:

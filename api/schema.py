@@ -64,6 +64,10 @@ def strict_inputs(result, generator, request, public):
 
 
 _COMMAND_METHODS = ("post", "put", "patch", "delete")
+_KEY_REUSED = {
+    "description": "Idempotency key reused for a different request",
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
 
 
 def document_idempotency(result: dict[str, Any]) -> None:
@@ -83,6 +87,16 @@ def document_idempotency(result: dict[str, Any]) -> None:
             parameters = operation.setdefault("parameters", [])
             if not any(p.get("name") == IDEMPOTENCY_KEY.name for p in parameters):
                 parameters.append(dict(header))
+            responses = operation.setdefault("responses", {})
+            if "422" not in responses:
+                responses["422"] = {
+                    "description": "Idempotency key reused for a different request",
+                    "content": {
+                        "application/problem+json": {
+                            "schema": {"$ref": "#/components/schemas/Problem"}
+                        }
+                    },
+                }
 
 
 def refuse_nul_in_inputs(result: dict[str, Any]) -> None:

@@ -45,6 +45,11 @@ def _seed_governance(owner, model, settings, tmp_path) -> None:
 
     settings.S3_BUCKET = None
     settings.ARTIFACT_ROOT = tmp_path / "artifacts"
+    # Every operation is also tried without credentials; at the anonymous rate (60 a minute)
+    # those would meet the throttle (429) instead of the 401 under test. Throttling has tests
+    # of its own (tests/api/test_throttling.py).
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "1000000/minute"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     actor = Actor.user(owner, auth_method="token")
     admin = Actor.user(make_user("ada-admin", superuser=True), auth_method="session")
     board_commands.ensure_default_boards()
@@ -121,6 +126,11 @@ def test_api_has_no_server_errors_and_honours_its_schema_when_fuzzed(
 ):
     settings.S3_BUCKET = None
     settings.ARTIFACT_ROOT = tmp_path / "artifacts"
+    # Every operation is also tried without credentials; at the anonymous rate (60 a minute)
+    # those would meet the throttle (429) instead of the 401 under test. Throttling has tests
+    # of its own (tests/api/test_throttling.py).
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "1000000/minute"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     from rest_framework.authtoken.models import Token
 
     token = Token.objects.get(user=owner).key
