@@ -86,7 +86,7 @@ class ApprovalOutput(serializers.Serializer):
     validity_days = serializers.IntegerField()
     notes = serializers.CharField()
     status = serializers.ChoiceField(
-        choices=["open", "changes_requested", "approved", "rejected", "withdrawn"]
+        choices=["open", "changes_requested", "approved", "rejected", "withdrawn", "voided"]
     )
     granted_at = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.DateTimeField(allow_null=True)
@@ -104,6 +104,28 @@ class ApprovalOutput(serializers.Serializer):
         if not isinstance(decisions, tuple):
             decisions = ReviewDecision.objects.filter(request_id=obj.id).order_by("seq")
         return DecisionOutput(decisions, many=True).data
+
+
+class ReviewedOutput(serializers.Serializer):
+    """The facts the request's decisions are given on, taken when it was made (the evidence
+    again at each void)."""
+
+    artifact_sha256 = serializers.CharField(help_text="The version's verified artifact")
+    evidence = serializers.DictField(
+        child=serializers.CharField(), help_text="kind: sha256 of each evidence document"
+    )
+    tier = serializers.ChoiceField(choices=policy.TIERS, help_text="The confirmed tier")
+    answers = serializers.DictField(help_text="The intake answers the tier was confirmed on")
+    policy_version = serializers.IntegerField()
+
+
+class ApprovalDetailOutput(ApprovalOutput):
+    reviewed = serializers.SerializerMethodField()
+    void_reason = serializers.CharField(help_text="Why the request was last voided, if it was")
+
+    @extend_schema_field(ReviewedOutput)
+    def get_reviewed(self, obj: Any) -> dict[str, Any]:
+        return ReviewedOutput(obj).data
 
 
 class BoardCountOutput(serializers.Serializer):
@@ -132,3 +154,8 @@ class PromotionOutput(serializers.Serializer):
     expired = serializers.BooleanField()
     expires_at = serializers.DateTimeField(allow_null=True)
     suspended = serializers.ListField(child=serializers.CharField())
+    changed = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What differs from the facts the approval was given on: artifact, tier,"
+        " evidence:<kind>",
+    )
