@@ -15,6 +15,7 @@ DECISIONS = ("approve", "reject", "request_changes")
 TARGETS = ("production",)
 ACTIVE = frozenset({"open", "changes_requested"})
 CLOSED = frozenset({"rejected", "withdrawn", "voided"})
+REQUEST_STATUSES = ("open", "changes_requested", "approved", "rejected", "withdrawn", "voided")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from api.serializers import Pattern, StrictInput, Text
 from api.shapes import input_of
 from approvals.models import ReviewDecision
-from approvals.state import DECISIONS, TARGETS
+from approvals.state import DECISIONS, REQUEST_STATUSES, TARGETS
 from boards import events as board_events
 from boards import rules as board_rules
 from governance import policy
@@ -85,9 +85,7 @@ class ApprovalOutput(serializers.Serializer):
     boards = serializers.DictField(child=serializers.IntegerField(), help_text="board: quorum")
     validity_days = serializers.IntegerField()
     notes = serializers.CharField()
-    status = serializers.ChoiceField(
-        choices=["open", "changes_requested", "approved", "rejected", "withdrawn", "voided"]
-    )
+    status = serializers.ChoiceField(choices=REQUEST_STATUSES)
     granted_at = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.DateTimeField(allow_null=True)
     conditions = serializers.ListField(child=serializers.CharField())
