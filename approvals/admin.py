@@ -20,6 +20,7 @@ from django.utils.safestring import mark_safe
 from approvals import commands, gate, queries
 from approvals.models import ApprovalRequest, Board, ReviewDecision
 from approvals.state import DECISIONS
+from approvals.streams import load_request
 from boards import commands as board_commands
 from boards.permissions import is_board_admin
 from boards.queries import boards_of, is_member
@@ -171,6 +172,7 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         "suspended",
         "suspension_reason",
         "promotion",
+        "reviewed",
         "model_card",
         "evidence",
         "bias_results",
@@ -217,6 +219,22 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
             gate.describe(
                 gate.assess_promotion(model_id=str(obj.model_id), number=obj.version_number)
             )
+        )
+
+    @admin.display(description="reviewed facts")
+    def reviewed(self, obj):
+        """What the decisions are given on: the snapshot the request took, and why it was last
+        voided."""
+        state = load_request(obj.id)
+        return pretty(
+            {
+                "artifact_sha256": state.artifact_sha256,
+                "evidence": state.evidence,
+                "tier": state.tier,
+                "answers": state.answers,
+                "policy_version": state.policy_version,
+                "void_reason": state.void_reason,
+            }
         )
 
     @admin.display(description="model card")

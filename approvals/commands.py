@@ -24,12 +24,14 @@ from approvals import rules
 from approvals.errors import (
     AlreadyDecided,
     AlreadySuspended,
+    ArtifactNotVerified,
     NotRequester,
     NotSuspended,
     RequestAlreadyOpen,
     RequestClosed,
+    ReviewedFactsChanged,
 )
-from approvals.gate import request_parties, still_counts
+from approvals.gate import current_facts, evidence_digests, request_parties, still_counts
 from approvals.models import ApprovalRequest
 from approvals.notices import notify
 from approvals.state import ACTIVE, CLOSED, DECISIONS, TARGETS, Decision, RequestState
@@ -57,7 +59,7 @@ from governance.queries import current_policy
 from governance.streams import load_evidence, load_risk
 from registry import permissions
 from registry.errors import InvalidTransition, ModelVersionNotFound
-from registry.streams import load_model, load_version_by_number
+from registry.streams import load_model, load_version, load_version_by_number
 
 REQUEST_VIEW_PERM = "approvals.view_approvalrequest"
 # What a reviewer refused by separation of duties is told, by the rule's code.
@@ -99,13 +101,18 @@ def request_approval(
     version = load_version_by_number(model.id, number)
     if version.status in ("deprecated", "retired"):
         raise InvalidTransition(f"a {version.status} version cannot be put up for approval")
+    if not version.artifact_verified or version.artifact_tampered:
+        raise ArtifactNotVerified(
+            f"version {number} has no verified artifact; upload and verify it before asking"
+            " for approval"
+        )
     risk = load_risk(model.id)
     if not risk.tier:
         raise RiskTierMissing(f"model {model.name!r} needs a confirmed risk tier first")
     current = current_policy()
     spec = current.tiers[risk.tier]
     required = policy.required_evidence(
-        spec, personal_data=bool(risk.answers.get("personal_data", False))
+        spec, personal_data=bool(risk.tier_answers.get("personal_data", False))
     )
     if (
         idempotency_key is None
@@ -127,6 +134,9 @@ def request_approval(
         boards=dict(spec["boards"]),
         validity_days=spec["approval_validity_days"],
         notes=notes,
+        artifact_sha256=version.artifact_sha256 or "",
+        evidence=evidence_digests(load_evidence(version.id)),
+        answers=dict(risk.tier_answers),
     )
     fingerprint = hashlib.sha256(
         canonical_json({"version": version.id, "target": target, "notes": notes})
@@ -202,6 +212,17 @@ def record_decision(
     if violated is not None:
         raise SeparationOfDuties(violated, SOD_REVIEW_DETAILS[violated])
     evidence = load_evidence(state.version_id)
+    changed = rules.snapshot_changes(
+        state,
+        current_facts(load_version(state.version_id), evidence),
+        load_risk(state.model_id).tier,
+    )
+    if changed:
+        raise ReviewedFactsChanged(
+            f"the request was made on other facts than the version's now ({', '.join(changed)});"
+            " a new request is needed",
+            changed=changed,
+        )
     previous = rules.latest_decisions(state.decisions).get((board, user.pk))
     if (
         previous is not None

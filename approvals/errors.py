@@ -41,3 +41,13 @@ class AlreadySuspended(Conflict):
 class PromotionBlocked(Conflict):
     code = "promotion_blocked"
     title = "The promotion gate refused: the approval is not complete"
+
+
+class ArtifactNotVerified(Conflict):
+    code = "artifact_not_verified"
+    title = "The version has no verified artifact: an approval binds the artifact's digest"
+
+
+class ReviewedFactsChanged(Conflict):
+    code = "reviewed_facts_changed"
+    title = "The version's facts differ from those the request was made on"

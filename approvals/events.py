@@ -6,6 +6,9 @@ stay out of the log."""
 
 from __future__ import annotations
 
+from dataclasses import field
+from typing import Any
+
 from eventstore.catalog import DomainEvent, event
 
 REQUEST = "approvals.Request"
@@ -24,6 +27,12 @@ class ApprovalRequested(DomainEvent):
     boards: dict[str, int]
     validity_days: int
     notes: str
+    # The reviewed facts the decisions are given on (requests made before they were recorded
+    # carry none): the verified artifact's sha256, each evidence document's sha256 by kind
+    # (the model card included), and the intake answers the tier was confirmed on.
+    artifact_sha256: str = ""
+    evidence: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, Any] = field(default_factory=dict)
 
 
 @event("approvals.ReviewDecisionRecorded")
@@ -79,4 +88,18 @@ class ApprovalVoided(DomainEvent):
     evidence_version: int
     previous_status: str
     voided_decisions: int
+    reason: str
+    # The request's new snapshot of the evidence (sha256 by kind) the decisions are given on
+    # from now, and the kinds whose document changed.
+    evidence: dict[str, str] = field(default_factory=dict)
+    changed: list[str] = field(default_factory=list)
+
+
+@event("approvals.ApprovalRequestVoided")
+class ApprovalRequestVoided(DomainEvent):
+    """The model's confirmed tier is no longer the one the request was made under: the request
+    is closed (status voided) and a new request is made under the new tier."""
+
+    tier: str
+    previous_status: str
     reason: str

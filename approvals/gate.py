@@ -21,7 +21,9 @@ from core import clock
 from governance import policy
 from governance.permissions import version_parties
 from governance.queries import current_policy
+from governance.state import EvidenceState
 from governance.streams import load_evidence, load_risk
+from registry.state import VersionState
 from registry.streams import load_version_by_number
 
 
@@ -37,6 +39,19 @@ def still_counts(request: RequestState, parties: Parties | None = None) -> rules
     members = members_by_board(request.boards)
     return lambda board, reviewer: (
         reviewer in members.get(board, frozenset()) and parties.independent(reviewer)
+    )
+
+
+def evidence_digests(evidence: EvidenceState) -> dict[str, str]:
+    """Each attached evidence document's sha256 by kind (the model card included)."""
+    return {kind: item.sha256 for kind, item in sorted(evidence.items.items())}
+
+
+def current_facts(version: VersionState, evidence: EvidenceState) -> rules.Facts:
+    verified = version.artifact_verified and not version.artifact_tampered
+    return rules.Facts(
+        artifact_sha256=(version.artifact_sha256 or "") if verified else "",
+        evidence=evidence_digests(evidence),
     )
 
 
@@ -57,7 +72,7 @@ def assess_promotion(*, model_id: str, number: int, target: str = "production") 
     if risk.tier:
         spec = current_policy().tiers[risk.tier]
         required = policy.required_evidence(
-            spec, personal_data=bool(risk.answers.get("personal_data", False))
+            spec, personal_data=bool(risk.tier_answers.get("personal_data", False))
         )
         boards = dict(spec["boards"])
     assessment = rules.assess(
@@ -71,6 +86,7 @@ def assess_promotion(*, model_id: str, number: int, target: str = "production") 
         now=now,
         model_suspended=risk.suspended,
         eligible=still_counts(request) if request is not None else None,
+        facts=current_facts(version, evidence),
     )
     if not risk.tier and request is None:
         assessment.reasons.insert(0, "risk_tier_missing")
@@ -94,6 +110,7 @@ def describe(assessment: rules.Assessment) -> dict[str, Any]:
         "expired": assessment.expired,
         "expires_at": assessment.expires_at.isoformat() if assessment.expires_at else None,
         "suspended": list(assessment.suspended),
+        "changed": list(assessment.changed),
     }
 
 

@@ -157,6 +157,9 @@ class Assessment:
     expires_at: datetime | None = None
     suspended: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+    # What differs between the request's reviewed facts and the current ones: "artifact",
+    # "tier", "evidence:<kind>".
+    changed: list[str] = field(default_factory=list)
 
     @property
     def allowed(self) -> bool:
@@ -175,11 +178,13 @@ def assess(
     now: datetime,
     model_suspended: bool,
     eligible: Eligible | None = None,
+    facts: Facts | None = None,
 ) -> Assessment:
     """Everything a promotion needs, checked against the request (which carries the policy in
     force when it was made) or, without a request, against the current policy. `eligible`
     says whether an approval still counts (its reviewer on the board, independent of the
     model, as of now); an approval that no longer does is named in the reasons."""
+    current_tier = tier
     if request is not None:
         required_evidence, boards = request.required_evidence, request.boards
         tier = request.tier
@@ -194,10 +199,17 @@ def assess(
     counts = [BoardCount(b, n, have.get(b, 0)) for b, n in ordered]
     reasons: list[str] = []
     status = request.status if request else "none"
+    changed: list[str] = []
+    if facts is not None and not facts.artifact_sha256:
+        reasons.append("artifact_missing")
     if request is None:
         reasons.append("no_request")
     elif status != "approved":
         reasons.append(f"request_{status}")
+    if request is not None and facts is not None:
+        changed = snapshot_changes(request, facts, current_tier)
+        if changed:
+            reasons.append("reviewed_facts_changed")
     if missing:
         reasons.append("evidence_missing")
     if any(c.have < c.needed for c in counts):
@@ -230,4 +242,29 @@ def assess(
         expires_at=request.expires_at if request else None,
         suspended=suspended,
         reasons=reasons,
+        changed=changed,
     )
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The version's facts as of now that an approval binds: the verified artifact's sha256
+    ("" without one, or once found tampered with) and each evidence document's sha256."""
+
+    artifact_sha256: str
+    evidence: dict[str, str]
+
+
+def snapshot_changes(request: RequestState, facts: Facts, tier: str) -> list[str]:
+    """What differs between the facts the request's decisions were given on and the current
+    ones: the artifact, the confirmed tier (none while a new intake awaits confirmation), each
+    evidence document by kind."""
+    changed: list[str] = []
+    if facts.artifact_sha256 != request.artifact_sha256:
+        changed.append("artifact")
+    if tier != request.tier:
+        changed.append("tier")
+    for kind in sorted(set(request.evidence) | set(facts.evidence)):
+        if request.evidence.get(kind) != facts.evidence.get(kind):
+            changed.append(f"evidence:{kind}")
+    return changed

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from approvals import events as ev
 from eventstore.folds import AggregateState, Changes, Fold, copied
@@ -13,7 +14,8 @@ from eventstore.types import RecordedEvent
 DECISIONS = ("approve", "reject", "request_changes")
 TARGETS = ("production",)
 ACTIVE = frozenset({"open", "changes_requested"})
-CLOSED = frozenset({"rejected", "withdrawn"})
+CLOSED = frozenset({"rejected", "withdrawn", "voided"})
+REQUEST_STATUSES = ("open", "changes_requested", "approved", "rejected", "withdrawn", "voided")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,13 @@ class RequestState(AggregateState):
     suspension_reason: str = ""
     # Decisions on evidence older than this were voided by a change of the evidence.
     voided_evidence_version: int = 0
+    # The reviewed facts (no read-table columns): the verified artifact's sha256, each evidence
+    # document's sha256 by kind, the intake answers the tier was confirmed on; and why the
+    # request was last voided.
+    artifact_sha256: str = ""
+    evidence: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, Any] = field(default_factory=dict)
+    void_reason: str = ""
 
     @property
     def exists(self) -> bool:
@@ -66,6 +75,8 @@ def _requested(state: RequestState, e: ev.ApprovalRequested, rec: RecordedEvent)
         **copied(e, RequestState, "required_evidence", "boards"),
         "required_evidence": tuple(e.required_evidence),
         "boards": dict(e.boards),
+        "evidence": dict(e.evidence),
+        "answers": dict(e.answers),
     }
 
 
@@ -131,4 +142,13 @@ def _voided(state: RequestState, e: ev.ApprovalVoided, rec: RecordedEvent) -> Ch
         "granted_evidence_version": None,
         "conditions": (),
         "voided_evidence_version": e.evidence_version,
+        "evidence": dict(e.evidence),
+        "void_reason": e.reason,
     }
+
+
+@evolve_request.on(ev.ApprovalRequestVoided)
+def _request_voided(
+    state: RequestState, e: ev.ApprovalRequestVoided, rec: RecordedEvent
+) -> Changes:
+    return {"status": "voided", "void_reason": e.reason}

@@ -268,6 +268,7 @@ SPECTACULAR_SETTINGS = {
         "EvidenceKindEnum": "governance.policy.EVIDENCE_KINDS",
         "LineageNodeKindEnum": "lineage.rules.NODE_KINDS",
         "OpenClosedStatusEnum": "governance.events.OPEN_CLOSED",
+        "ApprovalOutputStatusEnum": "approvals.state.REQUEST_STATUSES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -7,6 +7,7 @@ derived from the version id). People appear only as user ids."""
 
 from __future__ import annotations
 
+from dataclasses import field
 from typing import Any
 
 from eventstore.catalog import DomainEvent, event, upcaster
@@ -68,6 +69,17 @@ class RiskTierAssigned(DomainEvent):
     overridden: bool
     reason: str = rules.OVERRIDE_REASON.field()
     policy_version: int
+    # The intake answers the tier is confirmed on (assignments recorded before carry none).
+    answers: dict[str, Any] = field(default_factory=dict)
+
+
+@event("governance.RiskTierReopened")
+class RiskTierReopened(DomainEvent):
+    """New intake answers after the tier was confirmed: the tier is proposed again until a
+    model-risk officer confirms it on the new answers."""
+
+    model_id: str
+    previous_tier: str
 
 
 @event("governance.ModelSuspended")

@@ -118,6 +118,13 @@ def project_risk_tier_assigned(
     )
 
 
+@projector(ev.RiskTierReopened)
+def project_risk_tier_reopened(
+    e: ev.RiskTierReopened, recorded: RecordedEvent, out: ProjectionWriter
+) -> None:
+    _risk(out, e.model_id, recorded, tier="")
+
+
 @projector(ev.ModelSuspended)
 def project_model_suspended(
     e: ev.ModelSuspended, recorded: RecordedEvent, out: ProjectionWriter

@@ -58,6 +58,14 @@ class RiskState(AggregateState):
     policy_version: int = 0
     suspended: bool = False
     suspension_reason: str = ""
+    # The intake answers the tier was confirmed on (no read-table column).
+    confirmed_answers: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tier_answers(self) -> dict[str, Any]:
+        """The answers the confirmed tier stands on (the latest, for a tier confirmed before
+        confirmations recorded them)."""
+        return self.confirmed_answers or self.answers
 
 
 evolve_risk = Fold(RiskState)
@@ -73,7 +81,15 @@ def _intake_recorded(state: RiskState, e: ev.IntakeRecorded, rec: RecordedEvent)
 @evolve_risk.on(ev.RiskTierAssigned)
 def _risk_tier_assigned(state: RiskState, e: ev.RiskTierAssigned, rec: RecordedEvent) -> Changes:
     # The proposed tier is the intake's; an assignment leaves it as it is.
-    return copied(e, RiskState, "proposed_tier")
+    return {
+        **copied(e, RiskState, "proposed_tier", "answers"),
+        "confirmed_answers": dict(e.answers),
+    }
+
+
+@evolve_risk.on(ev.RiskTierReopened)
+def _risk_tier_reopened(state: RiskState, e: ev.RiskTierReopened, rec: RecordedEvent) -> Changes:
+    return {"model_id": e.model_id, "tier": "", "confirmed_answers": {}}
 
 
 @evolve_risk.on(ev.ModelSuspended)

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from api.serializers import Pattern, StrictInput, Text
 from api.shapes import input_of
 from approvals.models import ReviewDecision
-from approvals.state import DECISIONS, TARGETS
+from approvals.state import DECISIONS, REQUEST_STATUSES, TARGETS
 from boards import events as board_events
 from boards import rules as board_rules
 from governance import policy
@@ -85,9 +85,7 @@ class ApprovalOutput(serializers.Serializer):
     boards = serializers.DictField(child=serializers.IntegerField(), help_text="board: quorum")
     validity_days = serializers.IntegerField()
     notes = serializers.CharField()
-    status = serializers.ChoiceField(
-        choices=["open", "changes_requested", "approved", "rejected", "withdrawn"]
-    )
+    status = serializers.ChoiceField(choices=REQUEST_STATUSES)
     granted_at = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.DateTimeField(allow_null=True)
     conditions = serializers.ListField(child=serializers.CharField())
@@ -104,6 +102,28 @@ class ApprovalOutput(serializers.Serializer):
         if not isinstance(decisions, tuple):
             decisions = ReviewDecision.objects.filter(request_id=obj.id).order_by("seq")
         return DecisionOutput(decisions, many=True).data
+
+
+class ReviewedOutput(serializers.Serializer):
+    """The facts the request's decisions are given on, taken when it was made (the evidence
+    again at each void)."""
+
+    artifact_sha256 = serializers.CharField(help_text="The version's verified artifact")
+    evidence = serializers.DictField(
+        child=serializers.CharField(), help_text="kind: sha256 of each evidence document"
+    )
+    tier = serializers.ChoiceField(choices=policy.TIERS, help_text="The confirmed tier")
+    answers = serializers.DictField(help_text="The intake answers the tier was confirmed on")
+    policy_version = serializers.IntegerField()
+
+
+class ApprovalDetailOutput(ApprovalOutput):
+    reviewed = serializers.SerializerMethodField()
+    void_reason = serializers.CharField(help_text="Why the request was last voided, if it was")
+
+    @extend_schema_field(ReviewedOutput)
+    def get_reviewed(self, obj: Any) -> dict[str, Any]:
+        return ReviewedOutput(obj).data
 
 
 class BoardCountOutput(serializers.Serializer):
@@ -132,3 +152,8 @@ class PromotionOutput(serializers.Serializer):
     expired = serializers.BooleanField()
     expires_at = serializers.DateTimeField(allow_null=True)
     suspended = serializers.ListField(child=serializers.CharField())
+    changed = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What differs from the facts the approval was given on: artifact, tier,"
+        " evidence:<kind>",
+    )

@@ -200,7 +200,7 @@ class ApprovalCollectionApi(IdempotentCommands, ListAPIView):
 
     @extend_schema(
         request=s.ApprovalCreateInput,
-        responses={201: s.ApprovalOutput, **problems(400, 404, 409, 413, 422)},
+        responses={201: s.ApprovalDetailOutput, **problems(400, 404, 409, 413, 422)},
         parameters=[IDEMPOTENCY_KEY],
         summary="Request approval of a model version for a target (production)",
     )
@@ -216,20 +216,20 @@ class ApprovalCollectionApi(IdempotentCommands, ListAPIView):
             notes=data.get("notes", ""),
             idempotency_key=idempotency_key(request),
         )
-        response = Response(s.ApprovalOutput(state).data, status=status.HTTP_201_CREATED)
+        response = Response(s.ApprovalDetailOutput(state).data, status=status.HTTP_201_CREATED)
         response["Location"] = f"/api/v1/approvals/{state.id}/"
         return _with_etag(response, state.stream_version)
 
 
 class ApprovalApi(APIView):
     @extend_schema(
-        responses={200: s.ApprovalOutput, **problems(400, 404)},
+        responses={200: s.ApprovalDetailOutput, **problems(400, 404)},
         parameters=[REQUEST_ID, AS_OF],
         summary="Read an approval request (also as of a time or position)",
     )
     def get(self, request: Request, request_id: uuid.UUID) -> Response:
         state = queries.get_request(str(request_id), user=request.user, **as_of(request).query)
-        return _with_etag(Response(s.ApprovalOutput(state).data), state.stream_version)
+        return _with_etag(Response(s.ApprovalDetailOutput(state).data), state.stream_version)
 
 
 @history_schema("An approval request's events, oldest first", REQUEST_ID)
@@ -246,7 +246,7 @@ def _visible(request: Request, request_id: uuid.UUID):
 class DecisionCollectionApi(IdempotentCommands, APIView):
     @extend_schema(
         request=s.DecisionInput,
-        responses={201: s.ApprovalOutput, **problems(400, 404, 409, 412, 413, 422)},
+        responses={201: s.ApprovalDetailOutput, **problems(400, 404, 409, 412, 413, 422)},
         parameters=[REQUEST_ID, IF_MATCH, IDEMPOTENCY_KEY],
         summary="Record a board member's decision: approve, reject or request_changes",
     )
@@ -266,7 +266,7 @@ class DecisionCollectionApi(IdempotentCommands, APIView):
             idempotency_key=idempotency_key(request),
         )
         return _with_etag(
-            Response(s.ApprovalOutput(state).data, status=status.HTTP_201_CREATED),
+            Response(s.ApprovalDetailOutput(state).data, status=status.HTTP_201_CREATED),
             state.stream_version,
         )
 
@@ -274,7 +274,7 @@ class DecisionCollectionApi(IdempotentCommands, APIView):
 class WithdrawApi(IdempotentCommands, APIView):
     @extend_schema(
         request=s.ApprovalReasonInput,
-        responses={200: s.ApprovalOutput, **problems(400, 404, 409, 412, 413, 422)},
+        responses={200: s.ApprovalDetailOutput, **problems(400, 404, 409, 412, 413, 422)},
         parameters=[REQUEST_ID, IF_MATCH, IDEMPOTENCY_KEY],
         summary="Withdraw an approval request",
     )
@@ -289,7 +289,7 @@ class WithdrawApi(IdempotentCommands, APIView):
             expected_version=expected_version(request, current.stream_version),
             idempotency_key=idempotency_key(request),
         )
-        return _with_etag(Response(s.ApprovalOutput(state).data), state.stream_version)
+        return _with_etag(Response(s.ApprovalDetailOutput(state).data), state.stream_version)
 
 
 class _ApprovalReasonApi(IdempotentCommands, APIView):
@@ -307,14 +307,14 @@ class _ApprovalReasonApi(IdempotentCommands, APIView):
             reason=body.validated_data["reason"],
             idempotency_key=idempotency_key(request),
         )
-        return _with_etag(Response(s.ApprovalOutput(state).data), state.stream_version)
+        return _with_etag(Response(s.ApprovalDetailOutput(state).data), state.stream_version)
 
 
 def _reason_schema(summary: str) -> Any:
     return extend_schema_view(
         post=extend_schema(
             request=s.ApprovalReasonInput,
-            responses={200: s.ApprovalOutput, **problems(400, 404, 409, 413, 422)},
+            responses={200: s.ApprovalDetailOutput, **problems(400, 404, 409, 413, 422)},
             parameters=[REQUEST_ID, IDEMPOTENCY_KEY],
             summary=summary,
         )

@@ -50,24 +50,31 @@ def record_intake(
     expected_version: int | None = None,
     idempotency_key: str | None = None,
 ) -> RiskState:
-    """The owners' answers to the intake questionnaire; they propose a tier, nothing more."""
+    """The owners' answers to the intake questionnaire; they propose a tier, nothing more.
+    Answers other than those a confirmed tier stands on put the tier back to proposed
+    (governance.RiskTierReopened): a model-risk officer confirms it again."""
     model = load_model(model_id)
     permissions.require_change_model(actor.account, model.id)
     answers = policy.check_answers(answers)
     state = load_risk(model.id)
     stream = risk_stream_id(model.id)
     version = _expected(state.stream_version, expected_version, stream)
+    recorded: list[Any] = [
+        ev.IntakeRecorded(
+            model_id=model.id,
+            answers=answers,
+            proposed_tier=policy.propose_tier(answers),
+            policy_version=current_policy().number,
+        )
+    ]
+    if state.tier and answers != state.tier_answers:
+        # The confirmed tier stood on other answers: it is proposed again until an officer
+        # confirms it on these (approvals under another tier lapse at that confirmation).
+        recorded.append(ev.RiskTierReopened(model_id=model.id, previous_tier=state.tier))
     store.append(
         StreamRef(stream, ev.MODEL_RISK),
         version,
-        [
-            ev.IntakeRecorded(
-                model_id=model.id,
-                answers=answers,
-                proposed_tier=policy.propose_tier(answers),
-                policy_version=current_policy().number,
-            )
-        ],
+        recorded,
         command_metadata(actor, idempotency_key),
     )
     return load_risk(model.id)
@@ -130,6 +137,7 @@ def assign_risk_tier(
                 overridden=overridden,
                 reason=reason,
                 policy_version=current_policy().number,
+                answers=dict(state.answers),
             )
         ],
         command_metadata(actor, idempotency_key),

@@ -129,11 +129,27 @@ def upload(store, version, kind: str, body: bytes, filename: str = "doc.pdf") ->
     return {"filename": filename, "size": len(body), "sha256": sha256}
 
 
-def registered_version(owner, name: str) -> tuple[Any, Any]:
+def registered_version(owner, name: str, *, artifact: bool = True) -> tuple[Any, Any]:
+    """A model and its version 1 with a verified artifact (an approval binds its digest);
+    without one when not `artifact` (the test stores it itself)."""
     actor = Actor.user(owner, auth_method="token")
     model = registry.register_model(actor=actor, name=name, team="fraud-ml")
     version = registry.create_model_version(actor=actor, model_id=model.id, data=VersionInput())
+    if artifact:
+        version = with_artifact(owner, version, f"weights of {name}".encode())
     return model, version
+
+
+def with_artifact(owner, version, body: bytes) -> Any:
+    """The version's artifact stored and verified."""
+    return registry.upload_artifact(
+        actor=Actor.user(owner, auth_method="token"),
+        version_id=version.id,
+        filename="model.bin",
+        size=len(body),
+        sha256=hashlib.sha256(body).hexdigest(),
+        data=body,
+    )
 
 
 def unique_name(prefix: str) -> str:
@@ -159,12 +175,14 @@ def actor_of(user) -> Actor:
     return Actor.user(user, auth_method="token")
 
 
-def governed_version(cast, store, tier: str, name: str, *, skip: tuple[str, ...] = ()):
+def governed_version(
+    cast, store, tier: str, name: str, *, skip: tuple[str, ...] = (), artifact: bool = True
+):
     """Through the commands: a model of `tier` with version 1 and the evidence it needs."""
     from governance.policy import required_evidence
 
     owner = actor_of(cast.owner)
-    model, version = registered_version(cast.owner, name)
+    model, version = registered_version(cast.owner, name, artifact=artifact)
     governance.record_intake(actor=owner, model_id=model.id, answers=INTAKE[tier])
     governance.assign_risk_tier(actor=actor_of(cast.officer), model_id=model.id)
     spec = governance_queries.current_policy().tiers[tier]

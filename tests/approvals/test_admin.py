@@ -337,8 +337,11 @@ def test_decision_is_refused_by_the_command_when_the_evidence_moves_after_the_pa
     assert stale.status_code == 409
     assert b"Evidence attached" in stale.content
     assert decisions_recorded() == decided
-    # The request's own stream did not move: the evidence's expected version refused it.
-    assert approvals.load_request(request.id).stream_version == request.stream_version
+    # The request's own stream moved only by the new snapshot the changed evidence took (no
+    # decision): the evidence's expected version refused the decision.
+    after = approvals.load_request(request.id)
+    assert after.stream_version == request.stream_version + 1
+    assert after.decisions == () and "model_card" in after.void_reason
 
 
 @pytest.mark.parametrize("tamper", ["altered", "missing", "forged", "another page"])

@@ -3,6 +3,7 @@ expiry and voiding on the clock, policy versions kept by requests, waivers, susp
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -30,6 +31,7 @@ from tests.approvals.conftest import (
     governed_version,
     request_for,
     revise_model_card,
+    with_artifact,
 )
 from tests.conftest import make_user
 
@@ -47,6 +49,7 @@ def test_each_separation_of_duties_violation_is_refused_with_its_code_and_append
     second = registry.create_model_version(
         actor=actor_of(author), model_id=model.id, data=VersionInput()
     )
+    with_artifact(author, second, b"weights of the second version")
     request = approvals.request_approval(
         actor=actor_of(requester), model_id=model.id, number=second.number
     )
@@ -201,9 +204,14 @@ def test_changes_requested_request_opens_again_when_the_owner_changes_the_eviden
     revise_model_card(cast, evidence_store, version, b"the card, revised", "revised")
     assert approval_streams.load_request(request.id).status == "open"
     assert queries.pending_for(reviewer).filter(id=request.id).exists()
-    # A second change with no decision since appends no second void.
+    # A second change with no decision since voids no decision, and the request takes a new
+    # snapshot of the evidence all the same.
     revise_model_card(cast, evidence_store, version, b"the card, revised twice", "revised")
-    assert Event.objects.filter(stream_id=request.id, type="approvals.ApprovalVoided").count() == 1
+    voids = Event.objects.filter(stream_id=request.id, type="approvals.ApprovalVoided")
+    assert [v.data["voided_decisions"] for v in voids.order_by("position")] == [1, 0]
+    assert approval_streams.load_request(request.id).evidence["model_card"] == (
+        hashlib.sha256(b"the card, revised twice").hexdigest()
+    )
     assert approve(cast, request.id, "model-risk", 1).status == "approved"
 
 
@@ -366,7 +374,9 @@ def test_decision_is_refused_and_nothing_appended_when_the_evidence_moved_since_
         version.id: registry.load_version(version.id).stream_version,
     }
     revise_model_card(cast, evidence_store, version, b"a card the reviewer never saw", "seen")
-    assert approvals.load_request(request.id).stream_version == seen[request.id]
+    # The request took a new snapshot of the evidence (its stream moved by that alone).
+    assert approvals.load_request(request.id).stream_version == seen[request.id] + 1
+    seen[request.id] += 1
     before = Event.objects.count()
     with pytest.raises(ConcurrencyConflict) as caught:
         approve(cast, request.id, "model-risk", 1, expected_versions=seen)

@@ -33,6 +33,7 @@ SAMPLES = [
         reason="why",
         policy_version=1,
     ),
+    gev.RiskTierReopened(model_id=M, previous_tier="high"),
     gev.ModelSuspended(model_id=M, reason="incident"),
     gev.ModelReinstated(model_id=M, reason="fixed"),
     gev.EvidenceAttached(
@@ -189,6 +190,7 @@ SAMPLES = [
         voided_decisions=2,
         reason="the evidence changed after decisions were given",
     ),
+    aev.ApprovalRequestVoided(tier="high", previous_status="approved", reason="re-tiered"),
 ]
 
 

@@ -18,6 +18,7 @@ from eventstore import store
 from eventstore.catalog import DomainEvent
 from eventstore.projection import projectors_for
 from eventstore.snapshots import registered_snapshots
+from governance import commands as governance
 from tests.approvals.conftest import actor_of, approve, governed_version, revise_model_card
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +64,13 @@ def scenario(cast, evidence_store) -> list[str]:
     request = approvals.request_approval(actor=owner, model_id=model.id, number=1)
     approve(cast, request.id, "model-risk", 1, decision="reject", rationale="leaky")
     ids.append(request.id)
+
+    model, _ = governed_version(cast, evidence_store, "low", "snap-retiered")
+    request = approvals.request_approval(actor=owner, model_id=model.id, number=1)
+    approve(cast, request.id, "model-risk", 1)
+    governance.assign_risk_tier(actor=officer, model_id=model.id, tier="high", reason="widened")
+    ids.append(request.id)
+
     return ids
 
 

@@ -48,6 +48,14 @@ def prepare(cast, store, tier: str, name: str) -> dict:
         == 201
     )
     assert owner.post(f"/api/v1/models/{name}/versions/", {}, format="json").status_code == 201
+    weights = f"weights of {name}".encode()
+    stored = owner.put(
+        f"/api/v1/models/{name}/versions/1/artifact/content/model.bin"
+        f"?sha256={sha256(weights).hexdigest()}",
+        data=weights,
+        content_type="application/octet-stream",
+    )
+    assert stored.status_code in (200, 201), stored.content
     intake = owner.post(
         f"/api/v1/models/{name}/risk-tier/intake/", {"answers": INTAKE[tier]}, format="json"
     )
@@ -175,6 +183,8 @@ def test_high_tier_journey_records_every_step_as_events(cast, evidence_store, ca
         "registry.ModelRegistered",
         "registry.ModelVersionNumbered",
         "registry.ModelVersionCreated",
+        "registry.ArtifactUploadAuthorized",
+        "registry.ArtifactVerified",
         "governance.IntakeRecorded",
         "registry.StreamLinked",  # the risk record, on the model's stream
         "governance.RiskTierAssigned",
@@ -214,6 +224,11 @@ def test_gate_lists_exactly_what_is_missing_when_evidence_and_approvals_are_part
     owner = api(cast.owner)
     owner.post("/api/v1/models/", {"name": "bare", "team": "fraud-ml"}, format="json")
     owner.post("/api/v1/models/bare/versions/", {}, format="json")
+    owner.put(
+        f"/api/v1/models/bare/versions/1/artifact/content/model.bin?sha256={sha256(b'w').hexdigest()}",
+        data=b"w",
+        content_type="application/octet-stream",
+    )
     owner.post("/api/v1/models/bare/risk-tier/intake/", {"answers": INTAKE["high"]}, format="json")
     api(cast.officer).post("/api/v1/models/bare/risk-tier/decision/", {}, format="json")
     version = registry_queries.get_version("bare", 1)

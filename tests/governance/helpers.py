@@ -26,10 +26,15 @@ from tests.approvals.conftest import (
 QUORUMS = {"low": {"model-risk": 1}, "medium": {"model-risk": 1}}
 
 
-def approved_version(cast, evidence_store, tier: str = "high", *, before_request=None):
+def approved_version(
+    cast, evidence_store, tier: str = "high", *, before_request=None, artifact: bool = True
+):
     """A model of `tier` whose version 1 holds a granted production approval;
-    `before_request(model, version)` adds evidence before approval is asked for."""
-    model, version = governed_version(cast, evidence_store, tier, unique_name(f"{tier}-model"))
+    `before_request(model, version)` adds evidence (and, when not `artifact`, the version's
+    artifact) before approval is asked for."""
+    model, version = governed_version(
+        cast, evidence_store, tier, unique_name(f"{tier}-model"), artifact=artifact
+    )
     if before_request is not None:
         before_request(model, version)
     request = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)

@@ -391,7 +391,8 @@ def test_an_author_who_left_the_team_cannot_approve_through_the_api_or_the_admin
 def test_whoever_stored_the_versions_artifact_is_its_author_and_cannot_approve(
     cast, evidence_store, team
 ):
-    name, _, version, request = low_request(cast, evidence_store, "sod-artifact")
+    name = unique_name("sod-artifact")
+    model, version = governed_version(cast, evidence_store, "low", name, artifact=False)
     uploader = make_user("una-uploader", team)
     weights = b"weights stored by una"
     registry.upload_artifact(
@@ -402,6 +403,7 @@ def test_whoever_stored_the_versions_artifact_is_its_author_and_cannot_approve(
         sha256=hashlib.sha256(weights).hexdigest(),
         data=weights,
     )
+    request = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
     uploader.groups.remove(team)
     seat(cast, "model-risk", uploader)
     before = last_position()

@@ -21,7 +21,7 @@ from governance import tasks as governance_tasks
 from governance.models import Evidence
 from registry import artifacts, streams
 from tests.api.conftest import client_for
-from tests.approvals.conftest import model_card, problem
+from tests.approvals.conftest import governed_version, model_card, problem, unique_name
 from tests.governance.helpers import SPEC, approved_version, as_csv, attach_evaluation_data, rows
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +111,7 @@ def _s3_refused(status: int, body: bytes, *codes: str) -> None:
 def test_artifact_upload_url_reused_after_verification_cannot_change_the_weights(
     cast, store, http_put, upload_server, s3_admin
 ):
-    model, _, _ = approved_version(cast, store, "low")
+    model, _ = governed_version(cast, store, "low", unique_name("weights"), artifact=False)
     owner = client_for(cast.owner)
     granted = _artifact_url(owner, model.name)
     status, _ = _put(http_put, upload_server, granted, WEIGHTS)
@@ -169,7 +169,7 @@ def test_artifact_upload_url_reused_after_verification_cannot_change_the_weights
 def test_a_put_of_other_bytes_than_declared_stores_nothing(
     cast, store, http_put, upload_server, s3_admin
 ):
-    model, _, _ = approved_version(cast, store, "low")
+    model, _ = governed_version(cast, store, "low", unique_name("weights"), artifact=False)
     owner = client_for(cast.owner)
     granted = _artifact_url(owner, model.name)
     status, body = _put(http_put, upload_server, granted, SWAPPED)
@@ -228,7 +228,9 @@ def test_evidence_upload_url_reused_after_attach_approve_and_deploy_is_refused(
         )
         assert attached.status_code == 201, attached.content
 
-    model, version, _ = approved_version(cast, store, "low", before_request=through_the_api)
+    model, version, _ = approved_version(
+        cast, store, "low", before_request=through_the_api, artifact=False
+    )
     owner = client_for(cast.owner)
     deployed = owner.patch(
         f"/api/v1/models/{model.name}/versions/1/", {"status": "deployed"}, format="json"
@@ -290,7 +292,7 @@ def _deployable(cast, store):
     def weights(model, version):
         _upload_weights(client_for(cast.owner), model.name)
 
-    model, version, _ = approved_version(cast, store, "low", before_request=weights)
+    model, version, _ = approved_version(cast, store, "low", before_request=weights, artifact=False)
     state = streams.load_version(version.id)
     return model, state
 
