@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.http import HttpResponse
+from rest_framework import exceptions
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
@@ -146,9 +147,32 @@ class IdempotentCommands:
             return exc.response
         return super().handle_exception(exc)  # type: ignore[misc]
 
+    _authenticated: Request | None = None
+
+    def initialize_request(self, request: Any, *args: Any, **kwargs: Any) -> Request:
+        early = self._authenticated
+        if early is not None and early._request is request:
+            return early
+        return super().initialize_request(request, *args, **kwargs)  # type: ignore[misc]
+
+    def _authenticate_first(self, request: Any, args: Any, kwargs: Any) -> None:
+        """Authenticate before the command's transaction opens. Looking a token up counts the
+        user's throttle window (api.authentication), and that row's lock, taken inside the
+        transaction, would queue every keyed request of the user behind the one running.
+        A failure is left to the dispatch that follows, which answers it."""
+        self._authenticated = None
+        self.args, self.kwargs = args, kwargs
+        early = self.initialize_request(request, *args, **kwargs)
+        try:
+            early.user  # noqa: B018
+        except exceptions.APIException:
+            return
+        self._authenticated = early
+
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         if request.method not in COMMANDS or HEADER not in request.headers:
             return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        self._authenticate_first(request, args, kwargs)
         raced = False
         with transaction.atomic():
             response = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
