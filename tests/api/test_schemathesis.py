@@ -40,7 +40,7 @@ def _seed_governance(owner, model, settings, tmp_path) -> None:
     from approvals import commands as approvals
     from boards import commands as board_commands
     from governance import commands as governance
-    from tests.approvals.conftest import INTAKE, model_card, upload
+    from tests.approvals.conftest import INTAKE, model_card, upload, with_artifact
     from tests.conftest import make_user
 
     settings.S3_BUCKET = None
@@ -50,6 +50,10 @@ def _seed_governance(owner, model, settings, tmp_path) -> None:
     # of its own (tests/api/test_throttling.py).
     rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "1000000/minute"}
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    # An approval binds the version's verified artifact: both versions have one.
+    for number in (1, 2):
+        version = streams.load_version_by_number(model.id, number)
+        with_artifact(owner, version, f"weights of version {number}".encode())
     actor = Actor.user(owner, auth_method="token")
     admin = Actor.user(make_user("ada-admin", superuser=True), auth_method="session")
     board_commands.ensure_default_boards()
