@@ -55,15 +55,15 @@ def verify(*, batch_size: int = 5000, progress: Callable[[int], None] | None = N
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         _verify_chains(report, batch_size, progress)
-        _verify_tree(report, batch_size)
-        _verify_checkpoint_chain(report)
+        saved = list(Checkpoint.objects.order_by("tree_size"))
+        _verify_tree(report, batch_size, saved)
+        _verify_checkpoint_chain(report, saved)
     return report
 
 
-def _verify_checkpoint_chain(report: Report) -> None:
+def _verify_checkpoint_chain(report: Report, saved: list[Checkpoint]) -> None:
     """Each checkpoint names the one stored before it as previous, and the newest one's heads
     root is the heads tree of the leaves it signed, rebuilt here from the log."""
-    saved = list(Checkpoint.objects.order_by("tree_size"))
     for before, after in zip([None, *saved], saved, strict=False):
         if after.previous_size is None:
             if after.heads_root is not None and before is not None:
@@ -162,8 +162,7 @@ def _leaves(start: int, end: int) -> str:
     return f"leaves {start} to {end - 1} are missing"
 
 
-def _verify_tree(report: Report, batch_size: int) -> None:
-    saved = list(Checkpoint.objects.order_by("tree_size"))
+def _verify_tree(report: Report, batch_size: int, saved: list[Checkpoint]) -> None:
     report.checkpoints = len(saved)
     for checkpoint in saved:
         if not checkpoints.signature_valid(checkpoint):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from smtplib import SMTPException
 
-from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -17,21 +16,12 @@ from django.db import InterfaceError, OperationalError
 from core.actors import Actor
 from governance.commands import audits, incidents, reviews
 from governance.delivery import send_once
+from registry.tasks import RETRY, STORE_FAILURES
 
-RETRY = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "retry_backoff": True,
-    "retry_backoff_max": 600,
-    "retry_jitter": True,
-    "max_retries": 10,
-    "ignore_result": True,
-}
 # What a send may fail with and a later try may not: the mail server or the database away.
 SEND_FAILURES = (SMTPException, OSError, OperationalError, InterfaceError)
-# What reading evaluation data and recording its audit may fail with and a later try may not:
-# the database or the artifact store away.
-AUDIT_FAILURES = (OperationalError, InterfaceError, OSError, BotoCoreError, ClientError)
+# Reading evaluation data and recording its audit fail as reading an artifact does.
+AUDIT_FAILURES = STORE_FAILURES
 AUDIT_NEW_VERSION = "governance.audit_new_version"
 
 SUBJECTS = {

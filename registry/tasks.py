@@ -13,6 +13,8 @@ from core.actors import Actor
 from registry.commands.artifacts import REHASH_ARTIFACT_TASK, recheck_artifact
 
 REHASH_ARTIFACT = REHASH_ARTIFACT_TASK
+# Delivered at least once: acknowledged late, redone when a worker dies, retried with backoff.
+# Every task of the apps above takes these options.
 RETRY = {
     "acks_late": True,
     "reject_on_worker_lost": True,
