@@ -97,8 +97,9 @@ class ApprovalVoided(DomainEvent):
 
 @event("approvals.ApprovalRequestVoided")
 class ApprovalRequestVoided(DomainEvent):
-    """The model's confirmed tier is no longer the one the request was made under: the request
-    is closed (status voided) and a new request is made under the new tier."""
+    """The request no longer stands (the model's confirmed tier is no longer the one it was
+    made under, or the model moved to another owning team): it is closed (status voided), with
+    the reason, and a new request is made. `tier` is the model's tier when it was voided."""
 
     tier: str
     previous_status: str

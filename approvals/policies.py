@@ -1,8 +1,8 @@
 """Approvals' reactions to governance events: evidence that changes voids the decisions given
 on the old evidence (the request takes a new snapshot of it), a tier confirmed other than a
-request's voids it (or suspends it in production), and a version marked non-compliant loses
-its production approval. They
-run in the transaction of the governance command that recorded the cause."""
+request's voids it (or suspends it in production), a version marked non-compliant loses
+its production approval, and a model moved to another owning team voids its open requests.
+They run in the transaction of the command that recorded the cause."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from approvals import rules
 from approvals.gate import evidence_digests
 from approvals.models import ApprovalRequest
 from approvals.notices import notify
-from approvals.state import CLOSED
+from approvals.state import ACTIVE, CLOSED
 from approvals.streams import load_request
 from boards.queries import board_members
 from eventstore.subscribers import subscriber
@@ -25,6 +25,7 @@ from registry.streams import load_model, load_version
 EVIDENCE_CHANGED = ("governance.EvidenceAttached", "governance.EvidenceWaived")
 NON_COMPLIANT = "governance.VersionMarkedNonCompliant"
 TIER_CONFIRMED = "governance.RiskTierAssigned"
+MODEL_CHANGED = "registry.ModelUpdated"
 
 
 @subscriber(*EVIDENCE_CHANGED)
@@ -129,4 +130,32 @@ def lapse_approvals_under_another_tier(event: RecordedEvent) -> Iterator[Reactio
             state.stream_version,
             events,
             tuple(notify(kind, state.id, recipients)),
+        )
+
+
+@subscriber(MODEL_CHANGED)
+def void_open_requests_on_team_change(event: RecordedEvent) -> Iterator[Reaction]:
+    """A model moved to another owning team: every open request of its versions is voided,
+    its reviews having been asked of reviewers judged independent of the old owners. A new
+    request is made by the new owners. A granted approval stays; the gate judges its
+    reviewers' independence against the owners as of now, so one given by a member of the
+    new team no longer counts."""
+    team = event.data.get("changes", {}).get("team")
+    if team is None:
+        return
+    reason = f"the model's owning team changed to {team} after the request was made"
+    rows = ApprovalRequest.objects.filter(model_id=event.stream_id, status__in=ACTIVE)
+    for request_id in rows.order_by("created_at").values_list("id", flat=True):
+        state = load_request(request_id)
+        if state.status not in ACTIVE:
+            continue
+        yield Reaction(
+            StreamRef(uuid.UUID(state.id), ev.REQUEST),
+            state.stream_version,
+            (
+                ev.ApprovalRequestVoided(
+                    tier=state.tier, previous_status=state.status, reason=reason
+                ),
+            ),
+            tuple(notify("voided", state.id, board_members(state.boards))),
         )

@@ -11,6 +11,7 @@ import hashlib
 import uuid
 
 import pytest
+from django.contrib.auth.models import Group
 
 from approvals import commands as approvals
 from approvals import events as approval_events
@@ -39,6 +40,7 @@ from tests.approvals.conftest import (
     with_artifact,
 )
 from tests.governance.helpers import approved_version
+from tests.helpers.admin import staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -292,3 +294,81 @@ def test_an_officer_override_to_a_higher_tier_voids_an_open_or_granted_request(
         approve(cast, request.id, "model-risk", 1)
     fresh = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
     assert fresh.tier == "high"
+
+
+def _second_team(*members) -> Group:
+    """Another team the owner also belongs to, with `members` in it as well."""
+    group = Group.objects.create(name=unique_name("payments-ml"))
+    for user in members:
+        user.groups.add(group)
+    return group
+
+
+def move_model(user, name: str, team: str):
+    return api(user).patch(f"/api/v1/models/{name}/", {"team": team}, format="json")
+
+
+def test_moving_the_model_to_another_team_mid_review_voids_the_open_request(cast, evidence_store):
+    model, _ = governed_version(cast, evidence_store, "high", unique_name("moved"))
+    request = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
+    approve(cast, request.id, "model-risk", 1)
+    other = _second_team(cast.owner)
+    moved = move_model(cast.owner, model.name, other.name)
+    assert moved.status_code == 200, moved.content
+    voided = approval_streams.load_request(request.id)
+    assert voided.status == "voided"
+    assert "owning team" in voided.void_reason and other.name in voided.void_reason
+    # The reviewers read why, in the API and on the admin's approval page.
+    reviewer = cast.reviewer("model-risk", 1)
+    detail = api(reviewer).get(f"/api/v1/approvals/{request.id}/")
+    assert detail.status_code == 200, detail.content
+    assert detail.json()["status"] == "voided"
+    assert detail.json()["void_reason"] == voided.void_reason
+    page = staff_client(reviewer).get(f"/admin/approvals/approvalrequest/{request.id}/change/")
+    assert page.status_code == 200
+    assert "owning team" in page.content.decode()
+    # No further decision lands on it, and the gate refuses the version.
+    with pytest.raises(RequestClosed):
+        approve(cast, request.id, "model-risk", 2)
+    assert gate(cast.owner, model.name)["allowed"] is False
+    problem(to_production(cast.owner, model.name), 409, "promotion_blocked")
+    # A new request is made for the new owners, and judged against them.
+    fresh = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
+    assert fresh.status == "open"
+
+
+def test_a_move_voids_only_the_open_requests_of_the_models_versions(cast, evidence_store):
+    moved, _ = governed_version(cast, evidence_store, "high", unique_name("moved"))
+    kept, _ = governed_version(cast, evidence_store, "high", unique_name("kept"))
+    open_request = approvals.request_approval(
+        actor=actor_of(cast.owner), model_id=moved.id, number=1
+    )
+    untouched = approvals.request_approval(actor=actor_of(cast.owner), model_id=kept.id, number=1)
+    other = _second_team(cast.owner)
+    assert move_model(cast.owner, moved.name, other.name).status_code == 200
+    assert approval_streams.load_request(open_request.id).status == "voided"
+    assert approval_streams.load_request(untouched.id).status == "open"
+    # Moving it again with no open request voids nothing more.
+    before = len(event_store.read_stream(open_request.id))
+    assert move_model(cast.owner, moved.name, "fraud-ml").status_code == 200
+    assert len(event_store.read_stream(open_request.id)) == before
+
+
+def test_a_granted_approval_by_a_member_of_the_new_owning_team_no_longer_counts(
+    cast, evidence_store
+):
+    """A granted approval is not voided by a move (its reviewers were independent of the old
+    owners), but the gate judges independence against the new owners: a reviewer who is a
+    member of the team the model moved to no longer counts."""
+    model, _, request = approved_version(cast, evidence_store, "low")
+    assert gate(cast.owner, model.name)["allowed"] is True
+    approver = cast.reviewer("model-risk", 0)
+    other = _second_team(cast.owner, approver)
+    assert move_model(cast.owner, model.name, other.name).status_code == 200
+    kept = approval_streams.load_request(request.id)
+    assert kept.status == "approved"
+    seen = gate(cast.owner, model.name)
+    assert seen["allowed"] is False
+    assert seen["quorum"]["have"] < seen["quorum"]["needed"]
+    problem(deploy(cast.owner, model.name), 409, "promotion_blocked")
+    problem(to_production(cast.owner, model.name), 409, "promotion_blocked")
