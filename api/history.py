@@ -22,7 +22,9 @@ class EventHistoryApi(ListAPIView):
     caller may see the object, which raises the object's 404 otherwise).
 
     History is one of the few reads that go to the log itself (DESIGN.md section 1); the events
-    are read as stored, never upcast, so their hashes can be checked against what is shown."""
+    are read as stored, never upcast, so their hashes can be checked against what is shown.
+    A caller who is not party to the object reads each event with its sensitive fields
+    (DomainEvent.sensitive) as null and named in `redacted`."""
 
     serializer_class = EventOutput
     pagination_class = EventCursorPagination
@@ -30,6 +32,16 @@ class EventHistoryApi(ListAPIView):
 
     def stream_id(self, **kwargs: Any) -> uuid.UUID:
         raise NotImplementedError
+
+    def reads_whole(self, **kwargs: Any) -> bool:
+        """Whether the caller reads the payloads whole (is party to the object)."""
+        raise NotImplementedError
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False):
+            context["redact"] = not self.reads_whole(**self.kwargs)
+        return context
 
     def get_queryset(self) -> QuerySet[Event]:
         if getattr(self, "swagger_fake_view", False):

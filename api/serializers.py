@@ -9,6 +9,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import Field
 
+from eventstore import catalog
+
 
 def _clone(field: Field) -> Field:
     """A fresh, unbound copy of an unbound field: its attributes copied, not its __init__ rerun."""
@@ -158,6 +160,24 @@ class EventOutput(serializers.Serializer):
     prev_hash = serializers.SerializerMethodField(
         help_text="The previous event's hash; 64 zeros for the first event"
     )
+
+    redacted = serializers.SerializerMethodField(
+        help_text="The fields shown as null (`data.<field>`, `metadata.<field>`): the reader "
+        "is not party to the object (its owning team, boards, officers, auditors), so storage "
+        "paths, evidence summaries "
+        "and the ids of its governance record are withheld. Such an entry cannot be re-hashed "
+        "by its reader; `hash` and `prev_hash` still place it in the chain"
+    )
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_redacted(self, event: Any) -> list[str]:
+        if not self.context.get("redact", False):
+            return []
+        return catalog.sensitive_paths(event.type, event.data, event.metadata)
+
+    def to_representation(self, instance: Any) -> Any:
+        shown = super().to_representation(instance)
+        return catalog.redacted(shown, shown["redacted"]) if shown["redacted"] else shown
 
     @extend_schema_field(SHA256_HEX_OUTPUT)
     def get_hash(self, event: Any) -> str:

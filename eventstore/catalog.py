@@ -7,7 +7,7 @@ new schema_version and an upcaster from the previous one."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, ClassVar, TypeVar
 
@@ -26,6 +26,10 @@ class DomainEvent:
 
     event_type: ClassVar[str]
     schema_version: ClassVar[int] = 1
+    # The payload's fields (dotted paths into nested objects) that only those party to the
+    # stream's subject may read: storage keys and paths, evidence summaries, the ids of the
+    # streams of its governance record. A history read by anyone else shows them as null.
+    sensitive: ClassVar[tuple[str, ...]] = ()
 
     def to_data(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
@@ -99,3 +103,37 @@ def decode(recorded: RecordedEvent) -> DomainEvent:
 
 def registered_types() -> dict[str, type[DomainEvent]]:
     return dict(_classes)
+
+
+def _holds(data: Mapping[str, Any], path: str) -> bool:
+    head, _, rest = path.partition(".")
+    if not isinstance(data, Mapping) or head not in data:
+        return False
+    return not rest or _holds(data[head], rest)
+
+
+# The metadata fields of any event that name other streams or a caller's secret: a reaction's
+# cause ("<stream id>@<version>") and the reaction's or the client's idempotency key.
+SENSITIVE_METADATA = ("causation_id", "idempotency_key")
+
+
+def sensitive_paths(
+    type_name: str, data: Mapping[str, Any], metadata: Mapping[str, Any]
+) -> list[str]:
+    """The sensitive paths of an event, as `data.<field>` (DomainEvent.sensitive of its type)
+    and `metadata.<field>` (SENSITIVE_METADATA), that it holds as stored at any schema
+    version: a path its shape does not have is left out."""
+    cls = _classes.get(type_name)
+    declared = [f"data.{path}" for path in (cls.sensitive if cls else ())]
+    declared += [f"metadata.{field}" for field in SENSITIVE_METADATA]
+    event = {"data": data, "metadata": metadata}
+    return [path for path in declared if _holds(event, path)]
+
+
+def redacted(data: Mapping[str, Any], paths: list[str]) -> dict[str, Any]:
+    """A copy of `data` with the value at each path (held by it) replaced by None."""
+    copy = dict(data)
+    for path in paths:
+        head, _, rest = path.partition(".")
+        copy[head] = redacted(copy[head], [rest]) if rest else None
+    return copy

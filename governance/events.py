@@ -8,7 +8,7 @@ derived from the version id). People appear only as user ids."""
 from __future__ import annotations
 
 from dataclasses import field
-from typing import Any
+from typing import Any, ClassVar
 
 from eventstore.catalog import DomainEvent, event, upcaster
 from governance import rules
@@ -96,6 +96,8 @@ class ModelReinstated(DomainEvent):
 
 @event("governance.EvidenceAttached")
 class EvidenceAttached(DomainEvent):
+    sensitive: ClassVar[tuple[str, ...]] = ("key", "uri", "summary")
+
     model_id: str
     version_id: str
     version_number: int
@@ -112,6 +114,8 @@ class EvidenceTamperDetected(DomainEvent):
     """The store held other bytes than an attached document's when the server re-hashed them
     (before a bias audit read evaluation data): nothing was computed on them, and a finding
     opens (governance/policies.py)."""
+
+    sensitive: ClassVar[tuple[str, ...]] = ("key",)
 
     model_id: str
     version_id: str

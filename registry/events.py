@@ -6,7 +6,7 @@ mirror that shape."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from eventstore.catalog import DomainEvent, event
 from registry import rules
@@ -51,6 +51,8 @@ class ModelVersionNumbered(DomainEvent):
 
 @event("registry.ModelVersionCreated")
 class ModelVersionCreated(DomainEvent):
+    sensitive: ClassVar[tuple[str, ...]] = ("artifact_uri",)
+
     model_id: str = rules.ID.field()
     number: int = rules.NUMBER.field()
     description: str = rules.LONG_TEXT.field()
@@ -85,6 +87,8 @@ class ModelVersionStatusChanged(DomainEvent):
 class ArtifactUploadAuthorized(DomainEvent):
     """The owner may now put these bytes at this key; verification compares against them."""
 
+    sensitive: ClassVar[tuple[str, ...]] = ("key", "uri")
+
     key: str
     uri: str
     size: int
@@ -94,6 +98,8 @@ class ArtifactUploadAuthorized(DomainEvent):
 
 @event("registry.ArtifactVerified")
 class ArtifactVerified(DomainEvent):
+    sensitive: ClassVar[tuple[str, ...]] = ("uri",)
+
     uri: str
     sha256: str
     size: int
@@ -105,6 +111,8 @@ class ArtifactTamperDetected(DomainEvent):
     (`check` "checksum" from the store's metadata, "rehash" from reading the bytes) or by the
     background re-hash after it. The version is never promoted again; governance opens a
     finding. `found_sha256` is empty where the object is gone or only its size told."""
+
+    sensitive: ClassVar[tuple[str, ...]] = ("key", "uri")
 
     key: str
     uri: str
@@ -134,6 +142,8 @@ class StreamLinked(DomainEvent):
     a review, an audit, a finding, an incident, evidence, the risk record, a lineage edge):
     recorded on the subject's own stream, so the subject's events name every stream about it.
     `kind` says what the stream is (STREAM_KINDS in registry.policies)."""
+
+    sensitive: ClassVar[tuple[str, ...]] = ("stream_id",)
 
     stream_id: str
     stream_type: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 
@@ -75,3 +76,43 @@ def test_registering_a_stored_type_twice_is_refused_when_classes_differ():
 def test_upcast_leaves_current_events_alone_when_already_latest():
     recorded = _recorded({"old_name": "a", "new_name": "b", "reason": "r"}, 2)
     assert catalog.upcast(recorded) is recorded
+
+
+@catalog.event("tests.ThingStored")
+class ThingStored(catalog.DomainEvent):
+    sensitive = ("key", "summary.owner")
+
+    key: str
+    size: int
+    summary: dict
+
+
+def test_sensitive_paths_name_only_what_the_stored_payload_holds():
+    data = {"key": "things/1", "size": 3, "summary": {"owner": "x", "kind": "y"}}
+    metadata = {"actor": "user:1", "causation_id": "abc@1"}
+    paths = catalog.sensitive_paths("tests.ThingStored", data, metadata)
+    assert paths == ["data.key", "data.summary.owner", "metadata.causation_id"]
+    shown = catalog.redacted({"data": data, "metadata": metadata, "hash": "h"}, paths)
+    assert shown == {
+        "data": {"key": None, "size": 3, "summary": {"owner": None, "kind": "y"}},
+        "metadata": {"actor": "user:1", "causation_id": None},
+        "hash": "h",
+    }
+    assert data["key"] == "things/1" and metadata["causation_id"] == "abc@1"
+    # An older shape without the field, or a summary that is not an object, withholds nothing.
+    assert catalog.sensitive_paths("tests.ThingStored", {"summary": "text"}, {}) == []
+    assert catalog.sensitive_paths("tests.Unknown", {"key": "k"}, {"idempotency_key": "i"}) == [
+        "metadata.idempotency_key"
+    ]
+
+
+def test_every_declared_sensitive_field_is_a_field_of_its_event():
+    """A misspelt path would withhold nothing: each declared path starts at a field."""
+    declared = {
+        name: cls.sensitive for name, cls in catalog.registered_types().items() if cls.sensitive
+    }
+    assert {"registry.StreamLinked", "registry.ArtifactVerified"} <= set(declared)
+    for name, paths in declared.items():
+        fields = {f.name for f in dataclasses.fields(catalog.registered_types()[name])}
+        for path in paths:
+            assert path.split(".")[0] in fields, (name, path)

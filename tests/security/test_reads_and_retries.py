@@ -10,6 +10,7 @@ door, and nothing of them in the payloads they may read."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -214,19 +215,96 @@ def test_a_stranger_reads_the_model_and_version_but_none_of_its_record(record, s
     assert str(request.id) not in promotion.content.decode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not yet: a version's history names its approval request and evidence streams "
-    "(registry.StreamLinked) and storage keys to every reader",
-)
+def _pages(api, url: str) -> list[dict]:
+    """Every page of a history, followed through its `next` links."""
+    pages = []
+    while url:
+        response = api.get(url)
+        assert response.status_code == 200, (url, response.content)
+        pages.append(response.json())
+        url = pages[-1]["next"]
+    return pages
+
+
+def _histories(model) -> tuple[str, str]:
+    base = f"/api/v1/models/{model.name}"
+    return f"{base}/history/", f"{base}/versions/1/history/"
+
+
 def test_a_stranger_finds_no_request_ids_or_storage_paths_in_history(record, stranger):
     model, _version, request, _audit = record
     api = client_for(stranger)
-    base = f"/api/v1/models/{model.name}"
-    for url in (f"{base}/history/", f"{base}/versions/1/history/"):
-        text = api.get(url).content.decode()
+    for url in _histories(model):
+        response = api.get(url)
+        assert response.status_code == 200, response.content
+        text = response.content.decode()
         assert str(request.id) not in text, url
         assert "artifacts/" not in text and "evidence/" not in text, url
+
+
+def test_a_strangers_history_names_what_it_withholds_and_keeps_the_chain(record, stranger, cast):
+    model, _version, _request, _audit = record
+    for url in _histories(model):
+        entries = client_for(stranger).get(url).json()["results"]
+        whole = client_for(cast.owner).get(url).json()["results"]
+        assert [e["hash"] for e in entries] == [e["hash"] for e in whole]
+        assert [e["prev_hash"] for e in entries] == [e["prev_hash"] for e in whole]
+        for shown, full in zip(entries, whole, strict=True):
+            assert full["redacted"] == []
+            for path in shown["redacted"]:
+                part, field = path.split(".")
+                assert shown[part][field] is None and full[part][field] is not None
+            for part in ("data", "metadata"):
+                withheld = {p.split(".")[1] for p in shown["redacted"] if p.startswith(part)}
+                kept = {k: v for k, v in shown[part].items() if k not in withheld}
+                assert kept == {k: full[part][k] for k in kept}
+        linked = [e for e in entries if e["type"] == "registry.StreamLinked"]
+        assert linked and all("data.stream_id" in e["redacted"] for e in linked)
+        assert all("metadata.causation_id" in e["redacted"] for e in linked)
+    version_entries = client_for(stranger).get(_histories(model)[1]).json()["results"]
+    verified = next(e for e in version_entries if e["type"] == "registry.ArtifactVerified")
+    assert verified["redacted"] == ["data.uri"] and verified["data"]["uri"] is None
+
+
+@pytest.mark.parametrize("query", ["?page_size=1", "?after_version=1", "?page_size=2&format=json"])
+def test_no_page_of_a_strangers_history_names_the_record(record, stranger, query):
+    model, _version, request, _audit = record
+    api = client_for(stranger)
+    for url in _histories(model):
+        pages = _pages(api, url + query)
+        text = json.dumps(pages)
+        assert pages[0]["results"], url
+        assert str(request.id) not in text, url
+        assert "artifacts/" not in text and "evidence/" not in text, url
+
+
+def test_a_stranger_reading_the_version_as_of_any_point_sees_no_storage_path(
+    record, stranger, cast
+):
+    model, _version, request, _audit = record
+    api = client_for(stranger)
+    base = f"/api/v1/models/{model.name}"
+    entries = client_for(cast.owner).get(f"{base}/versions/1/history/").json()["results"]
+    for entry in entries:
+        for point in (entry["position"], entry["recorded_at"]):
+            for url in (f"{base}/versions/1/", f"{base}/", f"{base}/versions/"):
+                response = api.get(url, {"as_of": point})
+                assert response.status_code == 200, (url, response.content)
+                text = response.content.decode()
+                assert str(request.id) not in text and "artifacts/" not in text, (url, point)
+
+
+def test_parties_read_the_history_whole(record, cast):
+    model, _version, request, _audit = record
+    auditor = make_user("aldo-auditor", perms=("approvals.view_approvalrequest",))
+    for user in (cast.owner, cast.reviewer("legal"), cast.officer, auditor, cast.admin):
+        api = client_for(user)
+        model_history = api.get(_histories(model)[0]).content.decode()
+        version_history = api.get(_histories(model)[1]).json()["results"]
+        assert all(e["redacted"] == [] for e in version_history), user
+        assert str(request.id) in model_history + json.dumps(version_history), user
+        verified = next(e for e in version_history if e["type"] == "registry.ArtifactVerified")
+        assert verified["data"]["uri"], user
 
 
 def test_a_team_named_like_the_owning_team_after_a_rename_sees_nothing(record, cast, stranger):

@@ -150,11 +150,17 @@ class DatasetHistoryApi(EventHistoryApi):
     def stream_id(self, name: str) -> uuid.UUID:
         return queries.dataset_id_for(name)
 
+    def reads_whole(self, name: str) -> bool:
+        return True  # a dataset and its versions, their URIs included, are read by every user
+
 
 @history_schema("Dataset version history", NUMBER)
 class DatasetVersionHistoryApi(EventHistoryApi):
     def stream_id(self, name: str, number: int) -> uuid.UUID:
         return uuid.UUID(queries.get_dataset_version(name, number).id)
+
+    def reads_whole(self, name: str, number: int) -> bool:
+        return True  # as the dataset's history
 
 
 class DatasetVersionApi(APIView):

@@ -20,6 +20,7 @@ from api.params import AS_OF, IDEMPOTENCY_KEY, IF_MATCH, MODEL_NAME, as_of, prob
 from api.preconditions import expected_version
 from api.registry import serializers as s
 from api.registry.views.common import _actor, _with_etag
+from approvals import queries as approval_queries
 from governance.queries import get_risk
 from registry import commands, queries
 from registry.models import RegisteredModel
@@ -138,3 +139,6 @@ class ModelApi(IdempotentCommands, APIView):
 class ModelHistoryApi(EventHistoryApi):
     def stream_id(self, name: str) -> uuid.UUID:
         return queries.model_id_for(name)
+
+    def reads_whole(self, name: str) -> bool:
+        return approval_queries.party_to(self.request.user, queries.model_id_for(name))

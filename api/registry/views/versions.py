@@ -19,6 +19,7 @@ from api.params import AS_OF, IDEMPOTENCY_KEY, IF_MATCH, MODEL_NAME, NUMBER, as_
 from api.preconditions import expected_version
 from api.registry import serializers as s
 from api.registry.views.common import _actor, _with_etag
+from approvals import queries as approval_queries
 from registry import commands, queries
 from registry.commands import VersionInput
 from registry.models import ModelVersion
@@ -114,3 +115,7 @@ class ModelVersionApi(IdempotentCommands, APIView):
 class ModelVersionHistoryApi(EventHistoryApi):
     def stream_id(self, name: str, number: int) -> uuid.UUID:
         return uuid.UUID(queries.get_version(name, number).id)
+
+    def reads_whole(self, name: str, number: int) -> bool:
+        model_id = queries.get_version(name, number).model_id
+        return approval_queries.party_to(self.request.user, model_id)
