@@ -191,14 +191,16 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         return is_member(user)
 
     def has_module_permission(self, request):
-        return queries.sees_everything(request.user) or self._is_reviewer(request.user)
+        return self.has_view_permission(request)
 
     def has_view_permission(self, request, obj=None):
+        """Reviewers, and whoever reads a request through the API (visible_requests: its
+        boards, the owning team, officers, auditors); nobody else."""
         user = request.user
         if queries.sees_everything(user):
             return True
         if obj is None:
-            return self._is_reviewer(user)
+            return self._is_reviewer(user) or queries.visible_requests(user).exists()
         return queries.visible_requests(user).filter(id=obj.id).exists()
 
     # -- what the page shows -------------------------------------------------------------

@@ -4,9 +4,9 @@ which request, and a reviewer's pending work."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Exists, Max, Model, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from guardian.shortcuts import get_objects_for_user
 
@@ -17,10 +17,12 @@ from boards.queries import boards_of
 from eventstore import store
 from governance import queries as governance_queries
 from governance.models import Evidence
+from registry.models import RegisteredModel
 from registry.queries import owned_model_ids
 
 VIEW_PERM = "approvals.view_approvalrequest"
 OFFICER_PERM = "governance.assign_risk_tier"
+M = TypeVar("M", bound=Model)
 
 
 def sees_everything(user: Any) -> bool:
@@ -43,19 +45,32 @@ def visible_requests(user: Any) -> QuerySet[ApprovalRequest]:
     return ApprovalRequest.objects.filter(Q(id__in=of_boards) | Q(model_id__in=own_models))
 
 
-def party_to(user: Any, model_id: Any) -> bool:
-    """Whether the user may read a model's governance record (evidence, storage paths,
-    approval requests, findings): superusers, auditors, risk officers, the owning team (by
-    group id) and members of the boards of its approval requests and findings."""
+def party_records(
+    user: Any, rows: QuerySet[M], *, field: str = "model_id", every_perm: str = ""
+) -> QuerySet[M]:
+    """The `rows` (naming a model in `field`) of the models whose governance record the user
+    may read (evidence, storage paths, approval requests, findings): every row for
+    superusers, auditors (the requests' global view permission, or `every_perm`) and risk
+    officers; otherwise those of the models the user's team owns (by group id) and of the
+    models whose approval requests or findings name the user's boards. The API and the admin
+    both read through it."""
     if user is None or user.pk is None:
-        return False
+        return rows.none()
     if sees_everything(user) or user.has_perm(OFFICER_PERM):
-        return True
-    if owned_model_ids(user).filter(id=model_id).exists():
-        return True
-    if visible_requests(user).filter(model_id=model_id).exists():
-        return True
-    return governance_queries.visible_findings(user).filter(model_id=model_id).exists()
+        return rows
+    if every_perm and user.has_perm(every_perm):
+        return rows
+    concerned = (
+        Q(**{f"{field}__in": owned_model_ids(user)})
+        | Q(**{f"{field}__in": visible_requests(user).values("model_id")})
+        | Q(**{f"{field}__in": governance_queries.visible_findings(user).values("model_id")})
+    )
+    return rows.filter(concerned)
+
+
+def party_to(user: Any, model_id: Any) -> bool:
+    """Whether the user may read a model's governance record (party_records)."""
+    return party_records(user, RegisteredModel.objects.filter(id=model_id), field="id").exists()
 
 
 def pending_for(user: Any) -> QuerySet[ApprovalRequest]:

@@ -6,6 +6,7 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
+from approvals import queries as approval_queries
 from eventstore.admin import ReadOnlyAdmin, stream_history
 from governance.models import (
     Evidence,
@@ -13,6 +14,8 @@ from governance.models import (
     PolicyVersion,
 )
 from governance.streams import risk_stream_id
+
+VIEW_EVIDENCE = "governance.view_evidence"
 
 
 def pretty(value) -> str:
@@ -44,6 +47,23 @@ class ModelRiskAdmin(ReadOnlyAdmin):
 
 @admin.register(Evidence)
 class EvidenceAdmin(ReadOnlyAdmin):
+    """Evidence of the models the user is party to, as the API shows it (party_records):
+    auditors (governance.view_evidence) read all of it, staff with no part in a model none."""
+
     list_display = ("version_id", "version_number", "kind", "waived", "sha256", "recorded_at")
     list_filter = ("kind", "waived")
     search_fields = ("=version_id", "=model_id", "sha256")
+
+    def _readable(self, request):
+        rows = Evidence.objects.all()
+        return approval_queries.party_records(request.user, rows, every_perm=VIEW_EVIDENCE)
+
+    def get_queryset(self, request):
+        return self._readable(request)
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        readable = self._readable(request)
+        return readable.exists() if obj is None else readable.filter(pk=obj.pk).exists()

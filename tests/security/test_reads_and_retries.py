@@ -19,10 +19,12 @@ from django.urls import resolve
 
 from api.idempotency import IdempotentCommands
 from core import clock
+from governance.models import Evidence
 from tests.api.conftest import client_for
 from tests.approvals.conftest import governed_version, unique_name
 from tests.conftest import make_user
 from tests.governance.helpers import SPEC, approved_version, model_of_tier, rows
+from tests.helpers.admin import staff_client
 
 pytestmark = pytest.mark.django_db
 COMMAND_METHODS = ("post", "put", "patch")
@@ -342,3 +344,85 @@ def test_the_owning_team_boards_officers_and_auditors_still_read_the_record(reco
         assert evidence.json()["results"], user
     ethics = client_for(cast.reviewer("ethics"))
     assert ethics.get(f"/api/v1/findings/{audit['finding_id']}/").status_code == 200
+
+
+def _refused_in_the_admin(client, url: str, *secrets: str) -> None:
+    response = client.get(url)
+    assert response.status_code in (302, 403, 404), (url, response.status_code)
+    text = response.content.decode()
+    assert not any(secret in text for secret in secrets), url
+
+
+def _admin_record_urls(record) -> dict[str, tuple[str, str]]:
+    """(changelist, change page) of each admin holding a piece of the model's record."""
+    model, _version, request, audit = record
+    evidence = Evidence.objects.filter(model_id=model.id).first()
+    return {
+        "request": ("/admin/approvals/approvalrequest/", f"{request.id}"),
+        "evidence": ("/admin/governance/evidence/", f"{evidence.pk}"),
+        "finding": ("/admin/governance/finding/", audit["finding_id"]),
+        "audit": ("/admin/governance/biasaudit/", audit["id"]),
+    }
+
+
+def test_staff_with_no_role_neither_list_nor_open_a_models_record_in_the_admin(record, stranger):
+    """A staff account of another team, on no board, neither officer nor auditor: every admin
+    of the record refuses it, as the API answers 404."""
+    admin_client = staff_client(stranger)
+    _model, _version, request, _audit = record
+    for changelist, pk in _admin_record_urls(record).values():
+        _refused_in_the_admin(admin_client, changelist, pk, str(request.id))
+        _refused_in_the_admin(admin_client, f"{changelist}{pk}/change/", pk, str(request.id))
+    _refused_in_the_admin(admin_client, "/admin/approvals/reviewdecision/", str(request.id))
+
+
+def test_a_board_member_not_involved_lists_none_of_the_record_in_the_admin(record, cast):
+    """The security board is not asked about the model (high tier: model-risk, legal and
+    ethics): its member lists no request, evidence or finding of it and opens none; the
+    bias audit stays readable by every board member, as in the API."""
+    member = cast.reviewer("security")
+    admin_client = staff_client(member)
+    urls = _admin_record_urls(record)
+    for kind in ("request", "evidence", "finding"):
+        changelist, pk = urls[kind]
+        listed = admin_client.get(changelist)
+        assert listed.status_code in (200, 403), (changelist, listed.status_code)
+        assert pk not in listed.content.decode(), changelist
+        _refused_in_the_admin(admin_client, f"{changelist}{pk}/change/", pk)
+    api = client_for(member)
+    _model, _version, request, audit = record
+    assert api.get(f"/api/v1/approvals/{request.id}/").status_code == 404
+    assert api.get(f"/api/v1/findings/{audit['finding_id']}/").status_code == 404
+
+
+def test_the_owning_team_and_the_boards_asked_open_the_record_in_the_admin(record, cast):
+    """The admin reads through the API's predicate: the owners and the boards asked open the
+    model's request and evidence (staff accounts, no global permission)."""
+    urls = _admin_record_urls(record)
+    for user in (cast.owner, cast.reviewer("legal")):
+        admin_client = staff_client(user)
+        for kind in ("request", "evidence"):
+            changelist, pk = urls[kind]
+            listed = admin_client.get(changelist)
+            assert listed.status_code == 200, (user, changelist)
+            assert pk in listed.content.decode(), (user, changelist)
+            opened = admin_client.get(f"{changelist}{pk}/change/")
+            assert opened.status_code == 200, (user, changelist)
+
+
+def test_a_team_that_no_longer_owns_the_model_loses_its_record_in_the_admin(record, cast):
+    """Moved to a team its old owners are not in, the model's evidence leaves their admin."""
+    model, _version, _request, _audit = record
+    owner = cast.owner
+    movers = Group.objects.create(name="fraud-ml-platform")
+    owner.groups.add(movers)
+    moved = client_for(owner).patch(
+        f"/api/v1/models/{model.name}/", {"team": movers.name}, format="json"
+    )
+    assert moved.status_code == 200, moved.content
+    owner.groups.remove(movers)
+    changelist, pk = _admin_record_urls(record)["evidence"]
+    _refused_in_the_admin(staff_client(owner), changelist, pk)
+    _refused_in_the_admin(staff_client(owner), f"{changelist}{pk}/change/", pk)
+    evidence = client_for(owner).get(f"/api/v1/models/{model.name}/versions/1/evidence/")
+    assert evidence.status_code == 404

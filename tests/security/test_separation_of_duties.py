@@ -272,12 +272,18 @@ def test_owner_who_moved_the_model_to_another_of_their_teams_is_still_refused(
     refused(decide(mover, request.id, "model-risk"), "sod_owner", before)
     moved = api(mover).patch(f"/api/v1/models/{name}/", {"team": "fraud-ops"}, format="json")
     assert moved.status_code == 200, moved.content
+    # The move voids the open request; the new owners ask again, and the mover is refused.
+    assert approval_streams.load_request(request.id).status == "voided"
+    cast.owner.groups.add(other)
+    again = api(cast.owner).post("/api/v1/approvals/", {"model": name, "version": 1}, format="json")
+    assert again.status_code == 201, again.content
+    request_id = again.json()["id"]
     before = last_position()
-    refused(decide(mover, request.id, "model-risk"), "sod_owner", before)
+    refused(decide(mover, request_id, "model-risk"), "sod_owner", before)
     other.name = "fraud-ops-2"  # renamed in the admin: the grants follow the group's id
     other.save()
     before = last_position()
-    refused(decide(mover, request.id, "model-risk"), "sod_owner", before)
+    refused(decide(mover, request_id, "model-risk"), "sod_owner", before)
     assert gate(cast.owner, name)["quorum"]["have"] == 0
 
 
@@ -293,6 +299,8 @@ def test_the_gate_stops_counting_a_reviewer_whose_team_took_the_model_over(
     assert gate(cast.owner, name)["allowed"] is True
     moved = api(cast.owner).patch(f"/api/v1/models/{name}/", {"team": "fraud-ops"}, format="json")
     assert moved.status_code == 200, moved.content
+    # A granted approval is not voided by the move; the gate judges it against the new owners.
+    assert approval_streams.load_request(request.id).status == "approved"
     after = gate(cast.owner, name)
     assert after["allowed"] is False
     assert "quorum_not_met" in after["reasons"]
