@@ -19,7 +19,7 @@ from django.utils.safestring import mark_safe
 
 from approvals import commands, gate, queries
 from approvals.models import ApprovalRequest, Board, ReviewDecision
-from approvals.state import DECISIONS
+from approvals.state import CLOSED, DECISIONS
 from approvals.streams import load_request
 from boards import commands as board_commands
 from boards.permissions import is_board_admin
@@ -354,7 +354,7 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
                     )
                     for d, label in DECISION_LABELS.items()
                 ]
-                if boards and obj.status not in ("rejected", "withdrawn")
+                if boards and obj.status not in CLOSED
                 else []
             )
         return super().render_change_form(request, context, add, change, form_url, obj)

@@ -327,6 +327,7 @@ def test_moving_the_model_to_another_team_mid_review_voids_the_open_request(cast
     page = staff_client(reviewer).get(f"/admin/approvals/approvalrequest/{request.id}/change/")
     assert page.status_code == 200
     assert "owning team" in page.content.decode()
+    assert "decision=approve" not in page.content.decode()  # no buttons on a closed request
     # No further decision lands on it, and the gate refuses the version.
     with pytest.raises(RequestClosed):
         approve(cast, request.id, "model-risk", 2)
