@@ -176,9 +176,18 @@ def actor_of(user) -> Actor:
 
 
 def governed_version(
-    cast, store, tier: str, name: str, *, skip: tuple[str, ...] = (), artifact: bool = True
+    cast,
+    store,
+    tier: str,
+    name: str,
+    *,
+    skip: tuple[str, ...] = (),
+    artifact: bool = True,
+    audited: bool = True,
 ):
-    """Through the commands: a model of `tier` with version 1 and the evidence it needs."""
+    """Through the commands: a model of `tier` with version 1 and the evidence it needs; the
+    bias audit a tier requires is the ledger's own, on attached evaluation data, unless not
+    `audited` (no evaluation data then, for the tests of audits themselves)."""
     from governance.policy import required_evidence
 
     owner = actor_of(cast.owner)
@@ -191,7 +200,8 @@ def governed_version(
             continue
         if kind == "bias_audit":
             # The requirement is met by the ledger's own audit of attached evaluation data.
-            audit_attached_data(cast, store, model, version)
+            if audited:
+                audit_attached_data(cast, store, model, version)
             continue
         document = upload(store, version, kind, f"{kind} of {name}".encode())
         governance.attach_evidence(
