@@ -180,7 +180,7 @@ def assess(
     model_suspended: bool,
     eligible: Eligible | None = None,
     facts: Facts | None = None,
-    bias_audit: str = "",
+    bias_audit: str,
 ) -> Assessment:
     """Everything a promotion needs, checked against the request (which carries the policy in
     force when it was made) or, without a request, against the current policy. `eligible`
