@@ -28,6 +28,7 @@ from eventstore.admin import ReadOnlyAdmin, stream_history
 from eventstore.admin_views import confirm_and_post
 from governance.admin import pretty, selection_rate_chart
 from governance.models import BiasAudit, Evidence
+from governance.rules import AUDIT_SOURCE_LABELS
 from governance.streams import evidence_stream_id
 from lineage.svg import lineage_svg
 from registry.models import ModelVersion, RegisteredModel
@@ -246,23 +247,38 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
 
     @admin.display(description="bias results")
     def bias_results(self, obj):
-        """The audit the ledger computed itself (newest first, with its chart), beside the
-        bias-audit document the owners attached as evidence."""
-        recorded = BiasAudit.objects.filter(version_id=obj.version_id).order_by("-recorded_at")
-        latest = recorded.first()
-        if latest is None:
+        """The audits the ledger computed itself (newest first, with the latest chart), each
+        labelled by where its rows came from: only an audit of the attached evaluation data
+        counts toward the gate, never one of rows a client posted, nor the bias-audit document
+        the owners attached (shown beside, as supporting evidence)."""
+        recorded = list(
+            BiasAudit.objects.filter(version_id=obj.version_id).order_by("-recorded_at")
+        )
+        if not recorded:
             computed = mark_safe("<p>no bias audit recorded by the ledger</p>")
         else:
             computed = format_html(
-                '<p><a href="{}">{} audit, {}</a> on {} rows, {} (policy {}); {} recorded</p>{}',
-                reverse("admin:governance_biasaudit_change", args=[latest.id]),
-                latest.verdict.upper(),
-                latest.trigger,
-                latest.rows,
-                latest.recorded_at,
-                latest.policy_version,
-                recorded.count(),
-                selection_rate_chart(latest.result),
+                "<ul>{}</ul>{}",
+                format_html_join(
+                    "",
+                    '<li class="bias-audit bias-audit-{}"><a href="{}">{} audit, {}</a> on {} rows'
+                    " ({}), {} (policy {}): <strong>{}</strong></li>",
+                    (
+                        (
+                            audit.source,
+                            reverse("admin:governance_biasaudit_change", args=[audit.id]),
+                            audit.verdict.upper(),
+                            audit.trigger,
+                            audit.rows,
+                            audit.evidence_sha256[:12] or "posted",
+                            audit.recorded_at,
+                            audit.policy_version,
+                            AUDIT_SOURCE_LABELS[audit.source],
+                        )
+                        for audit in recorded
+                    ),
+                ),
+                selection_rate_chart(recorded[0].result),
             )
         attached = Evidence.objects.filter(version_id=obj.version_id, kind="bias_audit").first()
         if attached is None:
@@ -272,7 +288,8 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         else:
             document = pretty(attached.summary)
         return format_html(
-            "{}<p>attached document ({}):</p>{}",
+            "{}<p>attached document ({}), supporting evidence only: it never meets the"
+            " bias-audit requirement</p>{}",
             computed,
             attached.sha256[:12] if attached is not None and not attached.waived else "-",
             document,

@@ -56,6 +56,7 @@ from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
 from governance import policy
 from governance.errors import RiskTierMissing
 from governance.queries import current_policy
+from governance.rules import BIAS_AUDIT
 from governance.streams import load_evidence, load_risk
 from registry import permissions
 from registry.errors import InvalidTransition, ModelVersionNotFound
@@ -254,7 +255,11 @@ def record_decision(
         )
         counts = still_counts(state, parties)
         have = rules.tally(decided, state.boards, evidence.stream_version, counts)
-        complete = all(evidence.satisfied(k, now) for k in state.required_evidence)
+        # The bias audit is the ledger's own computation, which the gate checks as of the
+        # promotion (approvals.gate); an attached document neither meets nor stands in for it.
+        complete = all(
+            evidence.satisfied(k, now) for k in state.required_evidence if k != BIAS_AUDIT
+        )
         regrant = (
             state.status != "approved" or state.granted_evidence_version != evidence.stream_version
         )

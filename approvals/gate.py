@@ -8,6 +8,7 @@ who left the board, or joined the owning team in the admin (no event), no longer
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from approvals import rules
@@ -20,7 +21,8 @@ from boards.rules import Parties
 from core import clock
 from governance import policy
 from governance.permissions import version_parties
-from governance.queries import current_policy
+from governance.queries import bias_audit_shortfall, current_policy
+from governance.rules import BIAS_AUDIT, EVALUATION_DATA
 from governance.state import EvidenceState
 from governance.streams import load_evidence, load_risk
 from registry.state import VersionState
@@ -55,6 +57,23 @@ def current_facts(version: VersionState, evidence: EvidenceState) -> rules.Facts
     )
 
 
+def computed_audit_shortfall(
+    request: RequestState | None,
+    required: list[str],
+    version_id: str,
+    facts: rules.Facts,
+    evidence: EvidenceState,
+    now: datetime,
+) -> str:
+    """Why the bias audit the policy requires is not met ("" when it is, or none is
+    required): only an audit the ledger computed on the evaluation data the request's reviewers
+    were shown (the current one without a request) counts, never a `bias_audit` document."""
+    if BIAS_AUDIT not in (request.required_evidence if request is not None else required):
+        return ""
+    bound = request.evidence if request is not None else facts.evidence
+    return bias_audit_shortfall(version_id, bound.get(EVALUATION_DATA, ""), evidence, now)
+
+
 def assess_promotion(*, model_id: str, number: int, target: str = "production") -> rules.Assessment:
     version = load_version_by_number(model_id, number)
     risk = load_risk(model_id)
@@ -75,6 +94,7 @@ def assess_promotion(*, model_id: str, number: int, target: str = "production") 
             spec, personal_data=bool(risk.tier_answers.get("personal_data", False))
         )
         boards = dict(spec["boards"])
+    facts = current_facts(version, evidence)
     assessment = rules.assess(
         request,
         target=target,
@@ -86,7 +106,8 @@ def assess_promotion(*, model_id: str, number: int, target: str = "production") 
         now=now,
         model_suspended=risk.suspended,
         eligible=still_counts(request) if request is not None else None,
-        facts=current_facts(version, evidence),
+        facts=facts,
+        bias_audit=computed_audit_shortfall(request, required, version.id, facts, evidence, now),
     )
     if not risk.tier and request is None:
         assessment.reasons.insert(0, "risk_tier_missing")

@@ -11,6 +11,7 @@ from datetime import datetime
 from approvals.state import CLOSED, Decision, RequestState
 from boards.rules import separation_of_duties as separation_of_duties
 from governance.policy import BOARDS
+from governance.rules import BIAS_AUDIT
 
 
 def latest_decisions(decisions: Iterable[Decision]) -> dict[tuple[str, int], Decision]:
@@ -179,16 +180,23 @@ def assess(
     model_suspended: bool,
     eligible: Eligible | None = None,
     facts: Facts | None = None,
+    bias_audit: str,
 ) -> Assessment:
     """Everything a promotion needs, checked against the request (which carries the policy in
     force when it was made) or, without a request, against the current policy. `eligible`
     says whether an approval still counts (its reviewer on the board, independent of the
-    model, as of now); an approval that no longer does is named in the reasons."""
+    model, as of now); an approval that no longer does is named in the reasons. `bias_audit`
+    is why the policy's bias-audit requirement is not met by an audit the ledger computed
+    ("" when it is): an attached `bias_audit` document never meets it."""
     current_tier = tier
     if request is not None:
         required_evidence, boards = request.required_evidence, request.boards
         tier = request.tier
-    missing = [kind for kind in required_evidence if not evidence_satisfied(kind)]
+    missing = [
+        kind
+        for kind in required_evidence
+        if (bool(bias_audit) if kind == BIAS_AUDIT else not evidence_satisfied(kind))
+    ]
     have = tally(request.decisions, boards, evidence_version, eligible) if request else {}
     discounted = (
         not_counted(request.decisions, boards, evidence_version, eligible)
@@ -212,6 +220,8 @@ def assess(
             reasons.append("reviewed_facts_changed")
     if missing:
         reasons.append("evidence_missing")
+    if BIAS_AUDIT in missing:
+        reasons.append(bias_audit)
     if any(c.have < c.needed for c in counts):
         reasons.append("quorum_not_met")
         if discounted:

@@ -10,9 +10,11 @@ ApprovalStanding follows another app's events."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
+from eventstore.canonical import canonical_json
 from eventstore.projection import (
     KeepExisting,
     ProjectionWriter,
@@ -224,7 +226,8 @@ def project_bias_audit_completed(
         policy_version=e.policy_version,
         verdict=e.verdict,
         rows=e.rows,
-        result=e.result,
+        # As the log stores it (RFC 8785 writes 1.0 as 1), so a replay writes the same row.
+        result=json.loads(canonical_json(e.result)),
         recorded_at=recorded.recorded_at,
         recorded_by=recorded.metadata.get("actor", ""),
     )

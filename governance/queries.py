@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from boards.queries import boards_of, is_member
 from eventstore import store
+from governance import rules
 from governance.errors import (
     BiasAuditNotFound,
     FindingNotFound,
@@ -199,6 +200,39 @@ def get_finding(
         FindingNotFound(f"finding {finding_id} did not exist yet at that point"),
         up_to_position=up_to_position,
         as_of=as_of,
+    )
+
+
+def computed_audits(version_id: Any) -> list[rules.ComputedAudit]:
+    """The version's recorded audits, each with whether the finding it opened is still open."""
+    audits = list(
+        BiasAudit.objects.filter(version_id=version_id).values_list(
+            "id", "source", "evidence_sha256", "verdict"
+        )
+    )
+    open_findings = set(
+        Finding.objects.filter(
+            source=rules.BIAS_AUDIT,
+            source_id__in=[str(audit_id) for audit_id, *_ in audits],
+            status="open",
+        ).values_list("source_id", flat=True)
+    )
+    return [
+        rules.ComputedAudit(str(audit_id), source, sha, verdict, str(audit_id) in open_findings)
+        for audit_id, source, sha, verdict in audits
+    ]
+
+
+def bias_audit_shortfall(
+    version_id: Any, evaluation_sha256: str, evidence: EvidenceState, now: datetime
+) -> str:
+    """Why the version's bias-audit requirement is not met on the evaluation data whose
+    digest is `evaluation_sha256` ("" when it is): governance.rules.bias_audit_shortfall."""
+    waiver = evidence.waivers.get(rules.BIAS_AUDIT)
+    return rules.bias_audit_shortfall(
+        computed_audits(version_id),
+        evaluation_sha256,
+        waived=waiver is not None and waiver.expires_at > now,
     )
 
 

@@ -8,7 +8,8 @@ governance.cadence's and the Art. 73 clocks governance.art73's. Nothing here imp
 from __future__ import annotations
 
 import re
-from collections.abc import Container
+from collections.abc import Container, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -151,6 +152,60 @@ def scheduled_audit_key(due: datetime) -> str:
 def new_version_audit_key(evidence_sha256: str) -> str:
     """One audit per evaluation data document of a version, whatever delivers the task."""
     return f"{NEW_VERSION}:{evidence_sha256}"
+
+
+# -- the bias-audit requirement ----------------------------------------------------------
+# Where a tier's policy requires a bias audit, the requirement is met by an audit the ledger
+# computed itself, on the evaluation data attached to the version (re-hashed as it was read),
+# with the policy's thresholds: never by an attached `bias_audit` document, whatever it says,
+# and never by an audit of rows a client posted.
+
+BIAS_AUDIT = "bias_audit"
+FROM_EVIDENCE, FROM_ROWS = "evidence", "rows"
+AUDIT_SOURCE_LABELS = {
+    FROM_EVIDENCE: "computed on the attached evaluation data: counts toward the promotion gate",
+    FROM_ROWS: "computed on rows a client posted: never counts toward the promotion gate",
+}
+BIAS_AUDIT_MISSING, BIAS_AUDIT_FAILED = "bias_audit_missing", "bias_audit_failed"
+
+
+def audit_counts(source: str) -> bool:
+    """Whether an audit of this source can meet the policy's bias-audit requirement."""
+    return source == FROM_EVIDENCE
+
+
+@dataclass(frozen=True)
+class ComputedAudit:
+    """What the gate needs of one recorded audit: where its rows came from, the evaluation
+    data document it read, its verdict, and whether the finding it opened is still open."""
+
+    id: str
+    source: str
+    evidence_sha256: str
+    verdict: str
+    finding_open: bool
+
+
+def bias_audit_shortfall(
+    audits: Iterable[ComputedAudit], evaluation_sha256: str, *, waived: bool
+) -> str:
+    """Why the bias-audit requirement is not met ("" when it is). Only audits computed on the
+    attached evaluation data whose digest is `evaluation_sha256` (the document the approval
+    bound) count. A failing one blocks while its finding is open; a passing one, or a failing
+    one whose finding was closed with the evidence of its fix, meets the requirement. A waiver
+    of the model-risk chair (`waived`, unexpired) stands in for a missing or failing audit."""
+    if waived:
+        return ""
+    counted = [
+        a
+        for a in audits
+        if audit_counts(a.source) and evaluation_sha256 and a.evidence_sha256 == evaluation_sha256
+    ]
+    if any(a.verdict == "fail" and a.finding_open for a in counted):
+        return BIAS_AUDIT_FAILED
+    if any(a.verdict == "pass" or (a.verdict == "fail" and not a.finding_open) for a in counted):
+        return ""
+    return BIAS_AUDIT_MISSING
 
 
 # -- periodic reviews --------------------------------------------------------------------

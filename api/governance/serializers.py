@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -269,7 +270,18 @@ class BiasAuditOutput(serializers.Serializer):
     version_id = serializers.UUIDField()
     version_number = serializers.IntegerField()
     trigger = serializers.ChoiceField(choices=events.AUDIT_TRIGGERS)
-    source = serializers.ChoiceField(choices=("rows", "evidence"))
+    source = serializers.ChoiceField(
+        choices=(rules.FROM_ROWS, rules.FROM_EVIDENCE),
+        help_text="`evidence`: the evaluation data attached to the version, re-hashed as it was"
+        " read; `rows`: rows a client posted",
+    )
+    source_label = serializers.SerializerMethodField(
+        help_text="Where the audited rows came from, and whether the audit can count"
+    )
+    counts_for_gate = serializers.SerializerMethodField(
+        help_text="Whether this audit can meet the policy's bias-audit requirement: only an"
+        " audit of attached evaluation data can; an audit of posted rows never does"
+    )
     evidence_sha256 = serializers.CharField()
     tier = serializers.ChoiceField(choices=policy.TIERS)
     policy_version = serializers.IntegerField(help_text="The policy whose thresholds applied")
@@ -280,6 +292,17 @@ class BiasAuditOutput(serializers.Serializer):
     )
     recorded_at = serializers.DateTimeField()
     recorded_by = serializers.CharField()
+
+    def get_source_label(self, audit: Any) -> str:
+        return rules.AUDIT_SOURCE_LABELS[_audit_source(audit)]
+
+    def get_counts_for_gate(self, audit: Any) -> bool:
+        return rules.audit_counts(_audit_source(audit))
+
+
+def _audit_source(audit: Any) -> str:
+    """An audit's source, from its row or from its output already serialized."""
+    return audit["source"] if isinstance(audit, dict) else audit.source
 
 
 class BiasAuditRunOutput(BiasAuditOutput):

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
 from eventstore.admin import ReadOnlyAdmin, stream_history
-from governance import queries
+from governance import queries, rules
 from governance.admin.records import pretty
 from governance.models import (
     BiasAudit,
@@ -85,11 +85,12 @@ class BiasAuditAdmin(ReadOnlyAdmin):
         "version_number",
         "tier",
         "trigger",
+        "source_label",
         "verdict",
         "rows",
         "recorded_at",
     )
-    list_filter = ("verdict", "trigger", "tier")
+    list_filter = ("verdict", "trigger", "source", "tier")
     search_fields = ("=version_id", "=model_id")
     fields = (
         "model_id",
@@ -98,7 +99,8 @@ class BiasAuditAdmin(ReadOnlyAdmin):
         "tier",
         "policy_version",
         "trigger",
-        "source",
+        "source_label",
+        "evidence_sha256",
         "verdict",
         "rows",
         "chart",
@@ -123,6 +125,10 @@ class BiasAuditAdmin(ReadOnlyAdmin):
     @admin.display(description="selection rate per group")
     def chart(self, obj):
         return selection_rate_chart(obj.result)
+
+    @admin.display(description="source", ordering="source")
+    def source_label(self, obj):
+        return format_html("{}: {}", obj.source, rules.AUDIT_SOURCE_LABELS[obj.source])
 
     @admin.display(description="result")
     def result_pretty(self, obj):

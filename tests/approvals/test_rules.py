@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from approvals import rules
 from approvals.state import Decision, RequestState
+from governance import rules as governance_rules
+from governance.rules import ComputedAudit
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -137,7 +139,51 @@ def test_assessment_lists_expiry_and_suspension_when_approval_is_stale():
         evidence_version=3,
         now=NOW,
         model_suspended=True,
+        bias_audit="",
     )
     assert found.expired and found.suspended == ["model", "approval"]
     assert found.reasons == ["approval_expired", "suspended"]
     assert not found.allowed
+
+
+def test_bias_audit_requirement_is_met_only_by_a_computed_audit_of_the_bound_data():
+    bound, other = "a" * 64, "b" * 64
+
+    def audit(source="evidence", sha=bound, verdict="pass", finding_open=False):
+        return ComputedAudit("x", source, sha, verdict, finding_open)
+
+    shortfall = governance_rules.bias_audit_shortfall
+    assert shortfall([], bound, waived=False) == "bias_audit_missing"
+    assert shortfall([audit()], bound, waived=False) == ""
+    # Posted rows, other bytes, no bound evaluation data, a verdict the audit could not reach.
+    for audits, sha in (
+        ([audit(source="rows", sha="")], bound),
+        ([audit(sha=other)], bound),
+        ([audit(sha="")], ""),
+        ([audit(verdict="not_judged")], bound),
+    ):
+        assert shortfall(audits, sha, waived=False) == "bias_audit_missing", audits
+    failing = audit(verdict="fail", finding_open=True)
+    assert shortfall([audit(), failing], bound, waived=False) == "bias_audit_failed"
+    assert shortfall([failing], bound, waived=True) == ""
+    assert shortfall([audit(verdict="fail", finding_open=False)], bound, waived=False) == ""
+    # A failing audit of posted rows neither blocks nor counts.
+    rows_failing = audit(source="rows", sha="", verdict="fail", finding_open=True)
+    assert shortfall([rows_failing, audit()], bound, waived=False) == ""
+
+
+def test_assessment_names_the_bias_audit_shortfall_among_missing_evidence():
+    found = rules.assess(
+        None,
+        target="production",
+        tier="medium",
+        required_evidence=("model_card", "bias_audit"),
+        boards={},
+        evidence_satisfied=lambda kind: True,  # a bias_audit document is attached
+        evidence_version=1,
+        now=NOW,
+        model_suspended=False,
+        bias_audit="bias_audit_failed",
+    )
+    assert found.missing_evidence == ["bias_audit"]
+    assert found.reasons == ["no_request", "evidence_missing", "bias_audit_failed"]

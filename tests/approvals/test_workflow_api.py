@@ -9,7 +9,15 @@ import pytest
 
 from eventstore.models import Event
 from registry import queries as registry_queries
-from tests.approvals.conftest import INTAKE, api, model_card, problem, upload
+from tests.approvals.conftest import (
+    AUDIT_SPEC,
+    INTAKE,
+    api,
+    evaluation_csv,
+    model_card,
+    problem,
+    upload,
+)
 
 REQUIRED = {
     "low": ["model_card"],
@@ -69,16 +77,25 @@ def prepare(cast, store, tier: str, name: str) -> dict:
     listed = owner.get("/api/v1/models/?page_size=200").json()["results"]
     assert {m["name"]: m["risk_tier"] for m in listed}[name] == tier
     version = registry_queries.get_version(name, 1)
-    for kind in REQUIRED[tier]:
-        body = f"{kind}-{tier}".encode()[:10].ljust(10, b".")
+    for required in REQUIRED[tier]:
+        # A bias audit is the ledger's own, computed on the evaluation data attached.
+        kind = "evaluation_data" if required == "bias_audit" else required
+        body = evaluation_csv() if required == "bias_audit" else f"{kind}-{tier}".encode()[:10]
+        body = body.ljust(10, b".")
+        filename = "eval.csv" if kind == "evaluation_data" else "doc.pdf"
         ticket = owner.post(
             f"/api/v1/models/{name}/versions/1/evidence/uploads/",
-            {"kind": kind, "filename": "doc.pdf", "size": 10, "sha256": sha256(body).hexdigest()},
+            {
+                "kind": kind,
+                "filename": filename,
+                "size": len(body),
+                "sha256": sha256(body).hexdigest(),
+            },
             format="json",
         )
         assert ticket.status_code == 201, ticket.content
-        document = upload(store, version, kind, body)
-        summary = model_card(name, 1) if kind == "model_card" else {"verdict": "pass"}
+        document = upload(store, version, kind, body, filename)
+        summary = model_card(name, 1) if kind == "model_card" else {}
         attached = owner.post(
             f"/api/v1/models/{name}/versions/1/evidence/",
             {"kind": kind, **document, "summary": summary},
@@ -86,6 +103,14 @@ def prepare(cast, store, tier: str, name: str) -> dict:
         )
         assert attached.status_code == 201, attached.content
         assert attached.json()["sha256"] == document["sha256"]
+        if required == "bias_audit":
+            audited = owner.post(
+                f"/api/v1/models/{name}/versions/1/bias-audits/",
+                {"spec": AUDIT_SPEC, "evidence": "evaluation_data"},
+                format="json",
+            )
+            assert audited.status_code == 201, audited.content
+            assert (audited.json()["verdict"], audited.json()["counts_for_gate"]) == ("pass", True)
     return owner
 
 
@@ -190,7 +215,10 @@ def test_high_tier_journey_records_every_step_as_events(cast, evidence_store, ca
         "governance.RiskTierAssigned",
         "governance.EvidenceAttached",
         "registry.StreamLinked",  # the version's evidence, on its stream
-        *["governance.EvidenceAttached"] * 4,
+        "governance.EvidenceAttached",  # the evaluation data
+        "governance.BiasAuditCompleted",  # the ledger's audit of it
+        "registry.StreamLinked",  # the audit, on the version's stream
+        *["governance.EvidenceAttached"] * 3,
         "approvals.ApprovalRequested",
         "registry.ModelVersionStatusChanged",
         "registry.StreamLinked",  # the approval request, on the version's stream
@@ -206,7 +234,9 @@ def test_high_tier_journey_records_every_step_as_events(cast, evidence_store, ca
         if t == "registry.ModelVersionStatusChanged"
     ]
     assert moves == [("draft", "in_review"), ("in_review", "approved"), ("approved", "deployed")]
-    assert [d["kind"] for t, d in journey if t == "governance.EvidenceAttached"] == REQUIRED["high"]
+    assert [d["kind"] for t, d in journey if t == "governance.EvidenceAttached"] == [
+        "evaluation_data" if kind == "bias_audit" else kind for kind in REQUIRED["high"]
+    ]
     decisions = [
         (d["board"], d["decision"]) for t, d in journey if t == "approvals.ReviewDecisionRecorded"
     ]
@@ -266,7 +296,12 @@ def test_gate_lists_exactly_what_is_missing_when_evidence_and_approvals_are_part
     assert body["expired"] is False
     assert body["suspended"] == []
     assert body["request_status"] == "open"
-    assert set(body["reasons"]) == {"request_open", "evidence_missing", "quorum_not_met"}
+    assert set(body["reasons"]) == {
+        "request_open",
+        "evidence_missing",
+        "bias_audit_missing",
+        "quorum_not_met",
+    }
 
 
 def test_approval_request_reads_as_it_was_when_as_of_is_given(cast, evidence_store):

@@ -53,7 +53,8 @@ def test_reviewer_approves_from_the_queue_and_the_version_becomes_promotable(
     content = page.content()
     assert "intended_use of browser-model" in content  # the model card
     assert "approvals.ReviewDecisionRecorded" in content  # the history so far
-    assert "Bias results" in content and '"verdict": "pass"' in content
+    assert "Bias results" in content and "PASS audit" in content  # the ledger's own audit
+    assert "computed on the attached evaluation data: counts toward the promotion gate" in content
     assert "Lineage" in content
     screenshot(page, "approval-page.png")
 

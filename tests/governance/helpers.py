@@ -27,13 +27,25 @@ QUORUMS = {"low": {"model-risk": 1}, "medium": {"model-risk": 1}}
 
 
 def approved_version(
-    cast, evidence_store, tier: str = "high", *, before_request=None, artifact: bool = True
+    cast,
+    evidence_store,
+    tier: str = "high",
+    *,
+    before_request=None,
+    artifact: bool = True,
+    audited: bool = True,
 ):
     """A model of `tier` whose version 1 holds a granted production approval;
     `before_request(model, version)` adds evidence (and, when not `artifact`, the version's
-    artifact) before approval is asked for."""
+    artifact) before approval is asked for. Not `audited`: no evaluation data nor audit (the
+    approval is granted all the same; the gate would refuse the promotion)."""
     model, version = governed_version(
-        cast, evidence_store, tier, unique_name(f"{tier}-model"), artifact=artifact
+        cast,
+        evidence_store,
+        tier,
+        unique_name(f"{tier}-model"),
+        artifact=artifact,
+        audited=audited,
     )
     if before_request is not None:
         before_request(model, version)

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def audited(cast, evidence_store):
-    model, _, _ = approved_version(cast, evidence_store, "high")
+    model, _, _ = approved_version(cast, evidence_store, "high", audited=False)
     api = client_for(cast.owner)
     url = f"/api/v1/models/{model.name}/versions/1/bias-audits/"
     response = api.post(
@@ -83,7 +83,7 @@ def test_outsiders_see_no_audits_or_findings_when_not_concerned(audited):
 
 def test_audit_of_a_new_critical_version_is_listed_with_its_trigger(cast, evidence_store):
     model, version = governed_version(
-        cast, evidence_store, "critical", unique_name("critical-model")
+        cast, evidence_store, "critical", unique_name("critical-model"), audited=False
     )
     attach_evaluation_data(cast, evidence_store, model, version, rows(0.5, 0.5))
     (message,) = OutboxMessage.objects.filter(task=tasks.AUDIT_NEW_VERSION)

@@ -40,7 +40,7 @@ DAY = timedelta(days=1)
 def test_failing_audit_records_result_and_opens_a_finding_for_owners_and_ethics(
     cast, evidence_store
 ):
-    model, _, _ = approved_version(cast, evidence_store, "high")
+    model, _, _ = approved_version(cast, evidence_store, "high", audited=False)
     outcome = audits.run_bias_audit(
         actor=actor_of(cast.owner), model_id=model.id, number=1, spec=SPEC, rows=rows(0.8, 0.3)
     )
@@ -59,7 +59,7 @@ def test_failing_audit_records_result_and_opens_a_finding_for_owners_and_ethics(
 
 
 def test_passing_audit_opens_no_finding_and_uses_the_policy_thresholds(cast, evidence_store):
-    model, _, _ = approved_version(cast, evidence_store, "high")
+    model, _, _ = approved_version(cast, evidence_store, "high", audited=False)
     officer = actor_of(cast.officer)
     governance.record_policy_version(
         actor=actor_of(cast.admin),
@@ -84,7 +84,7 @@ def test_passing_audit_opens_no_finding_and_uses_the_policy_thresholds(cast, evi
 
 
 def test_audit_is_refused_and_nothing_recorded_when_input_is_wrong(cast, evidence_store):
-    model, _, _ = approved_version(cast, evidence_store, "high")
+    model, _, _ = approved_version(cast, evidence_store, "high", audited=False)
     owner = actor_of(cast.owner)
     with pytest.raises(InvalidInput):
         audits.run_bias_audit(
@@ -110,7 +110,7 @@ def test_audit_is_refused_and_nothing_recorded_when_input_is_wrong(cast, evidenc
 
 
 def test_finding_closes_only_with_evidence_by_a_board_reviewer(cast, evidence_store):
-    model, _, _ = approved_version(cast, evidence_store, "high")
+    model, _, _ = approved_version(cast, evidence_store, "high", audited=False)
     outcome = audits.run_bias_audit(
         actor=actor_of(cast.owner), model_id=model.id, number=1, spec=SPEC, rows=rows(0.8, 0.3)
     )
@@ -186,7 +186,9 @@ def _deliver(message: OutboxMessage):
 
 
 def _new_version(cast, evidence_store, tier: str):
-    model, version = governed_version(cast, evidence_store, tier, unique_name(f"{tier}-model"))
+    model, version = governed_version(
+        cast, evidence_store, tier, unique_name(f"{tier}-model"), audited=False
+    )
     return model, version
 
 

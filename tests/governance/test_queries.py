@@ -115,7 +115,7 @@ def test_visible_reviews_are_those_of_the_users_boards_and_teams_models(
 def test_visible_findings_are_those_of_the_boards_they_name_and_of_the_teams_own(
     cast, evidence_store, stranger, outsider
 ):
-    model, _, _ = approved_version(cast, evidence_store, "high")
+    model, _, _ = approved_version(cast, evidence_store, "high", audited=False)
     outcome = audits.run_bias_audit(
         actor=actor_of(cast.owner), model_id=model.id, number=1, spec=SPEC, rows=rows(0.8, 0.3)
     )

@@ -502,7 +502,7 @@ def test_new_critical_version_is_audited_once_by_a_worker_when_its_evaluation_da
     pristine_ledger, cast, evidence_store, workers, publisher, tmp_path
 ):
     model, version = governed_version(
-        cast, evidence_store, "critical", unique_name("critical-model")
+        cast, evidence_store, "critical", unique_name("critical-model"), audited=False
     )
     # Group a is selected at 80%, group b at 30%: the audit fails and opens a finding.
     lines = ["sex,label,prediction"] + [

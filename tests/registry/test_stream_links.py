@@ -31,7 +31,7 @@ def _links() -> dict[str, list[tuple[str, str]]]:
 
 
 def test_each_opened_stream_is_linked_once_on_its_subject(cast, evidence_store):  # noqa: F811
-    model, version, request = approved_version(cast, evidence_store, "high")
+    model, version, request = approved_version(cast, evidence_store, "high", audited=False)
     outcome = audits.run_bias_audit(
         actor=actor_of(cast.owner), model_id=model.id, number=1, spec=SPEC, rows=rows(0.8, 0.3)
     )
