@@ -218,8 +218,8 @@ def _check_references(setup: Setup, problems: list[str]) -> None:
 
 
 def apply(setup: Setup, *, admin: Any) -> Report:
-    """Apply a checked setup in one transaction, acting as `admin` (a superuser, or a user who
-    administers boards and users). A refusal by a command rolls everything back."""
+    """Apply a checked setup in one transaction, acting as `admin` (a superuser). A refusal
+    by a command rolls everything back."""
     actor = Actor.user(admin, auth_method="command")
     report = Report()
     with transaction.atomic():

@@ -167,12 +167,14 @@ boards:
     assert not get_user_model().objects.filter(username="rosa-risk").exists()
 
 
-def test_only_an_administrator_applies_a_setup(admin, tmp_path):
+def test_only_a_superuser_applies_a_setup(admin, tmp_path):
+    """The file makes staff accounts and grants a permission: a board administrator may not."""
     make_user("mia-ml")
+    make_user("bob-boards", perms=("approvals.manage_board", "auth.change_user"))
     events = Event.objects.count()
     path = tmp_path / "setup.yaml"
     path.write_text(SETUP)
-    for who in ("mia-ml", "nobody"):
+    for who in ("mia-ml", "bob-boards", "nobody"):
         with pytest.raises(CommandError) as raised:
             call_command("setup_governance", str(path), "--as", who)
         assert raised.value.returncode == 2
