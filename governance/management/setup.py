@@ -198,6 +198,11 @@ def _check_references(setup: Setup, problems: list[str]) -> None:
     existing = {u.username: u for u in users.filter(username__in=named - set(setup.users))}
     for name in sorted(named - set(setup.users) - set(existing)):
         problems.append(f"{name!r} is neither under users nor an existing user")
+    # A deactivated account stays so: the file does not bring it back.
+    for name in users.filter(username__in=named, is_active=False).values_list(
+        "username", flat=True
+    ):
+        problems.append(f"{name!r} is deactivated: reactivate it in the admin first")
     for team in setup.teams:
         group = Group.objects.filter(name=team).first()
         if group is not None and is_role_group(group):
@@ -244,12 +249,12 @@ def _accounts(setup: Setup, report: Report) -> dict[str, Any]:
     for name in sorted(names):
         spec = setup.users.get(name, {})
         user = users.filter(username=name).first()
-        if user is None:
+        created = user is None
+        if created:
             password = spec.get("password") or secrets.token_urlsafe(12)
             if not spec.get("password"):
                 report.passwords[name] = password
             user = users.create_user(username=name, password=password)
-            report.note(f"created user {name}")
         changed = []
         wanted = {
             "email": spec.get("email"),
@@ -264,11 +269,11 @@ def _accounts(setup: Setup, report: Report) -> dict[str, Any]:
         if spec.get("password") and not user.check_password(spec["password"]):
             user.set_password(spec["password"])
             changed.append("password")
-        if not user.is_active:
-            user.is_active = True
-            changed.append("is_active")
         if changed:
             user.save()
+        if created:
+            report.note(f"created user {name}" + (" (staff)" if user.is_staff else ""))
+        elif changed:
             report.note(f"user {name}: {', '.join(changed)}")
         accounts[name] = user
     return accounts

@@ -167,6 +167,17 @@ boards:
     assert not get_user_model().objects.filter(username="rosa-risk").exists()
 
 
+def test_a_deactivated_account_is_not_brought_back(admin, tmp_path):
+    gone = make_user("rosa-risk")
+    gone.is_active = False
+    gone.save()
+    with pytest.raises(CommandError, match="'rosa-risk' is deactivated") as raised:
+        run(tmp_path, SETUP)
+    assert raised.value.returncode == 2
+    assert not get_user_model().objects.get(username="rosa-risk").is_active
+    assert not get_user_model().objects.filter(username="mia-ml").exists()
+
+
 def test_only_a_superuser_applies_a_setup(admin, tmp_path):
     """The file makes staff accounts and grants a permission: a board administrator may not."""
     make_user("mia-ml")
