@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.validators import validate_email
 from django.db import transaction
 from django.forms import ValidationError
@@ -55,6 +56,8 @@ SECTIONS = ("teams", "users", "boards", "risk_officers", "auditors")
 USER_FIELDS = ("email", "password", "default_team", "staff", "first_name", "last_name")
 BOARD_FIELDS = ("members", "chair", "title")
 MAX_NAME = 150
+MAX_EMAIL = 254
+USERNAME = UnicodeUsernameValidator()
 
 
 class SetupError(Exception):
@@ -113,9 +116,18 @@ def _name_list(value: Any, where: str, problems: list[str]) -> list[str]:
         problems.append(f"{where} must be a list of user names")
         return []
     for name in value:
-        if len(name) > MAX_NAME:
-            problems.append(f"{where}: {name[:20]!r}... is longer than {MAX_NAME} characters")
+        _check_username(name, where, problems)
     return list(dict.fromkeys(value))
+
+
+def _check_username(name: str, where: str, problems: list[str]) -> None:
+    try:
+        USERNAME(name)
+    except ValidationError:
+        problems.append(f"{where}: {name[:40]!r} is not a user name (letters, digits, @.+-_)")
+        return
+    if len(name) > MAX_NAME:
+        problems.append(f"{where}: {name[:20]!r}... is longer than {MAX_NAME} characters")
 
 
 def _mapping(value: Any, where: str, problems: list[str]) -> dict[str, Any]:
@@ -136,8 +148,12 @@ def _check_user(name: str, spec: Any, problems: list[str]) -> dict[str, Any]:
     for key in ("email", "password", "default_team", "first_name", "last_name"):
         if key in spec and not isinstance(spec[key], str):
             problems.append(f"{where}.{key} must be text")
+        elif key in spec and ("\x00" in spec[key] or len(spec[key]) > MAX_NAME):
+            problems.append(f"{where}.{key} is at most {MAX_NAME} characters, without NUL")
     if isinstance(spec.get("email"), str):
         try:
+            if len(spec["email"]) > MAX_EMAIL:
+                raise ValidationError("too long")
             validate_email(spec["email"])
         except ValidationError:
             problems.append(f"{where}.email {spec['email']!r} is not an e-mail address")
@@ -158,10 +174,13 @@ def parse(data: Any) -> Setup:
             problems.append(f"unknown section {key!r} (sections: {', '.join(SECTIONS)})")
     setup = Setup()
     for team, members in _mapping(data.get("teams"), "teams", problems).items():
-        if is_role_group_name(team) or team in (AUDITORS, RISK_OFFICERS):
+        if len(team) > MAX_NAME or "\x00" in team:
+            problems.append(f"teams: {team[:20]!r}... is not a team name (at most {MAX_NAME})")
+        elif is_role_group_name(team) or team in (AUDITORS, RISK_OFFICERS):
             problems.append(f"teams.{team}: {team!r} is the name of a role, not of a team")
         setup.teams[team] = _name_list(members, f"teams.{team}", problems)
     for name, spec in _mapping(data.get("users"), "users", problems).items():
+        _check_username(name, "users", problems)
         setup.users[name] = _check_user(name, spec, problems)
     for board, spec in _mapping(data.get("boards"), "boards", problems).items():
         where = f"boards.{board}"

@@ -132,6 +132,21 @@ def test_a_bad_file_changes_nothing_and_names_every_problem(admin, tmp_path):
     assert not Group.objects.filter(name="credit-ml").exists()
 
 
+def test_names_and_text_the_database_cannot_hold_are_problems_of_the_file(admin, tmp_path):
+    data = {
+        "teams": {"t" * 151: ["mia-ml"]},
+        "users": {"mia ml!": {}, "mia-ml": {"first_name": "x" * 151, "last_name": "a\x00b"}},
+    }
+    with pytest.raises(CommandError) as raised:
+        run(tmp_path, json.dumps(data), name="setup.json")
+    message = str(raised.value)
+    assert "is not a team name" in message
+    assert "'mia ml!' is not a user name" in message
+    assert "users.mia-ml.first_name is at most 150 characters" in message
+    assert "users.mia-ml.last_name is at most 150 characters, without NUL" in message
+    assert not get_user_model().objects.filter(username="mia-ml").exists()
+
+
 @pytest.mark.parametrize(
     "text", ["[unclosed", "- a list\n- not a mapping\n", "teams: [credit-ml]\n"]
 )
