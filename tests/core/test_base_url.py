@@ -76,3 +76,8 @@ def test_notification_links_use_the_configured_base_url(settings):
     )
     assert f"http://ledger.test:8123/admin/governance/finding/{finding_id}/change/" in bodies[1]
     assert "localhost:8000" not in "".join(bodies)
+
+
+def test_serve_takes_only_the_demo_option(launch, capsys):
+    assert launch.serve(["--demo", "--bogus"]) == 2
+    assert "unknown option --bogus" in capsys.readouterr().err
