@@ -1,0 +1,191 @@
+"""The MLflow client against the real service: gunicorn on a free port serving the test
+database, users with API tokens committed once per module, and MlflowClient pointed at the
+service with MLFLOW_TRACKING_TOKEN set to the acting user's token.
+
+Everything a test checks goes over HTTP (the MLflow paths, and /api/v1/ for the event
+history); governance steps that have no MLflow call (a risk tier, evidence, a board's
+decision) go through the commands, committed. The module leaves the database as the
+migrations leave it (wiped, flushed, seeded)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import requests
+from django.core.management import call_command
+from django.db import connections
+from django.test import override_settings
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from rest_framework.authtoken.models import Token
+
+from core.actors import Actor
+from tests.conftest import make_user, seed_ledger, wipe_ledger
+from tests.helpers.gunicorn import serving
+
+TEAM = "ml-team"
+CLIENT_ENV = {
+    # A refusal is an answer, not a transient failure: no retries, so a test sees it at once.
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
+}
+
+
+@dataclass
+class World:
+    url: str
+    blocker: Any
+    artifact_root: str
+    tokens: dict[str, str] = field(default_factory=dict)
+    users: dict[str, Any] = field(default_factory=dict)
+
+    def run(self, work, *args, **kwargs):
+        """Direct database work between HTTP calls, committed at once: on a connection of its
+        own (a thread's), outside the test's transaction, so the server sees it."""
+        outcome: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                outcome["value"] = work(*args, **kwargs)
+            except BaseException as exc:  # handed to the test's thread
+                outcome["error"] = exc
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=target)
+        thread.start()
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("value")
+
+    @contextmanager
+    def client(self, who: str = "owner") -> Iterator[MlflowClient]:
+        """MlflowClient acting as `who`: the token in MLFLOW_TRACKING_TOKEN, as teams set it."""
+        before = os.environ.get("MLFLOW_TRACKING_TOKEN")
+        os.environ["MLFLOW_TRACKING_TOKEN"] = self.tokens[who]
+        try:
+            yield MlflowClient(tracking_uri=self.url, registry_uri=self.url)
+        finally:
+            if before is None:
+                os.environ.pop("MLFLOW_TRACKING_TOKEN", None)
+            else:
+                os.environ["MLFLOW_TRACKING_TOKEN"] = before
+
+    def api(self, method: str, path: str, who: str = "owner", **kwargs) -> requests.Response:
+        headers = {"Authorization": f"Token {self.tokens[who]}", **kwargs.pop("headers", {})}
+        return requests.request(method, self.url + path, headers=headers, timeout=60, **kwargs)
+
+    def upload_artifact(self, name: str, number: int, body: bytes, who: str = "owner") -> dict:
+        """The artifact stored and checksummed by the service (/api/v1/'s direct upload)."""
+        digest = hashlib.sha256(body).hexdigest()
+        response = self.api(
+            "PUT",
+            f"/api/v1/models/{name}/versions/{number}/artifact/content/model.bin?sha256={digest}",
+            who,
+            data=body,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    def history(self, name: str, number: int | None = None) -> list[dict]:
+        path = f"/api/v1/models/{name}/"
+        path += f"versions/{number}/history/" if number else "history/"
+        found, url = [], path
+        while url:
+            response = self.api("GET", url)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            found += body["results"]
+            url = body.get("next") or ""
+            url = url.replace(self.url, "") if url else ""
+        return found
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def refused(call, code: str) -> MlflowException:
+    """The client's exception for a refusal, with MLflow's error code."""
+    with pytest.raises(MlflowException) as caught:
+        call()
+    assert caught.value.error_code == code, caught.value
+    return caught.value
+
+
+def _populate() -> dict[str, Any]:
+    from django.contrib.auth.models import Group
+
+    from boards import commands as boards
+    from registry import commands as registry
+
+    team = Group.objects.create(name=TEAM)
+    users = {
+        "owner": make_user("mlflow-owner", team),
+        "colleague": make_user("mlflow-colleague", team),
+        "outsider": make_user("mlflow-outsider"),
+        "no-default": make_user("mlflow-no-default", team),
+        "reviewer": make_user("mlflow-reviewer", perms=("governance.assign_risk_tier",)),
+        "admin": make_user("mlflow-admin", superuser=True),
+    }
+    for who in ("owner", "colleague"):
+        user = users[who]
+        registry.choose_default_team(
+            actor=Actor.user(user, auth_method="session"), user_id=user.pk, team=TEAM
+        )
+    boards.add_board_member(
+        actor=Actor.user(users["admin"], auth_method="session"),
+        board="model-risk",
+        user_id=users["reviewer"].pk,
+    )
+    return users
+
+
+@contextmanager
+def running_ledger(django_db_blocker, tmp_path_factory) -> Iterator[World]:
+    artifact_root = str(tmp_path_factory.mktemp("artifacts"))
+    saved = {k: os.environ.get(k) for k in [*CLIENT_ENV, "ARTIFACT_ROOT"]}
+    os.environ.update(CLIENT_ENV, ARTIFACT_ROOT=artifact_root)
+    artifacts_here = override_settings(ARTIFACT_ROOT=artifact_root)
+    artifacts_here.enable()
+    try:
+        with django_db_blocker.unblock():
+            seed_ledger()
+            users = _populate()
+            tokens = {who: Token.objects.create(user=u).key for who, u in users.items()}
+        log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+        with serving(django_db_blocker, log_path) as port:
+            yield World(
+                url=f"http://127.0.0.1:{port}",
+                blocker=django_db_blocker,
+                artifact_root=artifact_root,
+                tokens=tokens,
+                users=users,
+            )
+    finally:
+        artifacts_here.disable()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        with django_db_blocker.unblock():
+            wipe_ledger()
+            call_command("flush", interactive=False, verbosity=0)
+            seed_ledger()
+
+
+@pytest.fixture(scope="module")
+def ledger(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[World]:
+    with running_ledger(django_db_blocker, tmp_path_factory) as world:
+        yield world
