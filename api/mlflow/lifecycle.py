@@ -20,6 +20,7 @@ from core.actors import Actor
 from registry import commands as registry
 from registry.errors import InvalidTransition
 from registry.models import ModelVersion
+from registry.promotion import require_promotion
 
 IN_REVIEW_HINT = (
     "version {n} is in review: withdraw its approval request (POST /api/v1/approvals/{{id}}/"
@@ -54,6 +55,10 @@ def to_stage(actor: Actor, row: ModelVersion, stage: str, *, archive_existing: b
             notes="requested through the MLflow API (stage Staging)",
         )
     elif stage == "Production":
+        if status not in ("approved", "deprecated", "deployed"):
+            # Not a move the lifecycle allows yet: the client hears the gate's reasons (no
+            # complete approval), not only that the transition is not allowed.
+            require_promotion(model_id=str(row.model_id), number=row.number)
         if status != "deployed":
             _move(actor, row, "deployed", "stage Production through the MLflow API")
         if archive_existing:

@@ -1,10 +1,10 @@
 """The MLflow client against the real service: gunicorn on a free port serving the test
-database, users with API tokens committed once per module, and MlflowClient pointed at the
+database, users with API tokens committed once for the package, and MlflowClient pointed at the
 service with MLFLOW_TRACKING_TOKEN set to the acting user's token.
 
 Everything a test checks goes over HTTP (the MLflow paths, and /api/v1/ for the event
 history); governance steps that have no MLflow call (a risk tier, evidence, a board's
-decision) go through the commands, committed. The module leaves the database as the
+decision) go through the commands, committed. The package leaves the database as the
 migrations leave it (wiped, flushed, seeded)."""
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def running_ledger(django_db_blocker, tmp_path_factory) -> Iterator[World]:
             seed_ledger()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def ledger(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[World]:
     with running_ledger(django_db_blocker, tmp_path_factory) as world:
         yield world
