@@ -1,17 +1,19 @@
 """MLflow's model-version operations over the registry's commands and read tables.
 
 A version keeps the client's source URI and run id (the run becomes lineage as for /api/v1/
-creates). The source is stored as named and never read: the version says
-`ledger.artifact_verified=false` until its artifact is uploaded to and checksummed by the
+creates). A source that is a verified artifact in the service's own store is copied and
+checksummed (api.mlflow.sources); any other is stored as named and never read, and the version
+says `ledger.artifact_verified=false` until its artifact is uploaded to and checksummed by the
 service (/api/v1/.../artifact/), which production requires."""
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.mlflow import lifecycle, search, shapes
+from api.mlflow import lifecycle, search, shapes, sources
 from api.mlflow.base import MlflowApi, MlflowError, Params, actor, model_row, tag_key, version_row
 from api.mlflow.errors import invalid
 from registry import commands
@@ -47,16 +49,22 @@ class ModelVersionCreateApi(MlflowApi):
         params = Params(request)
         name = params.text("name", required=True, limit=200)
         model = model_row(name)
-        version = commands.create_model_version(
-            actor=actor(request),
-            model_id=str(model.id),
-            data=VersionInput(
-                artifact_uri=params.text("source", required=True, limit=MAX_SOURCE),
-                run_id=params.text("run_id", limit=200),
-                description=params.text("description"),
-                tags=params.tags(),
-            ),
-        )
+        source = params.text("source", required=True, limit=MAX_SOURCE)
+        who = actor(request)
+        stored = sources.stored_source(source)
+        with transaction.atomic():  # a copied artifact and its version, or neither
+            version = commands.create_model_version(
+                actor=who,
+                model_id=str(model.id),
+                data=VersionInput(
+                    artifact_uri=source,
+                    run_id=params.text("run_id", limit=200),
+                    description=params.text("description"),
+                    tags=params.tags(),
+                ),
+            )
+            if stored is not None:
+                sources.copy_artifact(who, source=stored, version_id=version.id)
         return Response(_version(model.name, version.number))
 
 

@@ -279,9 +279,42 @@ def test_copy_model_version(ledger):
     with ledger.client() as client:
         client.create_registered_model(name)
         client.create_model_version(name, "s3://x/m")
+        unverified = client.copy_model_version(f"models:/{name}/1", target)
+        assert unverified.name == target and unverified.version == "1"
+        assert _tags(unverified)["ledger.artifact_verified"] == "false"
+        stored = ledger.upload_artifact(name, 1, b"weights to copy")
         copied = client.copy_model_version(f"models:/{name}/1", target)
-    assert copied.name == target
-    assert copied.version == "1"
+        assert copied.version == "2"
+        assert _tags(copied)["ledger.artifact_verified"] == "true"
+        by_uri = client.create_model_version(target, stored["uri"])
+        assert _tags(by_uri)["ledger.artifact_verified"] == "true"
+    artifact = ledger.api("GET", f"/api/v1/models/{target}/versions/2/artifact/").json()
+    assert artifact["verified"] is True
+    assert artifact["sha256"] == stored["sha256"]
+    assert artifact["uri"] != stored["uri"]  # its own content-addressed key
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "/etc/passwd",
+        "file:///etc/passwd",
+        "http://169.254.169.254/latest/meta-data/",
+        "../../../../etc/shadow",
+        "runs:/0123456789abcdef0123456789abcdef/model",
+        "models:/no-such-model/1",
+    ],
+)
+def test_sources_elsewhere_are_recorded_unverified_and_never_read(ledger, source):
+    name = unique("src")
+    with ledger.client() as client:
+        client.create_registered_model(name)
+        version = client.create_model_version(name, source)
+    assert version.source == source
+    assert _tags(version)["ledger.artifact_verified"] == "false"
+    assert "not verified" in version.status_message
+    artifact = ledger.api("GET", f"/api/v1/models/{name}/versions/1/artifact/").json()
+    assert artifact["verified"] is False and artifact["sha256"] == ""
 
 
 def test_error_codes(ledger):
