@@ -151,3 +151,14 @@ def test_an_unknown_order_is_refused(ledger):
             lambda: client.search_registered_models(order_by=["name; DROP TABLE x"]),
             "INVALID_PARAMETER_VALUE",
         )
+
+
+def test_a_retried_create_with_an_idempotency_key_registers_once(ledger):
+    name = unique("retry")
+    sent = {"json": {"name": name}, "headers": {"Idempotency-Key": f"create-{name}"}}
+    first = ledger.api("POST", f"{MODELS}/create", **sent)
+    again = ledger.api("POST", f"{MODELS}/create", **sent)
+    assert first.status_code == again.status_code == 200, again.text
+    assert first.json() == again.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert [e["type"] for e in ledger.history(name)] == ["registry.ModelRegistered"]
