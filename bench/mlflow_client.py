@@ -19,6 +19,7 @@ ratio of ours to MLflow's."""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -243,6 +244,7 @@ def main() -> None:
     if args.quick:
         args.creates, args.rounds = 40, 1
     args.creates = max(4, args.creates - args.creates % 4)
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # one INFO line per create
     bin_dir = ensure_mlflow_venv()
     base_url = os.environ["DATABASE_URL"]
     with (

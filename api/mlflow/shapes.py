@@ -64,7 +64,8 @@ def _aliases_by_model(model_ids: Iterable[Any]) -> dict[Any, list[tuple[str, int
     return found
 
 
-def version_json(row: ModelVersion, model_name: str, aliases: list[tuple[str, int]]) -> dict:
+def version_json(row: Any, model_name: str, aliases: list[tuple[str, int]]) -> dict:
+    """A version (its read row, or its state: the same attributes) in MLflow's shape."""
     tags = {
         **row.tags,
         "ledger.status": row.status,

@@ -29,11 +29,21 @@ def _named_version(source: str) -> ModelVersion | None:
         if model is None:
             return None
         return ModelVersion.objects.filter(model_id=model.id, number=int(number)).first()
+    if not source.startswith(_own_prefix()):
+        return None  # not this service's store: nothing to look up, nothing is read
     return (
         ModelVersion.objects.filter(artifact_uri=source, artifact_verified=True)
         .order_by("created_at")
         .first()
     )
+
+
+def _own_prefix() -> str:
+    """The URI prefix of every object in the service's store (its bucket, or its folder)."""
+    store = artifacts.get_store()
+    if isinstance(store, artifacts.S3ArtifactStore):
+        return f"s3://{store.bucket}/"
+    return store.root.as_uri() + "/"
 
 
 def stored_source(source: str) -> VersionState | None:

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.mlflow import lifecycle, search, shapes, sources
-from api.mlflow.base import MlflowApi, MlflowError, Params, actor, model_row, tag_key, version_row
+from api.mlflow.base import MlflowApi, MlflowError, Params, actor, tag_key, version_row
 from api.mlflow.errors import invalid
 from registry import commands
 from registry.commands import VersionInput
@@ -48,24 +48,23 @@ class ModelVersionCreateApi(MlflowApi):
     def post(self, request: Request) -> Response:
         params = Params(request)
         name = params.text("name", required=True, limit=200)
-        model = model_row(name)
         source = params.text("source", required=True, limit=MAX_SOURCE)
+        data = VersionInput(
+            artifact_uri=source,
+            run_id=params.text("run_id", limit=200),
+            description=params.text("description"),
+            tags=params.tags(),
+        )
         who = actor(request)
         stored = sources.stored_source(source)
         with transaction.atomic():  # a copied artifact and its version, or neither
-            version = commands.create_model_version(
-                actor=who,
-                model_id=str(model.id),
-                data=VersionInput(
-                    artifact_uri=source,
-                    run_id=params.text("run_id", limit=200),
-                    description=params.text("description"),
-                    tags=params.tags(),
-                ),
-            )
+            version = commands.create_model_version(actor=who, model_name=name, data=data)
             if stored is not None:
                 sources.copy_artifact(who, source=stored, version_id=version.id)
-        return Response(_version(model.name, version.number))
+                version = commands.load_version(version.id)
+        registered = RegisteredModel.objects.values_list("name", flat=True).get(id=version.model_id)
+        # A new version has no alias yet: its state renders as the read row would.
+        return Response({"model_version": shapes.version_json(version, registered, [])})
 
 
 class ModelVersionGetApi(MlflowApi):
