@@ -68,6 +68,7 @@ class System:
     def client(self):
         from mlflow import MlflowClient
 
+        logging.getLogger("mlflow").setLevel(logging.WARNING)  # one INFO line per create
         if self.token is None:
             os.environ.pop("MLFLOW_TRACKING_TOKEN", None)
         else:
@@ -244,7 +245,6 @@ def main() -> None:
     if args.quick:
         args.creates, args.rounds = 40, 1
     args.creates = max(4, args.creates - args.creates % 4)
-    logging.getLogger("mlflow").setLevel(logging.WARNING)  # one INFO line per create
     bin_dir = ensure_mlflow_venv()
     base_url = os.environ["DATABASE_URL"]
     with (

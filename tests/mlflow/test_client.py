@@ -4,6 +4,7 @@ of MlflowClient, paging, MLflow's error codes, and what each call leaves in the 
 from __future__ import annotations
 
 import pytest
+import requests
 from mlflow.entities.model_registry import ModelVersion, RegisteredModel
 
 from tests.mlflow.conftest import TEAM, refused, unique
@@ -348,6 +349,9 @@ def test_statuses_and_shape_of_errors_over_http(ledger):
     response = ledger.api("GET", "/api/2.0/mlflow/registered-models/nothing-here")
     assert response.status_code == 404
     assert response.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+    response = requests.get(ledger.url + "/api/2.0/mlflow/registered-models/search", timeout=30)
+    assert response.status_code == 401
+    assert response.json()["error_code"] == "UNAUTHENTICATED"
     response = ledger.api("GET", "/ajax-api/2.0/mlflow/registered-models/search")
     assert response.status_code == 200 and "registered_models" in response.json()
     response = ledger.api("DELETE", "/api/2.0/mlflow/registered-models/delete", json={})

@@ -93,6 +93,8 @@ def test_outsiders_change_nothing(ledger):
             lambda: client.update_model_version(name, "1", description="x"),
             lambda: client.set_model_version_tag(name, "1", "k", "v"),
             lambda: client.transition_model_version_stage(name, "1", "Archived"),
+            lambda: client.transition_model_version_stage(name, "1", "Staging"),
+            lambda: client.transition_model_version_stage(name, "1", "Production"),
             lambda: client.delete_model_version(name, "1"),
         ):
             refused(attempt, "PERMISSION_DENIED")
