@@ -357,3 +357,35 @@ def test_statuses_and_shape_of_errors_over_http(ledger):
     response = ledger.api("DELETE", "/api/2.0/mlflow/registered-models/delete", json={})
     assert response.status_code == 400
     assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_tag_like_filters(ledger):
+    stem = unique("tlike")
+    with ledger.client() as client:
+        client.create_registered_model(f"{stem}-1", tags={"team.area": "Fraud-EU"})
+        client.create_registered_model(f"{stem}-2", tags={"team.area": "fraud-us"})
+        client.create_registered_model(f"{stem}-3")
+        area = f"name LIKE '{stem}%' AND tags.`team.area`"
+        found = client.search_registered_models(f"{area} LIKE 'fraud%'")
+        assert [m.name for m in found] == [f"{stem}-2"]
+        found = client.search_registered_models(f"{area} ILIKE 'FRAUD%'")
+        assert [m.name for m in found] == [f"{stem}-1", f"{stem}-2"]
+
+
+def test_register_model_from_a_run_needs_a_tracking_server(ledger):
+    """`mlflow.register_model("runs:/...")` resolves the run on a tracking server first; the
+    ledger serves none, so with the ledger alone the client refuses and records no version."""
+    import mlflow
+
+    name = unique("runs")
+    with ledger.client():
+        mlflow.set_tracking_uri(ledger.url)
+        try:
+            with pytest.raises(mlflow.exceptions.MlflowException):
+                mlflow.register_model(f"runs:/{'c' * 32}/model", name)
+        finally:
+            mlflow.set_tracking_uri(None)
+    response = ledger.api("GET", f"/api/v1/models/{name}/versions/")
+    assert response.status_code in (200, 404)
+    if response.status_code == 200:
+        assert response.json()["results"] == []
