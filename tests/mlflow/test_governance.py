@@ -47,7 +47,7 @@ def tier_low(ledger, name: str) -> None:
     ledger.run(work)
 
 
-def attach_model_card(ledger, name: str, number: int) -> None:
+def attach_model_card(ledger, name: str, number: int, revision: str = "") -> None:
     from governance import commands as governance
     from governance.policy import MODEL_CARD_FIELDS
     from registry import artifacts
@@ -55,7 +55,7 @@ def attach_model_card(ledger, name: str, number: int) -> None:
 
     def work():
         version = get_version(name, number)
-        body = f"model card of {name} v{number}".encode()
+        body = f"model card of {name} v{number} {revision}".encode()
         sha256 = hashlib.sha256(body).hexdigest()
         key = governance.evidence_key(version, "model_card", "card.pdf", sha256)
         artifacts.get_store().put(key, body, size=len(body), sha256=sha256)

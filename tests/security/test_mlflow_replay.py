@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from tests.mlflow.conftest import refused, running_ledger, unique
+from tests.mlflow.test_governance import approve, attach_model_card, tier_low
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::FutureWarning")]
 
@@ -99,3 +100,53 @@ def test_outsiders_change_nothing(ledger):
         ):
             refused(attempt, "PERMISSION_DENIED")
     assert (_events(ledger, name), _events(ledger, name, 1)) == before
+
+
+def _approved(ledger, client, name: str) -> None:
+    """Version 1 verified, tiered low, with its model card, staged and approved."""
+    client.create_registered_model(name)
+    client.create_model_version(name, "s3://elsewhere/model.bin")
+    ledger.upload_artifact(name, 1, WEIGHTS)
+    tier_low(ledger, name)
+    attach_model_card(ledger, name, 1)
+    client.transition_model_version_stage(name, "1", "Staging")
+    approve(ledger, name, 1)
+    assert client.get_model_version(name, "1").tags["ledger.status"] == "approved"
+
+
+def test_an_approver_who_joined_the_owning_team_no_longer_counts(ledger):
+    from django.contrib.auth.models import Group
+
+    from tests.mlflow.conftest import TEAM
+
+    name = unique("sod")
+    with ledger.client() as client:
+        _approved(ledger, client, name)
+        reviewer = ledger.users["reviewer"]
+        # Added in the admin, which records no event: judged against memberships now.
+        ledger.run(lambda: reviewer.groups.add(Group.objects.get(name=TEAM)))
+        try:
+            error = refused(
+                lambda: client.transition_model_version_stage(name, "1", "Production"),
+                "PERMISSION_DENIED",
+            )
+            assert "approvals_not_counted" in error.json["reasons"], error.json
+            refused(
+                lambda: client.set_registered_model_alias(name, "production", "1"),
+                "PERMISSION_DENIED",
+            )
+        finally:
+            ledger.run(lambda: reviewer.groups.remove(Group.objects.get(name=TEAM)))
+
+
+def test_evidence_changed_after_approval_holds_the_promotion(ledger):
+    name = unique("bound")
+    with ledger.client() as client:
+        _approved(ledger, client, name)
+        attach_model_card(ledger, name, 1, revision="a revised card")
+        error = refused(
+            lambda: client.transition_model_version_stage(name, "1", "Production"),
+            "PERMISSION_DENIED",
+        )
+        assert error.json["ledger_code"] == "promotion_blocked"
+        assert client.get_model_version(name, "1").current_stage == "Staging"
