@@ -19,7 +19,6 @@ ratio of ours to MLflow's."""
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import statistics
 import sys
@@ -68,7 +67,6 @@ class System:
     def client(self):
         from mlflow import MlflowClient
 
-        logging.getLogger("mlflow").setLevel(logging.WARNING)  # one INFO line per create
         if self.token is None:
             os.environ.pop("MLFLOW_TRACKING_TOKEN", None)
         else:
@@ -245,6 +243,7 @@ def main() -> None:
     if args.quick:
         args.creates, args.rounds = 40, 1
     args.creates = max(4, args.creates - args.creates % 4)
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # else a line per create
     bin_dir = ensure_mlflow_venv()
     base_url = os.environ["DATABASE_URL"]
     with (
