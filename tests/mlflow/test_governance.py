@@ -3,95 +3,15 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 
-from core.actors import Actor
-from tests.mlflow.conftest import refused, unique
+from tests.mlflow.conftest import approve, attach_model_card, refused, tier_low, unique
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::FutureWarning")]
-
-LOW = {
-    "use_case": "internal search ranking",
-    "affected_people": "internal",
-    "automated_decisions": False,
-    "significant_effects": False,
-    "personal_data": False,
-    "special_category_data": False,
-    "regulated_domain": "none",
-    "safety_component": False,
-}
 
 
 def _tags(version) -> dict[str, str]:
     return dict(version.tags)
-
-
-def tier_low(ledger, name: str) -> None:
-    """The owner answers the intake and the model-risk officer confirms the low tier."""
-    from governance import commands as governance
-    from registry.queries import model_id_for
-
-    def work():
-        model_id = str(model_id_for(name))
-        governance.record_intake(
-            actor=Actor.user(ledger.users["owner"], auth_method="token"),
-            model_id=model_id,
-            answers=LOW,
-        )
-        governance.assign_risk_tier(
-            actor=Actor.user(ledger.users["reviewer"], auth_method="token"), model_id=model_id
-        )
-
-    ledger.run(work)
-
-
-def attach_model_card(ledger, name: str, number: int, revision: str = "") -> None:
-    from governance import commands as governance
-    from governance.policy import MODEL_CARD_FIELDS
-    from registry import artifacts
-    from registry.queries import get_version, model_id_for
-
-    def work():
-        version = get_version(name, number)
-        body = f"model card of {name} v{number} {revision}".encode()
-        sha256 = hashlib.sha256(body).hexdigest()
-        key = governance.evidence_key(version, "model_card", "card.pdf", sha256)
-        artifacts.get_store().put(key, body, size=len(body), sha256=sha256)
-        card = {field: f"{field} of {name}" for field in MODEL_CARD_FIELDS}
-        card.update(name=name, version=str(number), metrics={"auc": 0.9})
-        governance.attach_evidence(
-            actor=Actor.user(ledger.users["owner"], auth_method="token"),
-            model_id=str(model_id_for(name)),
-            number=number,
-            kind="model_card",
-            filename="card.pdf",
-            size=len(body),
-            sha256=sha256,
-            summary=card,
-        )
-
-    ledger.run(work)
-
-
-def approve(ledger, name: str, number: int) -> None:
-    from approvals import commands as approvals
-    from approvals.models import ApprovalRequest
-    from registry.queries import get_version
-
-    def work():
-        version = get_version(name, number)
-        request = ApprovalRequest.objects.get(version_id=version.id, status="open")
-        approvals.record_decision(
-            actor=Actor.user(ledger.users["reviewer"], auth_method="token"),
-            request_id=str(request.id),
-            board="model-risk",
-            decision="approve",
-            rationale="reviewed the model card",
-        )
-
-    ledger.run(work)
 
 
 def test_production_needs_a_verified_artifact_and_a_complete_approval(ledger):

@@ -10,8 +10,14 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from tests.mlflow.conftest import refused, running_ledger, unique
-from tests.mlflow.test_governance import approve, attach_model_card, tier_low
+from tests.mlflow.conftest import (
+    approve,
+    attach_model_card,
+    refused,
+    running_ledger,
+    tier_low,
+    unique,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::FutureWarning")]
 
