@@ -173,8 +173,15 @@ def api_forbidden(request, exception=None):
     return permission_denied(request, exception)
 
 
+MLFLOW_PREFIXES = ("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/")
+
+
 def api_not_found(request, exception=None):
-    """handler404: problem+json under /api/, Django's page elsewhere."""
+    """handler404: MLflow's error shape on MLflow's paths (its client falls back to another
+    endpoint on ENDPOINT_NOT_FOUND), problem+json under /api/, Django's page elsewhere."""
+    if request.path.startswith(MLFLOW_PREFIXES):
+        body = {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No API at {request.path}"}
+        return JsonResponse(body, status=404)
     if request.path.startswith("/api/"):
         return problem(404, "not_found", "Not found", "No such resource.", instance=request.path)
     return page_not_found(request, exception)

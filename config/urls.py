@@ -15,6 +15,9 @@ urlpatterns = [
     # The local artifact store's signed upload URLs (S3 takes the bytes itself when configured).
     path("", include("registry.upload")),
     path("api/", include("api.urls")),
+    # MLflow's model-registry REST API, and the twin its web UI calls.
+    path("api/2.0/mlflow/", include("api.mlflow.urls")),
+    path("ajax-api/2.0/mlflow/", include("api.mlflow.urls")),
 ]
 
 handler400 = "api.errors.api_bad_request"

@@ -30,6 +30,8 @@ class Actor:
     client_ip: str | None = None
     correlation_id: str | None = None
     causation_id: str | None = None
+    # The client program as it names itself (User-Agent), where an adapter records it (MLflow).
+    user_agent: str | None = None
     # The Django user, for permission checks; never part of event metadata.
     account: Any = field(default=None, compare=False, repr=False)
 
@@ -76,6 +78,8 @@ class Actor:
             meta["correlation_id"] = self.correlation_id
         if self.causation_id:
             meta["causation_id"] = self.causation_id
+        if self.user_agent:
+            meta["user_agent"] = self.user_agent
         if self.client_ip:
             meta["client_ip"] = pseudonym(self.client_ip, key=pseudonym_key)
         return meta
