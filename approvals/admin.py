@@ -9,41 +9,35 @@ and the `auditors` group (global view permissions) read everything and change no
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from approvals import commands, gate, queries
+from approvals import commands, dossier, queries
 from approvals.models import ApprovalRequest, Board, ReviewDecision
-from approvals.state import DECISIONS
-from approvals.streams import load_request
+from approvals.state import ACTIVE, DECISIONS
 from boards import commands as board_commands
 from boards.permissions import is_board_admin
 from boards.queries import boards_of, is_member
+from core.display import name_of, names_of, when
 from eventstore.admin import ReadOnlyAdmin, stream_history
 from eventstore.admin_views import confirm_and_post
-from governance.admin import pretty, selection_rate_chart
-from governance.models import BiasAudit, Evidence
+from governance.admin import selection_rate_chart
+from governance.models import BiasAudit
 from governance.streams import evidence_stream_id
 from lineage.svg import lineage_svg
-from registry.models import ModelVersion, RegisteredModel
+from registry.models import RegisteredModel
 
 DECISION_LABELS = {
     "approve": "Approve",
     "reject": "Reject",
     "request_changes": "Request changes",
 }
-
-
-def _username(user_id) -> str:
-    if user_id is None:
-        return "-"
-    user = get_user_model().objects.filter(pk=user_id).first()
-    return user.get_username() if user else f"user {user_id}"
 
 
 class BoardMemberForm(forms.Form):
@@ -62,11 +56,12 @@ class BoardAdmin(ReadOnlyAdmin):
 
     @admin.display(description="members")
     def member_names(self, obj):
-        return ", ".join(_username(pk) for pk in obj.members) or "-"
+        names = names_of(obj.members)
+        return ", ".join(names[pk] for pk in obj.members) or "-"
 
     @admin.display(description="chair")
     def chair_name(self, obj):
-        return _username(obj.chair_id)
+        return name_of(obj.chair_id)
 
     @admin.display(description="event history")
     def history(self, obj):
@@ -201,7 +196,7 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
             return self._is_reviewer(user)
         return queries.visible_requests(user).filter(id=obj.id).exists()
 
-    # -- what the page shows -------------------------------------------------------------
+    # -- what the page shows: the dossier (approvals/dossier.py) ---------------------------
 
     @admin.display(description="model")
     def model_name(self, obj):
@@ -211,117 +206,26 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
 
     @admin.display(description="requested by")
     def requester(self, obj):
-        return _username(obj.requester_id)
+        return name_of(obj.requester_id)
 
-    @admin.display(description="promotion gate")
-    def promotion(self, obj):
-        return pretty(
-            gate.describe(
-                gate.assess_promotion(model_id=str(obj.model_id), number=obj.version_number)
-            )
-        )
-
-    @admin.display(description="reviewed facts")
-    def reviewed(self, obj):
-        """What the decisions are given on: the snapshot the request took, and why it was last
-        voided."""
-        state = load_request(obj.id)
-        return pretty(
-            {
-                "artifact_sha256": state.artifact_sha256,
-                "evidence": state.evidence,
-                "tier": state.tier,
-                "answers": state.answers,
-                "policy_version": state.policy_version,
-                "void_reason": state.void_reason,
-            }
-        )
-
-    @admin.display(description="model card")
-    def model_card(self, obj):
-        card = Evidence.objects.filter(version_id=obj.version_id, kind="model_card").first()
-        return pretty(card.summary) if card else "no model card attached"
-
-    @admin.display(description="bias results")
     def bias_results(self, obj):
-        """The audit the ledger computed itself (newest first, with its chart), beside the
-        bias-audit document the owners attached as evidence."""
+        """The audit the ledger computed itself (newest first, with its chart)."""
         recorded = BiasAudit.objects.filter(version_id=obj.version_id).order_by("-recorded_at")
         latest = recorded.first()
         if latest is None:
-            computed = mark_safe("<p>no bias audit recorded by the ledger</p>")
-        else:
-            computed = format_html(
-                '<p><a href="{}">{} audit, {}</a> on {} rows, {} (policy {}); {} recorded</p>{}',
-                reverse("admin:governance_biasaudit_change", args=[latest.id]),
-                latest.verdict.upper(),
-                latest.trigger,
-                latest.rows,
-                latest.recorded_at,
-                latest.policy_version,
-                recorded.count(),
-                selection_rate_chart(latest.result),
-            )
-        attached = Evidence.objects.filter(version_id=obj.version_id, kind="bias_audit").first()
-        if attached is None:
-            document = "no bias audit document attached"
-        elif attached.waived:
-            document = f"waived until {attached.expires_at}: {attached.reason}"
-        else:
-            document = pretty(attached.summary)
+            return mark_safe('<p class="detail">No bias audit recorded by the ledger.</p>')
         return format_html(
-            "{}<p>attached document ({}):</p>{}",
-            computed,
-            attached.sha256[:12] if attached is not None and not attached.waived else "-",
-            document,
-        )
-
-    @admin.display(description="lineage")
-    def lineage(self, obj):
-        return lineage_svg(obj.version_id)
-
-    @admin.display(description="evidence")
-    def evidence(self, obj):
-        rows = Evidence.objects.filter(version_id=obj.version_id).order_by("kind")
-        return format_html(
-            "<table><thead><tr><th>kind</th><th>sha256 / waiver</th><th>recorded</th>"
-            "</tr></thead><tbody>{}</tbody></table>",
-            format_html_join(
-                "",
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
-                (
-                    (
-                        e.kind,
-                        f"waived until {e.expires_at}: {e.reason}" if e.waived else e.sha256,
-                        e.recorded_at,
-                    )
-                    for e in rows
-                ),
-            ),
-        )
-
-    @admin.display(description="decisions")
-    def decisions(self, obj):
-        rows = ReviewDecision.objects.filter(request_id=obj.id).order_by("seq")
-        return format_html(
-            "<table><thead><tr><th>board</th><th>reviewer</th><th>decision</th>"
-            "<th>rationale</th><th>conditions</th><th>recorded</th></tr></thead>"
-            "<tbody>{}</tbody></table>",
-            format_html_join(
-                "",
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                (
-                    (
-                        d.board,
-                        _username(d.reviewer_id),
-                        d.decision,
-                        d.rationale,
-                        "; ".join(d.conditions),
-                        d.recorded_at,
-                    )
-                    for d in rows
-                ),
-            ),
+            '<p><span class="pill {}">{}</span> <a href="{}">{} audit</a> of {} rows, {}'
+            " (policy version {}); {} recorded in all</p>{}",
+            "ok" if latest.verdict == "pass" else "bad",
+            latest.verdict,
+            reverse("admin:governance_biasaudit_change", args=[latest.id]),
+            latest.trigger,
+            latest.rows,
+            when(latest.recorded_at),
+            latest.policy_version,
+            recorded.count(),
+            selection_rate_chart(latest.result),
         )
 
     @admin.display(description="event history")
@@ -342,18 +246,22 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
-            boards = self._my_boards(request.user, obj)
+            shown = dossier.build(obj, request.user)
             decide = reverse("admin:approvals_approvalrequest_decide", args=[obj.id])
-            context["decision_buttons"] = (
-                [
-                    (
-                        label,
-                        f"{decide}?decision={d}",
-                    )
-                    for d, label in DECISION_LABELS.items()
+            context.update(
+                dossier=shown,
+                title=shown.title,
+                subtitle=None,
+                bias=self.bias_results(obj),
+                lineage=lineage_svg(obj.version_id),
+                history=self.history(obj),
+                # Offered only where a decision can be taken: an open request, to a member of
+                # one of its boards who is independent of the model.
+                decision_buttons=[
+                    (label, f"{decide}?decision={d}") for d, label in DECISION_LABELS.items()
                 ]
-                if boards and obj.status not in ("rejected", "withdrawn")
-                else []
+                if shown.can_decide
+                else [],
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -367,6 +275,9 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         boards = self._my_boards(request.user, obj)
         if not boards:
             raise PermissionDenied
+        if obj.status not in ACTIVE and request.method == "GET":
+            messages.info(request, f"This request is {obj.status}; no decision is open on it.")
+            return redirect("admin:approvals_approvalrequest_change", obj.id)
         initial = {"decision": request.GET.get("decision", "approve"), "board": boards[0]}
         number = obj.version_number
         return confirm_and_post(
@@ -389,28 +300,18 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
                 **seen,
             ),
             summary=self._decision_summary,
-            title=f"Decide on approval request {obj.id}",
+            title=f"Decide on {dossier.title_of(obj)}",
             submit="Record decision",
             submit_name="_record",
             done=lambda data: f"Decision recorded: {data['decision']}.",
         )
 
     def _decision_summary(self, obj) -> str:
-        """What a decision is taken on: the request, the version's evidence and status."""
-        version_status = (
-            ModelVersion.objects.filter(id=obj.version_id).values_list("status", flat=True).first()
-        )
-        return format_html(
-            "<p>{} version {} for {}, {} tier; the request is {}, the version {}.</p>"
-            "<h2>Evidence</h2>{}<h2>Decisions so far</h2>{}",
-            self.model_name(obj),
-            obj.version_number,
-            obj.target,
-            obj.tier,
-            obj.status,
-            version_status,
-            self.evidence(obj),
-            self.decisions(obj),
+        """What a decision is taken on: the request, the version's evidence and the decisions
+        so far (the full dossier is the request's page)."""
+        shown = dossier.build(obj, None)
+        return render_to_string(
+            "admin/approvals/approvalrequest/decision_summary.html", {"dossier": shown}
         )
 
 

@@ -5,6 +5,7 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
+from core.display import actor_names, when
 from eventstore import store
 from eventstore.models import Checkpoint, Event, OutboxMessage, StreamIndex
 
@@ -23,7 +24,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 def stream_history(stream_id) -> str:
-    """A stream's events as an HTML table for an object's admin page, oldest first."""
+    """A stream's events as an HTML table for an object's admin page, oldest first; actors by
+    name, times in the viewer's time zone."""
+    events = list(store.read_stream(stream_id, upcast=False))
+    names = actor_names(e.metadata.get("actor", "") for e in events)
     rows = format_html_join(
         "",
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
@@ -31,11 +35,11 @@ def stream_history(stream_id) -> str:
             (
                 e.version,
                 e.type,
-                e.recorded_at,
-                e.metadata.get("actor", ""),
+                when(e.recorded_at),
+                names.get(e.metadata.get("actor", ""), "-"),
                 bytes(e.hash).hex()[:16],
             )
-            for e in store.read_stream(stream_id, upcast=False)
+            for e in events
         ),
     )
     return format_html(

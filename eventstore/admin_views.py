@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.template.response import TemplateResponse
@@ -33,6 +32,7 @@ from django.urls import reverse
 
 from core import clock
 from core.actors import Actor
+from core.display import actor_names
 from core.errors import DomainError
 from eventstore import store
 from eventstore.types import ConcurrencyConflict
@@ -130,7 +130,7 @@ def changes_since(seen: Mapping[uuid.UUID, int], streams: Mapping[uuid.UUID, str
         if current[stream_id] != version
         for event in store.read_stream(stream_id, after_version=version, upcast=False)
     ]
-    names = _names(event.metadata.get("actor", "") for _, event in appended)
+    names = actor_names(event.metadata.get("actor", "") for _, event in appended)
     changes = [
         Change(
             stream=streams[stream_id],
@@ -149,27 +149,6 @@ def event_in_words(event_type: str) -> str:
     """'governance.EvidenceAttached' -> 'Evidence attached'."""
     name = event_type.rpartition(".")[2]
     return re.sub(r"(?<!^)(?=[A-Z])", " ", name).lower().capitalize()
-
-
-def _names(actor_refs: Iterable[str]) -> dict[str, str]:
-    """Who each actor reference (user:<id>, system:<name>) is, in words; users by username."""
-    refs = set(actor_refs)
-    ids = {int(r.removeprefix("user:")) for r in refs if re.fullmatch("user:[0-9]{1,18}", r)}
-    users = dict(
-        get_user_model()
-        .objects.filter(pk__in=ids)
-        .values_list("pk", get_user_model().USERNAME_FIELD)
-    )
-    names = {}
-    for ref in refs:
-        kind, _, name = ref.partition(":")
-        if kind == "user" and re.fullmatch("[0-9]{1,18}", name):
-            names[ref] = users.get(int(name), f"user {name}")
-        elif kind == "system":
-            names[ref] = f"the system ({name})"
-        elif ref:
-            names[ref] = ref
-    return names
 
 
 def _read_token(

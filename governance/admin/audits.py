@@ -2,80 +2,15 @@
 read-only."""
 
 from django.contrib import admin
-from django.utils.html import format_html, format_html_join
 
 from eventstore.admin import ReadOnlyAdmin, stream_history
 from governance import queries
+from governance.admin.charts import selection_rate_chart
 from governance.admin.records import pretty
 from governance.models import (
     BiasAudit,
     Finding,
 )
-
-BAR_WIDTH = 240
-BAR_HEIGHT = 16
-
-
-def selection_rate_chart(result: dict) -> str:
-    """Inline SVG bars of the selection rate per group, one chart per slice; the reference
-    group is dark, failing groups red, and a line marks four fifths of the reference."""
-    charts = []
-    for slice_ in result.get("slices", []):
-        groups = slice_.get("groups", [])
-        height = (len(groups) + 1) * (BAR_HEIGHT + 4)
-        reference = (slice_.get("reference") or {}).get("selection_rate")
-        bars = []
-        for row, group in enumerate(groups):
-            rate = group["counts"]["selection_rate"] or 0.0
-            colour = (
-                "#264653"
-                if group["is_reference"]
-                else "#c0392b"
-                if group["verdict"] == "fail"
-                else "#2a9d8f"
-            )
-            y = row * (BAR_HEIGHT + 4)
-            bars.append(
-                format_html(
-                    '<text x="0" y="{}" font-size="11">{}</text>'
-                    '<rect x="110" y="{}" width="{}" height="{}" fill="{}"/>'
-                    '<text x="{}" y="{}" font-size="11">{} (n={})</text>',
-                    y + BAR_HEIGHT - 4,
-                    group["group"][:18],
-                    y,
-                    round(rate * BAR_WIDTH, 1),
-                    BAR_HEIGHT,
-                    colour,
-                    round(115 + rate * BAR_WIDTH, 1),
-                    y + BAR_HEIGHT - 4,
-                    f"{rate:.2f}",
-                    group["counts"]["n"],
-                )
-            )
-        if reference:
-            x = round(110 + 0.8 * reference * BAR_WIDTH, 1)
-            bars.append(
-                format_html(
-                    '<line x1="{}" x2="{}" y1="0" y2="{}" stroke="#e76f51" '
-                    'stroke-dasharray="3,2"/>',
-                    x,
-                    x,
-                    height - BAR_HEIGHT,
-                )
-            )
-        charts.append(
-            format_html(
-                "<figure><figcaption>{}: selection rate by group ({})</figcaption>"
-                '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img">'
-                "{}</svg></figure>",
-                slice_["name"],
-                slice_["verdict"],
-                BAR_WIDTH + 200,
-                height,
-                format_html_join("", "{}", ((bar,) for bar in bars)),
-            )
-        )
-    return format_html_join("", "{}", ((chart,) for chart in charts))
 
 
 @admin.register(BiasAudit)
