@@ -78,8 +78,11 @@ def test_audit_page_shows_selection_rates_as_an_svg_chart(cast, evidence_store):
     assert str(outcome.audit.version_id).encode() in listing.content
     page = eli.get(f"/admin/governance/biasaudit/{outcome.audit.id}/change/")
     assert page.status_code == 200
-    assert b"<svg" in page.content and b"0.80 (n=100)" in page.content
-    assert b"0.30 (n=100)" in page.content and b"#c0392b" in page.content
+    chart = page.content.decode()
+    assert "<svg" in chart and "0.80 · 80/100 selected · reference" in chart
+    assert "0.30 · 30/100 selected · DIR 0.38 · p=" in chart and "#c0392b" in chart
+    assert "selection rate (share of the group" in chart  # the axis is labelled
+    assert "threshold: 0.8 &#215; the reference rate" in chart  # the legend names the line
     findings = eli.get("/admin/governance/finding/?status=open")
     assert b"bias audit of" in findings.content
 
@@ -100,6 +103,7 @@ def test_approval_page_shows_the_bias_audit_the_ledger_recorded(cast, evidence_s
     )
     assert page.status_code == 200
     assert f"/admin/governance/biasaudit/{outcome.audit.id}/change/".encode() in page.content
-    assert b"FAIL audit, on_demand" in page.content
-    assert b"<svg" in page.content and b"0.30 (n=100)" in page.content
-    assert b"attached document" in page.content
+    assert b'<span class="pill bad">fail</span>' in page.content
+    assert b"on_demand audit</a> of 200 rows" in page.content
+    assert b"<svg" in page.content and "0.30 · 30/100 selected".encode() in page.content
+    assert b'<tr data-kind="bias_audit">' in page.content  # the attached document, to open
