@@ -12,6 +12,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.urls import path, reverse
@@ -24,7 +25,7 @@ from approvals.state import ACTIVE, DECISIONS
 from boards import commands as board_commands
 from boards.permissions import is_board_admin
 from boards.queries import boards_of, is_member
-from core.display import name_of, names_of, when
+from core.display import name_of, names_of, when, with_person_name
 from eventstore.admin import ReadOnlyAdmin, stream_history
 from eventstore.admin_views import confirm_and_post
 from governance.admin import selection_rate_chart
@@ -32,6 +33,7 @@ from governance.models import BiasAudit
 from governance.streams import evidence_stream_id
 from lineage.svg import lineage_svg
 from registry.models import RegisteredModel
+from registry.queries import with_model_names
 
 DECISION_LABELS = {
     "approve": "Approve",
@@ -140,9 +142,7 @@ class DecisionForm(forms.Form):
 @admin.register(ApprovalRequest)
 class ApprovalRequestAdmin(ReadOnlyAdmin):
     list_display = (
-        "id",
-        "model_name",
-        "version_number",
+        "title",
         "tier",
         "status",
         "suspended",
@@ -180,7 +180,7 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
     # -- who sees what -------------------------------------------------------------------
 
     def get_queryset(self, request):
-        return queries.visible_requests(request.user)
+        return with_model_names(queries.visible_requests(request.user))
 
     def _is_reviewer(self, user) -> bool:
         return is_member(user)
@@ -198,9 +198,13 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
 
     # -- what the page shows: the dossier (approvals/dossier.py) ---------------------------
 
+    @admin.display(description="request", ordering="created_at")
+    def title(self, obj):
+        return f"{obj.model_name or 'unknown model'} v{obj.version_number} — {obj.target}"
+
     @admin.display(description="model")
     def model_name(self, obj):
-        return (
+        return getattr(obj, "model_name", None) or (
             RegisteredModel.objects.filter(id=obj.model_id).values_list("name", flat=True).first()
         )
 
@@ -317,9 +321,28 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
 
 @admin.register(ReviewDecision)
 class ReviewDecisionAdmin(ReadOnlyAdmin):
-    list_display = ("request_id", "board", "reviewer_id", "decision", "recorded_at")
+    list_display = ("request", "board", "reviewer", "decision", "recorded_at")
     list_filter = ("board", "decision")
 
     def get_queryset(self, request):
         visible = queries.visible_requests(request.user).values("id")
-        return super().get_queryset(request).filter(request_id__in=visible)
+        of_request = ApprovalRequest.objects.filter(id=OuterRef("request_id"))
+        rows = (
+            super()
+            .get_queryset(request)
+            .filter(request_id__in=visible)
+            .annotate(
+                request_model=Subquery(of_request.values("model_id")[:1]),
+                request_number=Subquery(of_request.values("version_number")[:1]),
+                request_target=Subquery(of_request.values("target")[:1]),
+            )
+        )
+        return with_person_name(with_model_names(rows, "request_model"), "reviewer_id")
+
+    @admin.display(description="request")
+    def request(self, obj):
+        return f"{obj.model_name or 'unknown model'} v{obj.request_number} — {obj.request_target}"
+
+    @admin.display(description="reviewer", ordering="person_name")
+    def reviewer(self, obj):
+        return obj.person_name or f"user {obj.reviewer_id} (deleted)"

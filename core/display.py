@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.utils import timezone
 
 USER_REF = re.compile(r"user:([0-9]{1,18})")
@@ -22,6 +24,15 @@ def names_of(user_ids: Iterable[int | None]) -> dict[int, str]:
     users = get_user_model().objects.filter(pk__in=ids)
     names = {user.pk: (user.get_full_name() or "").strip() or user.get_username() for user in users}
     return {pk: names.get(pk, f"user {pk} (deleted)") for pk in ids}
+
+
+def with_person_name(queryset, user_field: str, name: str = "person_name"):
+    """The rows with `name`: the display name of the user `user_field` holds (as names_of
+    gives it), so a list shows people in its one query."""
+    users = get_user_model().objects.filter(pk=OuterRef(user_field))
+    full = Trim(Concat("first_name", Value(" "), "last_name"))
+    shown = users.annotate(shown=Coalesce(NullIf(full, Value("")), "username")).values("shown")
+    return queryset.annotate(**{name: Subquery(shown[:1])})
 
 
 def name_of(user_id: int | None) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.auth.models import Group
 from django.db import connection
-from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
+from django.db.models import CharField, Exists, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Lower
 from guardian.models import GroupObjectPermission
 
@@ -173,3 +173,18 @@ def owned_model_ids(user) -> QuerySet:
         object_pk=Cast(OuterRef("id"), CharField()),
     )
     return RegisteredModel.objects.filter(Exists(granted)).values("id")
+
+
+# -- names for lists ---------------------------------------------------------------------------
+
+
+def with_model_names(queryset: QuerySet, model_field: str = "model_id") -> QuerySet:
+    """The rows with `model_name`: the name of the registered model `model_field` holds, so a
+    list shows names, not UUIDs, in one query."""
+    names = RegisteredModel.objects.filter(id=OuterRef(model_field)).values("name")[:1]
+    return queryset.annotate(model_name=Subquery(names))
+
+
+def with_dataset_names(queryset: QuerySet, dataset_field: str = "dataset_id") -> QuerySet:
+    names = Dataset.objects.filter(id=OuterRef(dataset_field)).values("name")[:1]
+    return queryset.annotate(dataset_name=Subquery(names))

@@ -11,13 +11,15 @@ from governance.models import (
     BiasAudit,
     Finding,
 )
+from registry.admin import ModelNames
+from registry.queries import with_model_names
 
 
 @admin.register(BiasAudit)
-class BiasAuditAdmin(ReadOnlyAdmin):
+class BiasAuditAdmin(ModelNames, ReadOnlyAdmin):
     list_display = (
-        "version_id",
-        "version_number",
+        "model_named",
+        "version",
         "tier",
         "trigger",
         "verdict",
@@ -44,7 +46,7 @@ class BiasAuditAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return queries.visible_audits(request.user)
+        return with_model_names(queries.visible_audits(request.user))
 
     def has_module_permission(self, request):
         return request.user.is_superuser or queries.visible_audits(request.user).exists()

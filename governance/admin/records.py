@@ -13,6 +13,7 @@ from governance.models import (
     PolicyVersion,
 )
 from governance.streams import risk_stream_id
+from registry.admin import ModelNames
 
 
 def pretty(value) -> str:
@@ -31,8 +32,8 @@ class PolicyVersionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ModelRisk)
-class ModelRiskAdmin(ReadOnlyAdmin):
-    list_display = ("model_id", "tier", "proposed_tier", "overridden", "suspended", "updated_at")
+class ModelRiskAdmin(ModelNames, ReadOnlyAdmin):
+    list_display = ("model_named", "tier", "proposed_tier", "overridden", "suspended", "updated_at")
     list_filter = ("tier", "suspended", "overridden")
     search_fields = ("=model_id",)
     readonly_fields = ("history",)
@@ -43,7 +44,7 @@ class ModelRiskAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(ReadOnlyAdmin):
-    list_display = ("version_id", "version_number", "kind", "waived", "sha256", "recorded_at")
+class EvidenceAdmin(ModelNames, ReadOnlyAdmin):
+    list_display = ("model_named", "version", "kind", "waived", "sha256", "recorded_at")
     list_filter = ("kind", "waived")
     search_fields = ("=version_id", "=model_id", "sha256")
