@@ -152,6 +152,8 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
     list_filter = (PendingForMe, "status", "tier", "suspended")
     search_fields = ("=id", "=model_id")
     change_form_template = "admin/approvals/approvalrequest/change_form.html"
+    # The page is the dossier (the change form's template draws it from approvals/dossier.py);
+    # these are the request's own columns, for the admin's bookkeeping.
     fields = (
         "model_name",
         "version_number",
@@ -160,20 +162,9 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         "policy_version",
         "status",
         "requester",
-        "boards",
-        "required_evidence",
         "expires_at",
-        "conditions",
         "suspended",
         "suspension_reason",
-        "promotion",
-        "reviewed",
-        "model_card",
-        "evidence",
-        "bias_results",
-        "lineage",
-        "decisions",
-        "history",
     )
     readonly_fields = fields
 

@@ -22,7 +22,13 @@ from registry.errors import (
     ModelNotFound,
     ModelVersionNotFound,
 )
-from registry.models import Dataset, DatasetPrefix, DefaultTeam, RegisteredModel
+from registry.models import (
+    Dataset,
+    DatasetPrefix,
+    DefaultTeam,
+    RegisteredModel,
+    UserPreferences,
+)
 from registry.rules import prefix_covers
 from registry.state import (
     DatasetState,
@@ -131,6 +137,15 @@ def default_team(user: Any) -> Group | None:
     if group is None or permissions.is_role_group(group):
         return None
     return group if permissions.acts_for(user, group.pk) else None
+
+
+def time_zone_of(user: Any) -> str | None:
+    """The time zone the user chose to read times in (an IANA name), or None for the server's."""
+    if user is None or user.pk is None:
+        return None
+    return (
+        UserPreferences.objects.filter(user_id=user.pk).values_list("time_zone", flat=True).first()
+    )
 
 
 def prefix_claims_over(name: str) -> list[DatasetPrefix]:
