@@ -40,6 +40,11 @@ REASON_WORDS = {
     "approval_expired": "The approval expired",
     "suspended": "Suspended",
     "risk_tier_missing": "The model has no confirmed risk tier",
+    "request_open": "The boards' decisions are still awaited",
+    "request_changes_requested": "Changes were requested",
+    "request_rejected": "The request was rejected",
+    "request_withdrawn": "The request was withdrawn",
+    "request_voided": "The request was voided",
 }
 VOIDED = ("approvals.ApprovalVoided", "approvals.ApprovalRequestVoided")
 

@@ -80,7 +80,8 @@ def lineage_svg(node_id: uuid.UUID | str) -> SafeString:
             where[node] = (x, y, h)
             y += h + GAP_Y
         column_heights.append(y)
-    width = PAD * 2 + (max(columns) - left + 1) * (BOX_W + GAP_X) - GAP_X
+    legend_w = PAD + sum(30 + 6 * len(words) for _, words in LEGEND)
+    width = max(PAD * 2 + (max(columns) - left + 1) * (BOX_W + GAP_X) - GAP_X, legend_w)
     height = max(column_heights) + LEGEND_H + (20 if hidden else 0)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="lineage-picture" width="{width}"'

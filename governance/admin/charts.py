@@ -12,10 +12,10 @@ from django.utils.safestring import SafeString
 
 LABEL_W = 170  # group names
 PLOT_W = 320  # the 0-1 axis
-NOTE_W = 300  # counts and tests beside each bar
-ROW_H = 24
-BAR_H = 14
-TOP = 10
+NOTE_W = 330  # counts and tests beside each bar
+ROW_H = 30
+BAR_H = 18
+TOP = 22
 AXIS_H = 40
 LEGEND_H = 44
 COLOURS = {
@@ -146,7 +146,7 @@ def _slice_chart(slice_: dict[str, Any], ratio: float, alpha: float) -> SafeStri
             LABEL_W + PLOT_W / 2,
             TOP + plot_h + 30,
             LABEL_W - 8,
-            TOP + plot_h + 30,
+            TOP - 2,
         )
     )
     for row, group in enumerate(groups):
@@ -195,7 +195,7 @@ def _slice_chart(slice_: dict[str, Any], ratio: float, alpha: float) -> SafeStri
         '<figure class="bias-chart"><figcaption><strong>{}</strong>: selection rate by group'
         " ({}, verdict {})</figcaption>"
         '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}"'
-        ' role="img" font-family="system-ui, sans-serif" font-size="11"'
+        ' role="img" font-family="system-ui, sans-serif" font-size="12"'
         ' aria-label="Selection rate by group for {}">{}</svg></figure>',
         slice_.get("name", ""),
         ", ".join(slice_.get("attributes", [])) or "all rows",

@@ -66,7 +66,7 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def keep_screenshot(page, name: str) -> Path | None:
+def keep_screenshot(page, name: str, *, full_page: bool = True) -> Path | None:
     """Save a full-page screenshot under $LEDGER_SCREENSHOTS (e.g. docs/screenshots), only
     where that variable is set: the pictures for the docs are made on purpose, not by every
     run."""
@@ -75,5 +75,5 @@ def keep_screenshot(page, name: str) -> Path | None:
         return None
     path = Path(folder) / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path

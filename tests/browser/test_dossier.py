@@ -56,6 +56,7 @@ def test_reviewer_reads_the_dossier_opens_the_evidence_and_decides(
     assert voided.first.locator("del").count() >= 1
     assert "Voided:" in voided.first.inner_text() and "dpia" in voided.first.inner_text()
     keep_screenshot(page, "approval-dossier.png")
+    keep_screenshot(page, "approval-dossier-top.png", full_page=False)
 
     # Evidence: the PDF inline, sandboxed; HTML only as a neutral download.
     rows = {kind: page.locator(f"#evidence tr[data-kind={kind}]") for kind in dossier.documents}
@@ -83,6 +84,7 @@ def test_reviewer_reads_the_dossier_opens_the_evidence_and_decides(
     assert "Data protection impact assessment" in preview.inner_text("main")
     assert "<script" not in preview.content()
     assert preview.locator("table").count() == 1
+    keep_screenshot(preview, "evidence-preview.png", full_page=False)
     assert side_effects == []
     preview.close()
 
