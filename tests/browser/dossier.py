@@ -13,6 +13,9 @@ from governance import commands as governance
 from governance.commands import audits
 from governance.policy import required_evidence
 from governance.queries import current_policy
+from lineage import commands as lineage
+from registry import commands as registry
+from registry.commands import DatasetVersionInput
 from tests.approvals.conftest import (
     INTAKE,
     actor_of,
@@ -115,6 +118,20 @@ def reviewed_request(cast, store, name: str = "credit-limit-scorer") -> Dossier:
             filename,
             body,
             model_card(name, 1) if kind == "model_card" else None,
+        )
+    for dataset, edge in (
+        ("credit-applications-2026q3", "trained_on"),
+        ("holdout-2026q3", "evaluated_on"),
+    ):
+        data = registry.register_dataset(actor=owner, name=f"{name}-{dataset}", team="fraud-ml")
+        registry.create_dataset_version(
+            actor=owner, dataset_id=data.id, data=DatasetVersionInput(uri=f"s3://lake/{dataset}/1")
+        )
+        lineage.record_edge(
+            actor=owner,
+            source=f"dataset:{name}-{dataset}@1",
+            target=f"model:{name}@1",
+            edge_type=edge,
         )
     audits.run_bias_audit(
         actor=owner, model_id=model.id, number=1, spec=SPEC, rows=rows(0.62, 0.55, n=120)

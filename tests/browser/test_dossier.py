@@ -48,7 +48,7 @@ def test_reviewer_reads_the_dossier_opens_the_evidence_and_decides(
     assert "0 of 1" in quorum.lower() and "Lena Lindqvist" in quorum  # still to decide
     assert "Intended use" in page.inner_text("#model-card")
     assert "selection rate" in page.inner_text("#bias") and page.locator("#bias svg").count()
-    assert "trained_on" in page.inner_text("#lineage") or page.locator("#lineage svg").count()
+    assert {"trained_on", "evaluated_on"} <= set(page.inner_text("#lineage").split())
 
     # The decisions the revised DPIA voided are struck through, with the reason.
     voided = page.locator("#decisions tr.voided")
