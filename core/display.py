@@ -57,6 +57,15 @@ def actor_names(refs: Iterable[str]) -> dict[str, str]:
     return named
 
 
+def person(value: str | int | None) -> str:
+    """One person in words, from an actor reference (`user:2`, `system:beat`) or a user id."""
+    if value in (None, ""):
+        return "-"
+    if isinstance(value, int):
+        return name_of(value)
+    return actor_names([value])[value]
+
+
 def when(value: datetime | str | None) -> str:
     """A moment in the active time zone, to the minute: `2026-12-03 09:41 CET`."""
     if value in (None, ""):

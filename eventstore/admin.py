@@ -5,9 +5,17 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from core.display import actor_names, when
+from core.display import actor_names, person, when
 from eventstore import store
 from eventstore.models import Checkpoint, Event, OutboxMessage, StreamIndex
+
+
+class RecordedByName:
+    """`recorded_by` (an actor reference) shown as the person's name."""
+
+    @admin.display(description="recorded by", ordering="recorded_by")
+    def recorded_by_name(self, obj):
+        return person(obj.recorded_by)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -95,9 +103,13 @@ class EventAdmin(ReadOnlyAdmin):
 
 @admin.register(StreamIndex)
 class StreamIndexAdmin(ReadOnlyAdmin):
-    list_display = ("stream_id", "stream_type", "first_event_type", "created_at", "created_by")
+    list_display = ("stream_id", "stream_type", "first_event_type", "created_at", "creator")
     list_filter = ("stream_type",)
     search_fields = ("=stream_id",)
+
+    @admin.display(description="created by", ordering="created_by")
+    def creator(self, obj):
+        return person(obj.created_by)
 
 
 @admin.register(Checkpoint)

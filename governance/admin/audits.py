@@ -3,7 +3,7 @@ read-only."""
 
 from django.contrib import admin
 
-from eventstore.admin import ReadOnlyAdmin, stream_history
+from eventstore.admin import ReadOnlyAdmin, RecordedByName, stream_history
 from governance import queries
 from governance.admin.charts import selection_rate_chart
 from governance.admin.records import pretty
@@ -16,7 +16,7 @@ from registry.queries import with_model_names
 
 
 @admin.register(BiasAudit)
-class BiasAuditAdmin(ModelNames, ReadOnlyAdmin):
+class BiasAuditAdmin(ModelNames, RecordedByName, ReadOnlyAdmin):
     list_display = (
         "model_named",
         "version",
@@ -29,9 +29,8 @@ class BiasAuditAdmin(ModelNames, ReadOnlyAdmin):
     list_filter = ("verdict", "trigger", "tier")
     search_fields = ("=version_id", "=model_id")
     fields = (
-        "model_id",
-        "version_id",
-        "version_number",
+        "model_named",
+        "version",
         "tier",
         "policy_version",
         "trigger",
@@ -41,7 +40,7 @@ class BiasAuditAdmin(ModelNames, ReadOnlyAdmin):
         "chart",
         "result_pretty",
         "recorded_at",
-        "recorded_by",
+        "recorded_by_name",
     )
     readonly_fields = fields
 

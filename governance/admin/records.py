@@ -6,7 +6,7 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from eventstore.admin import ReadOnlyAdmin, stream_history
+from eventstore.admin import ReadOnlyAdmin, RecordedByName, stream_history
 from governance.models import (
     Evidence,
     ModelRisk,
@@ -21,9 +21,9 @@ def pretty(value) -> str:
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(ReadOnlyAdmin):
-    list_display = ("number", "reason", "recorded_at", "recorded_by")
-    fields = ("number", "reason", "recorded_at", "recorded_by", "tiers_pretty")
+class PolicyVersionAdmin(RecordedByName, ReadOnlyAdmin):
+    list_display = ("number", "reason", "recorded_at", "recorded_by_name")
+    fields = ("number", "reason", "recorded_at", "recorded_by_name", "tiers_pretty")
     readonly_fields = fields
 
     @admin.display(description="tiers")
@@ -44,7 +44,26 @@ class ModelRiskAdmin(ModelNames, ReadOnlyAdmin):
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(ModelNames, ReadOnlyAdmin):
+class EvidenceAdmin(ModelNames, RecordedByName, ReadOnlyAdmin):
     list_display = ("model_named", "version", "kind", "waived", "sha256", "recorded_at")
+    fields = (
+        "model_named",
+        "version",
+        "kind",
+        "waived",
+        "reason",
+        "expires_at",
+        "sha256",
+        "size",
+        "summary_pretty",
+        "recorded_at",
+        "recorded_by_name",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="summary")
+    def summary_pretty(self, obj):
+        return pretty(obj.summary)
+
     list_filter = ("kind", "waived")
     search_fields = ("=version_id", "=model_id", "sha256")
