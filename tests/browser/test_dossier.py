@@ -85,8 +85,12 @@ def test_reviewer_reads_the_dossier_opens_the_evidence_and_decides(
     assert "<script" not in preview.content()
     assert preview.locator("table").count() == 1
     keep_screenshot(preview, "evidence-preview.png", full_page=False)
-    assert side_effects == []
     preview.close()
+    # The HTML page carrying a script is only ever a download: opening it runs nothing.
+    with page.expect_download() as downloaded:
+        rows["explainability_report"].locator("a.download-document").click()
+    assert downloaded.value.suggested_filename == "explainability.html"
+    assert side_effects == []
 
     # A decision sent from a page gone stale (a model-risk member decided meanwhile) is refused.
     page.locator("a.decision-button", has_text="Approve").click()
