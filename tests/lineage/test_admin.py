@@ -72,3 +72,11 @@ def test_export_audit_bundle_action_is_for_auditors(admin_client, ledger):
     refused = client.post("/admin/registry/registeredmodel/", action, follow=True)
     assert b"Only auditors and administrators can export." in refused.content
     assert Event.objects.filter(type="lineage.ExportStarted").count() == 1
+
+
+def test_the_edge_list_names_both_ends(admin_client, ledger):
+    (data,) = ledger.dataset("applications")
+    (version,) = ledger.model("scorer", 1, training_datasets=("applications@1",))
+    listing = admin_client.get("/admin/lineage/lineageedge/").content.decode()
+    assert data in listing and version in listing
+    assert str(queries.get_node(data).id) not in listing
