@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from approvals import commands, gate, queries
+from approvals import admin_queue, commands, gate, queries
 from approvals.models import ApprovalRequest, Board, ReviewDecision
 from approvals.state import DECISIONS
 from approvals.streams import load_request
@@ -155,6 +155,7 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         "created_at",
     )
     list_filter = (PendingForMe, "status", "tier", "suspended")
+    change_list_template = "admin/approvals/approvalrequest/change_list.html"
     search_fields = ("=id", "=model_id")
     change_form_template = "admin/approvals/approvalrequest/change_form.html"
     fields = (
@@ -186,6 +187,19 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return queries.visible_requests(request.user)
+
+    def get_list_display(self, request):
+        """A board member reads the list as their queue (approvals/admin_queue.py)."""
+        if self._is_reviewer(request.user):
+            return admin_queue.queue_columns(request.user)
+        return super().get_list_display(request)
+
+    def get_list_display_links(self, request, list_display):
+        return (
+            None
+            if self._is_reviewer(request.user)
+            else super().get_list_display_links(request, list_display)
+        )
 
     def _is_reviewer(self, user) -> bool:
         return is_member(user)

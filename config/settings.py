@@ -21,7 +21,7 @@ ALLOWED_HOSTS = env.csv("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],tests
 CSRF_TRUSTED_ORIGINS = env.csv("DJANGO_CSRF_TRUSTED_ORIGINS", "http://localhost,http://127.0.0.1")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "eventstore.admin_site.LedgerAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
