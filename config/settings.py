@@ -291,7 +291,11 @@ LOGGING = {
 EMAIL_BACKEND = env.text("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = env.text("EMAIL_FILE_PATH", str(env.STATE_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env.text("DEFAULT_FROM_EMAIL", "model-ledger@localhost")
-LEDGER_BASE_URL = env.text("LEDGER_BASE_URL", "http://localhost:8000")
+# Where links in notifications point: the address people reach the service at (./ledger serve
+# sets it from HOST and PORT where unset); required in production.
+LEDGER_BASE_URL = env.text(
+    "LEDGER_BASE_URL", "http://localhost:8000", required_in_production=True
+).rstrip("/")
 
 # Artifacts: an S3 bucket (AWS, MinIO or any S3-compatible store) when S3_BUCKET is set, else
 # files under ARTIFACT_ROOT uploaded through this service's own signed URLs. Without keys here,
