@@ -194,6 +194,11 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
             return admin_queue.queue_columns(request.user)
         return super().get_list_display(request)
 
+    def changelist_view(self, request, extra_context=None):
+        if self._is_reviewer(request.user):
+            extra_context = {**admin_queue.queue_context(request), **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
     def get_list_display_links(self, request, list_display):
         return (
             None

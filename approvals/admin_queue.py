@@ -21,7 +21,7 @@ from approvals.models import ApprovalRequest
 from approvals.state import ACTIVE
 from approvals.streams import load_request
 from boards.queries import boards_of, is_member
-from eventstore.admin_site import Workspace, people, register, when
+from eventstore.admin_site import Workspace, people, register, when, workspaces_of
 from registry.models import RegisteredModel
 
 QUEUE_QUERY = "?mine=pending"
@@ -42,6 +42,18 @@ class _Facts:
         self.model = names.get(obj.model_id) or str(obj.model_id)
         counts = gate.assess_promotion(model_id=str(obj.model_id), number=obj.version_number)
         self.needs = {c.board: (c.needed, c.have) for c in counts.boards}
+
+
+def queue_context(request) -> dict[str, Any]:
+    """The list's frame for a board member: the queue's title, the person's workspaces as tabs
+    in place of the list of tables."""
+    pending = request.GET.get("mine") == "pending"
+    return {
+        "title": "Waiting for my decision" if pending else "Approval requests of my boards",
+        "workspaces": workspaces_of(request.user),
+        "here": request.get_full_path(),
+        "is_nav_sidebar_enabled": False,
+    }
 
 
 def queue_columns(user: Any) -> list[Callable[[ApprovalRequest], Any]]:
@@ -102,16 +114,13 @@ def queue_columns(user: Any) -> list[Callable[[ApprovalRequest], Any]]:
             return obj.status.replace("_", " ")
         if f.reopened:
             last = f.reopened[-1]
-            changed = ", ".join(last.changed) or "a waiver"
             return format_html(
                 '<span class="ws-badge rereview">Re-review</span>'
-                '<div class="ws-note">You decided "{}" on {}. Since then: {} (changed: {},'
-                " {}).</div>",
+                '<div class="ws-note">You decided "{}" on {}. Voided on {}: {}.</div>',
                 last.decided.replace("_", " "),
                 when(last.decided_at),
-                last.reason,
-                changed,
                 when(last.at),
+                last.reason,
             )
         if f.decided:
             return "decided by you"

@@ -112,6 +112,7 @@ class Section:
     empty: str
     intro: str = ""
     actions: bool = True
+    counted: bool = True
 
 
 def render_workspace(
@@ -120,6 +121,10 @@ def render_workspace(
     """A workspace page in the admin's frame, for a view a ModelAdmin routes (get_urls)."""
     context = {
         **model_admin.admin_site.each_context(request),
+        # The person's workspaces take the place of the list of tables.
+        "is_nav_sidebar_enabled": False,
+        "workspaces": workspaces_of(request.user),
+        "here": request.path,
         "title": title,
         "intro": intro,
         "sections": sections,

@@ -161,6 +161,7 @@ def _checkpoint_section() -> Section:
         empty="No checkpoint has been signed yet: the signer (manage.py run_signer) signs one"
         " within a minute of new events.",
         actions=False,
+        counted=False,
     )
 
 
@@ -182,6 +183,7 @@ def _ledger_section() -> Section:
             )
         ],
         empty="",
+        counted=False,
     )
 
 

@@ -178,7 +178,7 @@ class ModelRiskAdmin(ReadOnlyAdmin):
                 [
                     names.get(uuid.UUID(e.data["model_id"]), e.data["model_id"]),
                     badge(e.data["tier"], f"tier-{e.data['tier']}"),
-                    e.data.get("previous_tier") or "-",
+                    e.data.get("previous_tier") or "none",
                     (
                         format_html("override of {}: {}", e.data["proposed_tier"], e.data["reason"])
                         if e.data.get("overridden")

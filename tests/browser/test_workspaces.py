@@ -198,6 +198,7 @@ def test_chair_waives_missing_evidence_with_a_reason_and_an_expiry(
     _card(page, "Waivers and suspensions").click()
     row = page.locator(f"#missing-{version.id}")
     assert "offer-ranking version 1" in row.inner_text()
+    keep(page, "chair-waivers.png")
     row.locator("a.waive").click()
     page.wait_for_selector("#id_reason")
     assert page.input_value("#id_kind") == "bias_audit"
@@ -213,7 +214,6 @@ def test_chair_waives_missing_evidence_with_a_reason_and_an_expiry(
     suspensions = page.inner_text("#suspensions")
     assert "margins drifted outside the validated range" in suspensions
     reads_as_words(page.inner_text("#content-main"))
-    keep(page, "chair-waivers.png")
 
 
 def test_a_board_member_independent_of_the_model_closes_a_finding_with_evidence(
@@ -255,7 +255,6 @@ def test_auditor_downloads_a_models_audit_bundle_and_reads_the_key_to_pin(
     key = checkpoints.published_keys()[0].public_key
     assert page.inner_text("#public-key") == key
     assert f"{checkpoint.tree_size} events" in page.inner_text("#checkpoint")
-    keep(page, "auditor-exports.png")
     with page.expect_download() as download:
         page.locator("#model-credit-scoring a.download-bundle").click()
     bundle = download.value
@@ -266,3 +265,4 @@ def test_auditor_downloads_a_models_audit_bundle_and_reads_the_key_to_pin(
     page.reload()
     recent = page.inner_text("#recent-exports")
     assert "audit bundle" in recent and "Audrey Auber" in recent
+    keep(page, "auditor-exports.png")
