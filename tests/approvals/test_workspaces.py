@@ -12,9 +12,18 @@ from approvals import commands as approvals
 from core import clock
 from eventstore.models import Event
 from governance import commands as governance
-from governance.models import ModelRisk
+from governance.models import Finding, ModelRisk
 from lineage.permissions import AUDITORS
-from tests.approvals.conftest import INTAKE, actor_of, governed_version, registered_version
+from registry import commands as registry
+from tests.approvals.conftest import (
+    INTAKE,
+    actor_of,
+    approve,
+    approve_high,
+    governed_version,
+    registered_version,
+    revise_model_card,
+)
 from tests.conftest import make_user
 from tests.helpers.admin import staff_client, submit_form
 
@@ -133,3 +142,92 @@ def test_the_auditor_sees_the_exports_and_the_checkpoint_key(cast, evidence_stor
     assert page.status_code == 200
     assert b"/api/v1/exports/audit-bundle/?model=exported" in page.content
     assert staff_client(cast.owner).get("/admin/lineage/lineagenode/auditor/").status_code == 403
+
+
+def _deployed_with_a_finding(cast, store, name: str):
+    """A deployed high-tier version whose approval was voided: a finding for its boards."""
+    model, version = governed_version(cast, store, "high", name)
+    request = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
+    approve_high(cast, request.id)
+    registry.transition_model_version(
+        actor=actor_of(cast.owner),
+        version_id=version.id,
+        expected_version=None,
+        to_status="deployed",
+    )
+    revise_model_card(cast, store, version, b"revised in production", name)
+    return Finding.objects.get(version_id=version.id, source="approval_voided")
+
+
+def test_a_finding_is_closed_from_the_workspace_only_by_an_independent_board_member(
+    cast, evidence_store
+):
+    finding = _deployed_with_a_finding(cast, evidence_store, "finding-model")
+    workspace = "/admin/governance/finding/mine/"
+    closure = f"/admin/governance/finding/{finding.id}/closure/"
+    fields = {"resolution": "re-approved on the new card", "evidence": "request decisions of today"}
+    # The owner reads the finding, is offered no closing and cannot post one.
+    owner = staff_client(cast.owner)
+    page = owner.get(workspace)
+    assert b"finding-model" in page.content and b"Close with evidence" not in page.content
+    assert owner.post(closure, fields).status_code == 403
+    # A board member who joined the owning team is no longer independent of the model.
+    emma = cast.reviewer("ethics", 1)
+    emma.groups.add(Group.objects.get(name="fraud-ml"))
+    insider = staff_client(emma)
+    assert b"Close with evidence" not in insider.get(workspace).content
+    before = Event.objects.count()
+    refused = submit_form(insider, closure, fields)
+    assert refused.status_code == 200 and b"sod_owner" in refused.content
+    assert Event.objects.count() == before
+    # An independent member of its boards closes it: the API's event, nothing else.
+    eli = staff_client(cast.reviewer("ethics"))
+    assert b"Close with evidence" in eli.get(workspace).content
+    done = submit_form(eli, closure, fields)
+    assert done.status_code == 302, done.content
+    assert _appended(before) == ["governance.FindingClosed"]
+    assert Finding.objects.get(id=finding.id).status == "closed"
+
+
+def test_an_officer_suspends_a_model_and_only_another_officer_reinstates_it(cast, evidence_store):
+    model, _ = governed_version(cast, evidence_store, "low", "suspend-me")
+    otto = make_user("otto-officer", perms=("governance.assign_risk_tier",))
+    rosa = staff_client(cast.officer)
+    suspension = f"/admin/governance/evidence/suspension/{model.id}/"
+    before = Event.objects.count()
+    done = submit_form(rosa, suspension, {"reason": "drift beyond the validated range"})
+    assert done.status_code == 302, done.content
+    assert _appended(before) == ["governance.ModelSuspended"]
+    # The officer who suspended is offered no reinstatement, and is refused one in words.
+    page = rosa.get("/admin/governance/evidence/chair/")
+    assert b"drift beyond the validated range" in page.content
+    assert b"Reinstate" not in page.content
+    refused = submit_form(rosa, suspension, {"reason": "fixed"})
+    assert refused.status_code == 200 and b"sod_suspender" in refused.content
+    other = staff_client(otto)
+    assert b"Reinstate" in other.get("/admin/governance/evidence/chair/").content
+    before = Event.objects.count()
+    done = submit_form(other, suspension, {"reason": "retrained and validated again"})
+    assert done.status_code == 302, done.content
+    assert _appended(before) == ["governance.ModelReinstated"]
+    assert not ModelRisk.objects.get(model_id=model.id).suspended
+
+
+def test_the_queue_marks_a_request_back_for_a_re_review_with_why(cast, evidence_store):
+    model, version = governed_version(cast, evidence_store, "high", "queue-model")
+    request = approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
+    lena = cast.reviewer("legal")
+    queue = staff_client(lena)
+    page = queue.get("/admin/approvals/approvalrequest/?mine=pending")
+    assert b"queue-model" in page.content and b"legal: 1 more of 1 approvals" in page.content
+    approve(cast, request.id, "legal")
+    assert b"queue-model" not in queue.get("/admin/approvals/approvalrequest/?mine=pending").content
+    revise_model_card(cast, evidence_store, version, b"a new card", "queue-model")
+    page = queue.get("/admin/approvals/approvalrequest/?mine=pending").content.decode()
+    assert "Re-review" in page and 'You decided "approve"' in page
+    assert "the evidence changed after the request was made: model_card" in page
+    # Another reviewer of the board, who never decided, sees it as new, not as a re-review.
+    eli = staff_client(cast.reviewer("ethics")).get(
+        "/admin/approvals/approvalrequest/?mine=pending"
+    )
+    assert b"queue-model" in eli.content and b"Re-review" not in eli.content
