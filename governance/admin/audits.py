@@ -1,13 +1,16 @@
-"""Admin of bias audits (with a chart of each group's selection rate), read-only."""
+"""Admin of bias audits (with a chart of each group's selection rate) and findings,
+read-only."""
 
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from eventstore.admin import ReadOnlyAdmin
+from eventstore.admin import ReadOnlyAdmin, stream_history
 from governance import queries
+from governance.admin.findings import FindingsWorkspace
 from governance.admin.records import pretty
 from governance.models import (
     BiasAudit,
+    Finding,
 )
 
 BAR_WIDTH = 240
@@ -125,3 +128,27 @@ class BiasAuditAdmin(ReadOnlyAdmin):
     @admin.display(description="result")
     def result_pretty(self, obj):
         return pretty(obj.result)
+
+
+@admin.register(Finding)
+class FindingAdmin(FindingsWorkspace, ReadOnlyAdmin):
+    list_display = ("title", "severity", "owner_team", "status", "due_at", "opened_at")
+    list_filter = ("status", "severity", "source")
+    search_fields = ("=version_id", "=model_id", "owner_team")
+    readonly_fields = ("history",)
+
+    def get_queryset(self, request):
+        return queries.visible_findings(request.user)
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or queries.visible_findings(request.user).exists()
+
+    def has_view_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        visible = queries.visible_findings(request.user)
+        return visible.exists() if obj is None else visible.filter(id=obj.id).exists()
+
+    @admin.display(description="event history")
+    def history(self, obj):
+        return stream_history(obj.id)

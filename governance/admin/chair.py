@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import forms
-from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -17,7 +16,6 @@ from django.utils.html import format_html, format_html_join
 from boards.queries import board_by_name, last_actor
 from boards.rules import REVIEW_BOARD, lift_violation
 from core import clock
-from eventstore.admin import ReadOnlyAdmin
 from eventstore.admin_site import (
     Row,
     Section,
@@ -101,11 +99,8 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
 
 
-@admin.register(Evidence)
-class EvidenceAdmin(ReadOnlyAdmin):
-    list_display = ("version_id", "version_number", "kind", "waived", "sha256", "recorded_at")
-    list_filter = ("kind", "waived")
-    search_fields = ("=version_id", "=model_id", "sha256")
+class ChairWorkspace:
+    """The chair's pages, on the evidence's admin (records.EvidenceAdmin)."""
 
     def get_urls(self):
         view = self.admin_site.admin_view

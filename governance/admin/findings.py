@@ -6,7 +6,6 @@ closed lately. Findings stay readable, read-only, as before."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Value, When
 from django.shortcuts import get_object_or_404
@@ -15,7 +14,6 @@ from django.utils.html import format_html
 
 from boards.queries import boards_of, is_member
 from core import clock
-from eventstore.admin import ReadOnlyAdmin, stream_history
 from eventstore.admin_site import (
     Row,
     Section,
@@ -75,28 +73,8 @@ class CloseFindingForm(forms.Form):
     )
 
 
-@admin.register(Finding)
-class FindingAdmin(ReadOnlyAdmin):
-    list_display = ("title", "severity", "owner_team", "status", "due_at", "opened_at")
-    list_filter = ("status", "severity", "source")
-    search_fields = ("=version_id", "=model_id", "owner_team")
-    readonly_fields = ("history",)
-
-    def get_queryset(self, request):
-        return queries.visible_findings(request.user)
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser or queries.visible_findings(request.user).exists()
-
-    def has_view_permission(self, request, obj=None):
-        if request.user.is_superuser:
-            return True
-        visible = queries.visible_findings(request.user)
-        return visible.exists() if obj is None else visible.filter(id=obj.id).exists()
-
-    @admin.display(description="event history")
-    def history(self, obj):
-        return stream_history(obj.id)
+class FindingsWorkspace:
+    """The findings' workspace, on the findings' admin (audits.FindingAdmin)."""
 
     def get_urls(self):
         view = self.admin_site.admin_view

@@ -1,15 +1,20 @@
-"""Admin of governance's records: policy versions, read-only (risk records are in
-tiering.py with the risk officer's workspace, evidence in chair.py with the chair's)."""
+"""Admin of governance's records: policy versions, risk records (intake and tier) and
+evidence, read-only."""
 
 import json
 
 from django.contrib import admin
 from django.utils.html import format_html
 
-from eventstore.admin import ReadOnlyAdmin
+from eventstore.admin import ReadOnlyAdmin, stream_history
+from governance.admin.chair import ChairWorkspace
+from governance.admin.tiering import TieringWorkspace
 from governance.models import (
+    Evidence,
+    ModelRisk,
     PolicyVersion,
 )
+from governance.streams import risk_stream_id
 
 
 def pretty(value) -> str:
@@ -25,3 +30,22 @@ class PolicyVersionAdmin(ReadOnlyAdmin):
     @admin.display(description="tiers")
     def tiers_pretty(self, obj):
         return pretty(obj.tiers)
+
+
+@admin.register(ModelRisk)
+class ModelRiskAdmin(TieringWorkspace, ReadOnlyAdmin):
+    list_display = ("model_id", "tier", "proposed_tier", "overridden", "suspended", "updated_at")
+    list_filter = ("tier", "suspended", "overridden")
+    search_fields = ("=model_id",)
+    readonly_fields = ("history",)
+
+    @admin.display(description="event history")
+    def history(self, obj):
+        return stream_history(risk_stream_id(obj.model_id))
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(ChairWorkspace, ReadOnlyAdmin):
+    list_display = ("version_id", "version_number", "kind", "waived", "sha256", "recorded_at")
+    list_filter = ("kind", "waived")
+    search_fields = ("=version_id", "=model_id", "sha256")

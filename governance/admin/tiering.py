@@ -8,13 +8,11 @@ from __future__ import annotations
 import uuid
 
 from django import forms
-from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from eventstore.admin import ReadOnlyAdmin, stream_history
 from eventstore.admin_site import (
     Row,
     Section,
@@ -80,16 +78,8 @@ class TierForm(forms.Form):
     )
 
 
-@admin.register(ModelRisk)
-class ModelRiskAdmin(ReadOnlyAdmin):
-    list_display = ("model_id", "tier", "proposed_tier", "overridden", "suspended", "updated_at")
-    list_filter = ("tier", "suspended", "overridden")
-    search_fields = ("=model_id",)
-    readonly_fields = ("history",)
-
-    @admin.display(description="event history")
-    def history(self, obj):
-        return stream_history(risk_stream_id(obj.model_id))
+class TieringWorkspace:
+    """The risk officer's pages, on the model risk records' admin (records.ModelRiskAdmin)."""
 
     def get_urls(self):
         return [
