@@ -333,16 +333,23 @@ class ChairWorkspace:
         )
 
 
+def _waiting(user) -> int:
+    """For the chair, the missing evidence to waive or chase; for an officer, the suspensions."""
+    if chairs_review_board(user):
+        return sum(len(kinds) for _, _, kinds in missing_evidence())
+    return ModelRisk.objects.filter(suspended=True).count()
+
+
 register(
     Workspace(
         key="chair",
         title="Waivers and suspensions",
-        role=f"Chair of {REVIEW_BOARD}",
+        role=f"Chair of {REVIEW_BOARD}, risk officers",
         description="Evidence missing on versions under review, waivers and their expiry, models"
         " suspended and reinstated.",
         url_name="governance_evidence_chair",
-        holds=lambda user: chairs_review_board(user),
-        waiting=lambda user: sum(len(kinds) for _, _, kinds in missing_evidence()),
+        holds=lambda user: chairs_review_board(user) or is_risk_officer(user),
+        waiting=_waiting,
         order=30,
     )
 )

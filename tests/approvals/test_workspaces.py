@@ -34,9 +34,11 @@ def _appended(since: int) -> list[str]:
 
 def test_the_index_shows_each_person_their_own_workspaces_first(cast, evidence_store):
     auditor = make_user("audrey-auditor", Group.objects.get_or_create(name=AUDITORS)[0])
+    otto = make_user("otto-officer", perms=("governance.assign_risk_tier",))
     expected = {
         cast.reviewer("legal"): ["Waiting for my decision", "Findings"],
         cast.officer: ["Waiting for my decision", "Risk tiering", "Waivers and suspensions"],
+        otto: ["Risk tiering", "Waivers and suspensions"],
         auditor: ["Audit exports"],
         cast.owner: [],
     }
