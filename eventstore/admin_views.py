@@ -251,6 +251,8 @@ class _Page:
         context = {
             **self.model_admin.admin_site.each_context(self.request),
             "title": self.title,
+            # A workspace's form (one that returns to its workspace) keeps the workspace's frame.
+            **({"is_nav_sidebar_enabled": False} if self.back is not None else {}),
             "opts": self.model_admin.model._meta,
             "object": self.obj,
             "object_url": self.back_url,
