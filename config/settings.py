@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI and ReDoc as static files of this service (pinned), never from a CDN.
+    "drf_spectacular_sidecar",
     "guardian",
     "django_celery_beat",
     "core",
@@ -40,6 +42,8 @@ INSTALLED_APPS = [
     "governance",
     "approvals",
     "lineage",
+    # The API's templates (its documentation pages).
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -260,6 +264,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "OAS_VERSION": "3.1.0",
