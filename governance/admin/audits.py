@@ -1,5 +1,5 @@
 """Admin of bias audits (with a chart of each group's selection rate) and findings,
-read-only."""
+read-only; the findings' workspace hangs on the latter (findings.py)."""
 
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join

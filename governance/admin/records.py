@@ -1,5 +1,6 @@
 """Admin of governance's records: policy versions, risk records (intake and tier) and
-evidence, read-only."""
+evidence, read-only; the risk officer's and the chair's workspaces hang on the last two
+(tiering.py, chair.py)."""
 
 import json
 

@@ -15,9 +15,11 @@ from governance import commands as governance
 from governance.models import Finding, ModelRisk
 from lineage.permissions import AUDITORS
 from registry import commands as registry
+from registry.models import ModelVersion, RegisteredModel
 from tests.approvals.conftest import (
     INTAKE,
     actor_of,
+    api,
     approve,
     approve_high,
     governed_version,
@@ -233,3 +235,65 @@ def test_the_queue_marks_a_request_back_for_a_re_review_with_why(cast, evidence_
         "/admin/approvals/approvalrequest/?mine=pending"
     )
     assert b"queue-model" in eli.content and b"Re-review" not in eli.content
+
+
+def _types_of(door) -> list[str]:
+    before = Event.objects.count()
+    response = door()
+    assert response.status_code in (200, 201, 302), response.content
+    return _appended(before)
+
+
+def test_the_workspaces_forms_and_the_api_append_the_same_events(cast, evidence_store):
+    """Tier, suspension, reinstatement and waiver: once through the admin, once through the
+    API, on two models alike; each door appends the same event types."""
+    otto = make_user("otto-officer", perms=("governance.assign_risk_tier",))
+    rosa, other = staff_client(cast.officer), staff_client(otto)
+    rosa_api, otto_api = api(cast.officer), api(otto)
+    by_admin, _ = registered_version(cast.owner, "by-admin")
+    by_api, _ = registered_version(cast.owner, "by-api")
+    for model in (by_admin, by_api):
+        governance.record_intake(
+            actor=actor_of(cast.owner), model_id=model.id, answers=INTAKE["low"]
+        )
+    models = "/api/v1/models/by-api"
+    admin_doors = {
+        "tier": lambda: submit_form(rosa, f"/admin/governance/modelrisk/{by_admin.id}/tier/", {}),
+        "suspend": lambda: submit_form(
+            rosa, f"/admin/governance/evidence/suspension/{by_admin.id}/", {"reason": "drift"}
+        ),
+        "reinstate": lambda: submit_form(
+            other, f"/admin/governance/evidence/suspension/{by_admin.id}/", {"reason": "fixed"}
+        ),
+    }
+    api_doors = {
+        "tier": lambda: rosa_api.post(f"{models}/risk-tier/decision/", {}, format="json"),
+        "suspend": lambda: rosa_api.post(
+            f"{models}/suspension/", {"reason": "drift"}, format="json"
+        ),
+        "reinstate": lambda: otto_api.post(
+            f"{models}/reinstatement/", {"reason": "fixed"}, format="json"
+        ),
+    }
+    for step in admin_doors:
+        assert _types_of(admin_doors[step]) == _types_of(api_doors[step]), step
+
+    for name in ("waive-admin", "waive-api"):
+        model, _ = governed_version(cast, evidence_store, "high", name, skip=("bias_audit",))
+        approvals.request_approval(actor=actor_of(cast.owner), model_id=model.id, number=1)
+    expires = (clock.now() + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M")
+    version_id = ModelVersion.objects.get(
+        model_id__in=RegisteredModel.objects.filter(name="waive-admin").values("id")
+    ).id
+    waiver = {"kind": "bias_audit", "reason": "audit next month", "expires_at": expires}
+    by_form = _types_of(
+        lambda: submit_form(rosa, f"/admin/governance/evidence/waive/{version_id}/", waiver)
+    )
+    by_call = _types_of(
+        lambda: rosa_api.post(
+            "/api/v1/models/waive-api/versions/1/waivers/",
+            {**waiver, "expires_at": f"{expires}:00Z"},
+            format="json",
+        )
+    )
+    assert by_form == by_call and by_form[0] == "governance.EvidenceWaived"
