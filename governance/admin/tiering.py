@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from eventstore import store
 from eventstore.admin_site import (
     Row,
     Section,
@@ -66,6 +67,27 @@ def answers_html(answers: dict) -> str:
 
 def intakes_to_tier():
     return ModelRisk.objects.filter(tier="").exclude(proposed_tier="").order_by("updated_at")
+
+
+def reopened_note(model_id) -> str:
+    """Where the tier was confirmed before and new answers reopened it: a re-tier, with the
+    tier it had and when it was reopened."""
+    reopened = next(
+        (
+            e
+            for e in reversed(store.read_stream(risk_stream_id(model_id), upcast=False))
+            if e.type in (ev.RiskTierReopened.event_type, ev.RiskTierAssigned.event_type)
+        ),
+        None,
+    )
+    if reopened is None or reopened.type != ev.RiskTierReopened.event_type:
+        return ""
+    return format_html(
+        '<div><span class="ws-badge rereview">Re-tier</span></div><div class="ws-note">'
+        "Confirmed {} before; the owners' answers changed on {}.</div>",
+        reopened.data["previous_tier"],
+        when(reopened.recorded_at),
+    )
 
 
 class TierForm(forms.Form):
@@ -123,7 +145,11 @@ class TieringWorkspace:
             rows.append(
                 Row(
                     [
-                        format_html("<strong>{}</strong>", names.get(risk.model_id, risk.model_id)),
+                        format_html(
+                            "<strong>{}</strong>{}",
+                            names.get(risk.model_id, risk.model_id),
+                            reopened_note(risk.model_id),
+                        ),
                         answers_html(risk.answers),
                         badge(risk.proposed_tier, f"tier-{risk.proposed_tier}"),
                         when(risk.updated_at),

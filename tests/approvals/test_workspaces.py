@@ -71,6 +71,11 @@ def test_risk_officer_confirms_a_proposed_tier_from_the_workspace_as_the_api_doe
     assert ModelRisk.objects.get(model_id=model.id).tier == "high"
     history = rosa.get("/admin/governance/modelrisk/tiering/")
     assert b"confirmed as proposed" in history.content
+    assert b"Re-tier" not in history.content
+    # New answers reopen the tier: the intake is back, marked as a re-tier.
+    governance.record_intake(actor=actor_of(cast.owner), model_id=model.id, answers=INTAKE["low"])
+    page = rosa.get("/admin/governance/modelrisk/tiering/").content.decode()
+    assert "Re-tier" in page and "Confirmed high before" in page and "Confirm low" in page
 
 
 def test_an_override_without_a_reason_is_refused_in_words_and_records_nothing(cast, evidence_store):
