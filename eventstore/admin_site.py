@@ -42,6 +42,8 @@ class Workspace:
     query: str = ""
 
 
+# Filled at import by the apps' admin modules (the admin's autodiscovery, once per process) and
+# only read afterwards; keyed, so a module imported again replaces its entry.
 _WORKSPACES: dict[str, Workspace] = {}
 
 
