@@ -12,7 +12,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBase, StreamingHttpResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from core.actors import Actor
 from eventstore import checkpoints
@@ -189,36 +189,43 @@ def _ledger_section() -> Section:
 
 def _models_section() -> Section:
     models = list(RegisteredModel.objects.order_by("name"))
-    versions: dict = {}
-    for model_id in ModelVersion.objects.values_list("model_id", flat=True):
-        versions[model_id] = versions.get(model_id, 0) + 1
-    rows = [
-        Row(
-            [
-                format_html("<strong>{}</strong>", m.name),
-                m.team,
-                versions.get(m.id, 0),
-                format_html(
-                    "{} {}",
-                    button(
-                        _export_url("export-audit-bundle", model=m.name),
-                        "Download audit bundle",
-                        "download-bundle",
-                    ),
-                    button(
-                        _export_url("export-audit-trail", model=m.name, format="csv"), "Trail (CSV)"
-                    ),
-                ),
-            ],
-            key=f"model-{m.name}",
+    counts: dict = {}
+    latest: dict = {}
+    for model_id, number in ModelVersion.objects.values_list("model_id", "number"):
+        counts[model_id] = counts.get(model_id, 0) + 1
+        latest[model_id] = max(latest.get(model_id, 0), number)
+    rows = []
+    for m in models:
+        buttons = [
+            button(
+                _export_url("export-audit-bundle", model=m.name),
+                "Download audit bundle",
+                "download-bundle",
+            ),
+            button(_export_url("export-audit-trail", model=m.name, format="csv"), "Trail (CSV)"),
+        ]
+        if m.id in latest:
+            node = f"model:{m.name}@{latest[m.id]}"
+            buttons.append(
+                button(_export_url("export-lineage", node=node, format="prov"), "Lineage (PROV)")
+            )
+        rows.append(
+            Row(
+                [
+                    format_html("<strong>{}</strong>", m.name),
+                    m.team,
+                    counts.get(m.id, 0),
+                    format_html_join(" ", "{}", ((b,) for b in buttons)),
+                ],
+                key=f"model-{m.name}",
+            )
         )
-        for m in models
-    ]
     return Section(
         key="model-exports",
-        title="Per model: audit bundle and trail",
+        title="Per model: audit bundle, trail and lineage",
         intro="A bundle holds the model's streams and those of its lineage, their events and"
-        " proofs up to the newest signed checkpoint, and the offline verifier.",
+        " proofs up to the newest signed checkpoint, and the offline verifier. The lineage is"
+        " that of the newest version, upstream and downstream, in W3C PROV.",
         columns=["model", "owners", "versions", ""],
         rows=rows,
         empty="No model is registered yet.",

@@ -147,9 +147,13 @@ def test_the_chair_waives_missing_evidence_with_the_command_of_the_api(cast, evi
 def test_the_auditor_sees_the_exports_and_the_checkpoint_key(cast, evidence_store):
     auditor = make_user("audrey-auditor", Group.objects.get_or_create(name=AUDITORS)[0])
     registered_version(cast.owner, "exported")
-    page = staff_client(auditor).get("/admin/lineage/lineagenode/auditor/")
+    client = staff_client(auditor)
+    page = client.get("/admin/lineage/lineagenode/auditor/")
     assert page.status_code == 200
     assert b"/api/v1/exports/audit-bundle/?model=exported" in page.content
+    lineage = "/api/v1/exports/lineage/?node=model%3Aexported%401&amp;format=prov"
+    assert lineage.encode() in page.content
+    assert client.get(lineage.replace("&amp;", "&")).status_code == 200
     assert staff_client(cast.owner).get("/admin/lineage/lineagenode/auditor/").status_code == 403
 
 
