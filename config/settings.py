@@ -275,6 +275,7 @@ SPECTACULAR_SETTINGS = {
         "EvidenceKindEnum": "governance.policy.EVIDENCE_KINDS",
         "LineageNodeKindEnum": "lineage.rules.NODE_KINDS",
         "OpenClosedStatusEnum": "governance.events.OPEN_CLOSED",
+        "FindingStatusEnum": "governance.events.FINDING_STATUSES",
         "ApprovalOutputStatusEnum": "approvals.state.REQUEST_STATUSES",
     },
     "POSTPROCESSING_HOOKS": [

@@ -1,9 +1,12 @@
-"""The findings workspace of their owners and reviewers: open findings by severity and due date,
-with a form that closes one with the evidence of the fix (close_finding, the command the API
-calls), offered to members of the finding's boards independent of the model; and the findings
-closed lately. Findings stay readable, read-only, as before."""
+"""The findings workspace of their owners and reviewers: open findings by severity and due date
+(those whose risk was accepted until a date among them), with forms that accept a finding's
+risk with a reason and an expiry (accept_finding_risk) or close it with the evidence of the fix
+(close_finding), the commands the API calls, offered to members of the finding's boards
+independent of the model; and the findings closed lately."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from django import forms
 from django.core.exceptions import PermissionDenied
@@ -32,6 +35,8 @@ from governance.permissions import model_parties, version_parties
 from registry.models import ModelVersion, RegisteredModel
 
 RECENTLY_CLOSED = 10
+# What the acceptance form proposes; the reviewer changes it (the command allows up to a year).
+DEFAULT_ACCEPTANCE = timedelta(days=90)
 SEVERITY_ORDER = Case(
     *(When(severity=tier, then=Value(rank)) for rank, tier in enumerate(reversed(policy.TIERS))),
     default=Value(len(policy.TIERS)),
@@ -73,6 +78,35 @@ class CloseFindingForm(forms.Form):
     )
 
 
+class AcceptRiskForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="Why the risk is acceptable until then: a compensating control, a fix planned.",
+    )
+    expires_at = forms.DateTimeField(
+        label="Accepted until (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+        help_text="At most a year; the finding is due again then.",
+    )
+
+
+def _due(finding: Finding, now) -> str:
+    """When the finding is due, and whether its accepted risk has run out."""
+    if finding.status == "risk_accepted":
+        return format_html(
+            "{}<div class='ws-quiet'>risk accepted: {}</div>",
+            badge("acceptance expired", "overdue")
+            if finding.due_at <= now
+            else format_html("{} {}", badge("accepted until", "rereview"), when(finding.due_at)),
+            finding.resolution,
+        )
+    return format_html(
+        "{} {}", when(finding.due_at), badge("overdue", "overdue") if finding.due_at <= now else ""
+    )
+
+
 class FindingsWorkspace:
     """The findings' workspace, on the findings' admin (audits.FindingAdmin)."""
 
@@ -83,6 +117,11 @@ class FindingsWorkspace:
             path(
                 "<uuid:finding_id>/closure/", view(self.close_view), name="governance_finding_close"
             ),
+            path(
+                "<uuid:finding_id>/risk-acceptance/",
+                view(self.accept_view),
+                name="governance_finding_accept",
+            ),
             *super().get_urls(),
         ]
 
@@ -91,8 +130,9 @@ class FindingsWorkspace:
         if not has_findings(user):
             raise PermissionDenied
         visible = queries.visible_findings(user)
-        open_ = list(visible.filter(status="open").order_by(SEVERITY_ORDER, "due_at"))
-        closed = list(visible.exclude(status="open").order_by("-closed_at")[:RECENTLY_CLOSED])
+        standing = visible.exclude(status="closed")
+        open_ = list(standing.order_by(SEVERITY_ORDER, "due_at"))
+        closed = list(visible.filter(status="closed").order_by("-closed_at")[:RECENTLY_CLOSED])
         names = dict(
             RegisteredModel.objects.filter(id__in={f.model_id for f in open_ + closed}).values_list(
                 "id", "name"
@@ -115,15 +155,19 @@ class FindingsWorkspace:
                         if f.version_number
                         else subject,
                         f.owner_team,
+                        _due(f, now),
                         format_html(
                             "{} {}",
-                            when(f.due_at),
-                            badge("overdue", "overdue") if f.due_at <= now else "",
-                        ),
-                        button(
-                            reverse("admin:governance_finding_close", args=[f.id]),
-                            "Close with evidence",
-                            "close-finding",
+                            button(
+                                reverse("admin:governance_finding_accept", args=[f.id]),
+                                "Accept the risk",
+                                "accept-risk",
+                            ),
+                            button(
+                                reverse("admin:governance_finding_close", args=[f.id]),
+                                "Close with evidence",
+                                "close-finding",
+                            ),
                         )
                         if can_close(user, f)
                         else "",
@@ -174,11 +218,53 @@ class FindingsWorkspace:
             ],
         )
 
+    def accept_view(self, request, finding_id):
+        """accept_finding_risk, the same command as the API, on the finding as shown."""
+        finding = get_object_or_404(queries.visible_findings(request.user), id=finding_id)
+        if not board_member_of(request.user, finding.boards):
+            raise PermissionDenied
+        return self._step(
+            request,
+            finding,
+            form=lambda data: AcceptRiskForm(
+                data, initial={"expires_at": clock.now() + DEFAULT_ACCEPTANCE}
+            ),
+            run=lambda actor, data, **seen: commands.accept_finding_risk(
+                actor=actor,
+                finding_id=str(finding.id),
+                reason=data["reason"],
+                expires_at=data["expires_at"],
+                expected_version=seen["expected_version"],
+            ),
+            title=f"Accept the risk of the finding: {finding.title}",
+            submit="Accept the risk",
+            submit_name="_accept",
+            done=lambda data: f"The risk is accepted until {when(data['expires_at'])}.",
+        )
+
     def close_view(self, request, finding_id):
         """close_finding, the same command as the API, on the finding as shown."""
         finding = get_object_or_404(queries.visible_findings(request.user), id=finding_id)
         if not board_member_of(request.user, finding.boards):
             raise PermissionDenied
+        return self._step(
+            request,
+            finding,
+            form=CloseFindingForm,
+            run=lambda actor, data, **seen: commands.close_finding(
+                actor=actor,
+                finding_id=str(finding.id),
+                resolution=data["resolution"],
+                evidence=data["evidence"],
+                expected_version=seen["expected_version"],
+            ),
+            title=f"Close the finding: {finding.title}",
+            submit="Close the finding",
+            submit_name="_close",
+            done="The finding is closed.",
+        )
+
+    def _step(self, request, finding, **page):
         name = (
             RegisteredModel.objects.filter(id=finding.model_id)
             .values_list("name", flat=True)
@@ -188,15 +274,7 @@ class FindingsWorkspace:
             self,
             request,
             finding,
-            form=CloseFindingForm,
             streams={finding.id: "finding"},
-            run=lambda actor, data, **seen: commands.close_finding(
-                actor=actor,
-                finding_id=str(finding.id),
-                resolution=data["resolution"],
-                evidence=data["evidence"],
-                expected_version=seen["expected_version"],
-            ),
             summary=lambda obj: format_html(
                 "<p>{} finding on <strong>{}</strong>: {} (owners: {}; due {}; {}).</p>",
                 obj.severity.capitalize(),
@@ -204,13 +282,10 @@ class FindingsWorkspace:
                 obj.title,
                 obj.owner_team,
                 when(obj.due_at),
-                obj.status,
+                obj.status.replace("_", " "),
             ),
-            title=f"Close the finding: {finding.title}",
-            submit="Close the finding",
-            submit_name="_close",
-            done="The finding is closed.",
             back=reverse("admin:governance_finding_workspace"),
+            **page,
         )
 
 
@@ -220,7 +295,7 @@ register(
         title="Findings",
         role="Finding owners and reviewers",
         description="Open findings of your boards and your team's models, by severity and due"
-        " date; close one with the evidence of the fix.",
+        " date; accept a risk until a date, or close one with the evidence of the fix.",
         url_name="governance_finding_workspace",
         holds=has_findings,
         waiting=lambda user: queries.visible_findings(user).filter(status="open").count(),
