@@ -27,6 +27,7 @@ COPY . .
 RUN LEDGER_ENV=production \
     DJANGO_SECRET_KEY=build-only-not-a-secret \
     LEDGER_PSEUDONYM_KEY=build-only-not-a-secret \
+    LEDGER_BASE_URL=http://build.invalid \
     DATABASE_URL=postgres://build@127.0.0.1:5432/build \
     CELERY_BROKER_URL=memory:// \
     python manage.py collectstatic --noinput --verbosity 1 \

@@ -19,7 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from approvals import commands, dossier, queries
+from approvals import admin_queue, commands, dossier, queries
 from approvals.models import ApprovalRequest, Board, ReviewDecision
 from approvals.state import ACTIVE, DECISIONS
 from boards import commands as board_commands
@@ -150,6 +150,7 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         "created_at",
     )
     list_filter = (PendingForMe, "status", "tier", "suspended")
+    change_list_template = "admin/approvals/approvalrequest/change_list.html"
     search_fields = ("=id", "=model_id")
     change_form_template = "admin/approvals/approvalrequest/change_form.html"
     # The page is the dossier (the change form's template draws it from approvals/dossier.py);
@@ -172,6 +173,24 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return with_model_names(queries.visible_requests(request.user))
+
+    def get_list_display(self, request):
+        """A board member reads the list as their queue (approvals/admin_queue.py)."""
+        if self._is_reviewer(request.user):
+            return admin_queue.queue_columns(request.user)
+        return super().get_list_display(request)
+
+    def changelist_view(self, request, extra_context=None):
+        if self._is_reviewer(request.user):
+            extra_context = {**admin_queue.queue_context(request), **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    def get_list_display_links(self, request, list_display):
+        return (
+            None
+            if self._is_reviewer(request.user)
+            else super().get_list_display_links(request, list_display)
+        )
 
     def _is_reviewer(self, user) -> bool:
         return is_member(user)

@@ -21,7 +21,7 @@ ALLOWED_HOSTS = env.csv("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],tests
 CSRF_TRUSTED_ORIGINS = env.csv("DJANGO_CSRF_TRUSTED_ORIGINS", "http://localhost,http://127.0.0.1")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "eventstore.admin_site.LedgerAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI and ReDoc as static files of this service (pinned), never from a CDN.
+    "drf_spectacular_sidecar",
     "guardian",
     "django_celery_beat",
     "core",
@@ -40,6 +42,8 @@ INSTALLED_APPS = [
     "governance",
     "approvals",
     "lineage",
+    # The API's templates (its documentation pages).
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -261,6 +265,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "OAS_VERSION": "3.1.0",
@@ -269,6 +276,7 @@ SPECTACULAR_SETTINGS = {
         "EvidenceKindEnum": "governance.policy.EVIDENCE_KINDS",
         "LineageNodeKindEnum": "lineage.rules.NODE_KINDS",
         "OpenClosedStatusEnum": "governance.events.OPEN_CLOSED",
+        "FindingStatusEnum": "governance.events.FINDING_STATUSES",
         "ApprovalOutputStatusEnum": "approvals.state.REQUEST_STATUSES",
     },
     "POSTPROCESSING_HOOKS": [
@@ -292,7 +300,11 @@ LOGGING = {
 EMAIL_BACKEND = env.text("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = env.text("EMAIL_FILE_PATH", str(env.STATE_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env.text("DEFAULT_FROM_EMAIL", "model-ledger@localhost")
-LEDGER_BASE_URL = env.text("LEDGER_BASE_URL", "http://localhost:8000")
+# Where links in notifications point: the address people reach the service at (./ledger serve
+# sets it from HOST and PORT where unset); required in production.
+LEDGER_BASE_URL = env.text(
+    "LEDGER_BASE_URL", "http://localhost:8000", required_in_production=True
+).rstrip("/")
 
 # Artifacts: an S3 bucket (AWS, MinIO or any S3-compatible store) when S3_BUCKET is set, else
 # files under ARTIFACT_ROOT uploaded through this service's own signed URLs. Without keys here,

@@ -78,6 +78,8 @@ def confirm_and_post(
     submit: str,
     done: str | Callable[[dict[str, Any]], str],
     submit_name: str = "_submit",
+    stream_id: uuid.UUID | None = None,
+    back: str | None = None,
 ) -> HttpResponse:
     """The page for one command on `obj` (a projection row whose id is its stream's id).
 
@@ -85,10 +87,15 @@ def confirm_and_post(
     shows (stream id -> what the page calls it), the object's own among them; `summary(obj)`
     is the safe HTML the page shows above the form, built from fresh reads; `run(actor, data,
     expected_version=..., expected_versions=...)` calls the command; `done` (or done(data))
-    is the message on success. Permission checks stay with the caller, before this."""
-    if obj.pk not in streams:
+    is the message on success. `stream_id` is the object's own stream where it is not its
+    primary key (a model's risk record); `back` the page to return to, the object's change
+    page unless given (a workspace). Permission checks stay with the caller, before this."""
+    own = obj.pk if stream_id is None else stream_id
+    if own not in streams:
         raise ValueError("the page's streams must include the object's own")
-    page = _Page(model_admin, request, obj, form, streams, summary, title, submit, submit_name)
+    page = _Page(
+        model_admin, request, obj, form, streams, summary, title, submit, submit_name, back
+    )
     if request.method != "POST":
         return page.render(form(None))
     bound = form(request.POST)
@@ -104,7 +111,7 @@ def confirm_and_post(
             run(
                 Actor.from_request(request),
                 bound.cleaned_data,
-                expected_version=seen[obj.pk],
+                expected_version=seen[own],
                 expected_versions=seen,
             )
         except ConcurrencyConflict as conflict:
@@ -117,7 +124,7 @@ def confirm_and_post(
             bound.add_error(None, f"{error.detail} ({error.code})")
         else:
             messages.success(request, done(bound.cleaned_data) if callable(done) else done)
-            return HttpResponseRedirect(page.object_url)
+            return HttpResponseRedirect(page.back_url)
     return page.render(bound)
 
 
@@ -198,9 +205,12 @@ class _Page:
     title: str
     submit: str
     submit_name: str
+    back: str | None
 
     @property
-    def object_url(self) -> str:
+    def back_url(self) -> str:
+        if self.back is not None:
+            return self.back
         opts = self.model_admin.model._meta
         return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[self.obj.pk])
 
@@ -220,9 +230,11 @@ class _Page:
         context = {
             **self.model_admin.admin_site.each_context(self.request),
             "title": self.title,
+            # A workspace's form (one that returns to its workspace) keeps the workspace's frame.
+            **({"is_nav_sidebar_enabled": False} if self.back is not None else {}),
             "opts": self.model_admin.model._meta,
             "object": self.obj,
-            "object_url": self.object_url,
+            "object_url": self.back_url,
             "summary": self.summary(self.obj),
             "form": form,
             "submit": self.submit,

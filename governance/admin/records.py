@@ -1,5 +1,6 @@
 """Admin of governance's records: policy versions, risk records (intake and tier) and
-evidence, read-only."""
+evidence, read-only; the risk officer's and the chair's workspaces hang on the last two
+(tiering.py, chair.py)."""
 
 import json
 
@@ -7,6 +8,8 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from eventstore.admin import ReadOnlyAdmin, RecordedByName, stream_history
+from governance.admin.chair import ChairWorkspace
+from governance.admin.tiering import TieringWorkspace
 from governance.models import (
     Evidence,
     ModelRisk,
@@ -32,7 +35,7 @@ class PolicyVersionAdmin(RecordedByName, ReadOnlyAdmin):
 
 
 @admin.register(ModelRisk)
-class ModelRiskAdmin(ModelNames, ReadOnlyAdmin):
+class ModelRiskAdmin(TieringWorkspace, ModelNames, ReadOnlyAdmin):
     list_display = ("model_named", "tier", "proposed_tier", "overridden", "suspended", "updated_at")
     list_filter = ("tier", "suspended", "overridden")
     search_fields = ("=model_id",)
@@ -44,7 +47,7 @@ class ModelRiskAdmin(ModelNames, ReadOnlyAdmin):
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(ModelNames, RecordedByName, ReadOnlyAdmin):
+class EvidenceAdmin(ChairWorkspace, ModelNames, RecordedByName, ReadOnlyAdmin):
     list_display = ("model_named", "version", "kind", "waived", "sha256", "recorded_at")
     fields = (
         "model_named",

@@ -19,7 +19,7 @@ from governance.commands.evidence import (
     evidence_key,
     evidence_upload,
 )
-from governance.commands.findings import close_finding
+from governance.commands.findings import accept_finding_risk, close_finding
 from governance.commands.incidents import (
     advance_incident,
     close_incident,
@@ -45,6 +45,7 @@ __all__ = [
     "AUDIT_NEW_VERSION_TASK",
     "DEFAULT_REASON",
     "MAX_FILENAME",
+    "accept_finding_risk",
     "advance_incident",
     "advance_review",
     "assign_risk_tier",

@@ -14,6 +14,7 @@ PRODUCTION = {
     "LEDGER_SIGNING_KEY": "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=",
     "LEDGER_PSEUDONYM_KEY": "another-long-random-value-for-hmac-0123456789",
     "DJANGO_ALLOWED_HOSTS": "ledger.example.org",
+    "LEDGER_BASE_URL": "https://ledger.example.org",
 }
 
 
@@ -30,7 +31,7 @@ def _django(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 
 
 def test_production_refuses_to_start_when_a_secret_is_missing():
-    for missing in ("DJANGO_SECRET_KEY", "LEDGER_PSEUDONYM_KEY"):
+    for missing in ("DJANGO_SECRET_KEY", "LEDGER_PSEUDONYM_KEY", "LEDGER_BASE_URL"):
         env = {k: v for k, v in PRODUCTION.items() if k != missing}
         result = _django(env, "check")
         assert result.returncode != 0

@@ -8,6 +8,7 @@ from api.governance.views.audits import (
     FindingApi,
     FindingClosureApi,
     FindingCollectionApi,
+    FindingRiskAcceptanceApi,
 )
 from api.governance.views.evidence import (
     EvidenceCollectionApi,
@@ -48,6 +49,7 @@ __all__ = [
     "FindingApi",
     "FindingClosureApi",
     "FindingCollectionApi",
+    "FindingRiskAcceptanceApi",
     "IncidentApi",
     "IncidentAuthorityReportApi",
     "IncidentClosureApi",
