@@ -9,19 +9,18 @@ because every app's admin may import eventstore while core imports nothing above
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
-from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils.html import format_html
+
+from core import display
 
 WORKSPACE_TEMPLATE = "admin/ledger/workspace.html"
 
@@ -135,38 +134,12 @@ def render_workspace(
     return TemplateResponse(request, WORKSPACE_TEMPLATE, context)
 
 
-def people(user_ids: Iterable[int | None]) -> dict[int, str]:
-    """Each user's name as a page shows it: full name where known, else the username."""
-    ids = {pk for pk in user_ids if pk is not None}
-    users = get_user_model().objects.filter(pk__in=ids)
-    return {u.pk: u.get_full_name() or u.get_username() for u in users}
-
-
-def person(user_id: int | None) -> str:
-    if user_id is None:
-        return "-"
-    return people([user_id]).get(user_id, f"user {user_id}")
-
-
-def actor_names(refs: Iterable[str]) -> dict[str, str]:
-    """Who each actor reference of the log's metadata (user:<id>, system:<name>) is, in words."""
-    refs = set(refs)
-    ids = {int(r[5:]) for r in refs if r.startswith("user:") and r[5:].isdigit() and len(r) < 24}
-    names = people(ids)
-    words = {}
-    for ref in refs:
-        kind, _, rest = ref.partition(":")
-        if kind == "user" and rest.isdigit() and len(ref) < 24:
-            words[ref] = names.get(int(rest), f"user {rest}")
-        elif kind == "system":
-            words[ref] = f"the system ({rest})"
-        else:
-            words[ref] = ref or "-"
-    return words
-
-
-def when(moment: datetime | None) -> str:
-    return f"{date_format(moment, 'Y-m-d H:i')} UTC" if moment else "-"
+# People and times as every admin page shows them (core.display): names resolved from the
+# log's references, times to the minute in the reader's time zone.
+actor_names = display.actor_names
+people = display.names_of
+person = display.name_of
+when = display.when
 
 
 def badge(text: str, kind: str = "") -> str:
