@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 # Every document runs in a unique (opaque) origin: it can read nothing of the ledger's. Images
 # and downloads need no script at all; a browser's built-in PDF viewer is an extension page
-# that runs script of its own, so PDFs keep `allow-scripts`, still in the opaque origin.
+# that runs script of its own, so PDFs keep `allow-scripts`, still in the opaque origin (a bare
+# `sandbox` leaves Chromium's viewer blank; tests/browser/test_dossier.py loads it).
 DOCUMENT_CSP = "sandbox; default-src 'none'; img-src 'self' data:"
 PDF_CSP = (
     "sandbox allow-scripts allow-downloads; default-src 'none'; object-src 'self';"

@@ -68,6 +68,11 @@ def test_reviewer_reads_the_dossier_opens_the_evidence_and_decides(
     assert headers["content-security-policy"].startswith(SANDBOX)
     assert "default-src 'none'" in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"
+    # The browser's own PDF viewer loads under that policy (a bare `sandbox` blocks it).
+    viewer = page.context.new_page()
+    viewer.goto(live_server.url + pdf, timeout=15_000)
+    assert viewer.evaluate("document.contentType") == "application/pdf"
+    viewer.close()
     html = rows["explainability_report"].locator("a.download-document").get_attribute("href")
     headers = _headers(page, live_server.url + html)
     assert headers["content-disposition"].startswith("attachment")
