@@ -106,7 +106,7 @@ class Document:
     show: str
     open_url: str
     preview_url: str
-    intact: bool
+    intact: bool | None  # None: too large to re-hash for the page; checked when opened
     required: bool
 
 
@@ -305,7 +305,7 @@ def build(request: ApprovalRequest, user: Any) -> Dossier:
     for kind in request.required_evidence:
         if kind in attached:
             detail = f"{attached[kind].filename}, attached {attached[kind].recorded}"
-            requirements.append(Requirement(kind, attached[kind].intact, detail))
+            requirements.append(Requirement(kind, attached[kind].intact is not False, detail))
         elif kind in waived_kinds:
             requirements.append(
                 Requirement(

@@ -19,6 +19,8 @@ SPOOL_BYTES = 8 * 1024 * 1024
 # Markdown and CSV are previewed up to this many bytes; beyond it they are downloaded.
 PREVIEW_BYTES = 512 * 1024
 CSV_PREVIEW_ROWS = 200
+# A page listing documents re-hashes those the store keeps no checksum of up to this size.
+PAGE_REHASH_BYTES = 16 * 1024 * 1024
 
 # Shown inline by the browser itself (its PDF viewer, an <img>): nothing in them runs script
 # in the ledger's origin. Everything else is a download with a neutral type.
@@ -80,14 +82,25 @@ def shape_of(evidence: Evidence) -> Shape:
     return Shape(filename, NEUTRAL_TYPE, "download")
 
 
-def intact(evidence: Evidence) -> bool:
-    """Whether the store still holds the recorded bytes (the store's own check: S3's checksum
-    where it keeps one, else the bytes read and hashed)."""
+def intact(evidence: Evidence) -> bool | None:
+    """Whether the store still holds the recorded bytes, for the page that lists the document:
+    the store's own checksum where it keeps one (S3's HEAD, no bytes read), else the bytes
+    read and hashed up to PAGE_REHASH_BYTES; None for a larger document the store keeps no
+    checksum of (it is re-hashed when opened)."""
+    store = artifacts.get_store()
     try:
-        artifacts.get_store().verify(
-            evidence.artifact_key, size=evidence.size or 0, sha256=evidence.sha256
-        )
-    except (artifacts.ArtifactMismatch, artifacts.ArtifactMissing, artifacts.InvalidArtifactKey):
+        digest = store.stored_digest(evidence.artifact_key)
+    except (artifacts.ArtifactMissing, artifacts.InvalidArtifactKey):
+        return False
+    if digest.size != evidence.size:
+        return False
+    if digest.sha256 is not None:
+        return digest.sha256 == evidence.sha256
+    if (evidence.size or 0) > PAGE_REHASH_BYTES:
+        return None
+    try:
+        store.verify(evidence.artifact_key, size=evidence.size or 0, sha256=evidence.sha256)
+    except (artifacts.ArtifactMismatch, artifacts.ArtifactMissing):
         return False
     return True
 
