@@ -28,8 +28,10 @@ from boards.queries import boards_of, is_member
 from core.display import name_of, names_of, when, with_person_name
 from eventstore.admin import ReadOnlyAdmin, stream_history
 from eventstore.admin_views import confirm_and_post
+from governance import commands as governance_commands
+from governance import documents
 from governance.admin import selection_rate_chart
-from governance.models import BiasAudit
+from governance.models import BiasAudit, Evidence
 from governance.streams import evidence_stream_id
 from lineage.svg import lineage_svg
 from registry.models import RegisteredModel
@@ -255,8 +257,46 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
                 self.admin_site.admin_view(self.decide_view),
                 name="approvals_approvalrequest_decide",
             ),
+            path(
+                "<uuid:request_id>/evidence/<uuid:evidence_id>/mismatch/",
+                self.admin_site.admin_view(self.mismatch_view),
+                name="approvals_approvalrequest_mismatch",
+            ),
             *super().get_urls(),
         ]
+
+    def mismatch_view(self, request, request_id, evidence_id):
+        """A document the dossier flagged: the server re-hashes it and records the mismatch
+        (governance.EvidenceTamperDetected, which opens a finding), by whoever reads the
+        request."""
+        obj = get_object_or_404(self.get_queryset(request), id=request_id)
+        row = get_object_or_404(Evidence, id=evidence_id, version_id=obj.version_id)
+        return confirm_and_post(
+            self,
+            request,
+            obj,
+            form=lambda data: forms.Form(data),
+            streams={
+                obj.id: "approval request",
+                evidence_stream_id(
+                    obj.version_id
+                ): f"evidence of model version {obj.version_number}",
+            },
+            run=lambda actor, data, **seen: governance_commands.record_evidence_tamper(
+                actor=actor, evidence_id=str(row.id)
+            ),
+            summary=lambda _: format_html(
+                "<p>The stored {} document ({}) is re-hashed now. Bytes other than the recorded"
+                " SHA-256 <code>{}</code> are recorded once as a tampering of the evidence, which"
+                " opens a finding for the model-risk and security boards.</p>",
+                row.kind,
+                documents.filename_of(row),
+                row.sha256,
+            ),
+            title=f"Report the {row.kind} document of {dossier.title_of(obj)}",
+            submit="Re-hash and record",
+            done="Re-hashed: a mismatch is recorded once, and its finding is open.",
+        )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:

@@ -108,6 +108,7 @@ class Document:
     preview_url: str
     intact: bool | None  # None: too large to re-hash for the page; checked when opened
     required: bool
+    report_url: str
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,9 @@ def _documents(request: ApprovalRequest) -> tuple[list[Document], list[Waived]]:
                 else "",
                 intact=documents.intact(row),
                 required=row.kind in request.required_evidence,
+                report_url=reverse(
+                    "admin:approvals_approvalrequest_mismatch", args=[request.id, row.id]
+                ),
             )
         )
     return shown, waived

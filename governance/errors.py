@@ -90,6 +90,11 @@ class BiasAuditNotFound(NotFound):
     title = "No such bias audit"
 
 
+class EvidenceNotFound(NotFound):
+    code = "evidence_not_found"
+    title = "No such evidence document"
+
+
 class FindingNotFound(NotFound):
     code = "finding_not_found"
     title = "No such finding"

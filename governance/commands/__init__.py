@@ -18,6 +18,7 @@ from governance.commands.evidence import (
     attach_evidence,
     evidence_key,
     evidence_upload,
+    record_evidence_tamper,
 )
 from governance.commands.findings import accept_finding_risk, close_finding
 from governance.commands.incidents import (
@@ -59,6 +60,7 @@ __all__ = [
     "evidence_upload",
     "grant_waiver",
     "record_authority_report",
+    "record_evidence_tamper",
     "record_intake",
     "record_policy_version",
     "reinstate_model",

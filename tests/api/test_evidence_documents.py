@@ -4,16 +4,18 @@ of bytes that no longer match their record. The admin shows times in each reader
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from django.test import Client
 
-from governance.models import Evidence
+from eventstore.models import Event
+from governance.models import Evidence, Finding
 from tests.api.conftest import client_for
 from tests.approvals.conftest import cast, evidence_store  # noqa: F401
 from tests.browser.dossier import reviewed_request
 from tests.conftest import make_user
-from tests.helpers.admin import staff_client
+from tests.helpers.admin import staff_client, submit_form
 
 
 def _url(row: Evidence, preview: bool = False) -> str:
@@ -92,6 +94,21 @@ def test_a_document_whose_bytes_changed_is_refused_and_flagged(cast, evidence_st
     assert b"was not served" in page.content
     dossier_page = lena.get(f"/admin/approvals/approvalrequest/{dossier.request.id}/change/")
     assert b"stored bytes do not match the recorded SHA-256" in dossier_page.content
+    assert not Finding.objects.filter(source="evidence_tampered").exists()  # a GET records nothing
+
+    # The reviewer reports it: the server re-hashes and records the tampering once, through
+    # the path the bias audits use, and a finding opens.
+    report = f"/admin/approvals/approvalrequest/{dossier.request.id}/evidence/{row.id}/mismatch/"
+    for _ in range(2):
+        done = submit_form(lena, report, {})
+        assert done.status_code == 302, done.content
+    detected = Event.objects.filter(type="governance.EvidenceTamperDetected")
+    assert detected.count() == 1
+    assert (
+        detected.get().data["found_sha256"] == hashlib.sha256(b"# a forged assessment").hexdigest()
+    )
+    finding = Finding.objects.get(source="evidence_tampered", model_id=dossier.model.id)
+    assert finding.status == "open" and "dpia" in finding.title
 
 
 def test_the_admin_shows_times_in_the_readers_own_zone(cast, evidence_store):  # noqa: F811
