@@ -198,7 +198,8 @@ class FindingsWorkspace:
             intro="Findings opened by the ledger's checks (failed bias audits, late incident"
             " reports, voided approvals of deployed versions, tampered artifacts), most severe"
             " and most urgent first. A member of the finding's boards, independent of the"
-            " model, closes it with the evidence of the fix.",
+            " model, accepts its risk until a date (it is due again then) or closes it with the"
+            " evidence of the fix.",
             sections=[
                 Section(
                     key="open-findings",
