@@ -240,6 +240,7 @@ SUMMARY = Shape(
 )
 WAIVER_EXPIRY = Shape(DATETIME, required=True)
 ACCEPTANCE_EXPIRY = Shape(DATETIME, required=True)
+REMEDIATION = Shape(TEXT, min_length=1, max_length=5000, required=True)
 BOARD = Shape(PATTERN, pattern=BOARD_NAME.pattern, max_length=50, required=True)
 OUTCOME = Shape(CHOICE, choices=OUTCOMES, required=True)
 RATIONALE = Shape(TEXT, min_length=1, max_length=5000, required=True)

@@ -19,7 +19,7 @@ from governance.commands.evidence import (
     evidence_key,
     evidence_upload,
 )
-from governance.commands.findings import accept_finding_risk, close_finding
+from governance.commands.findings import accept_finding_risk, close_finding, record_remediation
 from governance.commands.incidents import (
     advance_incident,
     close_incident,
@@ -61,6 +61,7 @@ __all__ = [
     "record_authority_report",
     "record_intake",
     "record_policy_version",
+    "record_remediation",
     "reinstate_model",
     "repeated",
     "report_incident",
