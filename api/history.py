@@ -21,7 +21,7 @@ class EventHistoryApi(ListAPIView):
     """Base of every `.../history/` view: a subclass names the stream (and checks that the
     caller may see the object, which raises the object's 404 otherwise).
 
-    History is one of the few reads that go to the log itself (DESIGN.md section 1); the events
+    History is one of the few reads that go to the log itself (README, Layers); the events
     are read as stored, never upcast, so their hashes can be checked against what is shown."""
 
     serializer_class = EventOutput

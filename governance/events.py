@@ -236,6 +236,15 @@ class FindingOpened(DomainEvent):
     due_at: str
 
 
+@event("governance.FindingRemediated")
+class FindingRemediated(DomainEvent):
+    """The model's owners say what they did about the finding and where it can be checked; a
+    member of its boards independent of the model then closes it (or accepts its risk)."""
+
+    note: str = rules.REMEDIATION.field()
+    evidence: str = rules.FIX_EVIDENCE.field()
+
+
 @event("governance.FindingRiskAccepted")
 class FindingRiskAccepted(DomainEvent):
     """A member of the finding's boards, independent of the model, accepts its risk until
@@ -262,8 +271,9 @@ class FindingClosed(DomainEvent):
 INCIDENT = "governance.Incident"
 # Where a finding or an incident stands.
 OPEN_CLOSED = ("open", "closed")
-# A finding may also stand with its risk accepted, until the acceptance expires.
-FINDING_STATUSES = ("open", "risk_accepted", "closed")
+# A finding may also stand remediated by its owners (to be closed by a reviewer), or with its
+# risk accepted until the acceptance expires.
+FINDING_STATUSES = ("open", "remediated", "risk_accepted", "closed")
 
 
 @event("governance.IncidentReported")

@@ -1,6 +1,6 @@
-"""Risk-tier policy as data, and the pure rules over it: the shipped defaults (GOVERNANCE.md),
-validation of a policy document, the tier an intake questionnaire proposes, and the evidence a
-tier requires. Nothing here imports Django."""
+"""Risk-tier policy as data, and the pure rules over it: the shipped defaults (rendered as
+docs/governance-policy.md), validation of a policy document, the tier an intake questionnaire
+proposes, and the evidence a tier requires. Nothing here imports Django."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ EVIDENCE_KINDS = (
     "regulatory_signoff",
     "evaluation_data",
 )
-# The minimum model card (GOVERNANCE.md): every field present in its structured summary.
+# The minimum model card (docs/model-card.md): every field present in its structured summary.
 MODEL_CARD_FIELDS = (
     "name",
     "version",
@@ -44,7 +44,7 @@ MODEL_CARD_FIELDS = (
 )
 
 OVERDUE_ACTIONS = ("flag", "non_compliant")
-# GOVERNANCE.md, "Fairness thresholds (defaults)"; the names of governance.fairness.Thresholds.
+# docs/governance-policy.md, "Fairness thresholds"; the names of governance.fairness.Thresholds.
 FAIRNESS_THRESHOLDS: dict[str, Any] = {
     "min_disparate_impact_ratio": 0.8,
     "min_statistical_parity_difference": -0.1,
@@ -53,7 +53,7 @@ FAIRNESS_THRESHOLDS: dict[str, Any] = {
     "significance_level": 0.05,
 }
 
-# GOVERNANCE.md, "Findings, exceptions and incidents": reminders ahead of each EU AI Act
+# docs/governance-policy.md, "Findings and serious incidents": reminders ahead of each EU AI Act
 # Art. 73 reporting deadline, at these fractions of the reporting window and these hours
 # before its end (governance.art73 merges them).
 INCIDENT_REMINDER_FRACTIONS = [0.5]
@@ -159,7 +159,7 @@ CADENCE_FIELDS = (
     "suspend_approval_when_non_compliant",
     "fairness_thresholds",
 )
-# Added later still (policy schema version 3): GOVERNANCE.md's "and on every new version" for
+# Added later still (policy schema version 3): the policy's "and on every new version" for
 # the critical tier, an audit of each version as soon as its evaluation data is attached.
 NEW_VERSION_AUDIT_FIELDS = ("bias_audit_on_new_version",)
 # Added in policy schema version 4: which tiers start the EU AI Act Art. 73 reporting clock
@@ -332,8 +332,8 @@ INTAKE_QUESTIONS: dict[str, Any] = {
     "regulated_domain": DOMAINS,
     "safety_component": bool,
 }
-_HIGH_DOMAINS = frozenset({"credit", "insurance", "employment", "education", "essential_services"})
-_CRITICAL_DOMAINS = frozenset(
+HIGH_DOMAINS = frozenset({"credit", "insurance", "employment", "education", "essential_services"})
+CRITICAL_DOMAINS = frozenset(
     {"healthcare", "law_enforcement", "criminal_justice", "critical_infrastructure"}
 )
 
@@ -356,10 +356,10 @@ def propose_tier(answers: dict[str, Any]) -> str:
     """The tier the answers point to; the model-risk officer confirms or overrides it."""
     domain = answers["regulated_domain"]
     automated = answers["automated_decisions"]
-    if answers["safety_component"] or (domain in _CRITICAL_DOMAINS and automated):
+    if answers["safety_component"] or (domain in CRITICAL_DOMAINS and automated):
         return "critical"
     if (
-        domain in _HIGH_DOMAINS | _CRITICAL_DOMAINS
+        domain in HIGH_DOMAINS | CRITICAL_DOMAINS
         or (automated and answers["significant_effects"])
         or answers["special_category_data"]
         or answers["affected_people"] == "vulnerable_groups"

@@ -86,7 +86,7 @@ def check_audit_spec(spec: Any) -> None:
 
 def check_summary(kind: str, summary: Any) -> dict[str, Any]:
     """An evidence document's structured summary: a JSON object; a model card's has every
-    GOVERNANCE.md field, and an `audit_spec` given with evaluation data is a valid one."""
+    field of docs/model-card.md, and an `audit_spec` given with evaluation data is a valid one."""
     if summary is None:
         summary = {}
     if not isinstance(summary, dict):
@@ -236,10 +236,11 @@ TIER = Shape(
 EVIDENCE_KIND = Shape(CHOICE, choices=policy.EVIDENCE_KINDS, required=True)
 EVIDENCE_SHA256 = Shape(PATTERN, pattern=SHA256.pattern, required=True)
 SUMMARY = Shape(
-    JSON, help_text="Structured summary; a model card needs every field of GOVERNANCE.md"
+    JSON, help_text="Structured summary; a model card needs every field of docs/model-card.md"
 )
 WAIVER_EXPIRY = Shape(DATETIME, required=True)
 ACCEPTANCE_EXPIRY = Shape(DATETIME, required=True)
+REMEDIATION = Shape(TEXT, min_length=1, max_length=5000, required=True)
 BOARD = Shape(PATTERN, pattern=BOARD_NAME.pattern, max_length=50, required=True)
 OUTCOME = Shape(CHOICE, choices=OUTCOMES, required=True)
 RATIONALE = Shape(TEXT, min_length=1, max_length=5000, required=True)

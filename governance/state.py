@@ -323,6 +323,13 @@ def _finding_opened(state: FindingState, e: ev.FindingOpened, rec: RecordedEvent
     }
 
 
+@evolve_finding.on(ev.FindingRemediated)
+def _finding_remediated(
+    state: FindingState, e: ev.FindingRemediated, rec: RecordedEvent
+) -> Changes:
+    return {"status": "remediated", "resolution": e.note, "evidence": e.evidence}
+
+
 @evolve_finding.on(ev.FindingRiskAccepted)
 def _finding_risk_accepted(
     state: FindingState, e: ev.FindingRiskAccepted, rec: RecordedEvent

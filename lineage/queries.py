@@ -96,7 +96,8 @@ def closure(
 
 def _starts(start: uuid.UUID, up_to_position: int | None, as_of: datetime | None) -> list:
     """Where a walk begins: the node itself, and for `dataset:<name>` every version of the
-    dataset that existed at the point asked about (DESIGN.md section 5: all its versions)."""
+    dataset that existed at the point asked about (all its versions: README, Lineage and
+    audit exports)."""
     sql = "SELECT id FROM lineage_node WHERE owner_id = %s AND kind = %s"
     params: list[Any] = [start, rules.DATASET_VERSION]
     if up_to_position is not None:

@@ -2,7 +2,7 @@
 
 The compose file is validated against the official Compose Specification JSON schema
 (tests/fixtures/compose-spec.json, from compose-spec/compose-spec, schema/compose-spec.json),
-then checked for what the schema cannot know: the services DESIGN.md names, secrets that
+then checked for what the schema cannot know: the services the design names, secrets that
 only ever come from the environment, start-up order and pinned images.
 """
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -16,8 +17,8 @@ from django.db import connection
 from approvals.models import ApprovalRequest
 from governance.models import ModelRisk
 from registry.models import ModelVersion, RegisteredModel
-from tests.helpers.gunicorn import ROOT
 
+ROOT = Path(__file__).resolve().parent.parent
 # Files the quickstart writes in the checkout's folder, as a newcomer's shell would.
 WRITTEN = ("governance-setup.yaml", "model.bin")
 

@@ -1,4 +1,5 @@
-"""Approvals routes (DESIGN.md section 5): boards, approval requests and their decisions."""
+"""Approvals routes (README, Governance and approvals): boards, approval requests and their
+decisions."""
 
 from django.urls import path
 

@@ -294,6 +294,10 @@ class FindingRiskAcceptInput(input_of(events.FindingRiskAccepted)):
     pass
 
 
+class FindingRemediationInput(input_of(events.FindingRemediated)):
+    pass
+
+
 class FindingOutput(serializers.Serializer):
     id = serializers.UUIDField()
     model_id = serializers.UUIDField()

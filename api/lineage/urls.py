@@ -1,4 +1,4 @@
-"""Lineage and export routes (DESIGN.md section 5). POST /api/v1/lineage is where the
+"""Lineage and export routes (README, Lineage and audit exports). POST /api/v1/lineage is where the
 openlineage-python HTTP transport sends RunEvents (endpoint "api/v1/lineage")."""
 
 from django.urls import path

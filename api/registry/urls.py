@@ -1,4 +1,4 @@
-"""Registry routes (DESIGN.md section 5). Dataset names may contain '/', hence <path:name>."""
+"""Registry routes (README, The REST API). Dataset names may contain '/', hence <path:name>."""
 
 from django.urls import path
 

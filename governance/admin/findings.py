@@ -1,8 +1,9 @@
 """The findings workspace of their owners and reviewers: open findings by severity and due date
-(those whose risk was accepted until a date among them), with forms that accept a finding's
-risk with a reason and an expiry (accept_finding_risk) or close it with the evidence of the fix
-(close_finding), the commands the API calls, offered to members of the finding's boards
-independent of the model; and the findings closed lately."""
+(those remediated, or whose risk was accepted until a date, among them); a form for the
+model's owners that records what they did (record_remediation), and forms that accept a
+finding's risk with a reason and an expiry (accept_finding_risk) or close it with the evidence
+of the fix (close_finding), offered to members of the finding's boards independent of the
+model: the commands the API calls. And the findings closed lately."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Value, When
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from boards.queries import boards_of, is_member
 from core import clock
@@ -33,8 +34,10 @@ from governance import commands, policy, queries
 from governance.models import Finding
 from governance.permissions import model_parties, version_parties
 from registry.models import ModelVersion, RegisteredModel
+from registry.permissions import has_object_perm
 
 RECENTLY_CLOSED = 10
+CHANGE_MODEL = "registry.change_registeredmodel"
 # What the acceptance form proposes; the reviewer changes it (the command allows up to a year).
 DEFAULT_ACCEPTANCE = timedelta(days=90)
 SEVERITY_ORDER = Case(
@@ -59,6 +62,11 @@ def can_close(user, finding: Finding) -> bool:
     return parties.violation(user.pk) is None
 
 
+def can_remediate(user, finding: Finding) -> bool:
+    """What record_remediation asks: the model's owning team (its change grant)."""
+    return has_object_perm(user, CHANGE_MODEL, RegisteredModel, finding.model_id)
+
+
 def board_member_of(user, boards) -> bool:
     return bool(set(boards_of(user)) & set(boards))
 
@@ -78,6 +86,17 @@ class CloseFindingForm(forms.Form):
     )
 
 
+class RemediationForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, help_text="What was done."
+    )
+    evidence = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=10_000,
+        help_text="Where a reviewer can check it: a version, a report, a ticket.",
+    )
+
+
 class AcceptRiskForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -94,6 +113,14 @@ class AcceptRiskForm(forms.Form):
 
 def _due(finding: Finding, now) -> str:
     """When the finding is due, and whether its accepted risk has run out."""
+    if finding.status == "remediated":
+        return format_html(
+            "{} {}<div class='ws-quiet'>remediated: {} (evidence: {})</div>",
+            when(finding.due_at),
+            badge("to be checked", "rereview"),
+            finding.resolution,
+            finding.evidence,
+        )
     if finding.status == "risk_accepted":
         return format_html(
             "{}<div class='ws-quiet'>risk accepted: {}</div>",
@@ -116,6 +143,11 @@ class FindingsWorkspace:
             path("mine/", view(self.workspace_view), name="governance_finding_workspace"),
             path(
                 "<uuid:finding_id>/closure/", view(self.close_view), name="governance_finding_close"
+            ),
+            path(
+                "<uuid:finding_id>/remediation/",
+                view(self.remediation_view),
+                name="governance_finding_remediate",
             ),
             path(
                 "<uuid:finding_id>/risk-acceptance/",
@@ -156,21 +188,7 @@ class FindingsWorkspace:
                         else subject,
                         f.owner_team,
                         _due(f, now),
-                        format_html(
-                            "{} {}",
-                            button(
-                                reverse("admin:governance_finding_accept", args=[f.id]),
-                                "Accept the risk",
-                                "accept-risk",
-                            ),
-                            button(
-                                reverse("admin:governance_finding_close", args=[f.id]),
-                                "Close with evidence",
-                                "close-finding",
-                            ),
-                        )
-                        if can_close(user, f)
-                        else "",
+                        self._actions(user, f),
                     ],
                     key=f"finding-{f.id}",
                 )
@@ -197,8 +215,9 @@ class FindingsWorkspace:
             title="Findings",
             intro="Findings opened by the ledger's checks (failed bias audits, late incident"
             " reports, voided approvals of deployed versions, tampered artifacts), most severe"
-            " and most urgent first. A member of the finding's boards, independent of the"
-            " model, closes it with the evidence of the fix.",
+            " and most urgent first. The model's owners record what they did about one; a"
+            " member of the finding's boards, independent of the model, accepts its risk until"
+            " a date (it is due again then) or closes it with the evidence of the fix.",
             sections=[
                 Section(
                     key="open-findings",
@@ -216,6 +235,41 @@ class FindingsWorkspace:
                     actions=False,
                 ),
             ],
+        )
+
+    def _actions(self, user, finding: Finding) -> str:
+        """The buttons this person may use on the finding, by the commands' own predicates."""
+        buttons = []
+        if can_remediate(user, finding):
+            url = reverse("admin:governance_finding_remediate", args=[finding.id])
+            buttons.append(button(url, "Record the remediation", "remediate"))
+        if can_close(user, finding):
+            url = reverse("admin:governance_finding_accept", args=[finding.id])
+            buttons.append(button(url, "Accept the risk", "accept-risk"))
+            url = reverse("admin:governance_finding_close", args=[finding.id])
+            buttons.append(button(url, "Close with evidence", "close-finding"))
+        return format_html_join(" ", "{}", ((b,) for b in buttons))
+
+    def remediation_view(self, request, finding_id):
+        """record_remediation, the same command as the API, on the finding as shown."""
+        finding = get_object_or_404(queries.visible_findings(request.user), id=finding_id)
+        if not can_remediate(request.user, finding):
+            raise PermissionDenied
+        return self._step(
+            request,
+            finding,
+            form=RemediationForm,
+            run=lambda actor, data, **seen: commands.record_remediation(
+                actor=actor,
+                finding_id=str(finding.id),
+                note=data["note"],
+                evidence=data["evidence"],
+                expected_version=seen["expected_version"],
+            ),
+            title=f"Record the remediation of the finding: {finding.title}",
+            submit="Record the remediation",
+            submit_name="_remediate",
+            done="The remediation is recorded; a reviewer of the finding's boards checks it.",
         )
 
     def accept_view(self, request, finding_id):
@@ -295,7 +349,7 @@ register(
         title="Findings",
         role="Finding owners and reviewers",
         description="Open findings of your boards and your team's models, by severity and due"
-        " date; accept a risk until a date, or close one with the evidence of the fix.",
+        " date; remediate, accept a risk until a date, or close with the evidence of the fix.",
         url_name="governance_finding_workspace",
         holds=has_findings,
         waiting=lambda user: queries.visible_findings(user).filter(status="open").count(),

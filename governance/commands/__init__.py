@@ -20,7 +20,7 @@ from governance.commands.evidence import (
     evidence_upload,
     record_evidence_tamper,
 )
-from governance.commands.findings import accept_finding_risk, close_finding
+from governance.commands.findings import accept_finding_risk, close_finding, record_remediation
 from governance.commands.incidents import (
     advance_incident,
     close_incident,
@@ -63,6 +63,7 @@ __all__ = [
     "record_evidence_tamper",
     "record_intake",
     "record_policy_version",
+    "record_remediation",
     "reinstate_model",
     "repeated",
     "report_incident",

@@ -112,9 +112,10 @@ def attach_evidence(
 def _new_version_audit(
     version: VersionState, kind: str, sha256: str, summary: dict[str, Any]
 ) -> list[SideEffect]:
-    """The audit of a new version that GOVERNANCE.md asks of the critical tier (of every tier
-    whose policy in force sets `bias_audit_on_new_version`): queued with the evaluation data
-    that carries an `audit_spec`, whatever the version's status, so it runs before review."""
+    """The audit of a new version that docs/governance-policy.md asks of the critical tier (of
+    every tier whose policy in force sets `bias_audit_on_new_version`): queued with the
+    evaluation data that carries an `audit_spec`, whatever the version's status, so it runs
+    before review."""
     if not rules.carries_audit_spec(kind, summary):
         return []
     tier = load_risk(version.model_id).tier

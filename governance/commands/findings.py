@@ -1,5 +1,6 @@
-"""Findings: a member of the finding's boards accepts its risk until a date, or closes it with
-the evidence of the fix, never one of the model's owners or the version's authors. Load ->
+"""Findings: the model's owners record what they did about one; a member of the finding's boards
+accepts its risk until a date, or closes it with the evidence of the fix, never one of the
+model's owners or the version's authors. Load ->
 decide -> append. Findings are opened by governance's reactions (governance/policies.py), not
 by a command."""
 
@@ -24,6 +25,7 @@ from governance.errors import FindingClosed
 from governance.permissions import model_parties, version_parties
 from governance.state import FindingState
 from governance.streams import load_finding
+from registry import permissions
 from registry.streams import load_model
 
 
@@ -48,6 +50,34 @@ def _require_reviewer(actor: Actor, state: FindingState, doing: str) -> Any:
         user, state.model_id, state.version_id, f"the model's owners and authors cannot {doing} it"
     )
     return user
+
+
+def record_remediation(
+    *,
+    actor: Actor,
+    finding_id: str,
+    note: str,
+    evidence: str,
+    expected_version: int | None = None,
+    idempotency_key: str | None = None,
+) -> FindingState:
+    """The model's owning team says what it did about the finding and where it can be checked;
+    the finding stays to be closed (or its risk accepted) by a reviewer independent of them."""
+    note = shaped_text(note, "note", rules.REMEDIATION)
+    evidence = shaped_text(evidence, "evidence", rules.FIX_EVIDENCE)
+    state = load_finding(finding_id)
+    if state.status == "closed":
+        raise FindingClosed(f"finding {state.id} is already closed")
+    permissions.require_change_model(actor.account, state.model_id)
+    if expected_version is not None and expected_version != state.stream_version:
+        raise ConcurrencyConflict(uuid.UUID(state.id), expected_version, state.stream_version)
+    store.append(
+        StreamRef(uuid.UUID(state.id), ev.FINDING),
+        state.stream_version,
+        [ev.FindingRemediated(note=note, evidence=evidence)],
+        command_metadata(actor, idempotency_key),
+    )
+    return load_finding(state.id)
 
 
 def accept_finding_risk(

@@ -20,7 +20,7 @@ from governance.errors import NotPolicyAdmin
 from governance.models import PolicyVersion
 from governance.queries import current_policy
 
-DEFAULT_REASON = "defaults shipped with Model Ledger (GOVERNANCE.md)"
+DEFAULT_REASON = "defaults shipped with Model Ledger (docs/governance-policy.md)"
 
 
 def ensure_default_policy() -> PolicyVersion:

@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.validators import validate_email
 from django.db import transaction
 from django.forms import ValidationError
@@ -55,6 +56,8 @@ SECTIONS = ("teams", "users", "boards", "risk_officers", "auditors")
 USER_FIELDS = ("email", "password", "default_team", "staff", "first_name", "last_name")
 BOARD_FIELDS = ("members", "chair", "title")
 MAX_NAME = 150
+MAX_EMAIL = 254
+USERNAME = UnicodeUsernameValidator()
 
 
 class SetupError(Exception):
@@ -113,9 +116,18 @@ def _name_list(value: Any, where: str, problems: list[str]) -> list[str]:
         problems.append(f"{where} must be a list of user names")
         return []
     for name in value:
-        if len(name) > MAX_NAME:
-            problems.append(f"{where}: {name[:20]!r}... is longer than {MAX_NAME} characters")
+        _check_username(name, where, problems)
     return list(dict.fromkeys(value))
+
+
+def _check_username(name: str, where: str, problems: list[str]) -> None:
+    try:
+        USERNAME(name)
+    except ValidationError:
+        problems.append(f"{where}: {name[:40]!r} is not a user name (letters, digits, @.+-_)")
+        return
+    if len(name) > MAX_NAME:
+        problems.append(f"{where}: {name[:20]!r}... is longer than {MAX_NAME} characters")
 
 
 def _mapping(value: Any, where: str, problems: list[str]) -> dict[str, Any]:
@@ -136,8 +148,12 @@ def _check_user(name: str, spec: Any, problems: list[str]) -> dict[str, Any]:
     for key in ("email", "password", "default_team", "first_name", "last_name"):
         if key in spec and not isinstance(spec[key], str):
             problems.append(f"{where}.{key} must be text")
+        elif key in spec and ("\x00" in spec[key] or len(spec[key]) > MAX_NAME):
+            problems.append(f"{where}.{key} is at most {MAX_NAME} characters, without NUL")
     if isinstance(spec.get("email"), str):
         try:
+            if len(spec["email"]) > MAX_EMAIL:
+                raise ValidationError("too long")
             validate_email(spec["email"])
         except ValidationError:
             problems.append(f"{where}.email {spec['email']!r} is not an e-mail address")
@@ -158,10 +174,13 @@ def parse(data: Any) -> Setup:
             problems.append(f"unknown section {key!r} (sections: {', '.join(SECTIONS)})")
     setup = Setup()
     for team, members in _mapping(data.get("teams"), "teams", problems).items():
-        if is_role_group_name(team) or team in (AUDITORS, RISK_OFFICERS):
+        if len(team) > MAX_NAME or "\x00" in team:
+            problems.append(f"teams: {team[:20]!r}... is not a team name (at most {MAX_NAME})")
+        elif is_role_group_name(team) or team in (AUDITORS, RISK_OFFICERS):
             problems.append(f"teams.{team}: {team!r} is the name of a role, not of a team")
         setup.teams[team] = _name_list(members, f"teams.{team}", problems)
     for name, spec in _mapping(data.get("users"), "users", problems).items():
+        _check_username(name, "users", problems)
         setup.users[name] = _check_user(name, spec, problems)
     for board, spec in _mapping(data.get("boards"), "boards", problems).items():
         where = f"boards.{board}"
@@ -198,6 +217,11 @@ def _check_references(setup: Setup, problems: list[str]) -> None:
     existing = {u.username: u for u in users.filter(username__in=named - set(setup.users))}
     for name in sorted(named - set(setup.users) - set(existing)):
         problems.append(f"{name!r} is neither under users nor an existing user")
+    # A deactivated account stays so: the file does not bring it back.
+    for name in users.filter(username__in=named, is_active=False).values_list(
+        "username", flat=True
+    ):
+        problems.append(f"{name!r} is deactivated: reactivate it in the admin first")
     for team in setup.teams:
         group = Group.objects.filter(name=team).first()
         if group is not None and is_role_group(group):
@@ -218,8 +242,8 @@ def _check_references(setup: Setup, problems: list[str]) -> None:
 
 
 def apply(setup: Setup, *, admin: Any) -> Report:
-    """Apply a checked setup in one transaction, acting as `admin` (a superuser, or a user who
-    administers boards and users). A refusal by a command rolls everything back."""
+    """Apply a checked setup in one transaction, acting as `admin` (a superuser). A refusal
+    by a command rolls everything back."""
     actor = Actor.user(admin, auth_method="command")
     report = Report()
     with transaction.atomic():
@@ -244,12 +268,12 @@ def _accounts(setup: Setup, report: Report) -> dict[str, Any]:
     for name in sorted(names):
         spec = setup.users.get(name, {})
         user = users.filter(username=name).first()
-        if user is None:
+        created = user is None
+        if created:
             password = spec.get("password") or secrets.token_urlsafe(12)
             if not spec.get("password"):
                 report.passwords[name] = password
             user = users.create_user(username=name, password=password)
-            report.note(f"created user {name}")
         changed = []
         wanted = {
             "email": spec.get("email"),
@@ -264,11 +288,11 @@ def _accounts(setup: Setup, report: Report) -> dict[str, Any]:
         if spec.get("password") and not user.check_password(spec["password"]):
             user.set_password(spec["password"])
             changed.append("password")
-        if not user.is_active:
-            user.is_active = True
-            changed.append("is_active")
         if changed:
             user.save()
+        if created:
+            report.note(f"created user {name}" + (" (staff)" if user.is_staff else ""))
+        elif changed:
             report.note(f"user {name}: {', '.join(changed)}")
         accounts[name] = user
     return accounts

@@ -1,4 +1,4 @@
-"""Nothing reached from a GET appends (DESIGN.md section 1): on an empty log (a deployment whose
+"""Nothing reached from a GET appends (README, Layers): on an empty log (a deployment whose
 seeding did not run), reads answer from what is there and record no event, not even the default
 policy, which only the migrations and `manage.py seed_governance` record."""
 

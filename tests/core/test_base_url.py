@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -81,15 +78,6 @@ def test_notification_links_use_the_configured_base_url(settings):
     assert "localhost:8000" not in "".join(bodies)
 
 
-def test_the_setting_is_read_from_the_environment_without_a_trailing_slash():
-    clean = {k: v for k, v in os.environ.items() if k != "LEDGER_BASE_URL"}
-    code = "from django.conf import settings; print(settings.LEDGER_BASE_URL)"
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env={**clean, "LEDGER_BASE_URL": "http://ledger.lan:8123/"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.stdout.strip().splitlines()[-1] == "http://ledger.lan:8123", result.stderr
+def test_serve_takes_only_the_demo_option(launch, capsys):
+    assert launch.serve(["--demo", "--bogus"]) == 2
+    assert "unknown option --bogus" in capsys.readouterr().err

@@ -1,5 +1,5 @@
-"""The policy as data: the shipped defaults match GOVERNANCE.md, changes are checked whole,
-and the intake proposes the tier its answers point to."""
+"""The policy as data: the shipped defaults match docs/governance-policy.md, changes are
+checked whole, and the intake proposes the tier its answers point to."""
 
 from __future__ import annotations
 

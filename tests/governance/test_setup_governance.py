@@ -132,6 +132,21 @@ def test_a_bad_file_changes_nothing_and_names_every_problem(admin, tmp_path):
     assert not Group.objects.filter(name="credit-ml").exists()
 
 
+def test_names_and_text_the_database_cannot_hold_are_problems_of_the_file(admin, tmp_path):
+    data = {
+        "teams": {"t" * 151: ["mia-ml"]},
+        "users": {"mia ml!": {}, "mia-ml": {"first_name": "x" * 151, "last_name": "a\x00b"}},
+    }
+    with pytest.raises(CommandError) as raised:
+        run(tmp_path, json.dumps(data), name="setup.json")
+    message = str(raised.value)
+    assert "is not a team name" in message
+    assert "'mia ml!' is not a user name" in message
+    assert "users.mia-ml.first_name is at most 150 characters" in message
+    assert "users.mia-ml.last_name is at most 150 characters, without NUL" in message
+    assert not get_user_model().objects.filter(username="mia-ml").exists()
+
+
 @pytest.mark.parametrize(
     "text", ["[unclosed", "- a list\n- not a mapping\n", "teams: [credit-ml]\n"]
 )
@@ -167,12 +182,25 @@ boards:
     assert not get_user_model().objects.filter(username="rosa-risk").exists()
 
 
-def test_only_an_administrator_applies_a_setup(admin, tmp_path):
+def test_a_deactivated_account_is_not_brought_back(admin, tmp_path):
+    gone = make_user("rosa-risk")
+    gone.is_active = False
+    gone.save()
+    with pytest.raises(CommandError, match="'rosa-risk' is deactivated") as raised:
+        run(tmp_path, SETUP)
+    assert raised.value.returncode == 2
+    assert not get_user_model().objects.get(username="rosa-risk").is_active
+    assert not get_user_model().objects.filter(username="mia-ml").exists()
+
+
+def test_only_a_superuser_applies_a_setup(admin, tmp_path):
+    """The file makes staff accounts and grants a permission: a board administrator may not."""
     make_user("mia-ml")
+    make_user("bob-boards", perms=("approvals.manage_board", "auth.change_user"))
     events = Event.objects.count()
     path = tmp_path / "setup.yaml"
     path.write_text(SETUP)
-    for who in ("mia-ml", "nobody"):
+    for who in ("mia-ml", "bob-boards", "nobody"):
         with pytest.raises(CommandError) as raised:
             call_command("setup_governance", str(path), "--as", who)
         assert raised.value.returncode == 2

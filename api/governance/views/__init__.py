@@ -8,6 +8,7 @@ from api.governance.views.audits import (
     FindingApi,
     FindingClosureApi,
     FindingCollectionApi,
+    FindingRemediationApi,
     FindingRiskAcceptanceApi,
 )
 from api.governance.views.evidence import (
@@ -49,6 +50,7 @@ __all__ = [
     "FindingApi",
     "FindingClosureApi",
     "FindingCollectionApi",
+    "FindingRemediationApi",
     "FindingRiskAcceptanceApi",
     "IncidentApi",
     "IncidentAuthorityReportApi",

@@ -1,6 +1,6 @@
 """Governance API views of bias audits and findings: a version's audits (and running one),
-one audit, the findings (with their filters), one finding, the acceptance of its risk and its
-closure."""
+one audit, the findings (with their filters), one finding, its remediation, the acceptance of
+its risk and its closure."""
 
 from __future__ import annotations
 
@@ -125,6 +125,27 @@ class FindingApi(APIView):
     )
     def get(self, request: Request, finding_id: uuid.UUID) -> Response:
         state = queries.get_finding(str(finding_id), user=request.user, **as_of(request).query)
+        return with_etag(Response(s.FindingOutput(state).data), state.stream_version)
+
+
+class FindingRemediationApi(IdempotentCommands, APIView):
+    @extend_schema(
+        request=s.FindingRemediationInput,
+        responses={200: s.FindingOutput, **problems(400, 403, 404, 409, 412, 413, 422)},
+        parameters=[FINDING_ID, IF_MATCH, IDEMPOTENCY_KEY],
+        summary="Record what was done about a finding (the model's owners)",
+    )
+    def post(self, request: Request, finding_id: uuid.UUID) -> Response:
+        body = s.FindingRemediationInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        current = queries.get_finding(str(finding_id), user=request.user)
+        state = findings.record_remediation(
+            actor=Actor.from_request(request),
+            finding_id=current.id,
+            expected_version=expected_version(request, current.stream_version),
+            idempotency_key=idempotency_key(request),
+            **body.validated_data,
+        )
         return with_etag(Response(s.FindingOutput(state).data), state.stream_version)
 
 

@@ -8,7 +8,10 @@ from governance.commands import ensure_default_policy
 
 
 class Command(BaseCommand):
-    help = "Seed the default risk-tier policy (GOVERNANCE.md) and review boards, if missing."
+    help = (
+        "Seed the default risk-tier policy (docs/governance-policy.md) and review boards,"
+        " if missing."
+    )
 
     def handle(self, *args, **options):
         current = ensure_default_policy()

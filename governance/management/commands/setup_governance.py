@@ -7,7 +7,6 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from boards.permissions import is_board_admin
 from core.errors import DomainError
 from governance.management.setup import SetupError, apply, parse, read_file
 
@@ -24,16 +23,17 @@ class Command(BaseCommand):
             "--as",
             dest="admin",
             required=True,
-            help="the administrator the changes are recorded for (a superuser or board admin)",
+            help="the superuser the changes are recorded for",
         )
         parser.add_argument("--check", action="store_true", help="check the file, change nothing")
 
     def handle(self, *args, **options):
         admin = get_user_model().objects.filter(username=options["admin"], is_active=True).first()
-        if admin is None or not (admin.is_superuser or is_board_admin(admin)):
+        # The file creates staff accounts and grants the risk officers' permission: a
+        # superuser's doing, whatever else the user may administer.
+        if admin is None or not admin.is_superuser:
             raise CommandError(
-                f"--as {options['admin']}: no active superuser or board administrator of that name",
-                returncode=2,
+                f"--as {options['admin']}: no active superuser of that name", returncode=2
             )
         try:
             setup = parse(read_file(options["file"]))

@@ -1,6 +1,7 @@
-"""Accepting a finding's risk until a date: by a member of its boards independent of the model,
-never its owners; for at most a year; through the API and the findings workspace alike. The
-accepted finding is due again when the acceptance expires, and is still closed with evidence."""
+"""The steps of a finding before it is closed: its owners record the remediation; a member of
+its boards independent of the model accepts its risk until a date (at most a year; it is due
+again then), never its owners; through the API and the findings workspace alike; an accepted or
+remediated finding is still closed with evidence."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from governance import commands as governance
 from governance.errors import FindingClosed, InvalidRiskAcceptance
 from governance.models import Finding
 from registry import commands as registry
+from registry.errors import NotOwner
 from tests.approvals.conftest import (
     actor_of,
     api,
@@ -133,3 +135,60 @@ def test_the_api_and_the_workspace_accept_a_risk_with_the_same_event(cast, evide
     by_form = list(Event.objects.order_by("position").values_list("type", flat=True)[before:])
     assert by_form == by_call == ["governance.FindingRiskAccepted"]
     assert Finding.objects.get(id=by_admin.id).status == "risk_accepted"
+
+
+def test_the_owners_record_a_remediation_and_a_reviewer_closes_the_finding(cast, evidence_store):
+    finding = _finding(cast, evidence_store, "remediated")
+    fix = {"note": "retrained on the corrected labels", "evidence": "version 2 and its audit"}
+    before = Event.objects.count()
+    with pytest.raises(NotOwner):
+        governance.record_remediation(
+            actor=actor_of(cast.reviewer("ethics")), finding_id=str(finding.id), **fix
+        )
+    assert Event.objects.count() == before
+    state = governance.record_remediation(
+        actor=actor_of(cast.owner), finding_id=str(finding.id), **fix
+    )
+    assert (state.status, state.resolution, state.evidence) == (
+        "remediated",
+        fix["note"],
+        fix["evidence"],
+    )
+    # Remediated is not closed: the owners cannot close their own finding.
+    with pytest.raises(NotBoardMember):
+        governance.close_finding(
+            actor=actor_of(cast.owner), finding_id=str(finding.id), resolution="x", evidence="y"
+        )
+    closed = governance.close_finding(
+        actor=actor_of(cast.reviewer("ethics")),
+        finding_id=str(finding.id),
+        resolution="checked the new version's audit",
+        evidence="audit of version 2",
+    )
+    assert closed.status == "closed"
+
+
+def test_the_api_and_the_workspace_record_a_remediation_with_the_same_event(cast, evidence_store):
+    by_api = _finding(cast, evidence_store, "remedy-by-api")
+    by_admin = _finding(cast, evidence_store, "remedy-by-admin")
+    fix = {"note": "retrained", "evidence": "version 2"}
+    url = f"/api/v1/findings/{by_api.id}/remediation/"
+    problem(api(cast.reviewer("ethics")).post(url, fix, format="json"), 403, "not_owner")
+    before = Event.objects.count()
+    response = api(cast.owner).post(url, fix, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "remediated"
+    by_call = list(Event.objects.order_by("position").values_list("type", flat=True)[before:])
+
+    owner = staff_client(cast.owner)
+    page = owner.get("/admin/governance/finding/mine/").content
+    assert b"Record the remediation" in page and b"Close with evidence" not in page
+    reviewer_page = staff_client(cast.reviewer("ethics")).get("/admin/governance/finding/mine/")
+    assert b"Record the remediation" not in reviewer_page.content
+    before = Event.objects.count()
+    done = submit_form(owner, f"/admin/governance/finding/{by_admin.id}/remediation/", fix)
+    assert done.status_code == 302, done.content
+    by_form = list(Event.objects.order_by("position").values_list("type", flat=True)[before:])
+    assert by_form == by_call == ["governance.FindingRemediated"]
+    page = staff_client(cast.reviewer("ethics")).get("/admin/governance/finding/mine/").content
+    assert b"to be checked" in page and b"retrained" in page
