@@ -9,42 +9,39 @@ and the `auditors` group (global view permissions) read everything and change no
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404
+from django.db.models import OuterRef, Subquery
+from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 
-from approvals import commands, gate, queries
+from approvals import admin_queue, commands, dossier, queries
 from approvals.models import ApprovalRequest, Board, ReviewDecision
-from approvals.state import CLOSED, DECISIONS
-from approvals.streams import load_request
+from approvals.state import ACTIVE, DECISIONS
 from boards import commands as board_commands
 from boards.permissions import is_board_admin
 from boards.queries import boards_of, is_member
+from core.display import name_of, names_of, when, with_person_name
 from eventstore.admin import ReadOnlyAdmin, stream_history
 from eventstore.admin_views import confirm_and_post
-from governance.admin import pretty, selection_rate_chart
+from governance import commands as governance_commands
+from governance import documents
+from governance.admin import selection_rate_chart
 from governance.models import BiasAudit, Evidence
 from governance.rules import AUDIT_SOURCE_LABELS
 from governance.streams import evidence_stream_id
 from lineage.svg import lineage_svg
-from registry.models import ModelVersion, RegisteredModel
+from registry.models import RegisteredModel
+from registry.queries import with_model_names
 
 DECISION_LABELS = {
     "approve": "Approve",
     "reject": "Reject",
     "request_changes": "Request changes",
 }
-
-
-def _username(user_id) -> str:
-    if user_id is None:
-        return "-"
-    user = get_user_model().objects.filter(pk=user_id).first()
-    return user.get_username() if user else f"user {user_id}"
 
 
 class BoardMemberForm(forms.Form):
@@ -63,11 +60,12 @@ class BoardAdmin(ReadOnlyAdmin):
 
     @admin.display(description="members")
     def member_names(self, obj):
-        return ", ".join(_username(pk) for pk in obj.members) or "-"
+        names = names_of(obj.members)
+        return ", ".join(names[pk] for pk in obj.members) or "-"
 
     @admin.display(description="chair")
     def chair_name(self, obj):
-        return _username(obj.chair_id)
+        return name_of(obj.chair_id)
 
     @admin.display(description="event history")
     def history(self, obj):
@@ -146,9 +144,7 @@ class DecisionForm(forms.Form):
 @admin.register(ApprovalRequest)
 class ApprovalRequestAdmin(ReadOnlyAdmin):
     list_display = (
-        "id",
-        "model_name",
-        "version_number",
+        "title",
         "tier",
         "status",
         "suspended",
@@ -156,8 +152,11 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         "created_at",
     )
     list_filter = (PendingForMe, "status", "tier", "suspended")
+    change_list_template = "admin/approvals/approvalrequest/change_list.html"
     search_fields = ("=id", "=model_id")
     change_form_template = "admin/approvals/approvalrequest/change_form.html"
+    # The page is the dossier (the change form's template draws it from approvals/dossier.py);
+    # these are the request's own columns, for the admin's bookkeeping.
     fields = (
         "model_name",
         "version_number",
@@ -166,27 +165,34 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         "policy_version",
         "status",
         "requester",
-        "boards",
-        "required_evidence",
         "expires_at",
-        "conditions",
         "suspended",
         "suspension_reason",
-        "promotion",
-        "reviewed",
-        "model_card",
-        "evidence",
-        "bias_results",
-        "lineage",
-        "decisions",
-        "history",
     )
     readonly_fields = fields
 
     # -- who sees what -------------------------------------------------------------------
 
     def get_queryset(self, request):
-        return queries.visible_requests(request.user)
+        return with_model_names(queries.visible_requests(request.user))
+
+    def get_list_display(self, request):
+        """A board member reads the list as their queue (approvals/admin_queue.py)."""
+        if self._is_reviewer(request.user):
+            return admin_queue.queue_columns(request.user)
+        return super().get_list_display(request)
+
+    def changelist_view(self, request, extra_context=None):
+        if self._is_reviewer(request.user):
+            extra_context = {**admin_queue.queue_context(request), **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    def get_list_display_links(self, request, list_display):
+        return (
+            None
+            if self._is_reviewer(request.user)
+            else super().get_list_display_links(request, list_display)
+        )
 
     def _is_reviewer(self, user) -> bool:
         return is_member(user)
@@ -204,143 +210,69 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
             return self._is_reviewer(user) or queries.visible_requests(user).exists()
         return queries.visible_requests(user).filter(id=obj.id).exists()
 
-    # -- what the page shows -------------------------------------------------------------
+    # -- what the page shows: the dossier (approvals/dossier.py) ---------------------------
+
+    @admin.display(description="request", ordering="created_at")
+    def title(self, obj):
+        return f"{obj.model_name or 'unknown model'} v{obj.version_number} — {obj.target}"
 
     @admin.display(description="model")
     def model_name(self, obj):
-        return (
+        return getattr(obj, "model_name", None) or (
             RegisteredModel.objects.filter(id=obj.model_id).values_list("name", flat=True).first()
         )
 
     @admin.display(description="requested by")
     def requester(self, obj):
-        return _username(obj.requester_id)
+        return name_of(obj.requester_id)
 
-    @admin.display(description="promotion gate")
-    def promotion(self, obj):
-        return pretty(
-            gate.describe(
-                gate.assess_promotion(model_id=str(obj.model_id), number=obj.version_number)
-            )
-        )
-
-    @admin.display(description="reviewed facts")
-    def reviewed(self, obj):
-        """What the decisions are given on: the snapshot the request took, and why it was last
-        voided."""
-        state = load_request(obj.id)
-        return pretty(
-            {
-                "artifact_sha256": state.artifact_sha256,
-                "evidence": state.evidence,
-                "tier": state.tier,
-                "answers": state.answers,
-                "policy_version": state.policy_version,
-                "void_reason": state.void_reason,
-            }
-        )
-
-    @admin.display(description="model card")
-    def model_card(self, obj):
-        card = Evidence.objects.filter(version_id=obj.version_id, kind="model_card").first()
-        return pretty(card.summary) if card else "no model card attached"
-
-    @admin.display(description="bias results")
     def bias_results(self, obj):
         """The audits the ledger computed itself (newest first, with the latest chart), each
         labelled by where its rows came from: only an audit of the attached evaluation data
         counts toward the gate, never one of rows a client posted, nor the bias-audit document
-        the owners attached (shown beside, as supporting evidence)."""
+        the owners attached (named beside, as supporting evidence only)."""
         recorded = list(
             BiasAudit.objects.filter(version_id=obj.version_id).order_by("-recorded_at")
         )
-        if not recorded:
-            computed = mark_safe("<p>no bias audit recorded by the ledger</p>")
-        else:
-            computed = format_html(
-                "<ul>{}</ul>{}",
-                format_html_join(
-                    "",
-                    '<li class="bias-audit bias-audit-{}"><a href="{}">{} audit, {}</a> on {} rows'
-                    " ({}), {} (policy {}): <strong>{}</strong></li>",
-                    (
-                        (
-                            audit.source,
-                            reverse("admin:governance_biasaudit_change", args=[audit.id]),
-                            audit.verdict.upper(),
-                            audit.trigger,
-                            audit.rows,
-                            audit.evidence_sha256[:12] or "posted",
-                            audit.recorded_at,
-                            audit.policy_version,
-                            AUDIT_SOURCE_LABELS[audit.source],
-                        )
-                        for audit in recorded
-                    ),
-                ),
-                selection_rate_chart(recorded[0].result),
+        attached = Evidence.objects.filter(
+            version_id=obj.version_id, kind="bias_audit", waived=False
+        ).first()
+        document = (
+            format_html(
+                '<p class="detail">An attached bias-audit document ({}) is supporting evidence'
+                " only: it never meets the bias-audit requirement.</p>",
+                documents.filename_of(attached),
             )
-        attached = Evidence.objects.filter(version_id=obj.version_id, kind="bias_audit").first()
-        if attached is None:
-            document = "no bias audit document attached"
-        elif attached.waived:
-            document = f"waived until {attached.expires_at}: {attached.reason}"
-        else:
-            document = pretty(attached.summary)
+            if attached is not None
+            else ""
+        )
+        if not recorded:
+            return format_html(
+                '<p class="detail">No bias audit recorded by the ledger.</p>{}', document
+            )
         return format_html(
-            "{}<p>attached document ({}), supporting evidence only: it never meets the"
-            " bias-audit requirement</p>{}",
-            computed,
-            attached.sha256[:12] if attached is not None and not attached.waived else "-",
+            '<ul class="bias-audits">{}</ul>{}{}',
+            format_html_join(
+                "",
+                '<li class="bias-audit bias-audit-{}"><span class="pill {}">{}</span>'
+                ' <a href="{}">{} audit</a> of {} rows, {} (policy version {}): {}</li>',
+                (
+                    (
+                        audit.source,
+                        "ok" if audit.verdict == "pass" else "bad",
+                        audit.verdict,
+                        reverse("admin:governance_biasaudit_change", args=[audit.id]),
+                        audit.trigger,
+                        audit.rows,
+                        when(audit.recorded_at),
+                        audit.policy_version,
+                        AUDIT_SOURCE_LABELS[audit.source],
+                    )
+                    for audit in recorded
+                ),
+            ),
+            selection_rate_chart(recorded[0].result),
             document,
-        )
-
-    @admin.display(description="lineage")
-    def lineage(self, obj):
-        return lineage_svg(obj.version_id)
-
-    @admin.display(description="evidence")
-    def evidence(self, obj):
-        rows = Evidence.objects.filter(version_id=obj.version_id).order_by("kind")
-        return format_html(
-            "<table><thead><tr><th>kind</th><th>sha256 / waiver</th><th>recorded</th>"
-            "</tr></thead><tbody>{}</tbody></table>",
-            format_html_join(
-                "",
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
-                (
-                    (
-                        e.kind,
-                        f"waived until {e.expires_at}: {e.reason}" if e.waived else e.sha256,
-                        e.recorded_at,
-                    )
-                    for e in rows
-                ),
-            ),
-        )
-
-    @admin.display(description="decisions")
-    def decisions(self, obj):
-        rows = ReviewDecision.objects.filter(request_id=obj.id).order_by("seq")
-        return format_html(
-            "<table><thead><tr><th>board</th><th>reviewer</th><th>decision</th>"
-            "<th>rationale</th><th>conditions</th><th>recorded</th></tr></thead>"
-            "<tbody>{}</tbody></table>",
-            format_html_join(
-                "",
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                (
-                    (
-                        d.board,
-                        _username(d.reviewer_id),
-                        d.decision,
-                        d.rationale,
-                        "; ".join(d.conditions),
-                        d.recorded_at,
-                    )
-                    for d in rows
-                ),
-            ),
         )
 
     @admin.display(description="event history")
@@ -356,23 +288,65 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
                 self.admin_site.admin_view(self.decide_view),
                 name="approvals_approvalrequest_decide",
             ),
+            path(
+                "<uuid:request_id>/evidence/<uuid:evidence_id>/mismatch/",
+                self.admin_site.admin_view(self.mismatch_view),
+                name="approvals_approvalrequest_mismatch",
+            ),
             *super().get_urls(),
         ]
 
+    def mismatch_view(self, request, request_id, evidence_id):
+        """A document the dossier flagged: the server re-hashes it and records the mismatch
+        (governance.EvidenceTamperDetected, which opens a finding), by whoever reads the
+        request."""
+        obj = get_object_or_404(self.get_queryset(request), id=request_id)
+        row = get_object_or_404(Evidence, id=evidence_id, version_id=obj.version_id)
+        return confirm_and_post(
+            self,
+            request,
+            obj,
+            form=lambda data: forms.Form(data),
+            streams={
+                obj.id: "approval request",
+                evidence_stream_id(
+                    obj.version_id
+                ): f"evidence of model version {obj.version_number}",
+            },
+            run=lambda actor, data, **seen: governance_commands.record_evidence_tamper(
+                actor=actor, evidence_id=str(row.id)
+            ),
+            summary=lambda _: format_html(
+                "<p>The stored {} document ({}) is re-hashed now. Bytes other than the recorded"
+                " SHA-256 <code>{}</code> are recorded once as a tampering of the evidence, which"
+                " opens a finding for the model-risk and security boards.</p>",
+                row.kind,
+                documents.filename_of(row),
+                row.sha256,
+            ),
+            title=f"Report the {row.kind} document of {dossier.title_of(obj)}",
+            submit="Re-hash and record",
+            done="Re-hashed: a mismatch is recorded once, and its finding is open.",
+        )
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
-            boards = self._my_boards(request.user, obj)
+            shown = dossier.build(obj, request.user)
             decide = reverse("admin:approvals_approvalrequest_decide", args=[obj.id])
-            context["decision_buttons"] = (
-                [
-                    (
-                        label,
-                        f"{decide}?decision={d}",
-                    )
-                    for d, label in DECISION_LABELS.items()
+            context.update(
+                dossier=shown,
+                title=shown.title,
+                subtitle=None,
+                bias=self.bias_results(obj),
+                lineage=lineage_svg(obj.version_id),
+                history=self.history(obj),
+                # Offered only where a decision can be taken: an open request, to a member of
+                # one of its boards who is independent of the model.
+                decision_buttons=[
+                    (label, f"{decide}?decision={d}") for d, label in DECISION_LABELS.items()
                 ]
-                if boards and obj.status not in CLOSED
-                else []
+                if shown.can_decide
+                else [],
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -386,6 +360,9 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         boards = self._my_boards(request.user, obj)
         if not boards:
             raise PermissionDenied
+        if obj.status not in ACTIVE and request.method == "GET":
+            messages.info(request, f"This request is {obj.status}; no decision is open on it.")
+            return redirect("admin:approvals_approvalrequest_change", obj.id)
         initial = {"decision": request.GET.get("decision", "approve"), "board": boards[0]}
         number = obj.version_number
         return confirm_and_post(
@@ -408,36 +385,45 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
                 **seen,
             ),
             summary=self._decision_summary,
-            title=f"Decide on approval request {obj.id}",
+            title=f"Decide on {dossier.title_of(obj)}",
             submit="Record decision",
             submit_name="_record",
             done=lambda data: f"Decision recorded: {data['decision']}.",
         )
 
     def _decision_summary(self, obj) -> str:
-        """What a decision is taken on: the request, the version's evidence and status."""
-        version_status = (
-            ModelVersion.objects.filter(id=obj.version_id).values_list("status", flat=True).first()
-        )
-        return format_html(
-            "<p>{} version {} for {}, {} tier; the request is {}, the version {}.</p>"
-            "<h2>Evidence</h2>{}<h2>Decisions so far</h2>{}",
-            self.model_name(obj),
-            obj.version_number,
-            obj.target,
-            obj.tier,
-            obj.status,
-            version_status,
-            self.evidence(obj),
-            self.decisions(obj),
+        """What a decision is taken on: the request, the version's evidence and the decisions
+        so far (the full dossier is the request's page)."""
+        shown = dossier.build(obj, None)
+        return render_to_string(
+            "admin/approvals/approvalrequest/decision_summary.html", {"dossier": shown}
         )
 
 
 @admin.register(ReviewDecision)
 class ReviewDecisionAdmin(ReadOnlyAdmin):
-    list_display = ("request_id", "board", "reviewer_id", "decision", "recorded_at")
+    list_display = ("request", "board", "reviewer", "decision", "recorded_at")
     list_filter = ("board", "decision")
 
     def get_queryset(self, request):
         visible = queries.visible_requests(request.user).values("id")
-        return super().get_queryset(request).filter(request_id__in=visible)
+        of_request = ApprovalRequest.objects.filter(id=OuterRef("request_id"))
+        rows = (
+            super()
+            .get_queryset(request)
+            .filter(request_id__in=visible)
+            .annotate(
+                request_model=Subquery(of_request.values("model_id")[:1]),
+                request_number=Subquery(of_request.values("version_number")[:1]),
+                request_target=Subquery(of_request.values("target")[:1]),
+            )
+        )
+        return with_person_name(with_model_names(rows, "request_model"), "reviewer_id")
+
+    @admin.display(description="request")
+    def request(self, obj):
+        return f"{obj.model_name or 'unknown model'} v{obj.request_number} — {obj.request_target}"
+
+    @admin.display(description="reviewer", ordering="person_name")
+    def reviewer(self, obj):
+        return obj.person_name or f"user {obj.reviewer_id} (deleted)"

@@ -3,6 +3,7 @@ which request, and a reviewer's pending work."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -10,6 +11,7 @@ from django.db.models import Exists, Max, Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from guardian.shortcuts import get_objects_for_user
 
+from approvals import events as ev
 from approvals.errors import RequestNotFound
 from approvals.models import ApprovalRequest, ReviewDecision
 from approvals.state import ACTIVE, RequestState, evolve_request
@@ -121,3 +123,36 @@ def get_request(
         up_to_position=up_to_position,
         as_of=as_of,
     )
+
+
+@dataclass(frozen=True)
+class Reopened:
+    """A void of the request after the person's own decision on it: why, and which evidence
+    changed (the request's snapshot machinery, approvals.ApprovalVoided)."""
+
+    reason: str
+    changed: tuple[str, ...]
+    at: datetime
+    decided: str
+    decided_at: datetime
+
+
+def reopened_since_my_decision(state: RequestState, user: Any) -> list[Reopened]:
+    """The voids recorded after the user's last decision on the request, when that decision
+    no longer counts (it was given on evidence older than the request's current snapshot):
+    the request is back for a re-review."""
+    mine = [d for d in state.decisions if d.reviewer_id == getattr(user, "pk", None)]
+    if not mine or mine[-1].evidence_version >= state.voided_evidence_version:
+        return []
+    last = mine[-1]
+    return [
+        Reopened(
+            reason=event.data.get("reason", ""),
+            changed=tuple(event.data.get("changed", ())),
+            at=event.recorded_at,
+            decided=last.decision,
+            decided_at=last.recorded_at,
+        )
+        for event in store.read_stream(state.id, after_version=last.seq, upcast=False)
+        if event.type == ev.ApprovalVoided.event_type
+    ]

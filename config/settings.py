@@ -21,7 +21,7 @@ ALLOWED_HOSTS = env.csv("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],tests
 CSRF_TRUSTED_ORIGINS = env.csv("DJANGO_CSRF_TRUSTED_ORIGINS", "http://localhost,http://127.0.0.1")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "eventstore.admin_site.LedgerAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "api.middleware.ViewerTimeZone",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -275,6 +276,7 @@ SPECTACULAR_SETTINGS = {
         "EvidenceKindEnum": "governance.policy.EVIDENCE_KINDS",
         "LineageNodeKindEnum": "lineage.rules.NODE_KINDS",
         "OpenClosedStatusEnum": "governance.events.OPEN_CLOSED",
+        "FindingStatusEnum": "governance.events.FINDING_STATUSES",
         "ApprovalOutputStatusEnum": "approvals.state.REQUEST_STATUSES",
     },
     "POSTPROCESSING_HOOKS": [

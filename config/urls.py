@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("core.urls")),
     path("", include("api.metrics_urls")),
     path("admin/", admin.site.urls),
+    # Evidence documents for reviewers, outside /admin/ (api/documents.py says why).
+    path("", include("api.evidence_urls")),
     # The local artifact store's signed upload URLs (S3 takes the bytes itself when configured).
     path("", include("registry.upload")),
     path("api/", include("api.urls")),

@@ -5,8 +5,17 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
+from core.display import actor_names, person, when
 from eventstore import store
 from eventstore.models import Checkpoint, Event, OutboxMessage, StreamIndex
+
+
+class RecordedByName:
+    """`recorded_by` (an actor reference) shown as the person's name."""
+
+    @admin.display(description="recorded by", ordering="recorded_by")
+    def recorded_by_name(self, obj):
+        return person(obj.recorded_by)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -23,7 +32,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 def stream_history(stream_id) -> str:
-    """A stream's events as an HTML table for an object's admin page, oldest first."""
+    """A stream's events as an HTML table for an object's admin page, oldest first; actors by
+    name, times in the viewer's time zone."""
+    events = list(store.read_stream(stream_id, upcast=False))
+    names = actor_names(e.metadata.get("actor", "") for e in events)
     rows = format_html_join(
         "",
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
@@ -31,11 +43,11 @@ def stream_history(stream_id) -> str:
             (
                 e.version,
                 e.type,
-                e.recorded_at,
-                e.metadata.get("actor", ""),
+                when(e.recorded_at),
+                names.get(e.metadata.get("actor", ""), "-"),
                 bytes(e.hash).hex()[:16],
             )
-            for e in store.read_stream(stream_id, upcast=False)
+            for e in events
         ),
     )
     return format_html(
@@ -91,9 +103,13 @@ class EventAdmin(ReadOnlyAdmin):
 
 @admin.register(StreamIndex)
 class StreamIndexAdmin(ReadOnlyAdmin):
-    list_display = ("stream_id", "stream_type", "first_event_type", "created_at", "created_by")
+    list_display = ("stream_id", "stream_type", "first_event_type", "created_at", "creator")
     list_filter = ("stream_type",)
     search_fields = ("=stream_id",)
+
+    @admin.display(description="created by", ordering="created_by")
+    def creator(self, obj):
+        return person(obj.created_by)
 
 
 @admin.register(Checkpoint)

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.template.response import TemplateResponse
@@ -33,6 +32,7 @@ from django.urls import reverse
 
 from core import clock
 from core.actors import Actor
+from core.display import actor_names
 from core.errors import DomainError
 from eventstore import store
 from eventstore.types import ConcurrencyConflict
@@ -78,6 +78,8 @@ def confirm_and_post(
     submit: str,
     done: str | Callable[[dict[str, Any]], str],
     submit_name: str = "_submit",
+    stream_id: uuid.UUID | None = None,
+    back: str | None = None,
 ) -> HttpResponse:
     """The page for one command on `obj` (a projection row whose id is its stream's id).
 
@@ -85,10 +87,15 @@ def confirm_and_post(
     shows (stream id -> what the page calls it), the object's own among them; `summary(obj)`
     is the safe HTML the page shows above the form, built from fresh reads; `run(actor, data,
     expected_version=..., expected_versions=...)` calls the command; `done` (or done(data))
-    is the message on success. Permission checks stay with the caller, before this."""
-    if obj.pk not in streams:
+    is the message on success. `stream_id` is the object's own stream where it is not its
+    primary key (a model's risk record); `back` the page to return to, the object's change
+    page unless given (a workspace). Permission checks stay with the caller, before this."""
+    own = obj.pk if stream_id is None else stream_id
+    if own not in streams:
         raise ValueError("the page's streams must include the object's own")
-    page = _Page(model_admin, request, obj, form, streams, summary, title, submit, submit_name)
+    page = _Page(
+        model_admin, request, obj, form, streams, summary, title, submit, submit_name, back
+    )
     if request.method != "POST":
         return page.render(form(None))
     bound = form(request.POST)
@@ -104,7 +111,7 @@ def confirm_and_post(
             run(
                 Actor.from_request(request),
                 bound.cleaned_data,
-                expected_version=seen[obj.pk],
+                expected_version=seen[own],
                 expected_versions=seen,
             )
         except ConcurrencyConflict as conflict:
@@ -117,7 +124,7 @@ def confirm_and_post(
             bound.add_error(None, f"{error.detail} ({error.code})")
         else:
             messages.success(request, done(bound.cleaned_data) if callable(done) else done)
-            return HttpResponseRedirect(page.object_url)
+            return HttpResponseRedirect(page.back_url)
     return page.render(bound)
 
 
@@ -130,7 +137,7 @@ def changes_since(seen: Mapping[uuid.UUID, int], streams: Mapping[uuid.UUID, str
         if current[stream_id] != version
         for event in store.read_stream(stream_id, after_version=version, upcast=False)
     ]
-    names = _names(event.metadata.get("actor", "") for _, event in appended)
+    names = actor_names(event.metadata.get("actor", "") for _, event in appended)
     changes = [
         Change(
             stream=streams[stream_id],
@@ -149,27 +156,6 @@ def event_in_words(event_type: str) -> str:
     """'governance.EvidenceAttached' -> 'Evidence attached'."""
     name = event_type.rpartition(".")[2]
     return re.sub(r"(?<!^)(?=[A-Z])", " ", name).lower().capitalize()
-
-
-def _names(actor_refs: Iterable[str]) -> dict[str, str]:
-    """Who each actor reference (user:<id>, system:<name>) is, in words; users by username."""
-    refs = set(actor_refs)
-    ids = {int(r.removeprefix("user:")) for r in refs if re.fullmatch("user:[0-9]{1,18}", r)}
-    users = dict(
-        get_user_model()
-        .objects.filter(pk__in=ids)
-        .values_list("pk", get_user_model().USERNAME_FIELD)
-    )
-    names = {}
-    for ref in refs:
-        kind, _, name = ref.partition(":")
-        if kind == "user" and re.fullmatch("[0-9]{1,18}", name):
-            names[ref] = users.get(int(name), f"user {name}")
-        elif kind == "system":
-            names[ref] = f"the system ({name})"
-        elif ref:
-            names[ref] = ref
-    return names
 
 
 def _read_token(
@@ -219,9 +205,12 @@ class _Page:
     title: str
     submit: str
     submit_name: str
+    back: str | None
 
     @property
-    def object_url(self) -> str:
+    def back_url(self) -> str:
+        if self.back is not None:
+            return self.back
         opts = self.model_admin.model._meta
         return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[self.obj.pk])
 
@@ -241,9 +230,11 @@ class _Page:
         context = {
             **self.model_admin.admin_site.each_context(self.request),
             "title": self.title,
+            # A workspace's form (one that returns to its workspace) keeps the workspace's frame.
+            **({"is_nav_sidebar_enabled": False} if self.back is not None else {}),
             "opts": self.model_admin.model._meta,
             "object": self.obj,
-            "object_url": self.object_url,
+            "object_url": self.back_url,
             "summary": self.summary(self.obj),
             "form": form,
             "submit": self.submit,

@@ -70,6 +70,11 @@ class InvalidWaiver(Unprocessable):
     title = "The waiver is not valid"
 
 
+class InvalidRiskAcceptance(Unprocessable):
+    code = "invalid_risk_acceptance"
+    title = "The acceptance of the risk is not valid"
+
+
 class ReviewNotFound(NotFound):
     code = "review_not_found"
     title = "No such periodic review"
@@ -83,6 +88,11 @@ class ReviewClosed(Conflict):
 class BiasAuditNotFound(NotFound):
     code = "bias_audit_not_found"
     title = "No such bias audit"
+
+
+class EvidenceNotFound(NotFound):
+    code = "evidence_not_found"
+    title = "No such evidence document"
 
 
 class FindingNotFound(NotFound):

@@ -240,6 +240,25 @@ class FindingOpened(DomainEvent):
     due_at: str
 
 
+@event("governance.FindingRemediated")
+class FindingRemediated(DomainEvent):
+    """The model's owners say what they did about the finding and where it can be checked; a
+    member of its boards independent of the model then closes it (or accepts its risk)."""
+
+    note: str = rules.REMEDIATION.field()
+    evidence: str = rules.FIX_EVIDENCE.field()
+
+
+@event("governance.FindingRiskAccepted")
+class FindingRiskAccepted(DomainEvent):
+    """A member of the finding's boards, independent of the model, accepts its risk until
+    `expires_at`: the finding stands accepted, and is due again when the acceptance expires."""
+
+    reviewer_id: int
+    reason: str = rules.REASON.field()
+    expires_at: str = rules.ACCEPTANCE_EXPIRY.field()
+
+
 @event("governance.FindingClosed")
 class FindingClosed(DomainEvent):
     reviewer_id: int
@@ -256,6 +275,9 @@ class FindingClosed(DomainEvent):
 INCIDENT = "governance.Incident"
 # Where a finding or an incident stands.
 OPEN_CLOSED = ("open", "closed")
+# A finding may also stand remediated by its owners (to be closed by a reviewer), or with its
+# risk accepted until the acceptance expires.
+FINDING_STATUSES = ("open", "remediated", "risk_accepted", "closed")
 
 
 @event("governance.IncidentReported")

@@ -22,6 +22,7 @@ from governance.errors import (
     AuthorityReportRequired,
     IncompleteModelCard,
     InvalidAuthorityReport,
+    InvalidRiskAcceptance,
     InvalidWaiver,
     OverrideNeedsReason,
 )
@@ -118,6 +119,19 @@ def check_waiver_expiry(expires_at: datetime | None, now: datetime) -> None:
         raise InvalidWaiver("a waiver expires in the future")
     if expires_at > now + MAX_WAIVER:
         raise InvalidWaiver("a waiver lasts at most a year")
+
+
+# -- findings ----------------------------------------------------------------------------
+
+# An accepted risk is due again when its acceptance expires, at most a year on.
+MAX_RISK_ACCEPTANCE = timedelta(days=366)
+
+
+def check_acceptance_expiry(expires_at: datetime | None, now: datetime) -> None:
+    if expires_at is None or expires_at <= now:
+        raise InvalidRiskAcceptance("an accepted risk expires in the future")
+    if expires_at > now + MAX_RISK_ACCEPTANCE:
+        raise InvalidRiskAcceptance("a risk is accepted for at most a year")
 
 
 # -- bias audits -------------------------------------------------------------------------
@@ -280,6 +294,8 @@ SUMMARY = Shape(
     JSON, help_text="Structured summary; a model card needs every field of docs/model-card.md"
 )
 WAIVER_EXPIRY = Shape(DATETIME, required=True)
+ACCEPTANCE_EXPIRY = Shape(DATETIME, required=True)
+REMEDIATION = Shape(TEXT, min_length=1, max_length=5000, required=True)
 BOARD = Shape(PATTERN, pattern=BOARD_NAME.pattern, max_length=50, required=True)
 OUTCOME = Shape(CHOICE, choices=OUTCOMES, required=True)
 RATIONALE = Shape(TEXT, min_length=1, max_length=5000, required=True)

@@ -323,6 +323,21 @@ def _finding_opened(state: FindingState, e: ev.FindingOpened, rec: RecordedEvent
     }
 
 
+@evolve_finding.on(ev.FindingRemediated)
+def _finding_remediated(
+    state: FindingState, e: ev.FindingRemediated, rec: RecordedEvent
+) -> Changes:
+    return {"status": "remediated", "resolution": e.note, "evidence": e.evidence}
+
+
+@evolve_finding.on(ev.FindingRiskAccepted)
+def _finding_risk_accepted(
+    state: FindingState, e: ev.FindingRiskAccepted, rec: RecordedEvent
+) -> Changes:
+    # Due again when the acceptance expires; the reason is the finding's resolution so far.
+    return {"status": "risk_accepted", "due_at": _at(e.expires_at), "resolution": e.reason}
+
+
 @evolve_finding.on(ev.FindingClosed)
 def _finding_closed(state: FindingState, e: ev.FindingClosed, rec: RecordedEvent) -> Changes:
     return {

@@ -4,12 +4,14 @@ show, and the "Export audit bundle" action on registered models."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db.models import OuterRef, Subquery
 from django.http import HttpResponseBase, StreamingHttpResponse
 
 from core.actors import Actor
 from eventstore.admin import ReadOnlyAdmin
 from eventstore.audit import bundle, trail
 from lineage import commands, exports
+from lineage.admin_auditor import AuditorWorkspace
 from lineage.models import LineageEdge, LineageNode
 from lineage.permissions import is_auditor
 from lineage.svg import lineage_svg
@@ -56,7 +58,7 @@ def export_audit_bundle(modeladmin, request, queryset) -> HttpResponseBase | Non
 
 
 @admin.register(LineageNode)
-class LineageNodeAdmin(LineagePictureMixin, ReadOnlyAdmin):
+class LineageNodeAdmin(AuditorWorkspace, LineagePictureMixin, ReadOnlyAdmin):
     list_display = ("key", "kind", "position", "recorded_at")
     list_filter = ("kind",)
     search_fields = ("key",)
@@ -65,6 +67,25 @@ class LineageNodeAdmin(LineagePictureMixin, ReadOnlyAdmin):
 
 @admin.register(LineageEdge)
 class LineageEdgeAdmin(ReadOnlyAdmin):
-    list_display = ("source_id", "edge_type", "target_id", "position", "recorded_at")
+    list_display = ("source", "edge_type", "target", "position", "recorded_at")
     list_filter = ("edge_type",)
     search_fields = ("=source_id", "=target_id")
+
+    def get_queryset(self, request):
+        # Each end by its name (`dataset:<name>@<n>`), in the list's one query.
+        def key(end: str) -> Subquery:
+            return Subquery(LineageNode.objects.filter(id=OuterRef(end)).values("key")[:1])
+
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(source_key=key("source_id"), target_key=key("target_id"))
+        )
+
+    @admin.display(description="source", ordering="source_key")
+    def source(self, obj):
+        return obj.source_key or obj.source_id
+
+    @admin.display(description="target", ordering="target_key")
+    def target(self, obj):
+        return obj.target_key or obj.target_id

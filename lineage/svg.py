@@ -1,5 +1,6 @@
 """The lineage picture on admin pages: an SVG drawn on the server (no JavaScript), upstream
-nodes to the left, downstream to the right, each node linking to its own admin page."""
+nodes to the left, downstream to the right, each node linking to its own admin page, its full
+name wrapped over lines (never cut), each edge labelled with its type, and a legend."""
 
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ from lineage.models import LineageNode
 
 DEPTH = 3
 PER_COLUMN = 12
-BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 210, 30, 60, 14, 10
+BOX_W, GAP_X, GAP_Y, PAD = 230, 130, 16, 10
+LINE_H, PER_LINE, LEGEND_H = 14, 34, 26
+LEGEND = (
+    (rules.MODEL, "model version"),
+    (rules.DATASET_VERSION, "dataset or dataset version"),
+    (rules.RUN, "run"),
+)
 COLOURS = {
     rules.MODEL: "#dbeafe",
     rules.DATASET: "#dcfce7",
@@ -37,8 +44,13 @@ def admin_url(node: LineageNode) -> str:
         return ""
 
 
-def _label(text: str, limit: int = 30) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _lines(text: str) -> list[str]:
+    """The node's name in lines of at most PER_LINE characters, whole."""
+    return [text[i : i + PER_LINE] for i in range(0, len(text), PER_LINE)] or [""]
+
+
+def _box_h(text: str) -> int:
+    return 12 + LINE_H * len(_lines(text))
 
 
 def lineage_svg(node_id: uuid.UUID | str) -> SafeString:
@@ -54,18 +66,23 @@ def lineage_svg(node_id: uuid.UUID | str) -> SafeString:
         if depth:
             columns[depth].append(node)
     found = queries.nodes(set(up.nodes) | set(down.nodes))
-    where: dict[uuid.UUID, tuple[int, int]] = {}
+    where: dict[uuid.UUID, tuple[int, int, int]] = {}  # x, y, height
     hidden = 0
     left = min(columns)
+    column_heights = []
     for column, members in columns.items():
         members.sort(key=lambda n: found[n].key)
         hidden += max(0, len(members) - PER_COLUMN)
-        for row, node in enumerate(members[:PER_COLUMN]):
+        y = PAD
+        for node in members[:PER_COLUMN]:
             x = PAD + (column - left) * (BOX_W + GAP_X)
-            where[node] = (x, PAD + row * (BOX_H + GAP_Y))
-    width = PAD * 2 + (max(columns) - left + 1) * (BOX_W + GAP_X) - GAP_X
-    tallest = max(min(len(m), PER_COLUMN) for m in columns.values())
-    height = PAD * 2 + tallest * (BOX_H + GAP_Y) + (20 if hidden else 0)
+            h = _box_h(found[node].key)
+            where[node] = (x, y, h)
+            y += h + GAP_Y
+        column_heights.append(y)
+    legend_w = PAD + sum(30 + 6 * len(words) for _, words in LEGEND)
+    width = max(PAD * 2 + (max(columns) - left + 1) * (BOX_W + GAP_X) - GAP_X, legend_w)
+    height = max(column_heights) + LEGEND_H + (20 if hidden else 0)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="lineage-picture" width="{width}"'
         f' height="{height}" viewBox="0 0 {width} {height}" role="img"'
@@ -80,23 +97,42 @@ def lineage_svg(node_id: uuid.UUID | str) -> SafeString:
         if key in drawn or edge.source not in where or edge.target not in where:
             continue
         drawn.add(key)
-        (x1, y1), (x2, y2) = where[edge.source], where[edge.target]
+        (x1, y1, h1), (x2, y2, h2) = where[edge.source], where[edge.target]
+        ax, ay, bx, by = x1 + BOX_W, y1 + h1 // 2, x2, y2 + h2 // 2
+        label = escape(edge.edge_type)
+        mx, my = (ax + bx) / 2, (ay + by) / 2
         parts.append(
-            f'<line x1="{x1 + BOX_W}" y1="{y1 + BOX_H // 2}" x2="{x2}" y2="{y2 + BOX_H // 2}"'
-            f' stroke="#64748b" marker-end="url(#arrow)"><title>{escape(edge.edge_type)}</title>'
-            "</line>"
+            f'<g class="lineage-edge"><line x1="{ax}" y1="{ay}" x2="{bx}" y2="{by}"'
+            f' stroke="#64748b" marker-end="url(#arrow)"/>'
+            f'<rect x="{mx - 3.2 * len(edge.edge_type) - 4}" y="{my - 8}"'
+            f' width="{6.4 * len(edge.edge_type) + 8}" height="14" rx="3" fill="#fff"'
+            f' stroke="#cbd5e1"/><text x="{mx}" y="{my + 3}" text-anchor="middle"'
+            f' font-size="10" fill="#334155">{label}</text></g>'
         )
-    for node_id_, (x, y) in where.items():
+    for node_id_, (x, y, h) in where.items():
         node = found[node_id_]
         stroke = ' stroke-width="2.5"' if node.id == start.id else ""
+        lines = "".join(
+            f'<tspan x="{x + 8}" dy="{LINE_H if i else 0}">{escape(line)}</tspan>'
+            for i, line in enumerate(_lines(node.key))
+        )
         box = (
-            f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="4"'
+            f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{h}" rx="4"'
             f' fill="{COLOURS.get(node.kind, "#eee")}" stroke="#334155"{stroke}/>'
-            f'<text x="{x + 6}" y="{y + 19}">{escape(_label(node.key))}</text>'
+            f'<text x="{x + 8}" y="{y + 17}">{lines}</text>'
             f"<title>{escape(node.key)}</title>"
         )
         url = admin_url(node)
         parts.append(f'<a href="{escape(url)}">{box}</a>' if url else box)
+    legend_y = height - LEGEND_H + 8 - (20 if hidden else 0)
+    x = PAD
+    for kind, words in LEGEND:
+        parts.append(
+            f'<rect x="{x}" y="{legend_y}" width="12" height="12" rx="2"'
+            f' fill="{COLOURS[kind]}" stroke="#334155"/>'
+            f'<text x="{x + 17}" y="{legend_y + 10}">{words}</text>'
+        )
+        x += 30 + 6 * len(words)
     if hidden:
         parts.append(f'<text x="{PAD}" y="{height - 6}">{hidden} more not shown</text>')
     parts.append("</svg>")

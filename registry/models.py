@@ -148,6 +148,22 @@ class DefaultTeam(models.Model):
         return f"user {self.user_id}: {self.team}"
 
 
+class UserPreferences(models.Model):
+    """How the admin shows things to one user: a configuration row the user edits in the admin
+    (no event: it changes no governed fact). Beside DefaultTeam, the other per-user setting.
+    Without a row, times are shown in the server's TIME_ZONE."""
+
+    user_id = models.IntegerField(primary_key=True)
+    time_zone = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = "display preference"
+        verbose_name_plural = "display preferences"
+
+    def __str__(self) -> str:
+        return f"user {self.user_id}: {self.time_zone}"
+
+
 class DatasetPrefix(models.Model):
     """A dataset name prefix claimed for a team: only that team registers datasets under it."""
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.auth.models import Group
 from django.db import connection
-from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
+from django.db.models import CharField, Exists, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Lower
 from guardian.models import GroupObjectPermission
 
@@ -22,7 +22,13 @@ from registry.errors import (
     ModelNotFound,
     ModelVersionNotFound,
 )
-from registry.models import Dataset, DatasetPrefix, DefaultTeam, RegisteredModel
+from registry.models import (
+    Dataset,
+    DatasetPrefix,
+    DefaultTeam,
+    RegisteredModel,
+    UserPreferences,
+)
 from registry.rules import prefix_covers
 from registry.state import (
     DatasetState,
@@ -133,6 +139,15 @@ def default_team(user: Any) -> Group | None:
     return group if permissions.acts_for(user, group.pk) else None
 
 
+def time_zone_of(user: Any) -> str | None:
+    """The time zone the user chose to read times in (an IANA name), or None for the server's."""
+    if user is None or user.pk is None:
+        return None
+    return (
+        UserPreferences.objects.filter(user_id=user.pk).values_list("time_zone", flat=True).first()
+    )
+
+
 def prefix_claims_over(name: str) -> list[DatasetPrefix]:
     """The claims whose prefix covers the name, or that the name (as a prefix) covers."""
     with connection.cursor() as cursor:
@@ -173,3 +188,18 @@ def owned_model_ids(user) -> QuerySet:
         object_pk=Cast(OuterRef("id"), CharField()),
     )
     return RegisteredModel.objects.filter(Exists(granted)).values("id")
+
+
+# -- names for lists ---------------------------------------------------------------------------
+
+
+def with_model_names(queryset: QuerySet, model_field: str = "model_id") -> QuerySet:
+    """The rows with `model_name`: the name of the registered model `model_field` holds, so a
+    list shows names, not UUIDs, in one query."""
+    names = RegisteredModel.objects.filter(id=OuterRef(model_field)).values("name")[:1]
+    return queryset.annotate(model_name=Subquery(names))
+
+
+def with_dataset_names(queryset: QuerySet, dataset_field: str = "dataset_id") -> QuerySet:
+    names = Dataset.objects.filter(id=OuterRef(dataset_field)).values("name")[:1]
+    return queryset.annotate(dataset_name=Subquery(names))

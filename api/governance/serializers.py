@@ -313,6 +313,14 @@ class FindingCloseInput(input_of(events.FindingClosed)):
     pass
 
 
+class FindingRiskAcceptInput(input_of(events.FindingRiskAccepted)):
+    pass
+
+
+class FindingRemediationInput(input_of(events.FindingRemediated)):
+    pass
+
+
 class FindingOutput(serializers.Serializer):
     id = serializers.UUIDField()
     model_id = serializers.UUIDField()
@@ -327,7 +335,7 @@ class FindingOutput(serializers.Serializer):
     owner_team = serializers.CharField()
     boards = serializers.ListField(child=serializers.CharField())
     due_at = serializers.DateTimeField()
-    status = serializers.ChoiceField(choices=events.OPEN_CLOSED)
+    status = serializers.ChoiceField(choices=events.FINDING_STATUSES)
     opened_at = serializers.DateTimeField()
     closed_at = serializers.DateTimeField(allow_null=True)
     closed_by = serializers.IntegerField(allow_null=True)

@@ -38,6 +38,16 @@ urlpatterns = [
         name="finding-closure",
     ),
     path(
+        "findings/<uuid:finding_id>/remediation/",
+        views.FindingRemediationApi.as_view(),
+        name="finding-remediation",
+    ),
+    path(
+        "findings/<uuid:finding_id>/risk-acceptance/",
+        views.FindingRiskAcceptanceApi.as_view(),
+        name="finding-risk-acceptance",
+    ),
+    path(
         "models/<str:name>/incidents/",
         views.ModelIncidentCollectionApi.as_view(),
         name="model-incidents",

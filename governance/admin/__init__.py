@@ -7,7 +7,7 @@ One module per area (records, reviews, audits, incidents); importing this packag
 them all. `pretty` and `selection_rate_chart` are shared with approvals' admin."""
 
 from governance.admin import audits, incidents, records, reviews
-from governance.admin.audits import selection_rate_chart
+from governance.admin.charts import selection_rate_chart
 from governance.admin.records import pretty
 
 __all__ = ["audits", "incidents", "pretty", "records", "reviews", "selection_rate_chart"]

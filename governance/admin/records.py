@@ -1,5 +1,6 @@
 """Admin of governance's records: policy versions, risk records (intake and tier) and
-evidence, read-only."""
+evidence, read-only; the risk officer's and the chair's workspaces hang on the last two
+(tiering.py, chair.py)."""
 
 import json
 
@@ -7,13 +8,16 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from approvals import queries as approval_queries
-from eventstore.admin import ReadOnlyAdmin, stream_history
+from eventstore.admin import ReadOnlyAdmin, RecordedByName, stream_history
+from governance.admin.chair import ChairWorkspace
+from governance.admin.tiering import TieringWorkspace
 from governance.models import (
     Evidence,
     ModelRisk,
     PolicyVersion,
 )
 from governance.streams import risk_stream_id
+from registry.admin import ModelNames
 
 VIEW_EVIDENCE = "governance.view_evidence"
 
@@ -23,9 +27,9 @@ def pretty(value) -> str:
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(ReadOnlyAdmin):
-    list_display = ("number", "reason", "recorded_at", "recorded_by")
-    fields = ("number", "reason", "recorded_at", "recorded_by", "tiers_pretty")
+class PolicyVersionAdmin(RecordedByName, ReadOnlyAdmin):
+    list_display = ("number", "reason", "recorded_at", "recorded_by_name")
+    fields = ("number", "reason", "recorded_at", "recorded_by_name", "tiers_pretty")
     readonly_fields = fields
 
     @admin.display(description="tiers")
@@ -34,8 +38,8 @@ class PolicyVersionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ModelRisk)
-class ModelRiskAdmin(ReadOnlyAdmin):
-    list_display = ("model_id", "tier", "proposed_tier", "overridden", "suspended", "updated_at")
+class ModelRiskAdmin(TieringWorkspace, ModelNames, ReadOnlyAdmin):
+    list_display = ("model_named", "tier", "proposed_tier", "overridden", "suspended", "updated_at")
     list_filter = ("tier", "suspended", "overridden")
     search_fields = ("=model_id",)
     readonly_fields = ("history",)
@@ -46,11 +50,30 @@ class ModelRiskAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(ReadOnlyAdmin):
+class EvidenceAdmin(ChairWorkspace, ModelNames, RecordedByName, ReadOnlyAdmin):
     """Evidence of the models the user is party to, as the API shows it (party_records):
     auditors (governance.view_evidence) read all of it, staff with no part in a model none."""
 
-    list_display = ("version_id", "version_number", "kind", "waived", "sha256", "recorded_at")
+    list_display = ("model_named", "version", "kind", "waived", "sha256", "recorded_at")
+    fields = (
+        "model_named",
+        "version",
+        "kind",
+        "waived",
+        "reason",
+        "expires_at",
+        "sha256",
+        "size",
+        "summary_pretty",
+        "recorded_at",
+        "recorded_by_name",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="summary")
+    def summary_pretty(self, obj):
+        return pretty(obj.summary)
+
     list_filter = ("kind", "waived")
     search_fields = ("=version_id", "=model_id", "sha256")
 

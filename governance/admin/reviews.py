@@ -18,6 +18,8 @@ from governance.commands import reviews
 from governance.models import (
     PeriodicReview,
 )
+from registry.admin import ModelNames
+from registry.queries import with_model_names
 
 
 class ReviewTiming(admin.SimpleListFilter):
@@ -48,10 +50,10 @@ class CompleteReviewForm(forms.Form):
 
 
 @admin.register(PeriodicReview)
-class PeriodicReviewAdmin(ReadOnlyAdmin):
+class PeriodicReviewAdmin(ModelNames, ReadOnlyAdmin):
     list_display = (
-        "version_id",
-        "version_number",
+        "model_named",
+        "version",
         "sequence",
         "tier",
         "timing",
@@ -74,7 +76,7 @@ class PeriodicReviewAdmin(ReadOnlyAdmin):
     readonly_fields = ("complete_link", "history")
 
     def get_queryset(self, request):
-        return queries.visible_reviews(request.user)
+        return with_model_names(queries.visible_reviews(request.user))
 
     def _my_boards(self, user, obj) -> list[str]:
         return [name for name in boards_of(user) if name in obj.boards]

@@ -18,8 +18,9 @@ from governance.commands.evidence import (
     attach_evidence,
     evidence_key,
     evidence_upload,
+    record_evidence_tamper,
 )
-from governance.commands.findings import close_finding
+from governance.commands.findings import accept_finding_risk, close_finding, record_remediation
 from governance.commands.incidents import (
     advance_incident,
     close_incident,
@@ -45,6 +46,7 @@ __all__ = [
     "AUDIT_NEW_VERSION_TASK",
     "DEFAULT_REASON",
     "MAX_FILENAME",
+    "accept_finding_risk",
     "advance_incident",
     "advance_review",
     "assign_risk_tier",
@@ -58,8 +60,10 @@ __all__ = [
     "evidence_upload",
     "grant_waiver",
     "record_authority_report",
+    "record_evidence_tamper",
     "record_intake",
     "record_policy_version",
+    "record_remediation",
     "reinstate_model",
     "repeated",
     "report_incident",

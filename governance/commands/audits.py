@@ -26,6 +26,7 @@ from eventstore.metadata import command_metadata
 from eventstore.types import NO_STREAM, ConcurrencyConflict, StreamRef
 from governance import evaluation_data, fairness, rules
 from governance import events as ev
+from governance.commands.common import already_detected
 from governance.errors import NoEvaluationData, NotAuditor, RiskTierMissing
 from governance.models import BiasAudit, Evidence, ModelRisk
 from governance.queries import current_policy, last_granted_at
@@ -151,7 +152,7 @@ def _audit_attached(actor: Actor, version: Any, evidence: Evidence, spec: Any) -
     except evaluation_data.EvaluationDataTampered as refused:
         stream = evidence_stream_id(version.id)
         found = refused.extra["found_sha256"]
-        if _already_detected(stream, evidence.sha256, found):
+        if already_detected(stream, evidence.sha256, found):
             raise  # the same bytes found again (a scheduled scan): one detection, one finding
         detected = ev.EvidenceTamperDetected(
             model_id=version.model_id,
@@ -170,14 +171,6 @@ def _audit_attached(actor: Actor, version: Any, evidence: Evidence, spec: Any) -
             command_metadata(actor),
         )
         raise
-
-
-def _already_detected(stream: uuid.UUID, recorded: str, found: str) -> bool:
-    return any(
-        e.type == ev.EvidenceTamperDetected.event_type
-        and (e.data["recorded_sha256"], e.data["found_sha256"]) == (recorded, found)
-        for e in store.read_stream(stream)
-    )
 
 
 def _recorded_outcome(audit_id: uuid.UUID) -> AuditOutcome:

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 
 from core.actors import Actor
 from eventstore import store
+from governance import events as ev
 
 OFFICER_PERM = "governance.assign_risk_tier"
 
@@ -33,3 +34,13 @@ def risk_officers() -> list[int]:
         OFFICER_PERM, include_superusers=False, backend="django.contrib.auth.backends.ModelBackend"
     )
     return sorted(users.filter(is_active=True).values_list("pk", flat=True))
+
+
+def already_detected(stream: uuid.UUID, recorded: str, found: str) -> bool:
+    """Whether the evidence stream already recorded these bytes found in place of those
+    recorded (a scan or a reviewer finding them again: one detection, one finding)."""
+    return any(
+        e.type == ev.EvidenceTamperDetected.event_type
+        and (e.data["recorded_sha256"], e.data["found_sha256"]) == (recorded, found)
+        for e in store.read_stream(stream)
+    )

@@ -14,8 +14,11 @@ from core.actors import Actor
 from eventstore import store
 from eventstore.metadata import command_metadata
 from eventstore.types import SideEffect, StreamRef
+from governance import documents, rules
 from governance import events as ev
-from governance import rules
+from governance.commands.common import already_detected
+from governance.errors import EvidenceNotFound
+from governance.models import Evidence
 from governance.queries import current_policy
 from governance.rules import MAX_FILENAME as MAX_FILENAME
 from governance.state import EvidenceState
@@ -121,3 +124,41 @@ def _new_version_audit(
     return [
         SideEffect(AUDIT_NEW_VERSION_TASK, {"version_id": version.id, "evidence_sha256": sha256})
     ]
+
+
+def record_evidence_tamper(*, actor: Actor, evidence_id: str) -> bool:
+    """A reviewer found an evidence document flagged: the server re-hashes the stored bytes
+    itself and, where they are not the recorded ones, records governance.EvidenceTamperDetected
+    (a finding opens for the model-risk and security boards, governance/policies.py). True when
+    a detection was recorded; False when the bytes match, or these bytes were reported before
+    (one detection, one finding). The caller checks that the actor may read the document."""
+    evidence = Evidence.objects.filter(id=evidence_id, waived=False).first()
+    if evidence is None:
+        raise EvidenceNotFound("no such evidence document")
+    try:
+        documents.read_verified(evidence).close()
+    except documents.DocumentMismatch as mismatch:
+        found, size = mismatch.found_sha256, mismatch.found_size or 0
+    else:
+        return False
+    stream = evidence_stream_id(evidence.version_id)
+    if already_detected(stream, evidence.sha256, found):
+        return False
+    store.append(
+        StreamRef(stream, ev.EVIDENCE),
+        None,  # a fact about the store, whatever else the evidence recorded meanwhile
+        [
+            ev.EvidenceTamperDetected(
+                model_id=str(evidence.model_id),
+                version_id=str(evidence.version_id),
+                version_number=evidence.version_number,
+                kind=evidence.kind,
+                key=evidence.artifact_key,
+                recorded_sha256=evidence.sha256,
+                found_sha256=found,
+                found_size=size,
+            )
+        ],
+        command_metadata(actor),
+    )
+    return True

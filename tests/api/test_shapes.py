@@ -42,6 +42,8 @@ def test_a_create_input_accepts_exactly_the_events_shaped_fields(serializer, eve
         (g.WaiverInput, gev.EvidenceWaived, set(), set()),
         (g.ReviewCompleteInput, gev.ReviewCompleted, set(), set()),
         (g.FindingCloseInput, gev.FindingClosed, set(), set()),
+        (g.FindingRiskAcceptInput, gev.FindingRiskAccepted, set(), set()),
+        (g.FindingRemediationInput, gev.FindingRemediated, set(), set()),
         (g.IncidentCreateInput, gev.IncidentReported, set(), {"version"}),
         (g.AuthorityReportInput, gev.IncidentReportedToAuthority, set(), set()),
         (g.IncidentCloseInput, gev.IncidentClosed, set(), set()),

@@ -11,7 +11,7 @@ from approvals.permissions import ensure_auditors_group
 from boards import commands as board_commands
 from boards import queries as board_queries
 from eventstore.models import Event
-from tests.approvals.conftest import actor_of, governed_version, revise_model_card
+from tests.approvals.conftest import actor_of, approve, governed_version, revise_model_card
 from tests.conftest import make_user
 from tests.helpers.admin import form_fields, staff_client, submit_form
 
@@ -74,6 +74,23 @@ def test_admin_decision_refused_by_separation_of_duties_shows_the_code_and_appen
     assert page.status_code == 200
     assert b"sod_owner" in page.content
     assert Event.objects.count() == before
+    # The page offers such a member no decision in the first place.
+    dossier = client.get(f"/admin/approvals/approvalrequest/{high.id}/change/")
+    assert b"decision-button" not in dossier.content
+    assert b"You are not independent of this model" in dossier.content
+
+
+def test_an_approved_request_offers_no_decision_in_the_admin(cast, evidence_store):
+    low, _ = two_requests(cast, evidence_store)
+    approve(cast, low.id, "model-risk", 0)
+    assert approval_streams.load_request(low.id).status == "approved"
+    raj = staff_client(cast.reviewer("model-risk", 1))
+    page = raj.get(f"/admin/approvals/approvalrequest/{low.id}/change/")
+    assert b"decision-button" not in page.content
+    assert b"This request is approved; no decision is open on it." in page.content
+    decide = raj.get(f"/admin/approvals/approvalrequest/{low.id}/decide/", follow=True)
+    assert decide.redirect_chain[-1][0].endswith(f"/{low.id}/change/")
+    assert b"This request is approved; no decision is open on it." in decide.content
 
 
 def test_my_reviews_lists_only_requests_waiting_for_me(cast, evidence_store):
@@ -275,7 +292,7 @@ def test_request_is_approved_and_promotable_when_every_board_decides_in_the_admi
     page = staff_client(cast.reviewer("model-risk")).get(
         f"/admin/approvals/approvalrequest/{request.id}/change/"
     )
-    assert b"&quot;allowed&quot;: true" in page.content or b'"allowed": true' in page.content
+    assert b"Promotable to production: every requirement is met." in page.content
 
 
 def decision_page(cast, store, name: str):

@@ -118,6 +118,12 @@ SAMPLES = [
         boards=["ethics"],
         due_at="2026-02-01T00:00:00+00:00",
     ),
+    gev.FindingRemediated(note="retrained on reweighted data", evidence="version 2's audit"),
+    gev.FindingRiskAccepted(
+        reviewer_id=8,
+        reason="compensating control in place",
+        expires_at="2026-06-01T00:00:00+00:00",
+    ),
     gev.FindingClosed(reviewer_id=8, resolution="retrained", evidence="audit of version 2"),
     gev.IncidentReported(
         model_id=M,

@@ -64,3 +64,16 @@ def screenshot(page, name: str) -> Path:
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000, "an empty page was captured"
     return path
+
+
+def keep_screenshot(page, name: str, *, full_page: bool = True) -> Path | None:
+    """Save a full-page screenshot under $LEDGER_SCREENSHOTS (e.g. docs/screenshots), only
+    where that variable is set: the pictures for the docs are made on purpose, not by every
+    run."""
+    folder = os.environ.get("LEDGER_SCREENSHOTS")
+    if not folder:
+        return None
+    path = Path(folder) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=full_page)
+    return path

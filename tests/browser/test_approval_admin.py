@@ -49,11 +49,12 @@ def test_reviewer_approves_from_the_queue_and_the_version_becomes_promotable(
     screenshot(page, "review-queue.png")
 
     page.click(f"a[href*='{request.id}']")
-    page.wait_for_selector("text=event history")
+    page.wait_for_selector("#gate")
     content = page.content()
     assert "intended_use of browser-model" in content  # the model card
     assert "approvals.ReviewDecisionRecorded" in content  # the history so far
-    assert "Bias results" in content and "PASS audit" in content  # the ledger's own audit
+    assert "Bias audit" in content and "validation_report" in content
+    # the ledger's own audit, labelled by where its rows came from
     assert "computed on the attached evaluation data: counts toward the promotion gate" in content
     assert "Lineage" in content
     screenshot(page, "approval-page.png")

@@ -26,7 +26,7 @@ def test_member_sees_overdue_escalated_review_and_completes_it_with_the_command(
     cast, evidence_store
 ):
     with clock.frozen(T0) as now:
-        _, version, _ = approved_version(cast, evidence_store, "high")
+        model, version, _ = approved_version(cast, evidence_store, "high")
         now.set(T0 + 31 * DAY)
         reviews.scan_reviews(actor=Actor.system("tests"))
         review = PeriodicReview.objects.get(version_id=version.id)
@@ -34,8 +34,8 @@ def test_member_sees_overdue_escalated_review_and_completes_it_with_the_command(
         overdue = raj.get("/admin/governance/periodicreview/?timing=overdue&escalation_level=1")
         upcoming = raj.get("/admin/governance/periodicreview/?timing=upcoming")
         assert overdue.status_code == 200
-        assert str(review.version_id).encode() in overdue.content
-        assert str(review.version_id).encode() not in upcoming.content
+        assert model.name.encode() in overdue.content  # by name, not UUID
+        assert model.name.encode() not in upcoming.content
         page = raj.get(f"/admin/governance/periodicreview/{review.id}/change/")
         assert b"Complete this review" in page.content
         assert b"governance.ReviewEscalated" in page.content
@@ -75,11 +75,14 @@ def test_audit_page_shows_selection_rates_as_an_svg_chart(cast, evidence_store):
     )
     eli = staff_client(cast.reviewer("ethics"))
     listing = eli.get("/admin/governance/biasaudit/?verdict=fail")
-    assert str(outcome.audit.version_id).encode() in listing.content
+    assert model.name.encode() in listing.content and b">v1<" in listing.content
     page = eli.get(f"/admin/governance/biasaudit/{outcome.audit.id}/change/")
     assert page.status_code == 200
-    assert b"<svg" in page.content and b"0.80 (n=100)" in page.content
-    assert b"0.30 (n=100)" in page.content and b"#c0392b" in page.content
+    chart = page.content.decode()
+    assert "<svg" in chart and "0.80 · 80/100 selected · reference" in chart
+    assert "0.30 · 30/100 selected · DIR 0.38 · p=" in chart and "#c0392b" in chart
+    assert "selection rate (share of the group" in chart  # the axis is labelled
+    assert "threshold: 0.8 &#215; the reference rate" in chart  # the legend names the line
     findings = eli.get("/admin/governance/finding/?status=open")
     assert b"bias audit of" in findings.content
 
@@ -100,6 +103,7 @@ def test_approval_page_shows_the_bias_audit_the_ledger_recorded(cast, evidence_s
     )
     assert page.status_code == 200
     assert f"/admin/governance/biasaudit/{outcome.audit.id}/change/".encode() in page.content
-    assert b"FAIL audit, on_demand" in page.content
-    assert b"<svg" in page.content and b"0.30 (n=100)" in page.content
-    assert b"attached document" in page.content
+    assert b'<span class="pill bad">fail</span>' in page.content
+    assert b"on_demand audit</a> of 200 rows" in page.content
+    assert b"<svg" in page.content and "0.30 · 30/100 selected".encode() in page.content
+    assert b'<tr data-kind="bias_audit">' in page.content  # the attached document, to open

@@ -41,6 +41,11 @@ def test_version_pages_show_a_linked_lineage_picture(admin_client, ledger):
     }
     for link in links:
         assert admin_client.get(link).status_code == 200
+    # Each edge is labelled with its type; names are whole, wrapped over lines, never cut.
+    labels = re.findall(r'<g class="lineage-edge">.*?<text[^>]*>([^<]+)</text></g>', svg)
+    assert sorted(labels) == ["fine_tuned_from", "trained_on"]
+    assert "…" not in svg
+    assert "model version" in svg and "dataset or dataset version" in svg  # the legend
     dataset_page = admin_client.get(f"/admin/registry/datasetversion/{data_id}/change/")
     assert base in _svg(dataset_page.content) and tuned in _svg(dataset_page.content)
 
@@ -67,3 +72,11 @@ def test_export_audit_bundle_action_is_for_auditors(admin_client, ledger):
     refused = client.post("/admin/registry/registeredmodel/", action, follow=True)
     assert b"Only auditors and administrators can export." in refused.content
     assert Event.objects.filter(type="lineage.ExportStarted").count() == 1
+
+
+def test_the_edge_list_names_both_ends(admin_client, ledger):
+    (data,) = ledger.dataset("applications")
+    (version,) = ledger.model("scorer", 1, training_datasets=("applications@1",))
+    listing = admin_client.get("/admin/lineage/lineageedge/").content.decode()
+    assert data in listing and version in listing
+    assert str(queries.get_node(data).id) not in listing

@@ -8,6 +8,8 @@ from api.governance.views.audits import (
     FindingApi,
     FindingClosureApi,
     FindingCollectionApi,
+    FindingRemediationApi,
+    FindingRiskAcceptanceApi,
 )
 from api.governance.views.evidence import (
     EvidenceCollectionApi,
@@ -48,6 +50,8 @@ __all__ = [
     "FindingApi",
     "FindingClosureApi",
     "FindingCollectionApi",
+    "FindingRemediationApi",
+    "FindingRiskAcceptanceApi",
     "IncidentApi",
     "IncidentAuthorityReportApi",
     "IncidentClosureApi",

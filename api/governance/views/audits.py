@@ -1,5 +1,6 @@
 """Governance API views of bias audits and findings: a version's audits (and running one),
-one audit, the findings (with their filters), one finding and its closure."""
+one audit, the findings (with their filters), one finding, its remediation, the acceptance of
+its risk and its closure."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from api.preconditions import expected_version
 from core.actors import Actor
 from governance import policy, queries
 from governance.commands import audits, findings
+from governance.events import FINDING_STATUSES
 from governance.models import Finding
 from registry import queries as registry_queries
 
@@ -90,7 +92,7 @@ class BiasAuditApi(APIView):
 
 
 class FindingFilter(StrictFilterSet):
-    status = django_filters.ChoiceFilter(choices=[(x, x) for x in ("open", "closed")])
+    status = django_filters.ChoiceFilter(choices=[(x, x) for x in FINDING_STATUSES])
     severity = django_filters.ChoiceFilter(choices=[(x, x) for x in policy.TIERS])
 
     class Meta:
@@ -123,6 +125,48 @@ class FindingApi(APIView):
     )
     def get(self, request: Request, finding_id: uuid.UUID) -> Response:
         state = queries.get_finding(str(finding_id), user=request.user, **as_of(request).query)
+        return with_etag(Response(s.FindingOutput(state).data), state.stream_version)
+
+
+class FindingRemediationApi(IdempotentCommands, APIView):
+    @extend_schema(
+        request=s.FindingRemediationInput,
+        responses={200: s.FindingOutput, **problems(400, 403, 404, 409, 412, 413, 422)},
+        parameters=[FINDING_ID, IF_MATCH, IDEMPOTENCY_KEY],
+        summary="Record what was done about a finding (the model's owners)",
+    )
+    def post(self, request: Request, finding_id: uuid.UUID) -> Response:
+        body = s.FindingRemediationInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        current = queries.get_finding(str(finding_id), user=request.user)
+        state = findings.record_remediation(
+            actor=Actor.from_request(request),
+            finding_id=current.id,
+            expected_version=expected_version(request, current.stream_version),
+            idempotency_key=idempotency_key(request),
+            **body.validated_data,
+        )
+        return with_etag(Response(s.FindingOutput(state).data), state.stream_version)
+
+
+class FindingRiskAcceptanceApi(IdempotentCommands, APIView):
+    @extend_schema(
+        request=s.FindingRiskAcceptInput,
+        responses={200: s.FindingOutput, **problems(400, 403, 404, 409, 412, 413, 422)},
+        parameters=[FINDING_ID, IF_MATCH, IDEMPOTENCY_KEY],
+        summary="Accept a finding's risk until a date, with a reason (a member of its boards)",
+    )
+    def post(self, request: Request, finding_id: uuid.UUID) -> Response:
+        body = s.FindingRiskAcceptInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        current = queries.get_finding(str(finding_id), user=request.user)
+        state = findings.accept_finding_risk(
+            actor=Actor.from_request(request),
+            finding_id=current.id,
+            expected_version=expected_version(request, current.stream_version),
+            idempotency_key=idempotency_key(request),
+            **body.validated_data,
+        )
         return with_etag(Response(s.FindingOutput(state).data), state.stream_version)
 
 
