@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponsePermanentRedirect
 from django.urls import Resolver404, resolve, reverse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
@@ -58,9 +59,11 @@ def _with_slash(request) -> str | None:
     return None if match.func is unmatched else request.path + "/"
 
 
+@csrf_exempt
 def unmatched(request, *args, **kwargs):
     """Any path under /api/ that no route takes: a problem+json 404 (Django's own page would
-    be HTML, and with DEBUG a page of the URL patterns). A GET of a route without its final
+    be HTML, and with DEBUG a page of the URL patterns); exempt from CSRF, which would
+    otherwise answer a POST first with an HTML 403. A GET of a route without its final
     slash is redirected there, as before; another method is told the path."""
     slashed = _with_slash(request)
     if slashed is not None and request.method in ("GET", "HEAD"):

@@ -82,3 +82,14 @@ def test_a_route_without_its_slash_is_redirected_on_get_and_named_otherwise(clie
     response = client.post("/api/v1/models", {}, content_type="application/json")
     assert response.status_code == 404
     assert response.json()["detail"].endswith("/api/v1/models/")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/no-such-thing/", "/api/v1/models/x/versions/null,null/"])
+def test_an_unmatched_path_answers_problem_json_before_any_csrf_check(path):
+    """A POST with no CSRF token, as an API client or a fuzzer sends it, still learns only
+    that the path does not exist: CSRF would otherwise answer first with an HTML 403."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user("csrf-less"))
+    response = client.post(path, {}, content_type="application/json")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith(PROBLEM)
