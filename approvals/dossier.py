@@ -330,8 +330,11 @@ def build(request: ApprovalRequest, user: Any) -> Dossier:
         if kind == BIAS_AUDIT:
             requirements.append(_bias_audit_requirement(assessment, waived_kinds.get(kind)))
         elif kind in attached:
+            intact = attached[kind].intact is not False
             detail = f"{attached[kind].filename}, attached {attached[kind].recorded}"
-            requirements.append(Requirement(kind, attached[kind].intact is not False, detail))
+            if not intact:
+                detail = f"does not match its record — {detail}"
+            requirements.append(Requirement(kind, intact, detail))
         elif kind in waived_kinds:
             requirements.append(
                 Requirement(

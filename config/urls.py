@@ -16,10 +16,11 @@ urlpatterns = [
     path("", include("api.evidence_urls")),
     # The local artifact store's signed upload URLs (S3 takes the bytes itself when configured).
     path("", include("registry.upload")),
-    path("api/", include("api.urls")),
-    # MLflow's model-registry REST API, and the twin its web UI calls.
+    # MLflow's model-registry REST API, and the twin its web UI calls; before /api/, whose
+    # last route answers every path it does not match with a problem+json 404.
     path("api/2.0/mlflow/", include("api.mlflow.urls")),
     path("ajax-api/2.0/mlflow/", include("api.mlflow.urls")),
+    path("api/", include("api.urls")),
 ]
 
 handler400 = "api.errors.api_bad_request"

@@ -78,9 +78,13 @@ def wipe_ledger() -> None:
 
 
 def seed_ledger() -> None:
-    """What the migrations record on a new database: the default policy and review boards.
+    """What the migrations record on a new database: the default policy and review boards, and
+    the auditors group (a data migration's, which a flush of Django's tables removes).
     Reads never seed them, so a test that emptied the log seeds it again where it needs them."""
+    from django.contrib.auth.models import Group
+
     call_command("seed_governance", verbosity=0)
+    Group.objects.get_or_create(name="auditors")
 
 
 @pytest.hookimpl(wrapper=True)

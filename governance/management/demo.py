@@ -283,9 +283,18 @@ def _version(store: Any, owner: Any, name: str) -> tuple[Any, Any]:
     return model, registry.load_version(version.id)
 
 
-def _tiered(store: Any, users: dict[str, Any], name: str, *, skip: tuple[str, ...] = ()):
+def _tiered(
+    store: Any,
+    users: dict[str, Any],
+    name: str,
+    *,
+    skip: tuple[str, ...] = (),
+    audit_rates: tuple[float, float] = (0.5, 0.5),
+):
     """A model with version 1, its intake answered, its tier confirmed by the risk officer and
-    the evidence its tier needs attached (but the kinds in `skip`)."""
+    the evidence its tier needs attached (but the kinds in `skip`). A bias audit is met as the
+    gate requires it: evaluation data attached, and the audit the ledger computes on it (with
+    the selection rates `audit_rates` of the two groups, so a demo can hold a failing one)."""
     owner = users["ml_engineer"]
     tier, purpose, _ = MODELS[name]
     model, version = _version(store, owner, name)
@@ -294,6 +303,9 @@ def _tiered(store: Any, users: dict[str, Any], name: str, *, skip: tuple[str, ..
     spec = governance_queries.current_policy().tiers[tier]
     for kind in required_evidence(spec, personal_data=INTAKE[tier]["personal_data"]):
         if kind in skip:
+            continue
+        if kind == "bias_audit":
+            _audit_attached_data(store, owner, model, version, audit_rates)
             continue
         body = f"{kind.replace('_', ' ')} of {name} v1".encode()
         sha256 = hashlib.sha256(body).hexdigest()
@@ -316,6 +328,39 @@ def _tiered(store: Any, users: dict[str, Any], name: str, *, skip: tuple[str, ..
             summary=summary,
         )
     return model, version
+
+
+def _evaluation_csv(rates: tuple[float, float], n: int = 200) -> bytes:
+    """n evaluation rows per value of `sex`; the first rate*n of each group are selected."""
+    lines = ["sex,label,prediction"]
+    for group, rate in zip(("f", "m"), rates, strict=True):
+        lines += [f"{group},{i % 2},{1 if i < rate * n else 0}" for i in range(n)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _audit_attached_data(store, owner, model, version, rates: tuple[float, float]) -> None:
+    body = _evaluation_csv(rates)
+    sha256 = hashlib.sha256(body).hexdigest()
+    filename = "evaluation.csv"
+    store.put(
+        governance.evidence_key(version, "evaluation_data", filename, sha256),
+        body,
+        size=len(body),
+        sha256=sha256,
+    )
+    governance.attach_evidence(
+        actor=_as(owner),
+        model_id=model.id,
+        number=1,
+        kind="evaluation_data",
+        filename=filename,
+        size=len(body),
+        sha256=sha256,
+        summary={"rows": len(body.splitlines()) - 1, "source": "held-out quarter"},
+    )
+    governance.run_bias_audit(
+        actor=_as(owner), model_id=model.id, number=1, spec=AUDIT_SPEC, use_evidence=True
+    )
 
 
 def _decide(users: dict[str, Any], request_id: str, seats: list[tuple[str, str]]) -> None:
@@ -349,14 +394,6 @@ def _approved(store, users, name, seats, *, deploy: bool, skip=()) -> Any:
     return model
 
 
-def _audit_rows() -> list[dict[str, Any]]:
-    rows = []
-    for group, rate in (("f", 0.3), ("m", 0.6)):
-        for i in range(200):
-            rows.append({"sex": group, "label": i % 2, "prediction": int(i < rate * 200)})
-    return rows
-
-
 def _record(users: dict[str, Any], store: Any) -> None:
     owner = users["ml_engineer"]
     # A draft, its tier proposed by the intake and waiting for the risk officer.
@@ -372,12 +409,10 @@ def _record(users: dict[str, Any], store: Any) -> None:
     governance.scan_reviews(actor=Actor.system("governance.demo"), now=real_now)
 
     # In review: the model-risk board approved; legal and ethics have not decided.
-    model, _ = _tiered(store, users, "credit-scoring")
+    # Its audit of the attached evaluation data selects 30% of women and 60% of men.
+    model, _ = _tiered(store, users, "credit-scoring", audit_rates=(0.3, 0.6))
     request = approvals.request_approval(actor=_as(owner), model_id=model.id, number=1)
     _decide(users, request.id, HIGH_SEATS)
-    governance.run_bias_audit(
-        actor=_as(owner), model_id=model.id, number=1, spec=AUDIT_SPEC, rows=_audit_rows()
-    )
 
     # Approved with the bias-audit report waived by the model-risk chair.
     model, _ = _tiered(store, users, "fraud-detector", skip=("bias_audit",))

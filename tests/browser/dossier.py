@@ -10,7 +10,6 @@ from typing import Any
 
 from approvals import commands as approvals
 from governance import commands as governance
-from governance.commands import audits
 from governance.policy import required_evidence
 from governance.queries import current_policy
 from lineage import commands as lineage
@@ -20,11 +19,12 @@ from tests.approvals.conftest import (
     INTAKE,
     actor_of,
     approve,
+    audit_attached_data,
+    evaluation_csv,
     model_card,
     registered_version,
     upload,
 )
-from tests.governance.helpers import SPEC, rows
 
 NAMES = {
     "olivia-owner": ("Olivia", "Okafor"),
@@ -133,9 +133,8 @@ def reviewed_request(cast, store, name: str = "credit-limit-scorer") -> Dossier:
             target=f"model:{name}@1",
             edge_type=edge,
         )
-    audits.run_bias_audit(
-        actor=owner, model_id=model.id, number=1, spec=SPEC, rows=rows(0.62, 0.55, n=120)
-    )
+    # The ledger's own audit of the attached evaluation data, which the gate counts.
+    audit_attached_data(cast, store, model, version, evaluation_csv(0.62, 0.55, n=120))
     request = approvals.request_approval(
         actor=owner,
         model_id=model.id,

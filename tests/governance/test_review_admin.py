@@ -106,4 +106,7 @@ def test_approval_page_shows_the_bias_audit_the_ledger_recorded(cast, evidence_s
     assert b'<span class="pill bad">fail</span>' in page.content
     assert b"on_demand audit</a> of 200 rows" in page.content
     assert b"<svg" in page.content and "0.30 · 30/100 selected".encode() in page.content
-    assert b'<tr data-kind="bias_audit">' in page.content  # the attached document, to open
+    assert b'<tr data-kind="evaluation_data">' in page.content  # the audited data, to open
+    assert b"computed on rows a client posted: never counts toward the promotion gate" in (
+        page.content
+    )
