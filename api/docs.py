@@ -15,7 +15,7 @@ from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from api.errors import problem
+from api.errors import MLFLOW_PREFIXES, api_not_found, problem
 
 
 def _signed_in(request) -> bool:
@@ -65,6 +65,8 @@ def unmatched(request, *args, **kwargs):
     be HTML, and with DEBUG a page of the URL patterns); exempt from CSRF, which would
     otherwise answer a POST first with an HTML 403. A GET of a route without its final
     slash is redirected there, as before; another method is told the path."""
+    if request.path.startswith(MLFLOW_PREFIXES):
+        return api_not_found(request)  # MLflow's error shape, which its client reads
     slashed = _with_slash(request)
     if slashed is not None and request.method in ("GET", "HEAD"):
         query = request.META.get("QUERY_STRING", "")

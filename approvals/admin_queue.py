@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from approvals import gate, queries
 from approvals.models import ApprovalRequest
@@ -124,7 +125,7 @@ def queue_columns(user: Any) -> list[Callable[[ApprovalRequest], Any]]:
             )
         if f.decided:
             return "decided by you"
-        return format_html('<span class="ws-badge">New</span>')
+        return mark_safe('<span class="ws-badge">New</span>')
 
     @admin.display(description="")
     def decide(obj):
