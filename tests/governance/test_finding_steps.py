@@ -192,3 +192,22 @@ def test_the_api_and_the_workspace_record_a_remediation_with_the_same_event(cast
     assert by_form == by_call == ["governance.FindingRemediated"]
     page = staff_client(cast.reviewer("ethics")).get("/admin/governance/finding/mine/").content
     assert b"to be checked" in page and b"retrained" in page
+
+
+def test_a_retried_remediation_records_once_and_a_stale_one_is_refused(cast, evidence_store):
+    finding = _finding(cast, evidence_store, "remedy-retried")
+    url = f"/api/v1/findings/{finding.id}/remediation/"
+    client = api(cast.owner)
+    read = client.get(f"/api/v1/findings/{finding.id}/")
+    etag = read["ETag"]
+    fix = {"note": "retrained", "evidence": "version 2"}
+    before = Event.objects.count()
+    first = client.post(url, fix, format="json", HTTP_IDEMPOTENCY_KEY="fix-1", HTTP_IF_MATCH=etag)
+    again = client.post(url, fix, format="json", HTTP_IDEMPOTENCY_KEY="fix-1", HTTP_IF_MATCH=etag)
+    assert first.status_code == again.status_code == 200, first.content
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    assert Event.objects.count() == before + 1
+    # The finding changed since the owner read it: a new step on the old read is refused.
+    stale = client.post(url, {"note": "other", "evidence": "x"}, format="json", HTTP_IF_MATCH=etag)
+    assert stale.status_code == 412, stale.content
+    assert Event.objects.count() == before + 1

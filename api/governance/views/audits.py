@@ -128,18 +128,18 @@ class FindingApi(APIView):
         return with_etag(Response(s.FindingOutput(state).data), state.stream_version)
 
 
-class FindingRemediationApi(IdempotentCommands, APIView):
-    @extend_schema(
-        request=s.FindingRemediationInput,
-        responses={200: s.FindingOutput, **problems(400, 403, 404, 409, 412, 413, 422)},
-        parameters=[FINDING_ID, IF_MATCH, IDEMPOTENCY_KEY],
-        summary="Record what was done about a finding (the model's owners)",
-    )
+# A step in a finding's life (remediation, risk acceptance, closure): the body checked by
+# `body`, then `command` on the finding as the caller read it (If-Match). No docstring: the
+# schema describes each view by the command layer's.
+class _FindingStepApi(IdempotentCommands, APIView):
+    body: type
+    command: staticmethod
+
     def post(self, request: Request, finding_id: uuid.UUID) -> Response:
-        body = s.FindingRemediationInput(data=request.data)
+        body = self.body(data=request.data)
         body.is_valid(raise_exception=True)
         current = queries.get_finding(str(finding_id), user=request.user)
-        state = findings.record_remediation(
+        state = self.command(
             actor=Actor.from_request(request),
             finding_id=current.id,
             expected_version=expected_version(request, current.stream_version),
@@ -149,43 +149,39 @@ class FindingRemediationApi(IdempotentCommands, APIView):
         return with_etag(Response(s.FindingOutput(state).data), state.stream_version)
 
 
-class FindingRiskAcceptanceApi(IdempotentCommands, APIView):
-    @extend_schema(
-        request=s.FindingRiskAcceptInput,
+def _step_schema(body: type, summary: str):
+    return extend_schema(
+        request=body,
         responses={200: s.FindingOutput, **problems(400, 403, 404, 409, 412, 413, 422)},
         parameters=[FINDING_ID, IF_MATCH, IDEMPOTENCY_KEY],
-        summary="Accept a finding's risk until a date, with a reason (a member of its boards)",
+        summary=summary,
     )
-    def post(self, request: Request, finding_id: uuid.UUID) -> Response:
-        body = s.FindingRiskAcceptInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        current = queries.get_finding(str(finding_id), user=request.user)
-        state = findings.accept_finding_risk(
-            actor=Actor.from_request(request),
-            finding_id=current.id,
-            expected_version=expected_version(request, current.stream_version),
-            idempotency_key=idempotency_key(request),
-            **body.validated_data,
-        )
-        return with_etag(Response(s.FindingOutput(state).data), state.stream_version)
 
 
-class FindingClosureApi(IdempotentCommands, APIView):
-    @extend_schema(
-        request=s.FindingCloseInput,
-        responses={200: s.FindingOutput, **problems(400, 403, 404, 409, 412, 413, 422)},
-        parameters=[FINDING_ID, IF_MATCH, IDEMPOTENCY_KEY],
-        summary="Close a finding with the evidence of its fix (a member of its boards)",
+class FindingRemediationApi(_FindingStepApi):
+    body = s.FindingRemediationInput
+    command = staticmethod(findings.record_remediation)
+
+    @_step_schema(body, "Record what was done about a finding (the model's owners)")
+    def post(self, request: Request, finding_id: uuid.UUID) -> Response:
+        return super().post(request, finding_id)
+
+
+class FindingRiskAcceptanceApi(_FindingStepApi):
+    body = s.FindingRiskAcceptInput
+    command = staticmethod(findings.accept_finding_risk)
+
+    @_step_schema(
+        body, "Accept a finding's risk until a date, with a reason (a member of its boards)"
     )
     def post(self, request: Request, finding_id: uuid.UUID) -> Response:
-        body = s.FindingCloseInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        current = queries.get_finding(str(finding_id), user=request.user)
-        state = findings.close_finding(
-            actor=Actor.from_request(request),
-            finding_id=current.id,
-            expected_version=expected_version(request, current.stream_version),
-            idempotency_key=idempotency_key(request),
-            **body.validated_data,
-        )
-        return with_etag(Response(s.FindingOutput(state).data), state.stream_version)
+        return super().post(request, finding_id)
+
+
+class FindingClosureApi(_FindingStepApi):
+    body = s.FindingCloseInput
+    command = staticmethod(findings.close_finding)
+
+    @_step_schema(body, "Close a finding with the evidence of its fix (a member of its boards)")
+    def post(self, request: Request, finding_id: uuid.UUID) -> Response:
+        return super().post(request, finding_id)
